@@ -9,7 +9,7 @@ ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 
 PKGS="keystone neutron-server python3-neutron python3-pymysql openvswitch-common openvswitch-switch
       ovn-central ovn-host ovn-common mariadb-server-core mariadb-client-core etcd-server etcd-client
-      iperf3 golang-go golang-github-appc-cni-dev curl sqlite3 procps iproute2 ethtool kubernetes-client"
+      iperf3 iputils-ping golang-go golang-github-appc-cni-dev curl sqlite3 procps iproute2 ethtool kubernetes-client"
 
 missing=""
 for p in $PKGS; do

@@ -13,7 +13,7 @@ step() { echo "== [$((SECONDS - T0))s] $*"; }
 step "install dependencies"; bash scripts/install-deps.sh
 step "build"; npm run -s build
 step "typecheck"; npx tsc --noEmit
-step "lint"; npx biome check src test scripts
+step "lint"; npx biome check src test scripts lab bench
 
 if [ "$#" -gt 0 ]; then FILES=("$@")
 elif [ "$MODE" = unit ]; then mapfile -t FILES < <(find src -name '*.test.ts' | sort)
