@@ -1,0 +1,500 @@
+/**
+ * The Neutron v2.0 REST client: typed CRUD for networks, subnets, ports, routers (and their
+ * interfaces), security groups and rules; list filters and pagination; tags; typed errors;
+ * timeouts; retries with backoff where resending is safe.
+ */
+import type { z } from 'zod';
+import { IdentityError, NeutronError } from '../errors/index.ts';
+import {
+  describeTransportFailure,
+  type Interface,
+  type Session,
+  transportFailure,
+} from '../identity/index.ts';
+import { type Logger, silentLogger } from '../log/index.ts';
+import { errorFromResponse, type FaultContext } from './errors.ts';
+import { buildQuery, nextPageQuery, type QueryValue } from './query.ts';
+import { backoffDelay, DEFAULT_RETRY, type RetryPolicy, safeToResend } from './retry.ts';
+import {
+  type AnyFilters,
+  type CreateCommon,
+  filterParams,
+  type Network,
+  type NetworkCreate,
+  type NetworkFilters,
+  type NetworkUpdate,
+  networkBody,
+  networkSchema,
+  type Port,
+  type PortCreate,
+  type PortFilters,
+  type PortUpdate,
+  portBody,
+  portSchema,
+  type Router,
+  type RouterCreate,
+  type RouterFilters,
+  type RouterInterface,
+  type RouterUpdate,
+  routerBody,
+  routerInterfaceSchema,
+  routerSchema,
+  type SecurityGroup,
+  type SecurityGroupCreate,
+  type SecurityGroupFilters,
+  type SecurityGroupRule,
+  type SecurityGroupRuleCreate,
+  type SecurityGroupRuleFilters,
+  type SecurityGroupUpdate,
+  type Subnet,
+  type SubnetCreate,
+  type SubnetFilters,
+  type SubnetUpdate,
+  securityGroupBody,
+  securityGroupRuleBody,
+  securityGroupRuleSchema,
+  securityGroupSchema,
+  subnetBody,
+  subnetSchema,
+} from './types.ts';
+
+export interface NeutronClientOptions {
+  /** Neutron's base URL; default: the `network` endpoint of the session's catalog. */
+  endpoint?: string;
+  /** Catalog lookup; defaults to the credentials' interface and region. */
+  interface?: Interface;
+  region?: string;
+  /** Timeout of one HTTP exchange. Default 30 s. */
+  timeoutMs?: number;
+  retry?: Partial<RetryPolicy>;
+  /**
+   * How tags given at create time are set: 'auto' (in the POST when Neutron has the `tag-creation`
+   * extension, or `tag-ports-during-bulk-creation` for ports; else a PUT right after, undoing the
+   * create if that fails), 'inline' (always in the POST) or 'separate' (always a PUT).
+   */
+  tagsOnCreate?: 'auto' | 'inline' | 'separate';
+  logger?: Logger;
+}
+
+export interface ListOptions {
+  /** Page size (Neutron `limit`); without it Neutron decides (usually everything at once). */
+  limit?: number;
+  /** Start after this id. */
+  marker?: string;
+  sortKey?: string;
+  sortDir?: 'asc' | 'desc';
+}
+
+/** CRUD of one resource kind. */
+export interface ResourceApi<T, C, U, Fl> {
+  create(input: C): Promise<T>;
+  get(id: string): Promise<T>;
+  /** All matching resources, following `next` links page by page. */
+  list(filters?: Fl, opts?: ListOptions): Promise<T[]>;
+  /** The same, one page at a time. */
+  pages(filters?: Fl, opts?: ListOptions): AsyncGenerator<T[]>;
+  update(id: string, patch: U): Promise<T>;
+  delete(id: string): Promise<void>;
+  /** Deletes; a resource already gone is success. Returns whether this call deleted it. */
+  ensureDeleted(id: string): Promise<boolean>;
+}
+
+export interface PortApi extends ResourceApi<Port, PortCreate, PortUpdate, PortFilters> {
+  /** The port holding `ip` in `subnetId`, if any (for "IP taken by …" messages). */
+  findByIp(subnetId: string, ip: string): Promise<Port | undefined>;
+}
+export interface RouterApi extends ResourceApi<Router, RouterCreate, RouterUpdate, RouterFilters> {
+  addInterface(routerId: string, target: { subnetId: string } | { portId: string }): Promise<RouterInterface>;
+  removeInterface(
+    routerId: string,
+    target: { subnetId: string } | { portId: string },
+  ): Promise<RouterInterface>;
+}
+export type SecurityGroupRuleApi = Omit<
+  ResourceApi<SecurityGroupRule, SecurityGroupRuleCreate, never, SecurityGroupRuleFilters>,
+  'update'
+>;
+
+/** Resources that take tags, by URL collection name. */
+export type TaggableCollection = 'networks' | 'subnets' | 'ports' | 'routers' | 'security-groups';
+
+interface Kind<T> {
+  /** URL path segment. */
+  path: string;
+  /** JSON key of one / of the list. */
+  singular: string;
+  plural: string;
+  label: string;
+  schema: z.ZodType<T>;
+}
+
+interface CallOptions {
+  query?: string;
+  body?: unknown;
+  ctx: FaultContext;
+}
+
+export class NeutronClient {
+  readonly networks: ResourceApi<Network, NetworkCreate, NetworkUpdate, NetworkFilters>;
+  readonly subnets: ResourceApi<Subnet, SubnetCreate, SubnetUpdate, SubnetFilters>;
+  readonly ports: PortApi;
+  readonly routers: RouterApi;
+  readonly securityGroups: ResourceApi<
+    SecurityGroup,
+    SecurityGroupCreate,
+    SecurityGroupUpdate,
+    SecurityGroupFilters
+  >;
+  readonly securityGroupRules: SecurityGroupRuleApi;
+
+  private base: string | undefined;
+  private readonly retry: RetryPolicy;
+  private readonly timeoutMs: number;
+  private readonly log: Logger;
+  private extensionAliases: Promise<Set<string>> | undefined;
+
+  constructor(
+    readonly session: Session,
+    private readonly opts: NeutronClientOptions = {},
+  ) {
+    this.base = opts.endpoint?.replace(/\/+$/, '').replace(/\/v2\.0$/, '');
+    this.retry = { ...DEFAULT_RETRY, ...opts.retry };
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.log = (opts.logger ?? silentLogger).child({ component: 'neutron' });
+
+    const network: Kind<Network> = {
+      path: 'networks',
+      singular: 'network',
+      plural: 'networks',
+      label: 'network',
+      schema: networkSchema,
+    };
+    const subnet: Kind<Subnet> = {
+      path: 'subnets',
+      singular: 'subnet',
+      plural: 'subnets',
+      label: 'subnet',
+      schema: subnetSchema,
+    };
+    const port: Kind<Port> = {
+      path: 'ports',
+      singular: 'port',
+      plural: 'ports',
+      label: 'port',
+      schema: portSchema,
+    };
+    const router: Kind<Router> = {
+      path: 'routers',
+      singular: 'router',
+      plural: 'routers',
+      label: 'router',
+      schema: routerSchema,
+    };
+    const sg: Kind<SecurityGroup> = {
+      path: 'security-groups',
+      singular: 'security_group',
+      plural: 'security_groups',
+      label: 'security group',
+      schema: securityGroupSchema,
+    };
+    const rule: Kind<SecurityGroupRule> = {
+      path: 'security-group-rules',
+      singular: 'security_group_rule',
+      plural: 'security_group_rules',
+      label: 'security group rule',
+      schema: securityGroupRuleSchema,
+    };
+
+    this.networks = this.resource<Network, NetworkCreate, NetworkUpdate, NetworkFilters>(
+      network,
+      networkBody,
+      networkBody,
+      (c) => `network${named(c.name)}`,
+    );
+    this.subnets = this.resource<Subnet, SubnetCreate, SubnetUpdate, SubnetFilters>(
+      subnet,
+      subnetBody,
+      subnetBody,
+      (c) => `subnet ${c.cidr}${named(c.name)} on network ${c.networkId}`,
+    );
+    const ports = this.resource<Port, PortCreate, PortUpdate, PortFilters>(
+      port,
+      portBody,
+      portBody,
+      (c) => `port${named(c.name)} on network ${c.networkId}`,
+    );
+    this.ports = {
+      ...ports,
+      findByIp: async (subnetId, ip) => {
+        const found = await ports.list({ fixedIps: [{ subnetId, ipAddress: ip }] });
+        return found.find((p) => p.fixedIps.some((f) => f.subnetId === subnetId && f.ipAddress === ip));
+      },
+    };
+    const routers = this.resource<Router, RouterCreate, RouterUpdate, RouterFilters>(
+      router,
+      routerBody,
+      routerBody,
+      (c) => `router${named(c.name)}`,
+    );
+    this.routers = {
+      ...routers,
+      addInterface: (routerId, target) => this.routerInterface('add', routerId, target),
+      removeInterface: (routerId, target) => this.routerInterface('remove', routerId, target),
+    };
+    this.securityGroups = this.resource<
+      SecurityGroup,
+      SecurityGroupCreate,
+      SecurityGroupUpdate,
+      SecurityGroupFilters
+    >(sg, securityGroupBody, securityGroupBody, (c) => `security group${named(c.name)}`);
+    const rules = this.resource<
+      SecurityGroupRule,
+      SecurityGroupRuleCreate & CreateCommon,
+      never,
+      SecurityGroupRuleFilters
+    >(
+      rule,
+      securityGroupRuleBody,
+      () => ({}),
+      (c) => `${c.direction} rule in security group ${c.securityGroupId}`,
+    );
+    const { update: _noUpdate, ...ruleApi } = rules;
+    this.securityGroupRules = ruleApi;
+  }
+
+  /** Neutron's base URL (from the catalog unless given). */
+  async endpoint(): Promise<string> {
+    if (this.base === undefined) {
+      const url = await this.session.endpoint('network', {
+        ...(this.opts.interface ? { interface: this.opts.interface } : {}),
+        ...(this.opts.region !== undefined ? { region: this.opts.region } : {}),
+      });
+      this.base = url.replace(/\/v2\.0$/, '');
+    }
+    return this.base;
+  }
+
+  /** Aliases of Neutron's API extensions (fetched once per client). */
+  extensions(): Promise<Set<string>> {
+    this.extensionAliases ??= this.call('GET', '/extensions', {
+      ctx: { what: 'listing Neutron extensions' },
+    }).then(
+      (r) =>
+        new Set(((r as { extensions?: { alias?: string }[] }).extensions ?? []).map((e) => String(e.alias))),
+      (e) => {
+        this.extensionAliases = undefined;
+        throw e;
+      },
+    );
+    return this.extensionAliases;
+  }
+
+  /** Replaces all tags of a resource (PUT /v2.0/{collection}/{id}/tags). */
+  async setTags(collection: TaggableCollection, id: string, tags: readonly string[]): Promise<string[]> {
+    const r = await this.call('PUT', `/${collection}/${encodeURIComponent(id)}/tags`, {
+      body: { tags },
+      ctx: { what: `setting tags of ${collection.replace(/s$/, '').replace('-', ' ')} ${id}` },
+    });
+    return ((r as { tags?: string[] } | undefined)?.tags ?? [...tags]).map(String);
+  }
+
+  /**
+   * One Neutron call: JSON in and out, typed errors, retries where resending is safe. The path is
+   * relative to /v2.0. Returns the parsed JSON body (undefined for 204).
+   */
+  async call(method: string, path: string, o: CallOptions): Promise<unknown> {
+    const base = await this.endpoint();
+    const url = `${base}/v2.0${path}${o.query ? `?${o.query}` : ''}`;
+    for (let attempt = 0; ; attempt++) {
+      const started = Date.now();
+      let failure: NeutronError;
+      let resend: boolean;
+      try {
+        const res = await this.session.request(url, { method, body: o.body, timeoutMs: this.timeoutMs });
+        const text = await res.text();
+        this.log.debug('neutron call', { method, path, status: res.status, ms: Date.now() - started });
+        if (res.ok) return text === '' ? undefined : parseJson(text, method, path, o.ctx);
+        failure = errorFromResponse(res.status, text, o.ctx);
+        resend = failure.retryable && safeToResend(method, 'http-retryable');
+      } catch (e) {
+        if (e instanceof IdentityError || e instanceof NeutronError) throw e;
+        const f = transportFailure(e);
+        if (!f) throw e;
+        failure = new NeutronError(
+          'unavailable',
+          `${o.ctx.what} failed: Neutron at ${base} ${describeTransportFailure(f)}`,
+          {
+            cause: e,
+          },
+        );
+        resend = f.kind !== 'aborted' && safeToResend(method, f);
+      }
+      if (!resend || attempt >= this.retry.retries) throw failure;
+      const delay = backoffDelay(attempt, this.retry);
+      this.log.info('neutron call failed; retrying', {
+        method,
+        path,
+        attempt: attempt + 1,
+        delayMs: Math.round(delay),
+        error: failure.message,
+      });
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+
+  private async tagsInline(kind: Kind<unknown>): Promise<boolean> {
+    const mode = this.opts.tagsOnCreate ?? 'auto';
+    if (mode !== 'auto') return mode === 'inline';
+    const ext = await this.extensions();
+    return ext.has('tag-creation') || (kind.path === 'ports' && ext.has('tag-ports-during-bulk-creation'));
+  }
+
+  private resource<T extends { id: string }, C extends CreateCommon, U, Fl>(
+    kind: Kind<T>,
+    createBody: (c: C) => Record<string, unknown>,
+    updateBody: (u: U) => Record<string, unknown>,
+    describe: (c: C) => string,
+  ): ResourceApi<T, C, U, Fl> {
+    const one = (r: unknown, ctx: FaultContext): T =>
+      parseWith(kind.schema, (r as Record<string, unknown> | undefined)?.[kind.singular], ctx);
+    const idPath = (id: string) => `/${kind.path}/${encodeURIComponent(id)}`;
+
+    const api: ResourceApi<T, C, U, Fl> = {
+      create: async (input) => {
+        const fixed = (input as { fixedIps?: { subnetId?: string; ipAddress?: string }[] }).fixedIps?.find(
+          (f) => f.ipAddress,
+        );
+        const ctx: FaultContext = {
+          what: `creating ${describe(input)}`,
+          ip: fixed?.ipAddress,
+          subnetId: fixed?.subnetId,
+        };
+        const tags = input.tags && input.tags.length > 0 ? input.tags : undefined;
+        const inline = tags !== undefined && (await this.tagsInline(kind));
+        const body = { ...createBody(input), ...(inline ? { tags } : {}) };
+        const created = one(
+          await this.call('POST', `/${kind.path}`, { body: { [kind.singular]: body }, ctx }),
+          ctx,
+        );
+        if (!tags || inline) return created;
+        try {
+          const set = await this.setTags(kind.path as TaggableCollection, created.id, tags);
+          return { ...created, tags: set };
+        } catch (e) {
+          // Tags name the owner; an untagged resource would be an orphan nobody cleans up.
+          await api.ensureDeleted(created.id).catch((undo) =>
+            this.log.error('could not undo a create after tagging failed', {
+              id: created.id,
+              error: String(undo),
+            }),
+          );
+          throw e;
+        }
+      },
+      get: async (id) => {
+        const ctx = { what: `getting ${kind.label} ${id}` };
+        return one(await this.call('GET', idPath(id), { ctx }), ctx);
+      },
+      list: async (filters, opts) => {
+        const all: T[] = [];
+        for await (const page of api.pages(filters, opts)) all.push(...page);
+        return all;
+      },
+      pages: async function* (this: void, filters, opts) {
+        yield* pagesOf(filters, opts);
+      },
+      update: async (id, patch) => {
+        const ctx = { what: `updating ${kind.label} ${id}` };
+        return one(
+          await this.call('PUT', idPath(id), { body: { [kind.singular]: updateBody(patch) }, ctx }),
+          ctx,
+        );
+      },
+      delete: async (id) => {
+        await this.call('DELETE', idPath(id), { ctx: { what: `deleting ${kind.label} ${id}` } });
+      },
+      ensureDeleted: async (id) => {
+        try {
+          await api.delete(id);
+          return true;
+        } catch (e) {
+          if (e instanceof NeutronError && e.reason === 'not-found') return false;
+          throw e;
+        }
+      },
+    };
+
+    const self = this;
+    async function* pagesOf(filters: Fl | undefined, opts: ListOptions = {}): AsyncGenerator<T[]> {
+      const ctx = { what: `listing ${kind.plural.replaceAll('_', ' ')}` };
+      const params: Record<string, QueryValue> = {
+        ...filterParams(filters as AnyFilters | undefined),
+        limit: opts.limit,
+        marker: opts.marker,
+        sort_key: opts.sortKey,
+        sort_dir: opts.sortDir,
+      };
+      let query: string | undefined = buildQuery(params);
+      const seen = new Set<string>();
+      while (query !== undefined) {
+        seen.add(query);
+        const reply = (await self.call('GET', `/${kind.path}`, { query, ctx })) as
+          | Record<string, unknown>
+          | undefined;
+        const raw = reply?.[kind.plural];
+        if (!Array.isArray(raw)) throw unexpected(ctx, `no "${kind.plural}" list in the reply`);
+        const items = raw.map((r) => parseWith(kind.schema, r, ctx));
+        if (items.length > 0) yield items;
+        const next = items.length > 0 ? nextPageQuery(reply, kind.plural) : undefined;
+        // A link back to a page already read would loop forever.
+        query = next !== undefined && !seen.has(next) ? next : undefined;
+      }
+    }
+    return api;
+  }
+
+  private async routerInterface(
+    op: 'add' | 'remove',
+    routerId: string,
+    target: { subnetId: string } | { portId: string },
+  ): Promise<RouterInterface> {
+    const what = 'subnetId' in target ? `subnet ${target.subnetId}` : `port ${target.portId}`;
+    const ctx = {
+      what: `${op === 'add' ? 'adding' : 'removing'} ${what} ${op === 'add' ? 'to' : 'from'} router ${routerId}`,
+    };
+    const body = 'subnetId' in target ? { subnet_id: target.subnetId } : { port_id: target.portId };
+    const r = await this.call('PUT', `/routers/${encodeURIComponent(routerId)}/${op}_router_interface`, {
+      body,
+      ctx,
+    });
+    return parseWith(routerInterfaceSchema, r, ctx);
+  }
+}
+
+function named(name: string | undefined): string {
+  return name ? ` "${name}"` : '';
+}
+
+function unexpected(ctx: FaultContext, why: string): NeutronError {
+  return new NeutronError('unavailable', `${ctx.what}: unexpected reply from Neutron: ${why}`);
+}
+
+function parseJson(text: string, method: string, path: string, ctx: FaultContext): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw unexpected(ctx, `${method} ${path} did not return JSON`);
+  }
+}
+
+function parseWith<T>(schema: z.ZodType<T>, value: unknown, ctx: FaultContext): T {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  throw unexpected(ctx, issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid');
+}
+
+/** A Neutron client over an authenticated session. */
+export function createNeutronClient(session: Session, opts: NeutronClientOptions = {}): NeutronClient {
+  return new NeutronClient(session, opts);
+}
