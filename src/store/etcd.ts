@@ -1,0 +1,391 @@
+/**
+ * The etcd v3 backend, spoken over etcd's JSON gateway with fetch (no gRPC stack: the CNI plugin
+ * must start fast). Keys and values travel base64-encoded; int64s travel as strings.
+ *
+ * Key layout under the prefix (default /nnet), each key part percent-encoded:
+ *   <prefix>/schema                                  schema version, decimal
+ *   <prefix>/clusters/<name>
+ *   <prefix>/resources/<kind>/<id>
+ *   <prefix>/pod_configs/<cluster>/<namespace>/<pod>
+ *   <prefix>/attachments/<containerId>/<ifname>
+ * Values are the records' JSON.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import { StoreError } from '../errors/index.ts';
+import type { Logger } from '../log/index.ts';
+import type { Backend, Row, RowFilter, RowWrite } from './backend.ts';
+import { describeKey } from './codec.ts';
+import { latestVersion, pendingMigrations, type Versioned } from './migrate.ts';
+import type { AnyTable } from './types.ts';
+
+export const DEFAULT_ETCD_TIMEOUT_MS = 2000;
+const CAS_ATTEMPTS = 50;
+const PAGE = 500;
+
+// ---- key layout -------------------------------------------------------------------------------
+
+export const schemaKey = (prefix: string) => `${prefix}/schema`;
+
+export function rowKey(prefix: string, table: AnyTable, key: readonly string[]): string {
+  return [prefix, table.name, ...key.map(encodeURIComponent)].join('/');
+}
+
+/** The key parts of a row key under `prefix`/`table`, or undefined if it is not one. */
+export function parseRowKey(prefix: string, table: AnyTable, etcdKey: string): string[] | undefined {
+  const head = `${prefix}/${table.name}/`;
+  if (!etcdKey.startsWith(head)) return undefined;
+  const parts = etcdKey.slice(head.length).split('/');
+  if (parts.length !== table.keyFields.length) return undefined;
+  try {
+    return parts.map(decodeURIComponent);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The smallest key greater than every key that starts with `prefix` (etcd's range_end). */
+export function prefixEnd(prefix: string): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i]! < 0xff) {
+      end[i]!++;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0]); // all 0xff: to the end of the keyspace
+}
+
+// ---- the JSON gateway ------------------------------------------------------------------------
+
+const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
+const unb64 = (s: string | undefined) => Buffer.from(s ?? '', 'base64').toString('utf8');
+
+const kvSchema = z.object({
+  key: z.string(),
+  value: z.string().optional(), // proto3 JSON omits empty values
+  create_revision: z.string().optional(),
+  mod_revision: z.string().optional(),
+});
+const rangeReply = z.object({
+  kvs: z.array(kvSchema).optional(),
+  more: z.boolean().optional(),
+  count: z.string().optional(),
+});
+const txnReply = z.object({
+  succeeded: z.boolean().optional(),
+  responses: z.array(z.object({ response_range: rangeReply.optional() }).loose()).optional(),
+});
+const deleteReply = z.object({ deleted: z.string().optional() });
+const errorReply = z.object({ code: z.number().optional(), message: z.string().optional() }).loose();
+
+type Kv = z.infer<typeof kvSchema>;
+type Compare =
+  | { key: string; target: 'CREATE'; result: 'EQUAL'; create_revision: string }
+  | { key: string; target: 'MOD'; result: 'EQUAL'; mod_revision: string };
+type TxnOp =
+  | { request_put: { key: string; value: string } }
+  | { request_delete_range: { key: string; range_end?: string } }
+  | { request_range: { key: string } };
+
+export interface EtcdReply<T> {
+  body: T;
+  /** A previous attempt may have reached etcd before failing (timeout, 5xx). */
+  retried: boolean;
+}
+
+// Errors where the request cannot have reached etcd.
+const NOT_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+// gRPC codes that mean "this member cannot serve now": Unavailable, DeadlineExceeded.
+const TRY_ELSEWHERE = new Set([14, 4]);
+
+/**
+ * A client for etcd's gRPC gateway. Tries the endpoints in order, starting with the last one that
+ * answered; each request has `timeoutMs`. etcd 3.3 serves the gateway under /v3beta, 3.4 under
+ * both /v3 and /v3beta, 3.5+ under /v3 only: start with /v3 and fall back on a 404.
+ */
+export class EtcdGateway {
+  private readonly bases: string[];
+  private preferred = 0;
+
+  constructor(
+    readonly endpoints: readonly string[],
+    private readonly timeoutMs = DEFAULT_ETCD_TIMEOUT_MS,
+  ) {
+    if (endpoints.length === 0) throw new Error('etcd: no endpoints');
+    this.bases = endpoints.map((e) => `${e}/v3`);
+  }
+
+  async call<T>(path: string, body: unknown, schema: z.ZodType<T>): Promise<EtcdReply<T>> {
+    const failures: string[] = [];
+    let retried = false;
+    for (let n = 0; n < this.endpoints.length; n++) {
+      const i = (this.preferred + n) % this.endpoints.length;
+      const endpoint = this.endpoints[i]!;
+      let res: Response;
+      let text: string;
+      try {
+        res = await this.post(i, path, body);
+        if (res.status === 404 && this.bases[i]!.endsWith('/v3')) {
+          await res.body?.cancel();
+          this.bases[i] = `${endpoint}/v3beta`;
+          res = await this.post(i, path, body);
+        }
+        text = await res.text();
+      } catch (e) {
+        const { why, sent } = describeFetchError(e, this.timeoutMs);
+        failures.push(`${endpoint} (${why})`);
+        retried ||= sent;
+        continue;
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      if (!res.ok) {
+        const err = errorReply.safeParse(json);
+        if (!err.success || err.data.code === undefined) {
+          // Not etcd's gateway answering (a proxy, another service, an etcd without it).
+          failures.push(
+            `${endpoint} (HTTP ${res.status} on ${this.bases[i]}/${path}: not an etcd v3 JSON gateway)`,
+          );
+          retried ||= res.status >= 500;
+          continue;
+        }
+        const message = err.data.message ?? `HTTP ${res.status}`;
+        if (res.status >= 500 || TRY_ELSEWHERE.has(err.data.code)) {
+          failures.push(`${endpoint} (${message})`);
+          retried = true;
+          continue;
+        }
+        throw new StoreError('unavailable', `etcd ${endpoint} refused ${path}: ${message}`);
+      }
+      const parsed = schema.safeParse(json);
+      if (!parsed.success) {
+        failures.push(`${endpoint} (an unexpected reply to ${path}: not an etcd v3 JSON gateway)`);
+        retried = true;
+        continue;
+      }
+      this.preferred = i;
+      return { body: parsed.data, retried };
+    }
+    throw new StoreError('unavailable', `etcd unreachable: ${failures.join('; ')}`);
+  }
+
+  private post(i: number, path: string, body: unknown): Promise<Response> {
+    return fetch(`${this.bases[i]}/${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+  }
+
+  async get(key: string): Promise<Kv | undefined> {
+    const { body } = await this.call('kv/range', { key: b64(key) }, rangeReply);
+    return body.kvs?.[0];
+  }
+
+  /** Every key-value whose key starts with `prefix`, in key order, fetched in pages. */
+  async scan(prefix: string): Promise<Kv[]> {
+    const out: Kv[] = [];
+    const end = b64(prefixEnd(prefix));
+    let from = b64(prefix);
+    for (;;) {
+      const { body } = await this.call(
+        'kv/range',
+        { key: from, range_end: end, limit: String(PAGE) },
+        rangeReply,
+      );
+      const kvs = body.kvs ?? [];
+      out.push(...kvs);
+      if (!body.more || kvs.length === 0) return out;
+      from = b64(Buffer.concat([Buffer.from(kvs.at(-1)!.key, 'base64'), Buffer.from([0])]));
+    }
+  }
+
+  txn(compare: Compare[], success: TxnOp[], failure: TxnOp[]) {
+    return this.call('kv/txn', { compare, success, failure }, txnReply);
+  }
+
+  async deleteKey(key: string): Promise<number> {
+    const { body } = await this.call('kv/deleterange', { key: b64(key) }, deleteReply);
+    return Number(body.deleted ?? '0');
+  }
+}
+
+function describeFetchError(e: unknown, timeoutMs: number): { why: string; sent: boolean } {
+  const name = (e as Error).name;
+  if (name === 'TimeoutError' || name === 'AbortError')
+    return { why: `no answer within ${timeoutMs} ms`, sent: true };
+  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+  const code = cause?.code;
+  if (code && NOT_SENT.has(code))
+    return { why: code === 'ECONNREFUSED' ? 'connection refused' : code, sent: false };
+  return { why: code ?? cause?.message ?? (e as Error).message, sent: true };
+}
+
+// ---- migrations ------------------------------------------------------------------------------
+
+export type EtcdOp = { put: string; value: string } | { delete: string };
+
+export interface EtcdMigration extends Versioned {
+  /**
+   * The writes that take the data from the previous version to this one. They are applied in one
+   * txn together with the new schema version, guarded by the schema key's revision, so at most
+   * one process applies them. (A txn holds at most 128 operations by default.)
+   */
+  plan(gateway: EtcdGateway, prefix: string): Promise<EtcdOp[]>;
+}
+
+/** Released migrations: append only, never edit. */
+export const ETCD_MIGRATIONS: readonly EtcdMigration[] = [
+  {
+    version: 1,
+    description: 'clusters, managed resources, pod network configs, attachments',
+    plan: async () => [], // etcd has no tables to create
+  },
+];
+
+export async function migrateEtcd(
+  gateway: EtcdGateway,
+  prefix: string,
+  migrations: readonly EtcdMigration[],
+  location: string,
+  logger?: Logger,
+): Promise<void> {
+  const key = schemaKey(prefix);
+  for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+    const kv = await gateway.get(key);
+    const raw = kv ? unb64(kv.value) : '0';
+    if (!/^\d+$/.test(raw))
+      throw new StoreError(
+        'corrupt',
+        `store ${location}: ${key} holds "${raw.slice(0, 20)}", not a schema version`,
+      );
+    const from = Number(raw);
+    const pending = pendingMigrations(from, migrations, location);
+    if (pending.length === 0) return;
+    const ops: EtcdOp[] = [];
+    for (const m of pending) ops.push(...(await m.plan(gateway, prefix)));
+    const to = latestVersion(migrations);
+    const guard: Compare = kv
+      ? { key: b64(key), target: 'MOD', result: 'EQUAL', mod_revision: kv.mod_revision ?? '0' }
+      : { key: b64(key), target: 'CREATE', result: 'EQUAL', create_revision: '0' };
+    const writes: TxnOp[] = ops.map((op) =>
+      'put' in op
+        ? { request_put: { key: b64(op.put), value: b64(op.value) } }
+        : { request_delete_range: { key: b64(op.delete) } },
+    );
+    writes.push({ request_put: { key: b64(key), value: b64(String(to)) } });
+    const { body } = await gateway.txn([guard], writes, []);
+    if (body.succeeded) {
+      logger?.info('store schema migrated', { store: location, from, to });
+      return;
+    }
+    // Another process migrated (or began to) meanwhile: look again.
+  }
+  throw new StoreError('conflict', `store ${location}: schema migration kept losing to concurrent writers`);
+}
+
+// ---- the backend -----------------------------------------------------------------------------
+
+export interface EtcdOptions {
+  timeoutMs?: number;
+  logger?: Logger | undefined;
+  /** For tests of the migration machinery. */
+  migrations?: readonly EtcdMigration[];
+}
+
+export async function openEtcd(
+  endpoints: string[],
+  prefix: string,
+  options: EtcdOptions = {},
+): Promise<Backend> {
+  const location = `etcd:${endpoints.join(',')}?prefix=${prefix}`;
+  const gateway = new EtcdGateway(endpoints, options.timeoutMs);
+  await migrateEtcd(gateway, prefix, options.migrations ?? ETCD_MIGRATIONS, location, options.logger);
+
+  return {
+    location,
+    async get(t, key) {
+      const kv = await gateway.get(rowKey(prefix, t, key));
+      return kv ? unb64(kv.value) : undefined;
+    },
+    async list(t, filter: RowFilter): Promise<Row[]> {
+      // Filters on a leading run of key fields narrow the scan; the store filters the rest.
+      const lead: string[] = [];
+      for (const f of t.keyFields) {
+        const v = filter[f];
+        if (v === undefined) break;
+        lead.push(v);
+      }
+      const scanPrefix = `${[prefix, t.name, ...lead.map(encodeURIComponent)].join('/')}/`;
+      const rows: Row[] = [];
+      for (const kv of await gateway.scan(scanPrefix)) {
+        const etcdKey = unb64(kv.key);
+        const key = parseRowKey(prefix, t, etcdKey);
+        if (!key)
+          throw new StoreError(
+            'corrupt',
+            `store ${location}: unexpected key ${JSON.stringify(etcdKey)} in ${t.name}`,
+          );
+        rows.push({ key, data: unb64(kv.value) });
+      }
+      return rows;
+    },
+    async insert(t, key, row: RowWrite) {
+      const k = b64(rowKey(prefix, t, key));
+      const value = b64(row.data);
+      const { body, retried } = await gateway.txn(
+        [{ key: k, target: 'CREATE', result: 'EQUAL', create_revision: '0' }],
+        [{ request_put: { key: k, value } }],
+        [{ request_range: { key: k } }],
+      );
+      if (body.succeeded) return;
+      // A retried request may have been applied by the attempt that timed out: then the row
+      // holds exactly our bytes (records carry a millisecond timestamp) and the create is ours.
+      const existing = body.responses?.[0]?.response_range?.kvs?.[0];
+      if (retried && existing?.value === value) return;
+      throw new StoreError('conflict', `store ${location}: ${describeKey(t, key)} already exists`);
+    },
+    async update(t, key, fn) {
+      const k = b64(rowKey(prefix, t, key));
+      let current = await gateway.get(rowKey(prefix, t, key));
+      for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+        const data = current ? unb64(current.value) : undefined;
+        const row = fn(data);
+        if (!row) return data;
+        const guard: Compare = current
+          ? { key: k, target: 'MOD', result: 'EQUAL', mod_revision: current.mod_revision ?? '0' }
+          : { key: k, target: 'CREATE', result: 'EQUAL', create_revision: '0' };
+        const { body } = await gateway.txn(
+          [guard],
+          [{ request_put: { key: k, value: b64(row.data) } }],
+          [{ request_range: { key: k } }],
+        );
+        if (body.succeeded) return row.data;
+        current = body.responses?.[0]?.response_range?.kvs?.[0];
+        // Spread out writers that collide on one key so that one of them gets through.
+        await sleep(Math.random() * Math.min(100, 5 * 2 ** Math.min(attempt, 5)));
+      }
+      throw new StoreError(
+        'conflict',
+        `store ${location}: ${describeKey(t, key)} kept changing; gave up after ${CAS_ATTEMPTS} attempts`,
+      );
+    },
+    async delete(t, key) {
+      return (await gateway.deleteKey(rowKey(prefix, t, key))) > 0;
+    },
+    async close() {},
+  };
+}

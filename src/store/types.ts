@@ -1,0 +1,218 @@
+/**
+ * The records N-Net keeps, their zod schemas (used on every write and on every read back), and
+ * the table descriptors both backends lay their rows out by.
+ */
+import { z } from 'zod';
+
+/** Keystone credentials of a cluster. Hold secrets: never log them. */
+export type ClusterCredentials =
+  | {
+      type: 'password';
+      username: string;
+      userDomain: string;
+      password: string;
+      projectName: string;
+      projectDomain: string;
+    }
+  | { type: 'application_credential'; id: string; secret: string };
+
+/** A Kubernetes cluster's Keystone identity; the CNI plugin authenticates the cluster with it. */
+export interface Cluster {
+  name: string;
+  authUrl: string;
+  region?: string;
+  interface?: 'public' | 'internal' | 'admin';
+  credentials: ClusterCredentials;
+  defaultNetworkId?: string;
+  defaultSubnetId?: string;
+  createdAt: string;
+}
+
+export type ResourceKind = 'network' | 'subnet' | 'router';
+
+/** A Neutron network, subnet or router that N-Net manages for a cluster. Keyed by (kind, id). */
+export interface ManagedResource {
+  kind: ResourceKind;
+  id: string;
+  name: string;
+  cluster: string;
+  cidr?: string;
+  networkId?: string;
+  createdAt: string;
+}
+
+/** What kubenetctl asked for a pod (and the port it reserved). Keyed by (cluster, namespace, pod). */
+export interface PodNetworkConfig {
+  cluster: string;
+  namespace: string;
+  pod: string;
+  networkId?: string;
+  subnetId?: string;
+  ip?: string;
+  mac?: string;
+  reservedPortId?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface AttachmentIp {
+  address: string;
+  prefixLength: number;
+  gateway?: string;
+}
+
+/** What an ADD plugged, so DEL/CHECK and the agent can find it. Keyed by (containerId, ifname). */
+export interface Attachment {
+  containerId: string;
+  ifname: string;
+  cluster: string;
+  namespace: string;
+  pod: string;
+  podUid?: string;
+  netns: string;
+  node: string;
+  portId: string;
+  portCreatedByAdd: boolean;
+  ips: AttachmentIp[];
+  mac: string;
+  mtu: number;
+  plugDriver: string;
+  ovsPort: string;
+  createdAt: string;
+}
+
+/** What callers write: the store sets the timestamps. */
+export type ClusterInput = Omit<Cluster, 'createdAt'>;
+export type ManagedResourceInput = Omit<ManagedResource, 'createdAt'>;
+export type PodNetworkConfigInput = Omit<PodNetworkConfig, 'createdAt' | 'updatedAt'>;
+export type AttachmentInput = Omit<Attachment, 'createdAt'>;
+
+export type ResourceKey = Pick<ManagedResource, 'kind' | 'id'>;
+export type PodKey = Pick<PodNetworkConfig, 'cluster' | 'namespace' | 'pod'>;
+export type AttachmentKey = Pick<Attachment, 'containerId' | 'ifname'>;
+
+const name = z.string().min(1).max(253);
+const timestamp = z.iso.datetime();
+const ip = z.union([z.ipv4(), z.ipv6()]);
+const cidr = z.union([z.cidrv4(), z.cidrv6()]);
+const mac = z.string().regex(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/);
+
+const credentialsSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('password'),
+    username: name,
+    userDomain: name,
+    password: z.string().min(1),
+    projectName: name,
+    projectDomain: name,
+  }),
+  z.object({ type: z.literal('application_credential'), id: name, secret: z.string().min(1) }),
+]);
+
+export const clusterSchema: z.ZodType<Cluster> = z.object({
+  name,
+  authUrl: z.url({ protocol: /^https?$/ }),
+  region: name.optional(),
+  interface: z.enum(['public', 'internal', 'admin']).optional(),
+  credentials: credentialsSchema,
+  defaultNetworkId: name.optional(),
+  defaultSubnetId: name.optional(),
+  createdAt: timestamp,
+});
+
+export const managedResourceSchema: z.ZodType<ManagedResource> = z.object({
+  kind: z.enum(['network', 'subnet', 'router']),
+  id: name,
+  name: z.string().max(255), // Neutron allows empty names
+  cluster: name,
+  cidr: cidr.optional(),
+  networkId: name.optional(),
+  createdAt: timestamp,
+});
+
+export const podNetworkConfigSchema: z.ZodType<PodNetworkConfig> = z.object({
+  cluster: name,
+  namespace: name,
+  pod: name,
+  networkId: name.optional(),
+  subnetId: name.optional(),
+  ip: ip.optional(),
+  mac: mac.optional(),
+  reservedPortId: name.optional(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+
+export const attachmentSchema: z.ZodType<Attachment> = z.object({
+  containerId: name,
+  ifname: z.string().min(1).max(15),
+  cluster: name,
+  namespace: name,
+  pod: name,
+  podUid: name.optional(),
+  netns: z.string().min(1).max(4096),
+  node: name,
+  portId: name,
+  portCreatedByAdd: z.boolean(),
+  ips: z.array(z.object({ address: ip, prefixLength: z.int().min(0).max(128), gateway: ip.optional() })),
+  mac,
+  mtu: z.int().min(68).max(65535),
+  plugDriver: name,
+  ovsPort: name,
+  createdAt: timestamp,
+});
+
+/**
+ * How a record type is stored. `name` is the SQLite table and the etcd key segment; `keyFields`
+ * form the primary key (in order: a filter on a leading run of them is an etcd prefix scan);
+ * `indexFields` are extra SQLite columns that list() filters on. Changing any of these needs a
+ * migration.
+ */
+export interface Table<R> {
+  name: 'clusters' | 'resources' | 'pod_configs' | 'attachments';
+  noun: string;
+  schema: z.ZodType<R>;
+  keyFields: readonly (keyof R & string)[];
+  indexFields: readonly (keyof R & string)[];
+  /** The record has `updatedAt` besides `createdAt`. */
+  updatedAt: boolean;
+}
+
+export const TABLES = {
+  clusters: {
+    name: 'clusters',
+    noun: 'cluster',
+    schema: clusterSchema,
+    keyFields: ['name'],
+    indexFields: [],
+    updatedAt: false,
+  } satisfies Table<Cluster>,
+  resources: {
+    name: 'resources',
+    noun: 'managed resource',
+    schema: managedResourceSchema,
+    keyFields: ['kind', 'id'],
+    indexFields: ['cluster'],
+    updatedAt: false,
+  } satisfies Table<ManagedResource>,
+  podConfigs: {
+    name: 'pod_configs',
+    noun: 'pod network config',
+    schema: podNetworkConfigSchema,
+    keyFields: ['cluster', 'namespace', 'pod'],
+    indexFields: [],
+    updatedAt: true,
+  } satisfies Table<PodNetworkConfig>,
+  attachments: {
+    name: 'attachments',
+    noun: 'attachment',
+    schema: attachmentSchema,
+    keyFields: ['containerId', 'ifname'],
+    indexFields: ['node', 'cluster'],
+    updatedAt: false,
+  } satisfies Table<Attachment>,
+} as const;
+
+/** Any table, for code that handles rows without knowing their record type. */
+// biome-ignore lint/suspicious/noExplicitAny: the backends treat every table alike
+export type AnyTable = Table<any>;
