@@ -29,6 +29,7 @@ export type InputReason =
   | 'invalid-config' // parseable but wrong (missing/mistyped field, bad CIDR…)
   | 'invalid-env' // missing or bad CNI_* variables
   | 'unsupported-version' // cniVersion this plugin does not speak
+  | 'io' // reading the input failed (CNI stdin, a config file)
   | 'invalid-argument'; // a CLI argument or flag
 export class InputError extends NnetError {
   readonly domain = 'input';

@@ -1,0 +1,127 @@
+/**
+ * The CNI specification's vocabulary (spec 1.1.0, with 1.0.0 and 0.4.0 still spoken): versions,
+ * commands, well-known error codes, the result and error shapes, and the name rules for container
+ * ids, interface names and network names. Types and constants only, plus three tiny predicates;
+ * nothing here imports a library, so the VERSION path stays cheap.
+ */
+
+/** Spec versions this plugin speaks, oldest first (VERSION prints them in this order). */
+export const SUPPORTED_VERSIONS = ['0.4.0', '1.0.0', '1.1.0'] as const;
+export type CniVersion = (typeof SUPPORTED_VERSIONS)[number];
+/** The newest version we speak: used for VERSION output and for errors before a config is read. */
+export const LATEST_VERSION: CniVersion = '1.1.0';
+
+export function isSupportedVersion(v: unknown): v is CniVersion {
+  return typeof v === 'string' && (SUPPORTED_VERSIONS as readonly string[]).includes(v);
+}
+
+export const CNI_COMMANDS = ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC', 'VERSION'] as const;
+export type CniCommand = (typeof CNI_COMMANDS)[number];
+
+/** Well-known error codes (spec "Error" section). 0–99 are reserved to the spec. */
+export const CniCode = {
+  IncompatibleVersion: 1,
+  UnsupportedField: 2,
+  UnknownContainer: 3,
+  InvalidEnv: 4,
+  IoFailure: 5,
+  DecodeFailure: 6,
+  InvalidConfig: 7,
+  TryAgainLater: 11,
+  /** STATUS: the plugin cannot service ADD requests. */
+  PluginNotAvailable: 50,
+  /** STATUS: not available, and existing containers may have limited connectivity. */
+  LimitedConnectivity: 51,
+} as const;
+
+// ---- Result (spec section 5). The canonical in-memory form is the 1.1.0 shape; result.ts
+// ---- encodes it for the config's cniVersion.
+
+export interface CniInterface {
+  name: string;
+  /** Hardware address, lower-case colon-separated. */
+  mac?: string;
+  /** 1.1.0 only. */
+  mtu?: number;
+  /** Netns path for interfaces inside the container; absent for host interfaces. */
+  sandbox?: string;
+  /** 1.1.0 only. */
+  socketPath?: string;
+  /** 1.1.0 only. */
+  pciID?: string;
+}
+
+export interface CniIpConfig {
+  /** Address with prefix, CIDR notation: "1.2.0.100/16". */
+  address: string;
+  gateway?: string;
+  /** Index into `interfaces`. */
+  interface?: number;
+}
+
+export interface CniRoute {
+  dst: string;
+  gw?: string;
+  /** The following are 1.1.0 only. */
+  mtu?: number;
+  advmss?: number;
+  priority?: number;
+  table?: number;
+  scope?: number;
+}
+
+export interface CniDns {
+  nameservers?: string[];
+  domain?: string;
+  search?: string[];
+  options?: string[];
+}
+
+/** A plugin result in its canonical (1.1.0) form, without the version stamp. */
+export interface CniResult {
+  interfaces: CniInterface[];
+  ips: CniIpConfig[];
+  routes: CniRoute[];
+  dns: CniDns;
+}
+
+/** What goes on stdout on failure. */
+export interface CniErrorJson {
+  cniVersion: CniVersion;
+  code: number;
+  msg: string;
+  details?: string;
+}
+
+/** What VERSION prints. */
+export interface CniVersionJson {
+  cniVersion: CniVersion;
+  supportedVersions: CniVersion[];
+}
+
+/** One (container, interface) pair a runtime still considers valid (GC input). */
+export interface Attachment {
+  containerId: string;
+  ifname: string;
+}
+
+// ---- Names.
+
+const ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/** Container ids and network names: an alphanumeric, then alphanumerics, `_`, `.` or `-`. */
+export function isValidContainerId(id: string): boolean {
+  return ID_RE.test(id);
+}
+export const isValidNetworkName = isValidContainerId;
+
+/** Why `name` cannot be a Linux interface name, or undefined when it can. */
+export function ifnameProblem(name: string): string | undefined {
+  if (name === '') return 'is empty';
+  if (name === '.' || name === '..') return 'must not be "." or ".."';
+  // IFNAMSIZ is 16 bytes including the terminating NUL.
+  if (Buffer.byteLength(name, 'utf8') > 15) return 'is longer than 15 bytes';
+  if (/[/:]/.test(name)) return 'must not contain "/" or ":"';
+  if (/[\s\u0085\0]/u.test(name)) return 'must not contain whitespace or NUL';
+  return undefined;
+}
