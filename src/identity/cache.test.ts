@@ -32,6 +32,7 @@ const state: AuthState = {
   ],
   user: { id: 'uid', name: 'u' },
   project: { id: 'pid', name: 'p', domainId: 'default' },
+  domain: undefined,
 };
 
 test('the cache key changes with the password, the user, the scope and the auth URL', () => {

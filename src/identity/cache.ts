@@ -38,6 +38,7 @@ interface Stored {
   catalog: unknown;
   user: AuthState['user'];
   project: AuthState['project'] | null;
+  domain?: AuthState['domain'] | null;
 }
 
 /** The cached state, or undefined for a missing, unreadable or malformed file. */
@@ -65,6 +66,10 @@ export function readCache(file: string): AuthState | undefined {
       p && typeof p.id === 'string'
         ? { id: p.id, name: p.name ?? undefined, domainId: p.domainId ?? undefined }
         : undefined,
+    domain:
+      raw.domain && typeof raw.domain.id === 'string'
+        ? { id: raw.domain.id, name: raw.domain.name ?? undefined }
+        : undefined,
   };
 }
 
@@ -83,6 +88,7 @@ export function writeCache(file: string, dir: string, s: AuthState): void {
     })),
     user: s.user,
     project: s.project ?? null,
+    domain: s.domain ?? null,
   };
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {

@@ -20,6 +20,8 @@ export interface AuthState {
   user: { id: string; name: string | undefined };
   /** The project the token is scoped to, if any. */
   project: { id: string; name: string | undefined; domainId: string | undefined } | undefined;
+  /** The domain the token is scoped to (domain scope), if any. */
+  domain: { id: string; name: string | undefined } | undefined;
 }
 
 function userBody(u: UserRef): Record<string, unknown> {
@@ -73,6 +75,7 @@ export function parseTokenBody(token: string, body: unknown): AuthState | undefi
   const issuedAt = typeof t.issued_at === 'string' ? new Date(t.issued_at) : new Date();
   const user = t.user as { id?: unknown; name?: unknown } | undefined;
   const project = t.project as { id?: unknown; name?: unknown; domain?: { id?: unknown } } | undefined;
+  const domain = t.domain as { id?: unknown; name?: unknown } | undefined;
   return {
     token,
     expiresAt,
@@ -86,6 +89,10 @@ export function parseTokenBody(token: string, body: unknown): AuthState | undefi
             name: typeof project.name === 'string' ? project.name : undefined,
             domainId: typeof project.domain?.id === 'string' ? project.domain.id : undefined,
           }
+        : undefined,
+    domain:
+      domain && typeof domain.id === 'string'
+        ? { id: domain.id, name: typeof domain.name === 'string' ? domain.name : undefined }
         : undefined,
   };
 }

@@ -140,7 +140,13 @@ export class Session {
         return cached;
       }
     }
-    const issued = await this.issueWithRetries();
+    let issued: AuthState;
+    try {
+      issued = await this.issueWithRetries();
+    } catch (e) {
+      this.log.warn('authentication failed', { error: e instanceof Error ? e.message : String(e) });
+      throw e;
+    }
     this.issued += 1;
     this.state = issued;
     this.source = 'keystone';
