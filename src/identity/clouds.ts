@@ -4,9 +4,9 @@
  * alone. A credentials file given explicitly may be a clouds.yaml/json or an openrc (`export OS_…`).
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { IdentityError, InputError } from '../errors/index.ts';
 import {
   type Credentials,
@@ -58,11 +58,7 @@ interface LoadedFile {
 }
 
 function parseText(path: string, text: string): unknown {
-  if (path.endsWith('.json')) return JSON.parse(text);
-  // yaml is only needed on this path; keep it out of the start-up of processes that never read one.
-  const require = createRequire(import.meta.url);
-  const yaml = require('yaml') as typeof import('yaml');
-  return yaml.parse(text);
+  return path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
 }
 
 /** First readable, parseable file of the list; unreadable or broken ones are skipped (and reported). */

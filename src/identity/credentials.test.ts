@@ -7,6 +7,7 @@ import {
   flattenCloud,
   flattenEnv,
   normaliseAuthUrl,
+  toCloudEntry,
 } from './credentials.ts';
 
 const SECRET = 's3cr3t-Pa55word-xyz';
@@ -200,4 +201,46 @@ test('describeCredentials names user, domain and project but never the secret', 
   const d = describeCredentials(c);
   assert.equal(d, 'user "bob" (domain id default), project id p1');
   assert.ok(!d.includes(SECRET));
+});
+
+test('toCloudEntry and back gives the same credentials, for every kind of user, scope and method', () => {
+  const flats: Record<string, string>[] = [
+    {
+      auth_url: 'http://ks/v3',
+      username: 'u',
+      user_domain_name: 'D',
+      password: SECRET,
+      project_name: 'p',
+      project_domain_id: 'd',
+    },
+    { auth_url: 'http://ks/v3', user_id: 'uid', password: SECRET, project_id: 'pid', region_name: 'R' },
+    {
+      auth_url: 'http://ks/v3',
+      user_id: 'uid',
+      password: SECRET,
+      domain_name: 'Corp',
+      interface: 'internal',
+    },
+    { auth_url: 'http://ks/v3', user_id: 'uid', password: SECRET, system_scope: 'all' },
+    { auth_url: 'http://ks/v3', user_id: 'uid', password: SECRET },
+    {
+      auth_type: 'v3applicationcredential',
+      auth_url: 'http://ks/v3',
+      application_credential_id: 'a',
+      application_credential_secret: SECRET,
+    },
+    {
+      auth_type: 'v3applicationcredential',
+      auth_url: 'http://ks/v3',
+      application_credential_name: 'n',
+      application_credential_secret: SECRET,
+      username: 'u',
+      user_domain_id: 'default',
+    },
+  ];
+  for (const flat of flats) {
+    const c = credentialsFromFlat(flat, 'src');
+    const entry = toCloudEntry(c);
+    assert.deepEqual(credentialsFromFlat(flattenCloud(entry, 'src'), 'src'), c, JSON.stringify(flat));
+  }
 });

@@ -278,3 +278,54 @@ export function describeCredentials(c: Credentials): string {
   else if (c.scope) scope = ', system scope';
   return `${user(c.user)}${scope}`;
 }
+
+/**
+ * Credentials → a clouds.yaml cloud entry (holds the secret). The inverse of credentialsFromObject,
+ * for keeping credentials in a store or writing a clouds.yaml.
+ */
+export function toCloudEntry(c: Credentials): {
+  auth_type: 'password' | 'v3applicationcredential';
+  auth: Record<string, string>;
+  region_name?: string;
+  interface: Interface;
+} {
+  const auth: Record<string, string> = { auth_url: c.authUrl };
+  const putDomain = (prefix: string, d: DomainRef) => {
+    if ('id' in d) auth[`${prefix}_id`] = d.id;
+    else auth[`${prefix}_name`] = d.name;
+  };
+  const putUser = (u: UserRef) => {
+    if ('id' in u) auth.user_id = u.id;
+    else {
+      auth.username = u.name;
+      putDomain('user_domain', u.domain);
+    }
+  };
+  if (c.method === 'application-credential') {
+    const ac = c.applicationCredential;
+    if ('id' in ac) auth.application_credential_id = ac.id;
+    else {
+      auth.application_credential_name = ac.name;
+      putUser(ac.user);
+    }
+    auth.application_credential_secret = ac.secret;
+  } else {
+    putUser(c.user);
+    auth.password = c.password;
+    const s = c.scope;
+    if (s && 'project' in s) {
+      if ('id' in s.project) auth.project_id = s.project.id;
+      else {
+        auth.project_name = s.project.name;
+        putDomain('project_domain', s.project.domain);
+      }
+    } else if (s && 'domain' in s) putDomain('domain', s.domain);
+    else if (s) auth.system_scope = 'all';
+  }
+  return {
+    auth_type: c.method === 'password' ? 'password' : 'v3applicationcredential',
+    auth,
+    ...(c.regionName ? { region_name: c.regionName } : {}),
+    interface: c.interface,
+  };
+}

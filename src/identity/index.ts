@@ -29,10 +29,10 @@ export type {
   Scope,
   UserRef,
 } from './credentials.ts';
-export { describeCredentials } from './credentials.ts';
+export { describeCredentials, toCloudEntry } from './credentials.ts';
 export type { AuthState } from './keystone.ts';
-export { issueToken, revokeToken } from './keystone.ts';
+export { revokeToken } from './keystone.ts';
 export type { RequestOptions, SessionOptions, TokenSource } from './session.ts';
 export { createSession, Session } from './session.ts';
 export type { HttpOptions, TransportFailure, TransportFailureKind } from './transport.ts';
-export { describeTransportFailure, httpFetch, transportFailure } from './transport.ts';
+export { describeTransportFailure, transportFailure } from './transport.ts';

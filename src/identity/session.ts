@@ -44,10 +44,8 @@ export class Session {
   private pending: Promise<AuthState> | undefined;
   /** A token a service rejected: never taken from the cache again by this session. */
   private rejected = new Set<string>();
-  /** Number of tokens this session obtained from Keystone itself. */
-  issued = 0;
-  /** Where the current token came from. */
-  source: TokenSource | undefined;
+  private issuedCount = 0;
+  private tokenSource: TokenSource | undefined;
 
   constructor(credentials: Credentials, opts: SessionOptions = {}) {
     this.credentials = credentials;
@@ -57,6 +55,16 @@ export class Session {
     this.authRetries = opts.authRetries ?? 2;
     this.log = (opts.logger ?? silentLogger).child({ component: 'identity' });
     this.userAgent = opts.userAgent ?? USER_AGENT;
+  }
+
+  /** Number of tokens this session obtained from Keystone itself (not from the cache). */
+  get issued(): number {
+    return this.issuedCount;
+  }
+
+  /** Where the current token came from. */
+  get source(): TokenSource | undefined {
+    return this.tokenSource;
   }
 
   /** The token and what came with it; authenticates only when nothing fresh is at hand. */
@@ -135,7 +143,7 @@ export class Session {
       const cached = readCache(file);
       if (cached && this.fresh(cached)) {
         this.state = cached;
-        this.source = 'cache';
+        this.tokenSource = 'cache';
         this.log.debug('token from cache', { file, expiresAt: cached.expiresAt.toISOString() });
         return cached;
       }
@@ -147,9 +155,9 @@ export class Session {
       this.log.warn('authentication failed', { error: e instanceof Error ? e.message : String(e) });
       throw e;
     }
-    this.issued += 1;
+    this.issuedCount += 1;
     this.state = issued;
-    this.source = 'keystone';
+    this.tokenSource = 'keystone';
     this.log.debug('token issued', {
       authUrl: this.credentials.authUrl,
       expiresAt: issued.expiresAt.toISOString(),

@@ -17,7 +17,6 @@ import {
   type Credentials,
   createSession,
   credentialsFromObject,
-  httpFetch,
   loadCredentials,
   revokeToken,
   type Session,
@@ -374,7 +373,7 @@ test('Keystone unreachable is a retryable unreachable IdentityError', async () =
 });
 
 test('Keystone answers with Connection: close and a session still makes many calls in a row', async () => {
-  const res = await httpFetch(`${env.keystoneUrl}`);
+  const res = await fetch(env.keystoneUrl);
   await res.arrayBuffer();
   assert.equal(res.headers.get('connection'), 'close');
   const s = createSession(adminCreds(), { cacheDir: null });
