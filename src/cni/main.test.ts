@@ -264,6 +264,16 @@ test('failures before the verb: stdin unreadable (5), bad env (4), verbs failing
   assert.equal(env.json?.cniVersion, '0.4.0', 'the error speaks the config version');
   assert.match(String(env.json?.msg), /CNI_NETNS.*CNI_IFNAME/);
 
+  const both = await runPlugin({
+    env: { CNI_COMMAND: 'DEL' },
+    stdin: '{not json',
+    verbs: fakeVerbs().verbs,
+    stdout: { write: (s) => env.writes.push(s) },
+    openLog: () => createLogger({ component: 'cni' }),
+  });
+  assert.equal(both, 1);
+  assert.equal(JSON.parse(env.writes.at(-1)!).code, 4, 'a bad environment is reported before a bad config');
+
   const missingCommand = await run({}, CONF);
   assert.equal(missingCommand.json?.code, 4);
   assert.equal(missingCommand.json?.cniVersion, '1.1.0');

@@ -157,12 +157,21 @@ export async function runPlugin(io: PluginIO): Promise<number> {
     }
     const stdin = await readInput(io.stdin);
     const { decodeConfig, parseNetConf, peekVersion } = await import('./config.ts');
-    const raw = decodeConfig(stdin);
-    version = peekVersion(raw) ?? LATEST_VERSION;
-    // Until the config validates, errors go to the log file it names, if it names a plausible one.
-    if (typeof raw.logFile === 'string' && /^\/[^\0]*$/.test(raw.logFile)) logFile = raw.logFile;
+    // Decode before checking the environment only to answer in the config's cniVersion; as in
+    // libcni's skel, a bad environment is reported before a bad config.
+    let raw: Record<string, unknown> | undefined;
+    let decodeError: unknown;
+    try {
+      raw = decodeConfig(stdin);
+      version = peekVersion(raw) ?? LATEST_VERSION;
+      // Until the config validates, errors go to the log file it names, if it names a plausible one.
+      if (typeof raw.logFile === 'string' && /^\/[^\0]*$/.test(raw.logFile)) logFile = raw.logFile;
+    } catch (e) {
+      decodeError = e;
+    }
     const inv = parseEnv(io.env);
     logFields = invocationFields(inv);
+    if (raw === undefined) throw decodeError;
     const conf = parseNetConf(raw, { command, hostname: io.hostname });
     log = openLog(conf.logFile, conf.logLevel);
 
