@@ -1,18 +1,84 @@
 /**
- * STUB: the lead replaces this module with the real verbs (ADD/DEL/CHECK/STATUS/GC against
- * Keystone, Neutron, the store and OVS). src/bin/nnet.ts imports it lazily, so only commands that
- * run a verb load it. Until then every verb fails with an internal error (CNI code 100).
+ * The plugin's verbs: each turns a parsed CNI request into a call of the network module
+ * (src/network) and its answer into the spec's shape. Loaded lazily by src/bin/nnet.ts.
  */
-import type { Verbs } from '../index.ts';
+import { attach, checkAttachment, detach, readiness, sweep } from '../../network/index.ts';
+import type { AddRequest, CheckRequest, DelRequest, GcRequest, StatusRequest, Verbs } from '../index.ts';
+import { attachmentResult, CniCode } from '../index.ts';
+import { withNodeContext } from './context.ts';
 
-const notYet = (verb: string) => async (): Promise<never> => {
-  throw new Error(`nnet ${verb} is not implemented yet`);
-};
+function podOf(req: AddRequest | DelRequest | CheckRequest) {
+  // Without Kubernetes' CNI_ARGS the container itself stands for the pod.
+  return {
+    cluster: req.conf.cluster,
+    namespace: req.args.podNamespace ?? 'default',
+    pod: req.args.podName ?? req.containerId,
+  };
+}
 
 export const verbs: Verbs = {
-  add: notYet('ADD'),
-  del: notYet('DEL'),
-  check: notYet('CHECK'),
-  status: notYet('STATUS'),
-  gc: notYet('GC'),
+  add: (req: AddRequest) =>
+    withNodeContext(req.conf, req.log, async (ctx) => {
+      const a = await attach(ctx, {
+        containerId: req.containerId,
+        ifname: req.ifname,
+        netns: req.netns,
+        pod: podOf(req),
+        podUid: req.args.podUid,
+        ips: req.conf.runtimeConfig.ips.map((i) => i.ip),
+        mac: req.conf.runtimeConfig.mac,
+      });
+      return attachmentResult({
+        ifname: a.ifname,
+        mac: a.mac,
+        mtu: a.mtu,
+        sandbox: a.netns,
+        addresses: a.ips.map((i) => ({
+          ip: i.address,
+          prefixLength: i.prefixLength,
+          ...(i.gateway ? { gateway: i.gateway } : {}),
+        })),
+        routes: a.ips.some((i) => i.gateway)
+          ? [{ dst: '0.0.0.0/0', gw: a.ips.find((i) => i.gateway)!.gateway! }]
+          : [],
+        ...(req.conf.dns ? { dns: req.conf.dns } : {}),
+      });
+    }),
+
+  del: (req: DelRequest) =>
+    withNodeContext(req.conf, req.log, (ctx) =>
+      detach(ctx, { containerId: req.containerId, ifname: req.ifname, netns: req.netns }),
+    ),
+
+  check: (req: CheckRequest) =>
+    withNodeContext(req.conf, req.log, async (ctx) => {
+      const ours = req.prevResult.interfaces.findIndex(
+        (i) => i.name === req.ifname && i.sandbox !== undefined,
+      );
+      await checkAttachment(ctx, {
+        containerId: req.containerId,
+        ifname: req.ifname,
+        netns: req.netns,
+        expectedAddresses: req.prevResult.ips.filter((i) => i.interface === ours).map((i) => i.address),
+      });
+    }),
+
+  status: (req: StatusRequest) =>
+    withNodeContext(req.conf, req.log, async (ctx) => {
+      const problems = await readiness(ctx);
+      if (problems.length === 0) return undefined;
+      return { code: CniCode.PluginNotAvailable, msg: `nnet is not ready: ${problems.join('; ')}` };
+    }),
+
+  gc: (req: GcRequest) =>
+    withNodeContext(req.conf, req.log, async (ctx) => {
+      const valid = new Set(req.validAttachments.map((a) => `${a.containerId}\u0000${a.ifname}`));
+      const report = await sweep(ctx, {
+        wanted: (a) =>
+          valid.has(`${a.containerId}\u0000${a.ifname}`) ||
+          (a.ifname === '' && [...valid].some((k) => k.startsWith(`${a.containerId}\u0000`))),
+        graceMs: 0,
+      });
+      if (report.errors.length > 0) throw new Error(`GC left work undone: ${report.errors.join('; ')}`);
+    }),
 };

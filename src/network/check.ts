@@ -1,0 +1,58 @@
+/** CHECK: the pod's interface, its OVS port and its Neutron port are all as ADD left them. */
+import { check as checkPlug, parsePlugSpec } from '../deploy/index.ts';
+import { DeployError, NeutronError } from '../errors/index.ts';
+import type { Attachment } from '../store/index.ts';
+import type { NodeContext } from './context.ts';
+
+export interface CheckRequest {
+  containerId: string;
+  ifname: string;
+  netns: string;
+  /** Addresses the runtime's cached result holds ("1.2.0.100/16"); each must still be ours. */
+  expectedAddresses?: string[] | undefined;
+}
+
+const fail = (msg: string) => new DeployError('check-failed', msg);
+
+export async function checkAttachment(ctx: NodeContext, req: CheckRequest): Promise<Attachment> {
+  const a = await ctx.store.attachments.get({ containerId: req.containerId, ifname: req.ifname });
+  if (!a) throw fail(`no attachment is recorded for container ${req.containerId} interface ${req.ifname}`);
+  if (a.netns !== req.netns) throw fail(`${req.ifname} was plugged into netns ${a.netns}, not ${req.netns}`);
+  const recorded = new Set(a.ips.map((i) => `${i.address}/${i.prefixLength}`));
+  for (const addr of req.expectedAddresses ?? []) {
+    if (!recorded.has(addr))
+      throw fail(`address ${addr} of the previous result is not assigned to ${req.ifname}`);
+  }
+  await checkPlug(
+    ctx.deploy,
+    parsePlugSpec({
+      portId: a.portId,
+      mac: a.mac,
+      ips: a.ips.map((i) => ({ address: i.address, prefixLength: i.prefixLength })),
+      gateway: a.ips.find((i) => i.gateway)?.gateway,
+      mtu: a.mtu,
+      netns: a.netns,
+      ifname: a.ifname,
+    }),
+  );
+  const neutron = await ctx.neutron();
+  const port = await neutron.ports.get(a.portId).catch((e: unknown) => {
+    if (e instanceof NeutronError && e.reason === 'not-found')
+      throw fail(`Neutron port ${a.portId} no longer exists`);
+    throw e;
+  });
+  if (port.hostId !== ctx.node) {
+    throw fail(
+      `Neutron port ${a.portId} is bound to "${port.hostId || '(nothing)'}", not to this node "${ctx.node}"`,
+    );
+  }
+  if (port.status !== 'ACTIVE') throw fail(`Neutron port ${a.portId} is ${port.status}, not ACTIVE`);
+  if (port.macAddress.toLowerCase() !== a.mac.toLowerCase()) {
+    throw fail(`Neutron port ${a.portId} has MAC ${port.macAddress}, the pod has ${a.mac}`);
+  }
+  const neutronIps = new Set(port.fixedIps.map((f) => f.ipAddress));
+  for (const i of a.ips) {
+    if (!neutronIps.has(i.address)) throw fail(`Neutron port ${a.portId} no longer holds ${i.address}`);
+  }
+  return a;
+}

@@ -1,0 +1,66 @@
+/**
+ * DEL: unplug and release what ADD made, then forget it. Idempotent: works without the pod's
+ * netns, after a failed or killed ADD (found by the container id Neutron and OVS carry), and twice.
+ * The record goes last, so a DEL that fails half-way (Neutron down) can simply be repeated.
+ */
+import { listPorts, NNET_IDS, unplug } from '../deploy/index.ts';
+import { NeutronError, StoreError } from '../errors/index.ts';
+import type { NeutronClient } from '../neutron/index.ts';
+import { containerPorts, isReserved, releasePort } from '../resources/index.ts';
+import type { NodeContext } from './context.ts';
+
+export interface DetachRequest {
+  containerId: string;
+  ifname: string;
+  netns?: string | undefined;
+}
+
+export async function detach(ctx: NodeContext, req: DetachRequest): Promise<void> {
+  const key = { containerId: req.containerId, ifname: req.ifname };
+  const attachment = await ctx.store.attachments.get(key);
+  if (attachment) {
+    await unplug(
+      ctx.deploy,
+      { portId: attachment.portId, netns: req.netns ?? attachment.netns, ifname: req.ifname },
+      { log: ctx.log },
+    );
+    const neutron = await ctx.neutron();
+    await releasePort(neutron, {
+      portId: attachment.portId,
+      createdByAdd: attachment.portCreatedByAdd,
+      containerId: req.containerId,
+    });
+    await ctx.store.attachments.delete(key);
+    ctx.log.info('detached', { portId: attachment.portId });
+    return;
+  }
+  // No record: an ADD that failed or was killed may have left a port in OVS and/or Neutron.
+  const ovsLeft = (await listPorts(ctx.deploy)).filter(
+    (p) =>
+      p.externalIds[NNET_IDS.containerId] === req.containerId &&
+      p.externalIds[NNET_IDS.ifname] === req.ifname,
+  );
+  for (const p of ovsLeft) {
+    if (p.ifaceId)
+      await unplug(ctx.deploy, { portId: p.ifaceId, netns: req.netns, ifname: req.ifname }, { log: ctx.log });
+  }
+  let neutron: NeutronClient;
+  try {
+    neutron = await ctx.neutron();
+  } catch (e) {
+    // Nothing recorded and the cluster is not registered: there is nothing of ours in Neutron.
+    if (e instanceof StoreError && e.reason === 'not-registered') return;
+    throw e;
+  }
+  for (const port of await containerPorts(neutron, req.containerId)) {
+    await unplug(ctx.deploy, { portId: port.id, netns: req.netns, ifname: req.ifname }, { log: ctx.log });
+    await releasePort(neutron, {
+      portId: port.id,
+      createdByAdd: !isReserved(port),
+      containerId: req.containerId,
+    }).catch((e: unknown) => {
+      if (!(e instanceof NeutronError && e.reason === 'not-found')) throw e;
+    });
+    ctx.log.info('released a port left by an unfinished ADD', { portId: port.id });
+  }
+}

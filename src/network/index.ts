@@ -1,0 +1,13 @@
+/**
+ * The paper's network module as one flow, shared by the CNI plugin, the node agent and kubenetctl:
+ * attach (ADD), detach (DEL), checkAttachment (CHECK), readiness (STATUS) and sweep (GC/reconcile).
+ *
+ *   const a = await attach(ctx, { containerId, ifname: 'eth0', netns, pod: { cluster, namespace, pod } });
+ *   await detach(ctx, { containerId, ifname: 'eth0' });
+ */
+export { type AttachRequest, attach } from './attach.ts';
+export { type CheckRequest, checkAttachment } from './check.ts';
+export type { NodeContext } from './context.ts';
+export { type DetachRequest, detach } from './detach.ts';
+export { readiness } from './status.ts';
+export { type SweepOptions, type SweepReport, sweep } from './sweep.ts';

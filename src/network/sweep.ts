@@ -1,0 +1,111 @@
+/**
+ * The one sweep behind CNI GC, `kubenetctl gc` and the node agent's reconcile: release every
+ * attachment of this node that is no longer wanted, then whatever N-Net left with no record
+ * (OVS ports, Neutron ports bound to this node), so nothing leaks after crashes.
+ */
+import { listPorts, NNET_IDS, netnsExists, unplug } from '../deploy/index.ts';
+import { NeutronError } from '../errors/index.ts';
+import { DEVICE_OWNER, isReserved, releasePort } from '../resources/index.ts';
+import type { Attachment } from '../store/index.ts';
+import type { NodeContext } from './context.ts';
+import { detach } from './detach.ts';
+
+export interface SweepOptions {
+  /**
+   * Which attachments are still wanted. CNI GC passes the runtime's valid list; without it an
+   * attachment is wanted while its pod's netns exists (the agent's rule).
+   */
+  wanted?: (a: { containerId: string; ifname: string }) => boolean;
+  /** Leftovers touched more recently than this may belong to an ADD still running. Default 60 s. */
+  graceMs?: number;
+  now?: () => number;
+}
+
+export interface SweepReport {
+  attachmentsReleased: string[];
+  ovsPortsRemoved: string[];
+  neutronPortsReleased: string[];
+  errors: string[];
+}
+
+export async function sweep(ctx: NodeContext, opts: SweepOptions = {}): Promise<SweepReport> {
+  const report: SweepReport = {
+    attachmentsReleased: [],
+    ovsPortsRemoved: [],
+    neutronPortsReleased: [],
+    errors: [],
+  };
+  const graceMs = opts.graceMs ?? 60_000;
+  const now = opts.now ?? Date.now;
+  const wanted =
+    opts.wanted ??
+    ((a: { containerId: string; ifname: string } & Partial<Attachment>) => !!a.netns && netnsExists(a.netns));
+  const note = (what: string, e: unknown) => {
+    report.errors.push(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+    ctx.log.warn('sweep step failed', { what, error: e });
+  };
+
+  const kept = new Set<string>();
+  for (const a of await ctx.store.attachments.list({ node: ctx.node })) {
+    if (wanted(a)) {
+      kept.add(a.portId);
+      continue;
+    }
+    try {
+      await detach(ctx, { containerId: a.containerId, ifname: a.ifname });
+      report.attachmentsReleased.push(`${a.namespace}/${a.pod} ${a.containerId.slice(0, 12)} ${a.ifname}`);
+    } catch (e) {
+      kept.add(a.portId);
+      note(`releasing ${a.containerId} ${a.ifname}`, e);
+    }
+  }
+
+  // OVS ports N-Net made whose attachment is gone.
+  const neutron = await ctx.neutron();
+  for (const p of await listPorts(ctx.deploy)) {
+    if (!p.ifaceId || kept.has(p.ifaceId)) continue;
+    const owner = {
+      containerId: p.externalIds[NNET_IDS.containerId] ?? '',
+      ifname: p.externalIds[NNET_IDS.ifname] ?? '',
+    };
+    if (opts.wanted && owner.containerId && opts.wanted(owner)) continue; // an ADD in flight
+    try {
+      const port = await neutron.ports.get(p.ifaceId).catch((e: unknown) => {
+        if (e instanceof NeutronError && e.reason === 'not-found') return undefined;
+        throw e;
+      });
+      if (port && Date.parse(port.updatedAt ?? '') > now() - graceMs) continue;
+      await unplug(ctx.deploy, { portId: p.ifaceId }, { log: ctx.log });
+      report.ovsPortsRemoved.push(p.name);
+      if (port && port.deviceOwner === DEVICE_OWNER) {
+        await releasePort(neutron, {
+          portId: port.id,
+          createdByAdd: !isReserved(port),
+          containerId: port.deviceId,
+        });
+        report.neutronPortsReleased.push(port.id);
+      }
+    } catch (e) {
+      note(`removing OVS port ${p.name}`, e);
+    }
+  }
+
+  // Neutron ports bound to this node by N-Net with no attachment (an ADD killed before its record).
+  for (const port of await neutron.ports.list({ hostId: ctx.node, deviceOwner: DEVICE_OWNER })) {
+    if (kept.has(port.id) || report.neutronPortsReleased.includes(port.id)) continue;
+    if (opts.wanted && port.deviceId && opts.wanted({ containerId: port.deviceId, ifname: '' })) continue;
+    if (Date.parse(port.updatedAt ?? '') > now() - graceMs) continue;
+    try {
+      await releasePort(neutron, {
+        portId: port.id,
+        createdByAdd: !isReserved(port),
+        containerId: port.deviceId,
+      });
+      report.neutronPortsReleased.push(port.id);
+    } catch (e) {
+      note(`releasing Neutron port ${port.id}`, e);
+    }
+  }
+  ctx.log.info('sweep done', { ...report });
+  return report;
+}

@@ -1,0 +1,77 @@
+/**
+ * A cluster's Keystone identity, as kept in N-Net's store, turned into an authenticated Neutron
+ * client: the paper's step "authenticate the cluster with Keystone, then talk to Neutron".
+ */
+import { type Credentials, createSession, credentialsFromObject, type Session } from '../identity/index.ts';
+import type { Logger } from '../log/index.ts';
+import { createNeutronClient, type NeutronClient } from '../neutron/index.ts';
+import type { Cluster } from '../store/index.ts';
+
+// Keystone's default domain has id "default" and name "Default"; other ids are 32 hex digits.
+function domainKey(value: string, kind: 'user' | 'project'): Record<string, string> {
+  const isId = value === 'default' || /^[0-9a-f]{32}$/.test(value);
+  return { [`${kind}_domain_${isId ? 'id' : 'name'}`]: value };
+}
+
+/** The clouds.yaml-shaped entry for a registered cluster (holds its secret: never log it). */
+export function clusterCredentials(cluster: Cluster): Credentials {
+  const c = cluster.credentials;
+  const common = {
+    ...(cluster.region ? { region_name: cluster.region } : {}),
+    ...(cluster.interface ? { interface: cluster.interface } : {}),
+  };
+  const entry =
+    c.type === 'password'
+      ? {
+          auth_type: 'password',
+          auth: {
+            auth_url: cluster.authUrl,
+            username: c.username,
+            password: c.password,
+            project_name: c.projectName,
+            ...domainKey(c.userDomain, 'user'),
+            ...domainKey(c.projectDomain, 'project'),
+          },
+          ...common,
+        }
+      : {
+          auth_type: 'v3applicationcredential',
+          auth: {
+            auth_url: cluster.authUrl,
+            application_credential_id: c.id,
+            application_credential_secret: c.secret,
+          },
+          ...common,
+        };
+  return credentialsFromObject(entry, `cluster "${cluster.name}" in the N-Net store`);
+}
+
+export interface ConnectOptions {
+  tokenCacheDir: string;
+  keystoneTimeoutMs: number;
+  neutronTimeoutMs: number;
+  tagsOnCreate?: 'auto' | 'inline' | 'separate';
+  logger?: Logger;
+}
+
+export interface Connection {
+  session: Session;
+  neutron: NeutronClient;
+}
+
+/** Authenticates (a cached token counts) and returns a Neutron client for these credentials. */
+export async function connect(credentials: Credentials, o: ConnectOptions): Promise<Connection> {
+  const session = createSession(credentials, {
+    cacheDir: o.tokenCacheDir,
+    authTimeoutMs: o.keystoneTimeoutMs,
+    ...(o.logger ? { logger: o.logger } : {}),
+  });
+  await session.token();
+  const neutron = createNeutronClient(session, {
+    timeoutMs: o.neutronTimeoutMs,
+    // Neutron before 2023.2 has no tag-creation extension; asking costs a request per process.
+    tagsOnCreate: o.tagsOnCreate ?? 'separate',
+    ...(o.logger ? { logger: o.logger } : {}),
+  });
+  return { session, neutron };
+}

@@ -1,0 +1,307 @@
+/**
+ * The network resource submodule's policy for pods' Neutron ports: which port a pod gets (the one
+ * kubenetctl reserved, or a new one with the requested subnet/IP, or one on the default network),
+ * how it is bound to a node, and how it is released. Neutron alone decides IP uniqueness
+ * (409 IpAddressAlreadyAllocated): nothing here allocates addresses locally.
+ */
+import ipaddr from 'ipaddr.js';
+import { InputError, NeutronError } from '../errors/index.ts';
+import type { Network, NeutronClient, Port, PortCreate, Subnet } from '../neutron/index.ts';
+
+/** device_owner of every port N-Net makes; GC and DEL look ports up by it. */
+export const DEVICE_OWNER = 'compute:nnet';
+/** Tag on ports kubenetctl reserved for a pod: kept across pod restarts, never deleted by DEL. */
+export const RESERVED_TAG = 'nnet-reserved';
+
+export interface PodRef {
+  cluster: string;
+  namespace: string;
+  pod: string;
+}
+
+/** Tags that name the owner of a port, so every port traces back to its cluster and pod. */
+export function podTags(pod: PodRef, extra: string[] = []): string[] {
+  return ['nnet', `nnet-cluster=${pod.cluster}`, `nnet-ns=${pod.namespace}`, `nnet-pod=${pod.pod}`, ...extra];
+}
+
+/** Reads the pod a port was made for from its tags (undefined when it is not N-Net's). */
+export function podOfPort(port: Pick<Port, 'tags'>): PodRef | undefined {
+  const tag = (k: string) => port.tags?.find((t) => t.startsWith(`${k}=`))?.slice(k.length + 1);
+  const cluster = tag('nnet-cluster');
+  const namespace = tag('nnet-ns');
+  const pod = tag('nnet-pod');
+  return cluster && namespace && pod ? { cluster, namespace, pod } : undefined;
+}
+
+export function portName(pod: PodRef): string {
+  return `nnet-${pod.namespace}-${pod.pod}`.slice(0, 255);
+}
+
+/** Everything the deployment submodule needs to plug the port. */
+export interface PortAddressing {
+  portId: string;
+  networkId: string;
+  mac: string;
+  ips: { address: string; prefixLength: number; gateway?: string }[];
+  gateway: string | undefined;
+  mtu: number;
+}
+
+export interface AcquiredPort extends PortAddressing {
+  /** true: ADD created it and DEL deletes it; false: it was reserved and DEL only unbinds it. */
+  createdByAdd: boolean;
+}
+
+export interface AcquireRequest {
+  pod: PodRef;
+  containerId: string;
+  node: string;
+  reservedPortId?: string | undefined;
+  networkId?: string | undefined;
+  subnetId?: string | undefined;
+  /** Static addresses (from the pod config or the `ips` capability). */
+  ips?: string[] | undefined;
+  mac?: string | undefined;
+  /** Overrides the network's MTU. */
+  mtu?: number | undefined;
+}
+
+/**
+ * Gets the pod's port bound to `node`: the reserved one (rebound) or a new one. A taken static IP
+ * fails with NeutronError('ip-taken') naming the pod or port that holds it. On failure nothing is
+ * left behind: a port created here is deleted again, a reserved port is unbound again.
+ */
+export async function acquirePort(neutron: NeutronClient, req: AcquireRequest): Promise<AcquiredPort> {
+  if (req.reservedPortId) {
+    const port = await neutron.ports
+      .update(req.reservedPortId, { hostId: req.node, deviceId: req.containerId, deviceOwner: DEVICE_OWNER })
+      .catch((e: unknown) => {
+        if (e instanceof NeutronError && e.reason === 'not-found') {
+          throw new NeutronError(
+            'not-found',
+            `the port ${req.reservedPortId} reserved for pod ${req.pod.namespace}/${req.pod.pod} no longer exists in Neutron; delete and recreate the pod's network config`,
+            { status: 404 },
+          );
+        }
+        throw e;
+      });
+    try {
+      return { ...(await addressing(neutron, port, req.mtu)), createdByAdd: false };
+    } catch (e) {
+      await unbind(neutron, port.id, req.containerId).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  const create = await portRequest(neutron, req);
+  const port = await neutron.ports.create(create).catch(async (e: unknown) => {
+    throw await explainIpTaken(neutron, e, create);
+  });
+  try {
+    return { ...(await addressing(neutron, port, req.mtu)), createdByAdd: true };
+  } catch (e) {
+    await neutron.ports.ensureDeleted(port.id).catch(() => undefined);
+    throw e;
+  }
+}
+
+async function portRequest(neutron: NeutronClient, req: AcquireRequest): Promise<PortCreate> {
+  let networkId = req.networkId;
+  let subnet: Subnet | undefined;
+  if (req.subnetId) {
+    subnet = await neutron.subnets.get(req.subnetId);
+    if (networkId && subnet.networkId !== networkId) {
+      throw new InputError(
+        'invalid-config',
+        `subnet ${subnet.id} (${subnet.cidr}) is not on network ${networkId}`,
+      );
+    }
+    networkId = subnet.networkId;
+  }
+  const ips = req.ips ?? [];
+  if (!networkId && ips.length > 0) {
+    // A static IP alone (the `ips` capability): the subnet that contains it names the network.
+    subnet = await subnetContaining(neutron, ips[0]!, undefined);
+    networkId = subnet.networkId;
+  }
+  if (!networkId) {
+    throw new InputError(
+      'invalid-config',
+      `no network for pod ${req.pod.namespace}/${req.pod.pod}: give it a network config, or set the cluster's default network`,
+    );
+  }
+  const fixedIps: { subnetId?: string; ipAddress?: string }[] = [];
+  for (const ip of ips) {
+    const s = subnet && contains(subnet.cidr, ip) ? subnet : await subnetContaining(neutron, ip, networkId);
+    fixedIps.push({ subnetId: s.id, ipAddress: ip });
+  }
+  if (fixedIps.length === 0 && subnet) fixedIps.push({ subnetId: subnet.id });
+  return {
+    networkId,
+    name: portName(req.pod),
+    ...(fixedIps.length > 0 ? { fixedIps } : {}),
+    ...(req.mac ? { macAddress: req.mac } : {}),
+    hostId: req.node,
+    deviceOwner: DEVICE_OWNER,
+    deviceId: req.containerId,
+    tags: podTags(req.pod),
+  };
+}
+
+function contains(cidr: string, ip: string): boolean {
+  try {
+    const addr = ipaddr.parse(ip);
+    const [net, bits] = ipaddr.parseCIDR(cidr);
+    return addr.kind() === net.kind() && addr.match(net, bits);
+  } catch {
+    return false;
+  }
+}
+
+async function subnetContaining(
+  neutron: NeutronClient,
+  ip: string,
+  networkId: string | undefined,
+): Promise<Subnet> {
+  if (!ipaddr.isValid(ip)) throw new InputError('invalid-config', `"${ip}" is not an IP address`);
+  const subnets = await neutron.subnets.list(networkId ? { networkId } : {});
+  const found = subnets.find((s) => contains(s.cidr, ip));
+  if (!found) {
+    throw new InputError(
+      'invalid-config',
+      `no subnet ${networkId ? `of network ${networkId} ` : ''}contains the requested IP ${ip}`,
+    );
+  }
+  return found;
+}
+
+/** Turns Neutron's "IP already allocated" into a message naming who holds the IP. */
+async function explainIpTaken(neutron: NeutronClient, e: unknown, create: PortCreate): Promise<unknown> {
+  if (!(e instanceof NeutronError) || e.reason !== 'ip-taken') return e;
+  for (const f of create.fixedIps ?? []) {
+    if (!f.subnetId || !f.ipAddress) continue;
+    const holder = await neutron.ports.findByIp(f.subnetId, f.ipAddress).catch(() => undefined);
+    if (holder) {
+      return new NeutronError('ip-taken', `static IP ${f.ipAddress} is taken by ${describePort(holder)}`, {
+        status: 409,
+        neutronType: 'IpAddressAlreadyAllocated',
+        cause: e,
+      });
+    }
+  }
+  return e;
+}
+
+/** "pod team-a/pod2 (port 1b2c…)" for N-Net's ports, else "port NAME (ID), device_owner X". */
+export function describePort(port: Port): string {
+  const pod = podOfPort(port);
+  if (pod) return `pod ${pod.namespace}/${pod.pod} (port ${port.id})`;
+  const name = port.name ? `${port.name} (${port.id})` : port.id;
+  return `port ${name}${port.deviceOwner ? `, device_owner ${port.deviceOwner}` : ''}`;
+}
+
+/** The port's addresses with prefix lengths and gateways, and its network's MTU. */
+export async function addressing(
+  neutron: NeutronClient,
+  port: Port,
+  mtuOverride?: number,
+): Promise<PortAddressing> {
+  const subnetIds = [...new Set(port.fixedIps.map((f) => f.subnetId))];
+  const [subnets, network] = await Promise.all([
+    subnetIds.length > 0 ? neutron.subnets.list({ id: subnetIds }) : Promise.resolve([] as Subnet[]),
+    mtuOverride === undefined
+      ? neutron.networks.get(port.networkId)
+      : Promise.resolve(undefined as Network | undefined),
+  ]);
+  const byId = new Map(subnets.map((s) => [s.id, s]));
+  const ips = port.fixedIps.map((f) => {
+    const s = byId.get(f.subnetId);
+    if (!s)
+      throw new NeutronError('not-found', `subnet ${f.subnetId} of port ${port.id} not found`, {
+        status: 404,
+      });
+    const prefixLength = Number(s.cidr.split('/')[1]);
+    return s.gatewayIp
+      ? { address: f.ipAddress, prefixLength, gateway: s.gatewayIp }
+      : { address: f.ipAddress, prefixLength };
+  });
+  if (ips.length === 0) throw new NeutronError('bad-request', `port ${port.id} has no IP address`);
+  const v4Gateway = ips.find((i) => i.gateway && ipaddr.parse(i.address).kind() === 'ipv4')?.gateway;
+  return {
+    portId: port.id,
+    networkId: port.networkId,
+    mac: port.macAddress,
+    ips,
+    gateway: v4Gateway ?? ips.find((i) => i.gateway)?.gateway,
+    mtu: mtuOverride ?? network?.mtu ?? 1500,
+  };
+}
+
+/** Unbinds a reserved port, unless another container has bound it since. */
+async function unbind(neutron: NeutronClient, portId: string, containerId: string): Promise<void> {
+  const port = await neutron.ports.get(portId);
+  if (port.deviceId && port.deviceId !== containerId) return;
+  await neutron.ports.update(portId, { hostId: '', deviceId: '' });
+}
+
+/**
+ * Releases what ADD acquired: deletes a port ADD created, unbinds a reserved one. Ports already
+ * gone are success.
+ */
+export async function releasePort(
+  neutron: NeutronClient,
+  p: { portId: string; createdByAdd: boolean; containerId: string },
+): Promise<void> {
+  if (p.createdByAdd) {
+    await neutron.ports.ensureDeleted(p.portId);
+    return;
+  }
+  await unbind(neutron, p.portId, p.containerId).catch((e: unknown) => {
+    if (e instanceof NeutronError && e.reason === 'not-found') return;
+    throw e;
+  });
+}
+
+/** N-Net's ports bound for this container (a crashed ADD may have made one without a record). */
+export function containerPorts(neutron: NeutronClient, containerId: string): Promise<Port[]> {
+  return neutron.ports.list({ deviceId: containerId, deviceOwner: DEVICE_OWNER });
+}
+
+/** Whether a port is a reservation (kept across pod restarts) rather than one ADD made. */
+export function isReserved(port: Pick<Port, 'tags'>): boolean {
+  return port.tags?.includes(RESERVED_TAG) ?? false;
+}
+
+export interface ReserveRequest {
+  pod: PodRef;
+  networkId: string;
+  subnetId?: string | undefined;
+  ip?: string | undefined;
+  mac?: string | undefined;
+}
+
+/**
+ * Reserves a pod's IP at once by creating its (unbound) Neutron port, so that a taken IP fails
+ * before anything else happens. kubenetctl calls this; ADD later binds the port.
+ */
+export async function reservePort(neutron: NeutronClient, req: ReserveRequest): Promise<Port> {
+  const fixed = req.subnetId || req.ip ? [{ subnetId: req.subnetId, ipAddress: req.ip }] : undefined;
+  const create: PortCreate = {
+    networkId: req.networkId,
+    name: portName(req.pod),
+    ...(fixed
+      ? {
+          fixedIps: fixed.map((f) => ({
+            ...(f.subnetId ? { subnetId: f.subnetId } : {}),
+            ...(f.ipAddress ? { ipAddress: f.ipAddress } : {}),
+          })),
+        }
+      : {}),
+    ...(req.mac ? { macAddress: req.mac } : {}),
+    deviceOwner: DEVICE_OWNER,
+    tags: podTags(req.pod, [RESERVED_TAG]),
+  };
+  return neutron.ports.create(create).catch(async (e: unknown) => {
+    throw await explainIpTaken(neutron, e, create);
+  });
+}
