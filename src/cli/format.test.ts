@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parse as parseYaml } from 'yaml';
+import {
+  formatActionResult,
+  formatAge,
+  formatDescribe,
+  formatJson,
+  formatTable,
+  noResourcesMessage,
+  printResources,
+} from './format.ts';
+import { type NetworkView, networkPrinter, type PodNetworkView, podNetworkPrinter } from './resources.ts';
+
+test('tables pad columns as kubectl does (this is `kubectl config get-contexts` output)', () => {
+  const kubectlOutput =
+    'CURRENT   NAME   CLUSTER   AUTHINFO   NAMESPACE\n' + '*         ctx1   c1        u1         team-a\n';
+  assert.equal(
+    formatTable(
+      ['CURRENT', 'NAME', 'CLUSTER', 'AUTHINFO', 'NAMESPACE'],
+      [['*', 'ctx1', 'c1', 'u1', 'team-a']],
+    ),
+    kubectlOutput,
+  );
+});
+
+test('table columns are at least 6 wide and the last column is not padded', () => {
+  assert.equal(formatTable(['IP', 'X'], [['a', 'b']]), 'IP    X\na     b\n');
+  assert.equal(
+    formatTable(
+      ['NAME', 'SUBNETS', 'STATUS', 'AGE'],
+      [
+        ['pods', 'pods-a,pods-b', 'ACTIVE', '5m'],
+        ['x', '<none>', 'DOWN', '10d'],
+      ],
+    ),
+    'NAME   SUBNETS         STATUS   AGE\n' +
+      'pods   pods-a,pods-b   ACTIVE   5m\n' +
+      'x      <none>          DOWN     10d\n',
+  );
+});
+
+test('AGE reads like kubectl (HumanDuration)', () => {
+  const s = 1000;
+  const m = 60 * s;
+  const h = 60 * m;
+  const d = 24 * h;
+  const cases: [number, string][] = [
+    [-5 * s, '<invalid>'],
+    [-1500, '0s'],
+    [0, '0s'],
+    [45 * s, '45s'],
+    [119 * s, '119s'],
+    [2 * m, '2m'],
+    [200 * s, '3m20s'],
+    [10 * m, '10m'],
+    [179 * m, '179m'],
+    [3 * h, '3h'],
+    [3 * h + 30 * m, '3h30m'],
+    [8 * h, '8h'],
+    [47 * h, '47h'],
+    [48 * h, '2d'],
+    [50 * h, '2d2h'],
+    [8 * d, '8d'],
+    [400 * d, '400d'],
+    [730 * d, '2y'],
+    [800 * d, '2y70d'],
+    [3000 * d, '8y'],
+  ];
+  for (const [ms, text] of cases) assert.equal(formatAge(ms), text, `${ms} ms`);
+});
+
+const NOW = new Date('2025-01-01T00:05:00Z');
+const PODS: NetworkView = {
+  name: 'pods',
+  id: 'id-1',
+  status: 'ACTIVE',
+  mtu: 1442,
+  subnets: ['pods-a'],
+  cluster: 'prod',
+  createdAt: '2025-01-01T00:00:00Z',
+};
+
+test('get networks prints a table; -o wide adds MTU, ID and CLUSTER; empty cells read <none>', () => {
+  assert.equal(
+    printResources(networkPrinter, [PODS], { format: 'table', now: NOW }),
+    'NAME   SUBNETS   STATUS   AGE\npods   pods-a    ACTIVE   5m\n',
+  );
+  assert.equal(
+    printResources(networkPrinter, [PODS], { format: 'wide', now: NOW }),
+    'NAME   SUBNETS   STATUS   AGE   MTU    ID     CLUSTER\npods   pods-a    ACTIVE   5m    1442   id-1   prod\n',
+  );
+  const bare: NetworkView = { name: 'n', id: 'i', subnets: [] };
+  assert.equal(
+    printResources(networkPrinter, [bare], { format: 'table', now: NOW }),
+    'NAME   SUBNETS   STATUS   AGE\nn      <none>    <none>   <unknown>\n',
+  );
+  assert.equal(printResources(networkPrinter, [], { format: 'table', now: NOW }), '');
+});
+
+test('-o name prints TYPE/NAME lines', () => {
+  assert.equal(
+    printResources(networkPrinter, [PODS, { ...PODS, name: 'b' }], { format: 'name', now: NOW }),
+    'network/pods\nnetwork/b\n',
+  );
+});
+
+const PODS_OBJECT = {
+  apiVersion: 'nnet.io/v1',
+  kind: 'Network',
+  metadata: { name: 'pods', uid: 'id-1', creationTimestamp: '2025-01-01T00:00:00Z' },
+  spec: { mtu: 1442, cluster: 'prod' },
+  status: { status: 'ACTIVE', subnets: ['pods-a'] },
+};
+
+test('-o json prints the object for one name and a List otherwise, indented by four', () => {
+  const single = printResources(networkPrinter, [PODS], { format: 'json', now: NOW, single: true });
+  assert.deepEqual(JSON.parse(single), PODS_OBJECT);
+  assert.ok(single.startsWith('{\n    "apiVersion": "nnet.io/v1",\n    "kind": "Network",'));
+  assert.ok(single.endsWith('}\n'));
+  const list = printResources(networkPrinter, [PODS], { format: 'json', now: NOW });
+  assert.deepEqual(JSON.parse(list), {
+    apiVersion: 'v1',
+    items: [PODS_OBJECT],
+    kind: 'List',
+    metadata: { resourceVersion: '' },
+  });
+});
+
+test('-o yaml sorts keys and does not indent sequences, like kubectl', () => {
+  const out = printResources(networkPrinter, [PODS], { format: 'yaml', now: NOW });
+  assert.deepEqual(parseYaml(out), {
+    apiVersion: 'v1',
+    items: [PODS_OBJECT],
+    kind: 'List',
+    metadata: { resourceVersion: '' },
+  });
+  assert.ok(
+    out.startsWith('apiVersion: v1\nitems:\n- apiVersion: nnet.io/v1\n  kind: Network\n  metadata:\n'),
+    out,
+  );
+  assert.match(out, /\n {2}status:\n {4}status: ACTIVE\n {4}subnets:\n {4}- pods-a\n/);
+});
+
+test('get podnetworks -A puts a NAMESPACE column first', () => {
+  const p: PodNetworkView = {
+    namespace: 'team-a',
+    pod: 'pod1',
+    subnet: '1.2.0.0/16',
+    ip: '1.2.0.100',
+    status: 'bound',
+  };
+  assert.equal(
+    printResources(podNetworkPrinter, [p], {
+      format: 'table',
+      now: NOW,
+      namespaceColumn: (x) => x.namespace,
+    }),
+    'NAMESPACE   NAME   SUBNET       IP          STATUS   AGE\nteam-a      pod1   1.2.0.0/16   1.2.0.100   bound    <unknown>\n',
+  );
+});
+
+test('describe blocks align values, list values continue under the first, nested blocks indent', () => {
+  assert.equal(
+    formatDescribe([
+      ['Name', 'pod1'],
+      ['Namespace', 'team-a'],
+      ['IP', ''],
+      ['Subnets', ['a', 'b']],
+      ['DNS', []],
+      [
+        'Port',
+        [
+          ['ID', 'x'],
+          ['Status', 'up'],
+        ],
+      ],
+    ]),
+    'Name:       pod1\n' +
+      'Namespace:  team-a\n' +
+      'IP:         <none>\n' +
+      'Subnets:    a\n' +
+      '            b\n' +
+      'DNS:        <none>\n' +
+      'Port:\n' +
+      '  ID:      x\n' +
+      '  Status:  up\n',
+  );
+});
+
+test('messages read like kubectl’s', () => {
+  assert.equal(formatActionResult('subnet', 'pods-a', 'created'), 'subnet/pods-a created\n');
+  assert.equal(noResourcesMessage(), 'No resources found\n');
+  assert.equal(noResourcesMessage('team-a'), 'No resources found in team-a namespace.\n');
+  assert.equal(formatJson({ a: [1] }), '{\n    "a": [\n        1\n    ]\n}\n');
+});

@@ -1,0 +1,68 @@
+/**
+ * The paper's deep-customisation flow for one pod: validate → reserve → record → kubectl →
+ * undo on kubectl failure; and the reverse on delete: kubectl → release.
+ */
+import type { Reservation } from '../backend.ts';
+import type { CommandContext, Handler } from '../context.ts';
+import type { ExitStatus } from '../kubectl.ts';
+import type { PodNetworkRequest } from '../types.ts';
+
+/** Undoes reservations after kubectl failed; an undo failure is reported, kubectl's status kept. */
+export async function undoAll(reservations: readonly Reservation[], ctx: CommandContext): Promise<void> {
+  for (const reservation of [...reservations].reverse()) {
+    try {
+      await reservation.undo();
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      ctx.io.stderr(
+        `Warning: could not undo an N-Net reservation (kubenetctl gc releases it later): ${message}\n`,
+      );
+    }
+  }
+}
+
+export function warnNotConfigured(ctx: CommandContext, what: string): void {
+  ctx.io.stderr(
+    `Warning: N-Net is not configured (no cluster registered): ${what} without its N-Net network settings\n`,
+  );
+}
+
+export const runPod: Handler<'pod'> = async (command, ctx) => {
+  const native = ctx.native!;
+  // 1. validate: the parser checked names, the IP and the CIDR; Neutron checks the rest in 2.
+  const backend = command.dryRun ? null : await ctx.backend();
+  if (!backend) {
+    if (!command.dryRun) warnNotConfigured(ctx, `pod ${command.pod} is created`);
+    return ctx.kubectl(native);
+  }
+  const request: PodNetworkRequest = {
+    namespace: command.namespace ?? (await ctx.defaultNamespace()),
+    pod: command.pod,
+    ...(command.network !== undefined ? { network: command.network } : {}),
+    ...(command.subnet !== undefined ? { subnet: command.subnet } : {}),
+    ...(command.ip !== undefined ? { ip: command.ip } : {}),
+  };
+  // 2–3. reserve the port (the IP) and record the pod's config.
+  const reservation = await backend.reservePod(request);
+  // 4. kubectl creates the pod; 5. a failure undoes the reservation.
+  let result: ExitStatus;
+  try {
+    result = await ctx.kubectl(native);
+  } catch (err) {
+    await undoAll([reservation], ctx);
+    throw err;
+  }
+  if (result.code !== 0) await undoAll([reservation], ctx);
+  else if (command.rm) await backend.releasePod(request);
+  return result;
+};
+
+export const releasePods: Handler<'release-pod'> = async (command, ctx) => {
+  const result = await ctx.kubectl(ctx.native!);
+  if (result.code !== 0) return result;
+  const backend = await ctx.backend();
+  if (!backend) return result;
+  const namespace = command.namespace ?? (await ctx.defaultNamespace());
+  for (const pod of command.pods) await backend.releasePod({ namespace, pod });
+  return result;
+};

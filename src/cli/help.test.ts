@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { commandHelp, helpFor, networkCommandsSection } from './help.ts';
+import { COMMANDS, FLAGS } from './table.ts';
+
+test('the N-Net section of --help lists every network command with its usage', () => {
+  const section = networkCommandsSection();
+  assert.ok(section.startsWith('\nN-Net network commands:\n'));
+  for (const line of [
+    /\n {2}get \(networks\|subnets\|routers\|clusters\|podnetworks\) \[NAME\.\.\.\] +Display one or many N-Net resources\n/,
+    /\n {2}create subnet NAME --network NETWORK --cidr CIDR +Create a subnet in an N-Net network\n/,
+    /\n {2}connect router ROUTER --subnet SUBNET +Join a subnet to a router\n/,
+    /\n {2}gc +Release the ports and records of pods that no longer exist\n/,
+    /\n {2}version +Print kubenetctl's version, then kubectl's\n/,
+    /\n {2}--ip=IP +The pod's static IP address/,
+    /\n {2}nnet\.io\/network, nnet\.io\/subnet, nnet\.io\/ip\n/,
+  ]) {
+    assert.match(section, line);
+  }
+  for (const row of COMMANDS) assert.ok(section.includes(row.summary), row.id);
+});
+
+test('command help is laid out like kubectl’s: summary, examples, options, usage', () => {
+  const text = commandHelp(COMMANDS.find((c) => c.id === 'create-subnet')!);
+  assert.ok(text.startsWith('Create a subnet in an N-Net network.\n\nExamples:\n  # '));
+  assert.match(
+    text,
+    /\nOptions:\n {4}--allocation-pool=\[\]:\n\tA range Neutron allocates addresses from \(repeatable\)\.\n/,
+  );
+  assert.match(text, /\n {4}-n, --namespace='':\n/);
+  assert.match(text, /\n {4}--no-dhcp=false:\n/);
+  assert.match(text, /\n {4}-o, --output='':\n\tOutput format\. One of: \(json, yaml, name\)\.\n/);
+  assert.match(
+    text,
+    /\nUsage:\n {2}kubenetctl create subnet NAME --network NETWORK --cidr CIDR \[options\]\n/,
+  );
+  for (const flag of COMMANDS.find((c) => c.id === 'create-subnet')!.flags)
+    assert.ok(text.includes(`--${FLAGS[flag]!.name}=`), flag);
+});
+
+test('help for get with a noun names that noun', () => {
+  assert.match(
+    helpFor({ command: 'get', noun: 'podnetwork' }),
+    /\n {2}kubenetctl get podnetworks \[NAME\.\.\.\] \[options\]\n/,
+  );
+  assert.match(
+    helpFor({ command: 'create-cluster', noun: 'cluster' }),
+    /--secret-stdin=false:\n\tRead the password \(or application credential secret\) from stdin\. \(also --password-stdin\)/,
+  );
+});

@@ -1,0 +1,113 @@
+/**
+ * Help texts in kubectl's layout, generated from the command table so they never drift from
+ * what the parser accepts.
+ */
+import {
+  ANNOTATIONS,
+  COMMANDS,
+  COMMON_FLAGS,
+  type CommandSpec,
+  FLAGS,
+  type FlagSpec,
+  NOUN_PLURAL,
+  POD_FLAGS,
+} from './table.ts';
+import type { Noun } from './types.ts';
+
+function nounPart(row: CommandSpec, noun?: Noun): string {
+  if (row.nouns.length === 0) return '';
+  const words = noun ? [noun] : row.nouns;
+  const plural = row.verb === 'get' || row.verb === 'describe';
+  const shown = words.map((n) => (plural ? NOUN_PLURAL[n] : n));
+  return shown.length === 1 ? ` ${shown[0]}` : ` (${shown.join('|')})`;
+}
+
+function argsPart(row: CommandSpec): string {
+  const { name, min, max } = row.args;
+  if (max === 0) return '';
+  if (min === 1 && max === 1) return ` ${name}`;
+  if (min === 0) return ` [${name}...]`;
+  return ` ${name} [${name}...]`;
+}
+
+export function usageLine(row: CommandSpec, noun?: Noun): string {
+  const required = (row.required ?? [])
+    .map((f) => ` --${f} ${FLAGS[f]!.placeholder ?? f.toUpperCase()}`)
+    .join('');
+  return `kubenetctl ${row.verb}${nounPart(row, noun)}${argsPart(row)}${required} [options]`;
+}
+
+/** The section appended to kubectl's own `--help`. */
+export function networkCommandsSection(): string {
+  const rows = COMMANDS.map((row) => [
+    usageLine(row)
+      .replace(/^kubenetctl /, '')
+      .replace(/ \[options\]$/, ''),
+    row.summary,
+  ]);
+  rows.push(['version', "Print kubenetctl's version, then kubectl's"]);
+  const width = Math.max(...rows.map(([u]) => u!.length)) + 3;
+  const podFlags = POD_FLAGS.map((f) => FLAGS[f]!);
+  const flagWidth = Math.max(...podFlags.map((f) => f.name.length + (f.placeholder ?? '').length + 3)) + 3;
+  return [
+    '',
+    'N-Net network commands:',
+    ...rows.map(([u, s]) => `  ${u!.padEnd(width)}${s}`),
+    '',
+    'N-Net pod network flags (kubenetctl run POD --image=IMAGE [flags]):',
+    ...podFlags.map((f) => `  ${`--${f.name}=${f.placeholder ?? ''}`.padEnd(flagWidth)}${f.usage}`),
+    '',
+    'N-Net pod annotations (kubenetctl apply|create -f FILE; read from Pods in files and stdin):',
+    `  ${Object.keys(ANNOTATIONS).join(', ')}`,
+    '',
+    'Use "kubenetctl <command> <resource> --help" for more information about an N-Net command.',
+    '',
+  ].join('\n');
+}
+
+function flagDefault(spec: FlagSpec): string {
+  if (spec.type === 'bool') return 'false';
+  if (spec.repeatable) return '[]';
+  if (spec.type === 'int') return '0';
+  return "''";
+}
+
+function optionBlock(spec: FlagSpec): string {
+  const names = `${spec.short ? `-${spec.short}, ` : ''}--${spec.name}`;
+  const aliases = (spec.aliases ?? []).map((a) => ` (also --${a})`).join('');
+  return `    ${names}=${flagDefault(spec)}:\n\t${spec.usage}${aliases}\n`;
+}
+
+/** `kubenetctl <verb> <noun> --help`. */
+export function commandHelp(row: CommandSpec, noun?: Noun): string {
+  const flags = [...row.flags, ...COMMON_FLAGS.filter((f) => f !== 'help')]
+    .map((f) => FLAGS[f]!)
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const outputs = (row.outputs ?? []).filter((o) => o !== 'table');
+  const blocks = flags.map((spec) =>
+    spec.name === 'output'
+      ? optionBlock({ ...spec, usage: `Output format. One of: (${outputs.join(', ')}).` })
+      : optionBlock(spec),
+  );
+  return [
+    `${row.summary}.`,
+    '',
+    'Examples:',
+    ...row.examples.map((e) => (e === '' ? '' : `  ${e}`)),
+    '',
+    'Options:',
+    blocks.join('\n'),
+    'Usage:',
+    `  ${usageLine(row, noun)}`,
+    '',
+    'Use "kubenetctl options" for a list of global command-line options (applies to all commands).',
+    '',
+  ].join('\n');
+}
+
+/** Help for a topic named by the parser (a row id and maybe a noun). */
+export function helpFor(topic: { command: string; noun?: Noun }): string {
+  const row = COMMANDS.find((c) => c.id === topic.command);
+  if (!row) throw new Error(`no help for ${topic.command}`);
+  return commandHelp(row, topic.noun);
+}

@@ -1,0 +1,166 @@
+/**
+ * The parser's output: what a kubenetctl command line means, as plain data. The parser
+ * (`parse.ts`) produces these; handlers (`handlers/`) act on them.
+ */
+
+/** N-Net's own resource types (canonical singular names). */
+export type Noun = 'network' | 'subnet' | 'router' | 'cluster' | 'podnetwork';
+
+/** `-o` formats of N-Net's get; `table` is the default (no -o). */
+export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml' | 'name';
+
+/** What the user asked for one pod's network: its subnet and/or a static IP. */
+export interface PodNetworkRequest {
+  namespace: string;
+  pod: string;
+  /** Neutron network name or id. */
+  network?: string;
+  /** Neutron subnet name or id, or its CIDR (e.g. 1.2.0.0/16). */
+  subnet?: string;
+  /** Static IP (canonical form). */
+  ip?: string;
+}
+
+/** Which N-Net cluster and Kubernetes namespace a network command is about. */
+export interface Scope {
+  /** N-Net cluster name (`--cluster`); undefined = the configured default. */
+  cluster?: string;
+  /** Kubernetes namespace (`-n`); only podnetworks are namespaced. */
+  namespace?: string;
+  allNamespaces?: boolean;
+  /** kubectl's `--context` / `--kubeconfig` / `-v`, when given to a network command. */
+  kubeContext?: string;
+  kubeconfig?: string;
+  verbosity?: number;
+}
+
+export interface AllocationPool {
+  start: string;
+  end: string;
+}
+
+/**
+ * Where `create cluster` takes the Keystone credentials from. Secrets never come from the
+ * command line itself: a clouds.yaml entry, the OS_* environment, a 0600 file or stdin.
+ */
+export type ClusterCredentialSource =
+  | { from: 'clouds-yaml'; cloud: string; cloudsFile?: string }
+  | { from: 'env' }
+  | {
+      from: 'flags';
+      authUrl: string;
+      username?: string;
+      userDomain?: string;
+      project?: string;
+      projectDomain?: string;
+      applicationCredentialId?: string;
+      /** The password, or the application credential secret. */
+      secret: { from: 'stdin' } | { from: 'file'; path: string };
+    };
+
+/** A manifest source named by `-f`. URLs are left to kubectl (their annotations are not read). */
+export type ManifestSource =
+  | { kind: 'stdin' }
+  | { kind: 'file'; path: string }
+  | { kind: 'url'; url: string };
+
+export type NetworkCommand =
+  // --- N-Net resources (never passed to kubectl) ---
+  | { kind: 'get'; noun: Noun; names: string[]; output: OutputFormat; scope: Scope }
+  | { kind: 'describe'; noun: Noun; names: string[]; scope: Scope }
+  | { kind: 'delete'; noun: Noun; names: string[]; scope: Scope }
+  | {
+      kind: 'create-network';
+      name: string;
+      mtu?: number;
+      description?: string;
+      output?: OutputFormat;
+      scope: Scope;
+    }
+  | {
+      kind: 'create-subnet';
+      name: string;
+      network: string;
+      cidr: string;
+      ipVersion: 4 | 6;
+      /** undefined = Neutron's default (first address); null = no gateway. */
+      gateway?: string | null;
+      allocationPools: AllocationPool[];
+      dns: string[];
+      dhcp: boolean;
+      description?: string;
+      output?: OutputFormat;
+      scope: Scope;
+    }
+  | {
+      kind: 'create-router';
+      name: string;
+      externalNetwork?: string;
+      description?: string;
+      output?: OutputFormat;
+      scope: Scope;
+    }
+  | {
+      kind: 'create-cluster';
+      name: string;
+      credentials: ClusterCredentialSource;
+      region?: string;
+      interface?: 'public' | 'internal' | 'admin';
+      cacert?: string;
+      defaultNetwork?: string;
+      defaultSubnet?: string;
+      output?: OutputFormat;
+      scope: Scope;
+    }
+  /** namespace undefined = the kubeconfig context's namespace. */
+  | {
+      kind: 'create-podnetwork';
+      pod: string;
+      namespace?: string;
+      network?: string;
+      subnet?: string;
+      ip?: string;
+      output?: OutputFormat;
+      scope: Scope;
+    }
+  | { kind: 'connect-router'; router: string; subnet: string; scope: Scope }
+  | { kind: 'disconnect-router'; router: string; subnet: string; scope: Scope }
+  | { kind: 'gc'; dryRun: boolean; scope: Scope }
+  // --- kubenetctl's own ---
+  | { kind: 'version'; output?: 'json' | 'yaml' }
+  /** topic undefined = the top-level help (kubectl's, plus the N-Net section). */
+  | { kind: 'help'; topic?: { command: string; noun?: Noun } }
+  // --- mixed lines: a native kubectl command with a network side ---
+  /** `run POD … --subnet/--ip/--network`: reserve, then kubectl run. namespace undefined = the kubeconfig context's. */
+  | {
+      kind: 'pod';
+      pod: string;
+      namespace?: string;
+      network?: string;
+      subnet?: string;
+      ip?: string;
+      /** --dry-run: validate only, reserve nothing. */
+      dryRun?: true;
+      /** --rm: kubectl deletes the pod when the session ends; release afterwards. */
+      rm?: true;
+    }
+  /** `delete pod NAME…`: release the pods' reservations once kubectl succeeded. */
+  | { kind: 'release-pod'; pods: string[]; namespace?: string }
+  /** `apply|create|delete -f …`: read the manifests' N-Net annotations (see manifest.ts). */
+  | {
+      kind: 'pod-manifests';
+      action: 'reserve' | 'release';
+      sources: ManifestSource[];
+      recursive: boolean;
+      namespace?: string;
+      dryRun?: true;
+    };
+
+export type NetworkCommandKind = NetworkCommand['kind'];
+
+export interface ParsedCommandLine {
+  /** Arguments for kubectl, unchanged and in order; null = kubectl is not run. */
+  native: string[] | null;
+  /** What N-Net does (alone, or around the native command); null = plain passthrough. */
+  network: NetworkCommand | null;
+}
