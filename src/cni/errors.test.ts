@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DeployError, IdentityError, InputError, NeutronError, StoreError } from '../errors/index.ts';
-import { errorJson, NnetCode, safeText, toCniError } from './errors.ts';
+import { errorJson, NnetCode, redactSecrets, safeText, toCniError } from './errors.ts';
 
 test('every domain error reason maps to its documented CNI code', () => {
   const table: [Error, number][] = [
@@ -132,4 +132,11 @@ test('the error JSON has cniVersion, code and msg, and details only when there a
     msg: 'later',
     details: 'why',
   });
+});
+
+test('stacks logged to the file keep their lines but lose secret values', () => {
+  const stack = 'Error: login failed password=hunter2\n    at login (/src/identity/keystone.ts:10:5)';
+  const out = redactSecrets(stack);
+  assert.doesNotMatch(out, /hunter2/);
+  assert.match(out, /\n {4}at login/);
 });

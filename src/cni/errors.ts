@@ -100,18 +100,20 @@ const SECRET_HEADER = /\b((?:x-auth-token|x-subject-token|authorization)\s*:\s*)
 const FERNET = /gAAAAA[A-Za-z0-9_-]{20,}=*/g;
 const STACK_LINE = /^\s*at\s.+$/;
 
-/** Text fit for stdout: no secret-looking values, no stack frames, one bounded paragraph. */
-export function safeText(text: string, max: number): string {
-  const lines = text.split('\n').filter((l) => !STACK_LINE.test(l));
-  const clean = lines
-    .join(' ')
+/** `text` with secret-looking values replaced by [redacted]; lines kept (for log files). */
+export function redactSecrets(text: string): string {
+  return text
     .replace(SECRET_JSON, '$1"[redacted]"')
     .replace(SECRET_ASSIGN, '$1[redacted]')
     .replace(SECRET_YAML, '$1[redacted]')
     .replace(SECRET_HEADER, '$1[redacted]')
-    .replace(FERNET, '[redacted]')
-    .replace(/\s+/g, ' ')
-    .trim();
+    .replace(FERNET, '[redacted]');
+}
+
+/** Text fit for stdout: no secret-looking values, no stack frames, one bounded paragraph. */
+export function safeText(text: string, max: number): string {
+  const lines = text.split('\n').filter((l) => !STACK_LINE.test(l));
+  const clean = redactSecrets(lines.join(' ')).replace(/\s+/g, ' ').trim();
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }
 

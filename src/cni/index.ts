@@ -14,7 +14,7 @@ export type {
   Timeouts,
 } from './config.ts';
 export { type CniArgs, type CniInvocation, type Env, parseCniArgs, parseCommand, parseEnv } from './env.ts';
-export { type CniFailure, errorJson, NnetCode, safeText, toCniError } from './errors.ts';
+export { type CniFailure, errorJson, NnetCode, redactSecrets, safeText, toCniError } from './errors.ts';
 export {
   type AddRequest,
   type CheckRequest,

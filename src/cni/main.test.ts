@@ -284,7 +284,7 @@ test('failures before the verb: stdin unreadable (5), bad env (4), verbs failing
   assert.equal(load.json?.code, 100);
 });
 
-test('a stdout that throws does not turn into an exception', async () => {
+test('a stdout that throws does not turn into an exception, and the exit code says it failed', async () => {
   const code = await runPlugin({
     env: { CNI_COMMAND: 'VERSION' },
     stdin: '',
@@ -295,7 +295,7 @@ test('a stdout that throws does not turn into an exception', async () => {
       },
     },
   });
-  assert.equal(code, 0);
+  assert.equal(code, 1);
   const failed = await runPlugin({
     env: { CNI_COMMAND: 'ADD' },
     stdin: 'not json',

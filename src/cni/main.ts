@@ -12,7 +12,7 @@ import { InputError } from '../errors/index.ts';
 import { createLogger, type LogFields, type Logger, type LogLevel } from '../log/index.ts';
 import type { NetConf } from './config.ts';
 import { type CniArgs, type CniInvocation, type Env, parseCommand, parseEnv } from './env.ts';
-import { type CniFailure, errorJson, safeText, toCniError } from './errors.ts';
+import { type CniFailure, errorJson, redactSecrets, safeText, toCniError } from './errors.ts';
 import {
   type Attachment,
   CniCode,
@@ -117,11 +117,19 @@ export async function runPlugin(io: PluginIO): Promise<number> {
       return createLogger({ component: 'cni' });
     }
   };
-  const write = (doc: unknown): void => {
+  /** Prints one document; false when stdout failed (then the exit code is all the runtime gets). */
+  const write = (doc: unknown): boolean => {
+    let line: string;
     try {
-      io.stdout.write(`${JSON.stringify(doc)}\n`);
+      line = `${JSON.stringify(doc)}\n`;
     } catch {
-      // Nothing is left to tell the runtime with; the exit code still says it.
+      line = `${JSON.stringify(errorJson(version, { code: 100, msg: 'internal error: the output could not be encoded' }))}\n`;
+    }
+    try {
+      io.stdout.write(line);
+      return true;
+    } catch {
+      return false;
     }
   };
   const fail = (e: unknown): number => {
@@ -139,7 +147,7 @@ export async function runPlugin(io: PluginIO): Promise<number> {
         details: failure.details,
         durationMs: now() - started,
         // The stack goes to the log file only, for internal errors worth a bug report.
-        stack: failure.code === 100 && e instanceof Error ? e.stack : undefined,
+        stack: failure.code === 100 && e instanceof Error && e.stack ? redactSecrets(e.stack) : undefined,
       });
     } catch {
       // A failing log must not hide the error from the runtime.
@@ -151,10 +159,7 @@ export async function runPlugin(io: PluginIO): Promise<number> {
   try {
     command = parseCommand(io.env);
     logFields = { command };
-    if (command === 'VERSION') {
-      write(versionJson());
-      return 0;
-    }
+    if (command === 'VERSION') return write(versionJson()) ? 0 : 1;
     const stdin = await readInput(io.stdin);
     const { decodeConfig, parseNetConf, peekVersion } = await import('./config.ts');
     // Decode before checking the environment only to answer in the config's cniVersion; as in
@@ -183,7 +188,7 @@ export async function runPlugin(io: PluginIO): Promise<number> {
       return 1;
     }
     log.info(`${command} ok`, { durationMs: now() - started });
-    if (outcome.kind === 'result') write(outcome.doc);
+    if (outcome.kind === 'result') return write(outcome.doc) ? 0 : 1;
     return 0;
   } catch (e) {
     return fail(e);
