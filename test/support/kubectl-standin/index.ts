@@ -19,6 +19,8 @@ export interface StandinCall {
   env: Record<string, string>;
   stdin: Buffer;
   signals: string[];
+  /** The caller's pid (kubenetctl's). */
+  ppid: number;
   ready: boolean;
 }
 
@@ -50,6 +52,7 @@ function readCall(dir: string): StandinCall {
     env,
     stdin: read('stdin'),
     signals: read('signals').toString('utf8').split('\n').filter(Boolean),
+    ppid: Number(read('ppid').toString('utf8').trim()),
     ready: existsSync(join(dir, 'ready')),
   };
 }
