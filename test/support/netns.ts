@@ -86,3 +86,34 @@ export function createNetns(prefix = 'nntp', name?: string): TestNetns {
     remove: () => deleteNetns(n, prefix),
   };
 }
+
+interface AfterCapable {
+  after(fn: () => unknown): void;
+}
+const stacks = new WeakMap<AfterCapable, (() => unknown)[]>();
+
+/**
+ * Registers `fn` to run after the test, LIFO (node:test runs t.after hooks in registration order,
+ * so "delete the network" registered before "delete its port" would fail). Every cleanup runs
+ * even when an earlier one throws; the first error is rethrown at the end.
+ */
+export function onCleanup(t: AfterCapable, fn: () => unknown): void {
+  let stack = stacks.get(t);
+  if (!stack) {
+    const s: (() => unknown)[] = [];
+    stacks.set(t, s);
+    stack = s;
+    t.after(async () => {
+      let first: unknown;
+      while (s.length > 0) {
+        try {
+          await s.pop()!();
+        } catch (e) {
+          first ??= e;
+        }
+      }
+      if (first !== undefined) throw first;
+    });
+  }
+  stack.push(fn);
+}
