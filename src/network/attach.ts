@@ -51,13 +51,14 @@ export async function attach(ctx: NodeContext, req: AttachRequest): Promise<Atta
     let ips = config?.ip ? [config.ip] : undefined;
     let mac = config?.mac;
     if (!config) {
+      // No N-Net config: the runtime's ips/mac capabilities, on the default network.
       ips = req.ips?.length ? req.ips : undefined;
       mac = req.mac;
+      const cluster = await ctx.store.clusters.get(ctx.cluster);
+      networkId = ctx.defaultNetwork
+        ? (await findNetwork(neutron, ctx.defaultNetwork)).id
+        : cluster?.defaultNetworkId;
       if (!ips) {
-        const cluster = await ctx.store.clusters.get(ctx.cluster);
-        networkId = ctx.defaultNetwork
-          ? (await findNetwork(neutron, ctx.defaultNetwork)).id
-          : cluster?.defaultNetworkId;
         subnetId = ctx.defaultSubnet
           ? (await findSubnet(neutron, ctx.defaultSubnet, networkId)).id
           : ctx.defaultNetwork

@@ -7,6 +7,13 @@ import type { AddRequest, CheckRequest, DelRequest, GcRequest, StatusRequest, Ve
 import { attachmentResult, CniCode } from '../index.ts';
 import { withNodeContext } from './context.ts';
 
+/** One default route per IP family that has a gateway. */
+function defaultRoutes(ips: { address: string; gateway?: string }[]): { dst: string; gw: string }[] {
+  const v4 = ips.find((i) => i.gateway && !i.address.includes(':'))?.gateway;
+  const v6 = ips.find((i) => i.gateway?.includes(':'))?.gateway;
+  return [...(v4 ? [{ dst: '0.0.0.0/0', gw: v4 }] : []), ...(v6 ? [{ dst: '::/0', gw: v6 }] : [])];
+}
+
 function podOf(req: AddRequest | DelRequest | CheckRequest) {
   // Without Kubernetes' CNI_ARGS the container itself stands for the pod.
   return {
@@ -38,9 +45,7 @@ export const verbs: Verbs = {
           prefixLength: i.prefixLength,
           ...(i.gateway ? { gateway: i.gateway } : {}),
         })),
-        routes: a.ips.some((i) => i.gateway)
-          ? [{ dst: '0.0.0.0/0', gw: a.ips.find((i) => i.gateway)!.gateway! }]
-          : [],
+        routes: defaultRoutes(a.ips),
         ...(req.conf.dns ? { dns: req.conf.dns } : {}),
       });
     }),

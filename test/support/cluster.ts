@@ -1,0 +1,144 @@
+/**
+ * A registered N-Net cluster on a test node, as the CNI tests need it: a real OVS node joined to
+ * the env's OVN as a chassis, a store (SQLite or etcd) holding the cluster's Keystone identity, a
+ * Neutron network + subnet of the test's own, an admin Neutron client for assertions, and the
+ * libcni runtime with the built plugin configured for the node.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSession, loadCredentials } from '../../src/identity/index.ts';
+import {
+  createNeutronClient,
+  type Network,
+  type NeutronClient,
+  type Subnet,
+} from '../../src/neutron/index.ts';
+import { openStore, type Store } from '../../src/store/index.ts';
+import { type CniRuntime, cniRuntime } from './cni.ts';
+import { ensureEnv, type TestEnv } from './env.ts';
+import { type OvsNode, startOvsNode } from './ovs-node.ts';
+
+export type StoreBackend = 'sqlite' | 'etcd';
+
+export interface TestCluster {
+  env: TestEnv;
+  tag: string;
+  name: string; // cluster name
+  node: OvsNode;
+  storeUrl: string;
+  store: Store;
+  neutron: NeutronClient;
+  network: Network;
+  subnet: Subnet;
+  rt: CniRuntime;
+  stop(): Promise<void>;
+}
+
+/** A random encap IP in 127/8: OVN wants (type, ip) unique per chassis; it only exists inside the node. */
+export function randomEncapIp(): string {
+  const b = randomBytes(3);
+  return `127.${(b[0]! % 250) + 2}.${b[1]}.${(b[2]! % 250) + 2}`;
+}
+
+export function adminNeutron(env: TestEnv, cacheDir: string): NeutronClient {
+  const session = createSession(loadCredentials({ file: env.cloudsYaml, cloud: env.cloud, env: {} }), {
+    cacheDir,
+  });
+  return createNeutronClient(session);
+}
+
+export interface TestClusterOptions {
+  prefix: string; // e.g. 'nntc'
+  backend: StoreBackend;
+  cidr?: string;
+  plugin?: Record<string, unknown>;
+}
+
+export async function startTestCluster(o: TestClusterOptions): Promise<TestCluster> {
+  const env = ensureEnv();
+  const tag = randomBytes(3).toString('hex');
+  const name = `${o.prefix}-${tag}`;
+  const dir = mkdtempSync(join(tmpdir(), `${name}-`));
+  const undo: (() => Promise<unknown> | unknown)[] = [() => rmSync(dir, { recursive: true, force: true })];
+  const stop = async () => {
+    for (const u of undo.reverse())
+      await Promise.resolve()
+        .then(u)
+        .catch(() => undefined);
+  };
+  try {
+    const storeUrl = o.backend === 'sqlite' ? `sqlite:${dir}/nnet.db` : `etcd:${env.etcdUrl}?prefix=/${name}`;
+    const store = await openStore(storeUrl);
+    undo.push(async () => {
+      if (o.backend === 'etcd') await wipeEtcdPrefix(env.etcdUrl, `/${name}`);
+      await store.close();
+    });
+    const neutron = adminNeutron(env, join(dir, 'tokens'));
+    const network = await neutron.networks.create({ name: `${name}-net` });
+    undo.push(() => neutron.networks.ensureDeleted(network.id));
+    const subnet = await neutron.subnets.create({
+      networkId: network.id,
+      name: `${name}-sub`,
+      ipVersion: 4,
+      cidr: o.cidr ?? '1.2.0.0/16',
+    });
+    undo.push(async () => {
+      // Ports left by a failed test first, so the subnet and network can go.
+      for (const p of await neutron.ports.list({ networkId: network.id }))
+        await neutron.ports.ensureDeleted(p.id);
+      await neutron.subnets.ensureDeleted(subnet.id);
+    });
+    const pw = env.osEnv;
+    await store.clusters.put({
+      name,
+      authUrl: env.keystoneUrl,
+      region: env.region,
+      credentials: {
+        type: 'password',
+        username: pw.OS_USERNAME!,
+        userDomain: pw.OS_USER_DOMAIN_ID ?? 'default',
+        password: pw.OS_PASSWORD!,
+        projectName: pw.OS_PROJECT_NAME!,
+        projectDomain: pw.OS_PROJECT_DOMAIN_ID ?? 'default',
+      },
+      defaultNetworkId: network.id,
+      defaultSubnetId: subnet.id,
+    });
+    const node = await startOvsNode({
+      name,
+      prefix: o.prefix,
+      ovn: { sbRemote: env.ovnSb, nbRemote: env.ovnNb, chassis: name, encapIp: randomEncapIp() },
+    });
+    undo.push(() => node.stop());
+    const rt = cniRuntime({
+      prefix: name,
+      plugin: {
+        store: storeUrl,
+        cluster: name,
+        nodeName: name,
+        ovsdbSocket: `unix:${node.ovsdbSocket}`,
+        ovsNetns: node.netnsPath,
+        datapathType: 'netdev',
+        tokenCacheDir: join(dir, 'plugin-tokens'),
+        ...o.plugin,
+      },
+    });
+    undo.push(() => rt.remove());
+    return { env, tag, name, node, storeUrl, store, neutron, network, subnet, rt, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+async function wipeEtcdPrefix(etcdUrl: string, prefix: string): Promise<void> {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  // range_end = prefix with its last byte + 1: every key under the prefix.
+  const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+  await fetch(`${etcdUrl}/v3/kv/deleterange`, {
+    method: 'POST',
+    body: JSON.stringify({ key: b64(prefix), range_end: b64(end) }),
+  });
+}

@@ -1,0 +1,155 @@
+/**
+ * The CNI runtime side of tests: the built `nnet` plugin installed in a bin dir, a conflist in a
+ * config dir, and the libcni harness (test/harness, Debian's libcni) calling it exactly as
+ * containerd does: ADD → cached result → CHECK → DEL.
+ *
+ *   const rt = cniRuntime({ prefix: 'nntc', plugin: { store, cluster, nodeName, … } });
+ *   const r = rt.call('add', { id, netns: pod.path, args: { K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: 'pod1' } });
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from './env.ts';
+
+export const HARNESS = join(PROJECT_ROOT, 'test/harness/bin/nnet-cni-harness');
+export const PLUGIN = join(PROJECT_ROOT, 'dist/nnet.js');
+
+export type HarnessVerb = 'add' | 'check' | 'del' | 'validate' | 'version';
+
+export interface HarnessCall {
+  id: string;
+  netns?: string;
+  ifname?: string;
+  args?: Record<string, string>;
+  ips?: string[];
+  mac?: string;
+}
+
+export interface HarnessResult {
+  code: number; // exit code: 0 ok, 2 plugin error, 3 harness error
+  json: Record<string, unknown> | undefined;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CniRuntime {
+  dir: string;
+  confDir: string;
+  binDir: string;
+  cacheDir: string;
+  logFile: string;
+  /** The plugin config (the conflist's single plugin entry). */
+  plugin: Record<string, unknown>;
+  call(verb: HarnessVerb, c?: HarnessCall): HarnessResult;
+  callAsync(verb: HarnessVerb, c?: HarnessCall): Promise<HarnessResult>;
+  /** Runs the plugin directly with CNI_* env and a config on stdin (STATUS, GC: libcni 1.1 lacks them). */
+  direct(env: Record<string, string>, stdin: string): HarnessResult;
+  remove(): void;
+}
+
+export interface CniRuntimeOptions {
+  prefix: string;
+  plugin: Record<string, unknown>;
+  networkName?: string;
+  /** libcni 1.1.2 (Debian) knows results up to 1.0.0. */
+  cniVersion?: string;
+}
+
+export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
+  const dir = mkdtempSync(join(tmpdir(), `${o.prefix}-cni-`));
+  const confDir = join(dir, 'net.d');
+  const binDir = join(dir, 'bin');
+  const cacheDir = join(dir, 'cache');
+  const logFile = join(dir, 'nnet.log');
+  for (const d of [confDir, binDir, cacheDir]) mkdirSync(d, { recursive: true });
+  symlinkSync(PLUGIN, join(binDir, 'nnet'));
+  const name = o.networkName ?? `${o.prefix}-net`;
+  const cniVersion = o.cniVersion ?? '1.0.0';
+  // libcni passes the ips/mac capabilities only to plugins that declare them.
+  const plugin = {
+    type: 'nnet',
+    capabilities: { ips: true, mac: true },
+    logFile,
+    logLevel: 'debug',
+    ...o.plugin,
+  };
+  writeFileSync(
+    join(confDir, '10-nnet.conflist'),
+    JSON.stringify({ cniVersion, name, plugins: [plugin] }, null, 2),
+  );
+
+  const argv = (verb: HarnessVerb, c: HarnessCall = { id: 'none' }) => [
+    `-confdir=${confDir}`,
+    `-bindir=${binDir}`,
+    `-cachedir=${cacheDir}`,
+    `-id=${c.id}`,
+    `-netns=${c.netns ?? ''}`,
+    `-ifname=${c.ifname ?? 'eth0'}`,
+    `-args=${Object.entries(c.args ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(';')}`,
+    ...(c.ips ? [`-ips=${c.ips.join(',')}`] : []),
+    ...(c.mac ? [`-mac=${c.mac}`] : []),
+    verb,
+  ];
+  const parse = (code: number, stdout: string, stderr: string): HarnessResult => {
+    let json: Record<string, unknown> | undefined;
+    try {
+      json = stdout.trim() ? JSON.parse(stdout) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { code, json, stdout, stderr };
+  };
+  return {
+    dir,
+    confDir,
+    binDir,
+    cacheDir,
+    logFile,
+    plugin: { cniVersion, name, ...plugin },
+    call(verb, c) {
+      const r = spawnSync(HARNESS, argv(verb, c), { encoding: 'utf8', timeout: 120_000 });
+      return parse(r.status ?? 1, r.stdout ?? '', r.stderr ?? '');
+    },
+    callAsync(verb, c) {
+      return new Promise((resolve) => {
+        const child = spawn(HARNESS, argv(verb, c), { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d) => {
+          out += d;
+        });
+        child.stderr.on('data', (d) => {
+          err += d;
+        });
+        child.on('close', (code) => resolve(parse(code ?? 1, out, err)));
+      });
+    },
+    direct(env, stdin) {
+      const r = spawnSync(process.execPath, [PLUGIN], {
+        encoding: 'utf8',
+        input: stdin,
+        env: { PATH: process.env.PATH ?? '', CNI_PATH: binDir, ...env },
+        timeout: 120_000,
+      });
+      return parse(r.status ?? 1, r.stdout ?? '', r.stderr ?? '');
+    },
+    remove() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The plugin's log lines (JSON), for assertions. */
+export function logLines(rt: CniRuntime): Record<string, unknown>[] {
+  try {
+    return readFileSync(rt.logFile, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+  } catch {
+    return [];
+  }
+}
