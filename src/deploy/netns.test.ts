@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DeployError } from '../errors/index.ts';
-import { ipBatch, parseBatchFailures } from './netns.ts';
+import { enterArgv, ipBatch, parseBatchFailures } from './netns.ts';
 
 test('ip -batch failures are attributed to the command that failed', () => {
   const cmds = [
@@ -22,4 +22,31 @@ test('ip arguments with whitespace or quotes are refused before anything runs', 
     ipBatch(undefined, [['link', 'set', 'dev', 'eth0 up; reboot']]),
     (e: unknown) => e instanceof DeployError && e.reason === 'link' && /unsafe/.test(e.message),
   );
+});
+
+test('ip enters a named netns itself; other tools and other nsfs paths go through nsenter', () => {
+  assert.deepEqual(enterArgv('/var/run/netns/pod1', ['ip', '-batch', '-']), [
+    'ip',
+    '-n',
+    'pod1',
+    '-batch',
+    '-',
+  ]);
+  assert.deepEqual(enterArgv('/run/netns/pod1', ['ip', 'link']), ['ip', '-n', 'pod1', 'link']);
+  assert.deepEqual(enterArgv('/proc/42/ns/net', ['ip', 'link']), [
+    'nsenter',
+    '--net=/proc/42/ns/net',
+    '--',
+    'ip',
+    'link',
+  ]);
+  assert.deepEqual(enterArgv('/var/run/netns/pod1', ['ethtool', '-K', 'x']), [
+    'nsenter',
+    '--net=/var/run/netns/pod1',
+    '--',
+    'ethtool',
+    '-K',
+    'x',
+  ]);
+  assert.deepEqual(enterArgv(undefined, ['ip', 'link']), ['ip', 'link']);
 });
