@@ -16,7 +16,7 @@ import type { DeploySettings } from './settings.ts';
 import type { PlugSpec } from './spec.ts';
 
 export type { NetnsPath } from './netns.ts';
-export { netnsExists } from './netns.ts';
+export { netnsExists, setSysctls } from './netns.ts';
 export { type InterfaceEvent, type InterfaceWatch, NNET_IDS, type OvsPort, watchInterfaces } from './ovs.ts';
 export { type DeployOptions, type PlugResult, plug, replug, unplug } from './plug.ts';
 export {

@@ -20,6 +20,7 @@ import {
   parsePlugSpec,
   plug,
   podAlias,
+  setSysctls,
   unplug,
 } from '../../src/deploy/index.ts';
 import { DeployError } from '../../src/errors/index.ts';
@@ -343,4 +344,16 @@ test('listPorts traces every N-Net port back to its pod, and findPort finds one 
   }
   assert.ok(!ports.some((p) => p.name === 'br-int'), 'br-int is not an N-Net port');
   assert.equal((await findPort(a.settings, b.spec.portId))?.name, b.result.ovsPort);
+});
+
+test('setSysctls changes net.* sysctls inside the pod netns only', async (t) => {
+  const pod = newPod(t);
+  const before = execInNetns('', ['sysctl', '-n', 'net.ipv4.conf.all.arp_notify']).stdout.trim();
+  await setSysctls(pod.path, { 'net.ipv4.conf.all.arp_notify': before === '1' ? '0' : '1' });
+  assert.equal(pod.exec(['sysctl', '-n', 'net.ipv4.conf.all.arp_notify']).trim(), before === '1' ? '0' : '1');
+  assert.equal(execInNetns('', ['sysctl', '-n', 'net.ipv4.conf.all.arp_notify']).stdout.trim(), before);
+  await assert.rejects(
+    setSysctls(pod.path, { 'kernel.panic': '1' }),
+    (e: unknown) => e instanceof DeployError,
+  );
 });
