@@ -81,13 +81,14 @@ export interface StartNodeOptions {
   index: number; // 1, 2, …
   dir: string; // lab dir; the node keeps its state under <dir>/<node>
   sbRemote: string; // the OVN southbound DB, e.g. unix:/…/ovnsb_db.sock
+  underlay: string; // first three octets of the underlay /24
 }
 
 export async function startNode(state: StateFile, o: StartNodeOptions): Promise<LabNode> {
   const name = `${o.prefix}-node${o.index}`;
   const netns = name;
   const dir = join(o.dir, name);
-  const underlayIp = `100.64.0.${o.index}`;
+  const underlayIp = `${o.underlay}.${o.index}`;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   await addNetns(state, netns);
@@ -217,4 +218,40 @@ export async function teardownNodes(state: StateFile, sbRemote: string | undefin
     });
   }
   return done;
+}
+
+export interface LabNodesOptions {
+  prefix: string;
+  dir: string;
+  underlay: string;
+  sbRemote: string;
+  nbRemote: string;
+}
+
+/**
+ * The underlay and two nodes. Neutron binds a port to a chassis only once that chassis has caught
+ * up with an NB_Global.nb_cfg (before, it counts as a dead agent): bump it and wait for both.
+ */
+export async function createLabNodes(state: StateFile, o: LabNodesOptions): Promise<LabNode[]> {
+  await createUnderlay(state, o.prefix);
+  const nodes: LabNode[] = [];
+  for (const index of [1, 2]) nodes.push(await startNode(state, { ...o, index }));
+  const nb = (...a: string[]) => run('ovn-nbctl', [`--db=${o.nbRemote}`, ...a]);
+  const cur = Number((await nb('get', 'NB_Global', '.', 'nb_cfg')).stdout.trim());
+  await nb('set', 'NB_Global', '.', `nb_cfg=${cur + 1}`);
+  for (const n of nodes) {
+    await waitFor(
+      `chassis ${n.name} to catch up with nb_cfg ${cur + 1}`,
+      async () => {
+        const r = await run(
+          'ovn-sbctl',
+          [`--db=${o.sbRemote}`, '--bare', '--columns=nb_cfg', 'find', 'Chassis_Private', `name=${n.name}`],
+          { allowFail: true },
+        );
+        return Number(r.stdout.trim()) >= cur + 1;
+      },
+      30_000,
+    );
+  }
+  return nodes;
 }

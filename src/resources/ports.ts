@@ -86,6 +86,7 @@ export async function acquirePort(neutron: NeutronClient, req: AcquireRequest): 
         throw e;
       });
     try {
+      await ensureBound(neutron, port, req.node);
       return { ...(await addressing(neutron, port, req.mtu)), createdByAdd: false };
     } catch (e) {
       await unbind(neutron, port.id, req.containerId).catch(() => undefined);
@@ -98,10 +99,31 @@ export async function acquirePort(neutron: NeutronClient, req: AcquireRequest): 
     throw await explainIpTaken(neutron, e, create);
   });
   try {
+    await ensureBound(neutron, port, req.node);
     return { ...(await addressing(neutron, port, req.mtu)), createdByAdd: true };
   } catch (e) {
     await neutron.ports.ensureDeleted(port.id).catch(() => undefined);
     throw e;
+  }
+}
+
+/**
+ * ML2 answers a bind to a chassis it still counts as a dead agent (just registered, or not yet
+ * caught up with NB_Global.nb_cfg) with vif_type binding_failed, and such a port never goes
+ * ACTIVE. Rebinding once the agent is alive fixes it; a chassis that never shows up is an error.
+ */
+async function ensureBound(neutron: NeutronClient, port: Port, node: string, attempts = 5): Promise<void> {
+  let current = port;
+  for (let i = 0; current.vifType === 'binding_failed' && i < attempts; i++) {
+    await new Promise((r) => setTimeout(r, 200 * 2 ** i));
+    await neutron.ports.update(port.id, { hostId: '' });
+    current = await neutron.ports.update(port.id, { hostId: node });
+  }
+  if (current.vifType === 'binding_failed') {
+    throw new NeutronError(
+      'bad-request',
+      `Neutron could not bind port ${port.id} to node "${node}": no live OVN chassis with that hostname (is ovn-controller running there with external_ids:hostname=${node}?)`,
+    );
   }
 }
 
