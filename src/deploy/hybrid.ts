@@ -159,7 +159,12 @@ export async function plugHybrid(ctx: DriverContext): Promise<DriverResult> {
         },
       },
     ],
-    { failAfter: spec.failAfter, log: ctx.log, what: `hybrid plug of port ${spec.portId}` },
+    {
+      failAfter: spec.failAfter,
+      failBy: spec.failBy,
+      log: ctx.log,
+      what: `hybrid plug of port ${spec.portId}`,
+    },
   );
   return { ovsPort: names.qvo, hostIfname: names.tap, changed };
 }

@@ -64,7 +64,12 @@ export async function plugInternal(ctx: DriverContext): Promise<DriverResult> {
         },
       },
     ],
-    { failAfter: spec.failAfter, log: ctx.log, what: `internal plug of port ${spec.portId}` },
+    {
+      failAfter: spec.failAfter,
+      failBy: spec.failBy,
+      log: ctx.log,
+      what: `internal plug of port ${spec.portId}`,
+    },
   );
   return { ovsPort: tap, hostIfname: undefined, changed };
 }

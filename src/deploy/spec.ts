@@ -47,6 +47,11 @@ export const PlugSpecSchema = z.object({
   containerId: z.string().default(''),
   /** For tests only: fail right after this step, to prove the undo leaves nothing behind. */
   failAfter: z.enum([...INTERNAL_STEPS, ...HYBRID_STEPS]).optional(),
+  /**
+   * For tests only: how `failAfter` fails. 'sigkill' kills this process there (no undo runs), as a
+   * crash would, to prove that DEL and GC collect what a killed ADD left (src/network/attach.ts).
+   */
+  failBy: z.enum(['error', 'sigkill']).optional(),
 });
 export type PlugSpecInput = z.input<typeof PlugSpecSchema>;
 export type PlugSpec = z.output<typeof PlugSpecSchema>;

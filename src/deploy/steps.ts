@@ -12,22 +12,31 @@ export interface Step {
 /**
  * Runs `steps`; on failure undoes, newest first, what the completed steps did, then rethrows the
  * original error (undo failures are logged and added to its details). `failAfter` (tests only)
- * injects a failure right after the named step. Returns whether any step changed something.
+ * injects a failure right after the named step
+ * (`failBy: 'sigkill'`: kills the process there instead). Returns whether any step changed something.
  */
 export async function runSteps(
   steps: readonly Step[],
-  opts: { failAfter?: PlugStep | undefined; log: Logger; what: string },
+  opts: {
+    failAfter?: PlugStep | undefined;
+    failBy?: 'error' | 'sigkill' | undefined;
+    log: Logger;
+    what: string;
+  },
 ): Promise<boolean> {
   const undos: { name: PlugStep; undo: () => Promise<void> }[] = [];
   try {
     for (const s of steps) {
       const undo = await s.run();
       if (undo) undos.push({ name: s.name, undo });
-      if (opts.failAfter === s.name)
+      if (opts.failAfter === s.name) {
+        // Test-only fault injection: die here, as a crash would, with nothing undone.
+        if (opts.failBy === 'sigkill') process.kill(process.pid, 'SIGKILL');
         throw new DeployError(
           'link',
           `injected failure after step ${s.name} of ${opts.what} (failAfter, tests only)`,
         );
+      }
     }
     return undos.length > 0;
   } catch (err) {

@@ -24,6 +24,25 @@ export interface AttachRequest {
 
 type Undo = { what: string; run: () => Promise<unknown> };
 
+// ---- TEST-ONLY fault injection (never set in production). NNET_FAULT_KILL_AFTER names a step of
+// ADD after which the process SIGKILLs itself, as a crash there would, so that tests can prove DEL
+// and GC leave nothing behind (test/integration/faults.test.ts). This is the only place it is read.
+//   port      the Neutron port is created / bound
+//   ovs-port  the OVS port exists (inside deploy's plug: failAfter + failBy 'sigkill')
+//   move      the NIC is in the pod netns (likewise)
+//   plug      the NIC is configured, before the store write
+//   record    the attachment is recorded, before the result is printed
+const FAULT_STEPS = ['port', 'ovs-port', 'move', 'plug', 'record'] as const;
+type FaultStep = (typeof FAULT_STEPS)[number];
+function faultKillAfter(): FaultStep | undefined {
+  const v = process.env.NNET_FAULT_KILL_AFTER;
+  return FAULT_STEPS.find((s) => s === v);
+}
+function killIfFault(step: FaultStep): void {
+  if (faultKillAfter() === step) process.kill(process.pid, 'SIGKILL');
+}
+// ---- end of fault injection
+
 async function unwind(undo: Undo[], log: Logger): Promise<void> {
   for (const u of undo.reverse()) {
     try {
@@ -78,6 +97,7 @@ export async function attach(ctx: NodeContext, req: AttachRequest): Promise<Atta
       mtu: ctx.mtu,
     });
     ctx.log.info('port acquired', { portId: port.portId, createdByAdd: port.createdByAdd });
+    killIfFault('port');
     undo.push({
       what: 'release port',
       run: () =>
@@ -100,7 +120,13 @@ export async function attach(ctx: NodeContext, req: AttachRequest): Promise<Atta
       podName: req.pod.pod,
       containerId: req.containerId,
     });
+    const fault = faultKillAfter();
+    if (fault === 'ovs-port' || fault === 'move') {
+      spec.failAfter = fault;
+      spec.failBy = 'sigkill';
+    }
     const plugged = await plug(ctx.deploy, spec, { log: ctx.log });
+    killIfFault('plug');
     undo.push({
       what: 'unplug',
       run: () => unplug(ctx.deploy, { portId: port.portId, netns: req.netns, ifname: req.ifname }),
@@ -122,6 +148,7 @@ export async function attach(ctx: NodeContext, req: AttachRequest): Promise<Atta
       plugDriver: plugged.driver,
       ovsPort: plugged.ovsPort,
     });
+    killIfFault('record');
     ctx.log.info('attached', {
       portId: port.portId,
       ovsPort: plugged.ovsPort,

@@ -1,0 +1,293 @@
+/**
+ * The node agent's loop: watch N-Net's interfaces in the node's OVSDB and re-plug pods whose NIC
+ * ovs-vswitchd recreated (after a restart the pod keeps a dead copy), reconcile the node every
+ * interval with the one sweep CNI GC uses, and follow the plugin's log for latency metrics.
+ * Every store / OVS / Neutron step runs one at a time in a queue, each with a fresh NodeContext
+ * built exactly as the plugin builds it, so a store or Neutron outage costs one pass, not the agent.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+// The plugin's NodeContext builder; shared so the agent talks to the same store, OVSDB and Neutron.
+import { withNodeContext } from '../cni/verbs/context.ts';
+import {
+  type DeploySettings,
+  type InterfaceWatch,
+  listPorts,
+  netnsExists,
+  parsePlugSpec,
+  replug,
+  unplug,
+  watchInterfaces,
+} from '../deploy/index.ts';
+import type { Logger } from '../log/index.ts';
+import { type NodeContext, type SweepReport, sweep } from '../network/index.ts';
+import { followCniLog, type LogFollower } from './cnilog.ts';
+import { describeError, type NetConf } from './config.ts';
+import type { AgentMetrics, ErrorOperation } from './metrics.ts';
+import { noteInterface, planReplugs, plugSpecOf, sweepActionCounts, type TapIndex } from './plan.ts';
+
+export interface AgentOptions {
+  conf: NetConf;
+  log: Logger;
+  metrics: AgentMetrics;
+  reconcileIntervalMs: number;
+  graceMs: number;
+  /** Interface events are gathered this long before a re-plug pass (default 100 ms). */
+  settleMs?: number;
+}
+
+export interface ReplugReport {
+  /** "namespace/pod ifname" of each NIC re-plugged. */
+  replugged: string[];
+  unchanged: number;
+  errors: string[];
+}
+
+export interface OnceReport {
+  replug: ReplugReport;
+  sweep: SweepReport | undefined;
+  errors: string[];
+}
+
+export interface Agent {
+  /** Starts watching OVSDB, the reconcile timer and the log follower. */
+  start(): void;
+  /** A re-plug check of every attachment, then a reconcile (what --once does). */
+  runOnce(): Promise<OnceReport>;
+  /** Reads new plugin log lines into the latency histogram. */
+  pollCniLog(): Promise<void>;
+  /** Stops the timers and the watch and waits for the running pass. */
+  stop(): Promise<void>;
+}
+
+const RETRY_MS = 2000;
+const LOG_POLL_MS = 2000;
+
+export function createAgent(o: AgentOptions): Agent {
+  const { log, metrics } = o;
+  const settleMs = o.settleMs ?? 100;
+  const taps: TapIndex = new Map();
+  const stopping = new AbortController();
+  let stopped = false;
+  let chain: Promise<unknown> = Promise.resolve();
+  let pending = new Set<string>();
+  let flushTimer: NodeJS.Timeout | undefined;
+  let reconcileTimer: NodeJS.Timeout | undefined;
+  let logTimer: NodeJS.Timeout | undefined;
+  let watch: InterfaceWatch | undefined;
+  let watchLoop: Promise<void> | undefined;
+  let follower: Promise<LogFollower | undefined> | undefined;
+
+  const fail = (operation: ErrorOperation, what: string, e: unknown): string => {
+    metrics.errors.inc({ operation });
+    const msg = `${what}: ${describeError(e)}`;
+    log.warn(`${operation} failed`, { what, error: e });
+    return msg;
+  };
+
+  /** Runs `fn` after everything queued before it; a failure does not stop the queue. */
+  function enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    const p = chain.then(fn);
+    chain = p.catch(() => undefined);
+    return p;
+  }
+
+  const withCtx = <T>(fn: (ctx: NodeContext) => Promise<T>) => withNodeContext(o.conf, log, fn);
+
+  /**
+   * Re-plugs the attachments whose tap ovs-vswitchd recreated: those in `suspects`, those a fresh
+   * listing shows with a new device, or all of them.
+   */
+  async function replugPass(suspects: Set<string> | 'all'): Promise<ReplugReport> {
+    const report: ReplugReport = { replugged: [], unchanged: 0, errors: [] };
+    try {
+      await withCtx(async (ctx) => {
+        const attachments = await ctx.store.attachments.list({ node: ctx.node });
+        metrics.attachments.set(attachments.length);
+        const ports = await listPorts(ctx.deploy);
+        for (const p of ports) {
+          const changed = noteInterface(taps, { kind: 'modify', port: p });
+          if (changed && suspects !== 'all') suspects.add(changed);
+        }
+        const byId = new Map(ports.flatMap((p) => (p.ifaceId ? [[p.ifaceId, p] as const] : [])));
+        const plan = planReplugs({
+          node: ctx.node,
+          attachments,
+          ports: byId,
+          suspects,
+          netnsAlive: netnsExists,
+        });
+        for (const s of plan.skipped)
+          log.debug('not re-plugging', { portId: s.attachment.portId, why: s.why });
+        for (const a of plan.replug) {
+          const who = `${a.namespace}/${a.pod} ${a.ifname}`;
+          try {
+            const r = await replug(ctx.deploy, parsePlugSpec(plugSpecOf(a)), { log });
+            if (r === 'unchanged') {
+              report.unchanged += 1;
+              continue;
+            }
+            // A DEL may have removed the record meanwhile: then the NIC is not wanted; take it back.
+            if (!(await ctx.store.attachments.get({ containerId: a.containerId, ifname: a.ifname }))) {
+              await unplug(ctx.deploy, { portId: a.portId, netns: a.netns, ifname: a.ifname }, { log });
+              log.info('attachment deleted during re-plug; unplugged again', { portId: a.portId });
+              continue;
+            }
+            metrics.replugs.inc();
+            report.replugged.push(who);
+            log.info('re-plugged pod NIC', {
+              pod: `${a.namespace}/${a.pod}`,
+              ifname: a.ifname,
+              portId: a.portId,
+            });
+          } catch (e) {
+            report.errors.push(fail('replug', `re-plugging ${who} (port ${a.portId})`, e));
+            if (suspects !== 'all') retryLater(a.portId);
+          }
+        }
+      });
+    } catch (e) {
+      report.errors.push(fail('replug', 'listing attachments and OVS ports', e));
+      if (suspects !== 'all') for (const id of suspects) retryLater(id);
+    }
+    return report;
+  }
+
+  async function reconcile(): Promise<SweepReport | undefined> {
+    try {
+      const report = await withCtx(async (ctx) => {
+        const r = await sweep(ctx, { graceMs: o.graceMs });
+        metrics.attachments.set((await ctx.store.attachments.list({ node: ctx.node })).length);
+        return r;
+      });
+      const counts = sweepActionCounts(report);
+      for (const [kind, n] of Object.entries(counts)) if (n > 0) metrics.reconcileActions.inc({ kind }, n);
+      if (report.errors.length > 0) metrics.errors.inc({ operation: 'reconcile' }, report.errors.length);
+      metrics.reconciles.inc({ result: report.errors.length > 0 ? 'error' : 'ok' });
+      const did = Object.values(counts).some((n) => n > 0) || report.errors.length > 0;
+      (did ? log.info : log.debug)('reconciled', { ...counts, errors: report.errors });
+      return report;
+    } catch (e) {
+      metrics.reconciles.inc({ result: 'error' });
+      fail('reconcile', 'reconciling the node', e);
+      return undefined;
+    }
+  }
+
+  function retryLater(portId: string): void {
+    if (stopped) return;
+    pending.add(portId);
+    scheduleFlush(RETRY_MS);
+  }
+
+  function scheduleFlush(ms: number): void {
+    if (stopped || flushTimer) return;
+    flushTimer = setTimeout(() => {
+      flushTimer = undefined;
+      const suspects = pending;
+      pending = new Set();
+      if (suspects.size > 0) void enqueue(() => replugPass(suspects));
+    }, ms);
+  }
+
+  function scheduleReconcile(): void {
+    if (stopped) return;
+    reconcileTimer = setTimeout(() => {
+      void enqueue(async () => {
+        await replugPass(new Set()); // catches changes whose events were missed
+        await reconcile();
+      }).finally(scheduleReconcile);
+    }, o.reconcileIntervalMs);
+  }
+
+  async function runWatch(): Promise<void> {
+    let settings: DeploySettings | undefined;
+    for (let backoff = 500; !stopped; backoff = Math.min(backoff * 2, 10_000)) {
+      try {
+        settings ??= await withCtx(async (ctx) => ctx.deploy);
+        const w = await watchInterfaces(settings, (e) => {
+          const id = noteInterface(taps, e);
+          if (id) {
+            log.info('OVS recreated a pod NIC device', {
+              portId: id,
+              port: e.port.name,
+              ifindex: e.port.ifindex,
+            });
+            pending.add(id);
+            scheduleFlush(settleMs);
+          }
+        });
+        if (stopped) {
+          await w.close().catch(() => undefined);
+          break;
+        }
+        watch = w;
+        log.info('watching OVSDB', { ovsdb: settings.ovsdbSocket, bridge: settings.bridge });
+        backoff = 500;
+        // Events may have been missed while not connected: look at every attachment.
+        void enqueue(() => replugPass('all'));
+        await w.ended;
+        if (!stopped) log.warn('OVSDB connection closed; reconnecting');
+      } catch (e) {
+        if (stopped) break;
+        fail('watch', `watching OVSDB${settings ? ` at ${settings.ovsdbSocket}` : ''}`, e);
+      }
+      watch = undefined;
+      await sleep(backoff, undefined, { signal: stopping.signal }).catch(() => undefined);
+    }
+  }
+
+  async function pollCniLog(): Promise<void> {
+    follower ??= followCniLog(o.conf.logFile).catch((e) => {
+      fail('cni-log', `following ${o.conf.logFile}`, e);
+      follower = undefined;
+      return undefined;
+    });
+    const f = await follower;
+    if (!f) return;
+    try {
+      for (const op of await f.poll())
+        metrics.cniDuration.observe(op.seconds, { command: op.command, result: op.result });
+    } catch (e) {
+      fail('cni-log', `reading ${o.conf.logFile}`, e);
+    }
+  }
+
+  function schedulePoll(): void {
+    if (stopped) return;
+    logTimer = setTimeout(() => void pollCniLog().finally(schedulePoll), LOG_POLL_MS);
+  }
+
+  return {
+    start() {
+      log.info('agent started', {
+        node: o.conf.nodeName,
+        cluster: o.conf.cluster,
+        store: o.conf.store.url,
+        reconcileIntervalMs: o.reconcileIntervalMs,
+        graceMs: o.graceMs,
+      });
+      void pollCniLog(); // from the file's end now: later lines count
+      watchLoop = runWatch();
+      scheduleReconcile();
+      schedulePoll();
+    },
+    async runOnce() {
+      return enqueue(async () => {
+        const replugReport = await replugPass('all');
+        const sweepReport = await reconcile();
+        const errors = [...replugReport.errors, ...(sweepReport?.errors ?? [])];
+        if (!sweepReport) errors.push('the reconcile failed (see the log)');
+        return { replug: replugReport, sweep: sweepReport, errors };
+      });
+    },
+    pollCniLog,
+    async stop() {
+      stopped = true;
+      stopping.abort();
+      for (const t of [flushTimer, reconcileTimer, logTimer]) clearTimeout(t);
+      await watch?.close().catch(() => undefined);
+      await watchLoop;
+      await chain;
+    },
+  };
+}

@@ -1,0 +1,189 @@
+/**
+ * The agent's Prometheus metrics and their text exposition (format 0.0.4), without a library:
+ * counters, gauges and one histogram, with labels.
+ *
+ *   const m = createMetrics();
+ *   m.replugs.inc();
+ *   m.render(); // "# HELP nnet_replugs_total …\n# TYPE nnet_replugs_total counter\nnnet_replugs_total 1\n…"
+ */
+import { RECONCILE_KINDS } from './plan.ts';
+
+export type Labels = Record<string, string>;
+
+interface Family {
+  render(): string;
+}
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function labelText(labels: Labels): string {
+  const keys = Object.keys(labels).sort();
+  if (keys.length === 0) return '';
+  return `{${keys.map((k) => `${k}="${escapeLabel(labels[k]!)}"`).join(',')}}`;
+}
+
+function num(v: number): string {
+  if (v === Number.POSITIVE_INFINITY) return '+Inf';
+  if (v === Number.NEGATIVE_INFINITY) return '-Inf';
+  return Number.isNaN(v) ? 'NaN' : String(v);
+}
+
+function header(name: string, help: string, type: string): string {
+  return `# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n# TYPE ${name} ${type}\n`;
+}
+
+export interface Counter extends Family {
+  inc(labels?: Labels, by?: number): void;
+  get(labels?: Labels): number;
+}
+
+export interface Gauge extends Family {
+  set(value: number, labels?: Labels): void;
+  get(labels?: Labels): number;
+}
+
+export interface Histogram extends Family {
+  observe(value: number, labels?: Labels): void;
+  count(labels?: Labels): number;
+}
+
+function series<T>(): { at(labels: Labels, init: () => T): T; entries(): [string, T][] } {
+  const m = new Map<string, T>();
+  return {
+    at(labels, init) {
+      const k = labelText(labels);
+      let v = m.get(k);
+      if (v === undefined) {
+        v = init();
+        m.set(k, v);
+      }
+      return v;
+    },
+    entries: () => [...m.entries()].sort(([a], [b]) => a.localeCompare(b)),
+  };
+}
+
+/** A counter; `initial` label sets are shown at 0 before anything happened. */
+export function counter(name: string, help: string, initial: Labels[] = []): Counter {
+  const s = series<{ v: number }>();
+  for (const l of initial) s.at(l, () => ({ v: 0 }));
+  return {
+    inc(labels = {}, by = 1) {
+      if (by < 0) throw new RangeError(`counter ${name} cannot decrease`);
+      s.at(labels, () => ({ v: 0 })).v += by;
+    },
+    get: (labels = {}) => s.at(labels, () => ({ v: 0 })).v,
+    render: () =>
+      header(name, help, 'counter') +
+      s
+        .entries()
+        .map(([l, c]) => `${name}${l} ${num(c.v)}\n`)
+        .join(''),
+  };
+}
+
+export function gauge(name: string, help: string): Gauge {
+  const s = series<{ v: number }>();
+  return {
+    set(value, labels = {}) {
+      s.at(labels, () => ({ v: 0 })).v = value;
+    },
+    get: (labels = {}) => s.at(labels, () => ({ v: 0 })).v,
+    render: () =>
+      header(name, help, 'gauge') +
+      s
+        .entries()
+        .map(([l, c]) => `${name}${l} ${num(c.v)}\n`)
+        .join(''),
+  };
+}
+
+export function histogram(name: string, help: string, buckets: readonly number[]): Histogram {
+  const bounds = [...buckets].sort((a, b) => a - b);
+  type H = { labels: Labels; counts: number[]; sum: number; count: number };
+  const s = series<H>();
+  const init = (labels: Labels) => () => ({ labels, counts: bounds.map(() => 0), sum: 0, count: 0 });
+  return {
+    observe(value, labels = {}) {
+      const h = s.at(labels, init(labels));
+      bounds.forEach((b, i) => {
+        if (value <= b) h.counts[i]! += 1;
+      });
+      h.sum += value;
+      h.count += 1;
+    },
+    count: (labels = {}) => s.at(labels, init(labels)).count,
+    render: () =>
+      header(name, help, 'histogram') +
+      s
+        .entries()
+        .map(([, h]) => {
+          const lines = bounds.map(
+            (b, i) => `${name}_bucket${labelText({ ...h.labels, le: num(b) })} ${h.counts[i]}\n`,
+          );
+          lines.push(`${name}_bucket${labelText({ ...h.labels, le: '+Inf' })} ${h.count}\n`);
+          lines.push(`${name}_sum${labelText(h.labels)} ${num(h.sum)}\n`);
+          lines.push(`${name}_count${labelText(h.labels)} ${h.count}\n`);
+          return lines.join('');
+        })
+        .join(''),
+  };
+}
+
+export const ERROR_OPERATIONS = ['watch', 'replug', 'reconcile', 'cni-log'] as const;
+export type ErrorOperation = (typeof ERROR_OPERATIONS)[number];
+
+export interface AgentMetrics {
+  /** CNI operations as the plugin logged them (command, result = ok | error | not-ready). */
+  cniDuration: Histogram;
+  /** Attachments of this node in the store, as of the last look. */
+  attachments: Gauge;
+  /** What reconciles released or removed, by kind. */
+  reconcileActions: Counter;
+  reconciles: Counter;
+  /** NICs restored after ovs-vswitchd recreated their device. */
+  replugs: Counter;
+  /** Failures, by the agent's operation. */
+  errors: Counter;
+  render(): string;
+}
+
+export const CNI_BUCKETS_S = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
+
+export function createMetrics(): AgentMetrics {
+  const m = {
+    cniDuration: histogram(
+      'nnet_cni_operation_duration_seconds',
+      'Duration of nnet CNI plugin operations, from the plugin log.',
+      CNI_BUCKETS_S,
+    ),
+    attachments: gauge('nnet_attachments', 'Attachments (pod interfaces) recorded for this node.'),
+    reconcileActions: counter(
+      'nnet_reconcile_actions_total',
+      'Leftovers released or removed by reconciles, by kind.',
+      RECONCILE_KINDS.map((kind) => ({ kind })),
+    ),
+    reconciles: counter('nnet_reconciles_total', 'Reconciles run, by result.', [
+      { result: 'ok' },
+      { result: 'error' },
+    ]),
+    replugs: counter('nnet_replugs_total', 'Pod NICs re-plugged after ovs-vswitchd recreated their device.', [
+      {},
+    ]),
+    errors: counter(
+      'nnet_errors_total',
+      'Agent failures, by operation.',
+      ERROR_OPERATIONS.map((operation) => ({ operation })),
+    ),
+  };
+  m.attachments.set(0);
+  return {
+    ...m,
+    render: () =>
+      [m.cniDuration, m.attachments, m.reconcileActions, m.reconciles, m.replugs, m.errors]
+        .map((f) => f.render())
+        .join(''),
+  };
+}
