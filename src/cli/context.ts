@@ -1,10 +1,14 @@
 /**
  * What a handler gets: the native arguments, the process's I/O, and lazily the kubectl runner,
- * the network backend and the kubeconfig's default namespace.
+ * N-Net's session (store, cluster, Neutron), the network backend, the kubeconfig's default
+ * namespace, and whether a signal arrived while N-Net's work was deferring signals.
  */
 import { loadBackend, type NetworkBackend } from './backend.ts';
 import { type ExitStatus, type KubectlResult, runKubectl } from './kubectl.ts';
-import type { NetworkCommand, NetworkCommandKind } from './types.ts';
+import { type NnetSession, openSession } from './session.ts';
+import { resolveSettings } from './settings.ts';
+import { deferSignals, type SignalGuard } from './signals.ts';
+import type { NetworkCommand, NetworkCommandKind, Scope } from './types.ts';
 
 export interface CliIo {
   env: NodeJS.ProcessEnv;
@@ -25,8 +29,19 @@ export interface CommandContext {
     args: readonly string[],
     options?: { stdin?: Buffer; captureStdout?: boolean; quiet?: boolean },
   ): Promise<KubectlResult>;
-  /** The network backend, or null when N-Net is not configured. */
+  /**
+   * N-Net's session for this command; the first call's scope (--store, --cluster, --os-cloud)
+   * decides, the environment fills the rest.
+   */
+  session(scope?: Scope): NnetSession;
+  /** The network backend (over session()), or null when N-Net is not configured. */
   backend(): Promise<NetworkBackend | null>;
+  /** From now on SIGINT/SIGTERM/SIGHUP are noted instead of ending the process (see signals.ts). */
+  deferSignals(): SignalGuard;
+  /** The signal noted since deferSignals(), if any. */
+  interrupted(): NodeJS.Signals | undefined;
+  /** Releases what the command opened (the store). */
+  close(): Promise<void>;
   /** The namespace of the kubeconfig's current context (what kubectl uses without -n), else "default". */
   defaultNamespace(): Promise<string>;
   now(): Date;
@@ -40,15 +55,31 @@ export type Handler<K extends NetworkCommandKind> = (
 
 export function createContext(native: string[] | null, io: CliIo): CommandContext {
   let backend: Promise<NetworkBackend | null> | undefined;
+  let session: NnetSession | undefined;
+  let guard: SignalGuard | undefined;
   const run: CommandContext['kubectl'] = (args, options = {}) =>
     runKubectl(args, { env: io.env, ...options, ...(io.self !== undefined ? { self: io.self } : {}) });
+  const sessionOf = (scope: Scope = {}) => {
+    session ??= openSession(resolveSettings(io.env, scope));
+    return session;
+  };
   return {
     native,
     io,
     kubectl: run,
+    session: sessionOf,
     backend: () => {
-      backend ??= loadBackend(io.env);
+      backend ??= loadBackend(sessionOf());
       return backend;
+    },
+    deferSignals: () => {
+      guard ??= deferSignals();
+      return guard;
+    },
+    interrupted: () => guard?.received(),
+    close: async () => {
+      guard?.release();
+      await session?.close();
     },
     defaultNamespace: async () => {
       const result = await run(['config', 'view', '--minify', '--output', 'jsonpath={..namespace}'], {

@@ -4,6 +4,7 @@
  */
 import type { CommandContext, Handler } from './context.ts';
 import type { ExitStatus } from './kubectl.ts';
+import { interruptedStatus } from './signals.ts';
 import type { NetworkCommand, NetworkCommandKind } from './types.ts';
 
 type HandlerTable = { [K in NetworkCommandKind]: () => Promise<Handler<K>> };
@@ -30,8 +31,20 @@ export const HANDLERS: HandlerTable = {
   'pod-manifests': () => import('./handlers/manifests.ts').then((m) => m.podManifests),
 };
 
+/** Commands that only read: a signal ends them at once. The others change Neutron or the store. */
+const READ_ONLY = new Set<NetworkCommandKind>(['get', 'describe', 'help', 'version']);
+
 export async function dispatch(command: NetworkCommand, ctx: CommandContext): Promise<ExitStatus> {
   const load = HANDLERS[command.kind] as () => Promise<Handler<NetworkCommandKind>>;
   const handler = (await load()) as (command: NetworkCommand, ctx: CommandContext) => Promise<ExitStatus>;
-  return handler(command, ctx);
+  if (READ_ONLY.has(command.kind)) return handler(command, ctx);
+  // Finish (or undo) N-Net's work, then exit as the signal would have made us exit.
+  const guard = ctx.deferSignals();
+  try {
+    const status = await handler(command, ctx);
+    const signal = guard.received();
+    return signal && status.signal === undefined ? interruptedStatus(signal) : status;
+  } finally {
+    guard.release();
+  }
 }

@@ -26,8 +26,8 @@ test('errors the user can act on carry a hint', () => {
     'error: cluster "prod" is not registered\nhint: register the cluster with \'kubenetctl create cluster NAME\'\n',
   );
   assert.match(
-    toCliFailure(new IdentityError('no-credentials', 'no credentials for cluster "prod"')).message,
-    /\nhint: register the cluster's credentials/,
+    toCliFailure(new IdentityError('no-credentials', 'kubenetctl needs your OpenStack credentials')).message,
+    /\nhint: kubenetctl finds OpenStack credentials as the openstack CLI does: set OS_CLOUD/,
   );
   assert.match(
     toCliFailure(new NeutronError('unavailable', 'Neutron answered 503')).message,

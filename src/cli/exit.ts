@@ -16,7 +16,7 @@ function hintFor(err: AnyNnetError): string | undefined {
   switch (err.domain) {
     case 'identity':
       if (err.reason === 'no-credentials')
-        return "register the cluster's credentials with 'kubenetctl create cluster NAME' (clouds.yaml, OS_* or --secret-stdin)";
+        return 'kubenetctl finds OpenStack credentials as the openstack CLI does: set OS_CLOUD (or --os-cloud) to a clouds.yaml entry, or source an openrc (OS_AUTH_URL, OS_USERNAME, …)';
       if (err.reason === 'unreachable') return 'Keystone did not answer; check the auth URL and retry';
       return undefined;
     case 'store':

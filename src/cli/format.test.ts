@@ -76,7 +76,7 @@ const PODS: NetworkView = {
   id: 'id-1',
   status: 'ACTIVE',
   mtu: 1442,
-  subnets: ['pods-a'],
+  subnets: [{ id: 'sid-1', name: 'pods-a', cidr: '1.2.0.0/16' }],
   cluster: 'prod',
   createdAt: '2025-01-01T00:00:00Z',
 };
@@ -84,13 +84,13 @@ const PODS: NetworkView = {
 test('get networks prints a table; -o wide adds MTU, ID and CLUSTER; empty cells read <none>', () => {
   assert.equal(
     printResources(networkPrinter, [PODS], { format: 'table', now: NOW }),
-    'NAME   SUBNETS   STATUS   AGE\npods   pods-a    ACTIVE   5m\n',
+    'NAME   SUBNETS      STATUS   AGE\npods   1.2.0.0/16   ACTIVE   5m\n',
   );
   assert.equal(
     printResources(networkPrinter, [PODS], { format: 'wide', now: NOW }),
-    'NAME   SUBNETS   STATUS   AGE   MTU    ID     CLUSTER\npods   pods-a    ACTIVE   5m    1442   id-1   prod\n',
+    'NAME   SUBNETS      STATUS   AGE   MTU    ID     CLUSTER\npods   1.2.0.0/16   ACTIVE   5m    1442   id-1   prod\n',
   );
-  const bare: NetworkView = { name: 'n', id: 'i', subnets: [] };
+  const bare: NetworkView = { name: 'n', id: 'i', status: '', subnets: [] };
   assert.equal(
     printResources(networkPrinter, [bare], { format: 'table', now: NOW }),
     'NAME   SUBNETS   STATUS   AGE\nn      <none>    <none>   <unknown>\n',
@@ -110,7 +110,7 @@ const PODS_OBJECT = {
   kind: 'Network',
   metadata: { name: 'pods', uid: 'id-1', creationTimestamp: '2025-01-01T00:00:00Z' },
   spec: { mtu: 1442, cluster: 'prod' },
-  status: { status: 'ACTIVE', subnets: ['pods-a'] },
+  status: { status: 'ACTIVE', subnets: [{ id: 'sid-1', name: 'pods-a', cidr: '1.2.0.0/16' }] },
 };
 
 test('-o json prints the object for one name and a List otherwise, indented by four', () => {
@@ -139,24 +139,43 @@ test('-o yaml sorts keys and does not indent sequences, like kubectl', () => {
     out.startsWith('apiVersion: v1\nitems:\n- apiVersion: nnet.io/v1\n  kind: Network\n  metadata:\n'),
     out,
   );
-  assert.match(out, /\n {2}status:\n {4}status: ACTIVE\n {4}subnets:\n {4}- pods-a\n/);
+  assert.match(out, /\n {2}status:\n {4}status: ACTIVE\n {4}subnets:\n {4}- cidr: 1\.2\.0\.0\/16\n/);
 });
 
-test('get podnetworks -A puts a NAMESPACE column first', () => {
+test('get podnetworks shows the wanted subnet next to the port, its IP, node and status; -o wide adds MAC, NETWORK, CONTAINER', () => {
   const p: PodNetworkView = {
     namespace: 'team-a',
     pod: 'pod1',
-    subnet: '1.2.0.0/16',
-    ip: '1.2.0.100',
-    status: 'bound',
+    cluster: 'prod',
+    network: { id: 'nid', name: 'pods' },
+    subnet: { id: 'sid', name: 'pods-a', cidr: '1.2.0.0/16' },
+    wantedIp: '1.2.0.100',
+    portId: 'pid',
+    ips: ['1.2.0.100'],
+    mac: 'fa:16:3e:00:00:01',
+    node: 'node1',
+    container: 'c0ffee',
+    status: 'ACTIVE',
   };
   assert.equal(
-    printResources(podNetworkPrinter, [p], {
-      format: 'table',
-      now: NOW,
-      namespaceColumn: (x) => x.namespace,
-    }),
-    'NAMESPACE   NAME   SUBNET       IP          STATUS   AGE\nteam-a      pod1   1.2.0.0/16   1.2.0.100   bound    <unknown>\n',
+    printResources(podNetworkPrinter, [p], { format: 'table', now: NOW }),
+    'NAMESPACE   NAME   SUBNET       IP          PORT   NODE    STATUS   AGE\n' +
+      'team-a      pod1   1.2.0.0/16   1.2.0.100   pid    node1   ACTIVE   <unknown>\n',
+  );
+  assert.match(
+    printResources(podNetworkPrinter, [p], { format: 'wide', now: NOW }),
+    /AGE +MAC +NETWORK +CONTAINER\n.* fa:16:3e:00:00:01 +pods +c0ffee\n$/,
+  );
+  const reserved: PodNetworkView = {
+    ...p,
+    ips: [],
+    portId: undefined,
+    node: undefined,
+    status: 'PortMissing',
+  };
+  assert.match(
+    printResources(podNetworkPrinter, [reserved], { format: 'table', now: NOW }),
+    /\nteam-a +pod1 +1\.2\.0\.0\/16 +1\.2\.0\.100 +<none> +<none> +PortMissing /,
   );
 });
 

@@ -10,10 +10,12 @@ test('the N-Net section of --help lists every network command with its usage', (
     /\n {2}get \(networks\|subnets\|routers\|clusters\|podnetworks\) \[NAME\.\.\.\] +Display one or many N-Net resources\n/,
     /\n {2}create subnet NAME --network NETWORK --cidr CIDR +Create a subnet in an N-Net network\n/,
     /\n {2}connect router ROUTER --subnet SUBNET +Join a subnet to a router\n/,
-    /\n {2}gc +Release the ports and records of pods that no longer exist\n/,
+    /\n {2}gc +Delete reserved ports no pod config refers to \(left by an interrupted kubenetctl\)\n/,
     /\n {2}version +Print kubenetctl's version, then kubectl's\n/,
     /\n {2}--ip=IP +The pod's static IP address/,
-    /\n {2}nnet\.io\/network, nnet\.io\/subnet, nnet\.io\/ip\n/,
+    /\n {2}nnet\.io\/network, nnet\.io\/subnet, nnet\.io\/ip, nnet\.io\/mac\n/,
+    /\n {2}--mac=MAC +The pod's MAC address/,
+    /\nN-Net configuration \(network commands also take --store, --cluster and --os-cloud\):\n {2}NNET_STORE +/,
   ]) {
     assert.match(section, line);
   }

@@ -37,6 +37,15 @@ export function usageLine(row: CommandSpec, noun?: Noun): string {
   return `kubenetctl ${row.verb}${nounPart(row, noun)}${argsPart(row)}${required} [options]`;
 }
 
+/** Environment variables kubenetctl reads (besides kubectl's own). */
+export const CONFIG_VARIABLES: readonly (readonly [string, string])[] = [
+  ['NNET_STORE', "N-Net's store URL (default sqlite:/var/lib/nnet/nnet.db)"],
+  ['NNET_CLUSTER', 'The N-Net cluster (default: the only registered one)'],
+  ['OS_CLOUD, OS_*', 'Your OpenStack credentials, found as the openstack CLI finds them (clouds.yaml)'],
+  ['NNET_TOKEN_CACHE_DIR', 'Keystone token cache, 0700 (default ~/.cache/nnet/tokens)'],
+  ['KUBECTL', 'The kubectl to run (default: kubectl in PATH)'],
+];
+
 /** The section appended to kubectl's own `--help`. */
 export function networkCommandsSection(): string {
   const rows = COMMANDS.map((row) => [
@@ -57,8 +66,11 @@ export function networkCommandsSection(): string {
     'N-Net pod network flags (kubenetctl run POD --image=IMAGE [flags]):',
     ...podFlags.map((f) => `  ${`--${f.name}=${f.placeholder ?? ''}`.padEnd(flagWidth)}${f.usage}`),
     '',
-    'N-Net pod annotations (kubenetctl apply|create -f FILE; read from Pods in files and stdin):',
+    'N-Net pod annotations (kubenetctl apply|create -f FILE reserves, delete -f releases; read from Pods in files and stdin):',
     `  ${Object.keys(ANNOTATIONS).join(', ')}`,
+    '',
+    'N-Net configuration (network commands also take --store, --cluster and --os-cloud):',
+    ...CONFIG_VARIABLES.map(([name, text]) => `  ${name.padEnd(24)}${text}`),
     '',
     'Use "kubenetctl <command> <resource> --help" for more information about an N-Net command.',
     '',

@@ -476,6 +476,14 @@ function scopeOf(p: StrictFlags): Scope {
     scope.namespace = namespace;
   }
   if (p.bools.has('all-namespaces')) scope.allNamespaces = true;
+  const store = one(p, 'store');
+  if (store !== undefined) {
+    if (!/^(sqlite|etcd):/.test(store))
+      throw invalidValue('store', store, 'expected sqlite:/PATH or etcd:http://HOST:PORT');
+    scope.store = store;
+  }
+  const osCloud = one(p, 'os-cloud');
+  if (osCloud !== undefined) scope.osCloud = osCloud;
   const context = one(p, 'context');
   if (context !== undefined) scope.kubeContext = context;
   const kubeconfig = one(p, 'kubeconfig');
@@ -525,11 +533,11 @@ function buildCommand(
   const described = description === undefined ? {} : { description };
   switch (row.id) {
     case 'get':
-      return { kind: 'get', noun: noun!, names, output, scope };
+      return { kind: 'get', noun: noun!, names, output, ...(p.bools.has('all') ? { all: true } : {}), scope };
     case 'describe':
       return { kind: 'describe', noun: noun!, names, scope };
     case 'delete':
-      return { kind: 'delete', noun: noun!, names, scope };
+      return { kind: 'delete', noun: noun!, names, ...(p.bools.has('force') ? { force: true } : {}), scope };
     case 'create-network': {
       const mtu = one(p, 'mtu');
       return {
@@ -587,7 +595,7 @@ function podFieldsFromFlags(p: StrictFlags): PodNetworkFields {
     const v = one(p, name);
     if (v !== undefined) raw[name as keyof PodNetworkFields] = v;
   }
-  if (Object.keys(raw).length === 0) throw invalid('give at least one of --network, --subnet, --ip');
+  if (Object.keys(raw).length === 0) throw invalid('give at least one of --network, --subnet, --ip, --mac');
   const checked = checkPodNetworkFields(raw);
   if (!checked.ok) throw invalidValue(checked.field, checked.value, checked.reason);
   return checked.value;
@@ -720,7 +728,6 @@ function buildCluster(
   if (iface !== undefined && !['public', 'internal', 'admin'].includes(iface))
     throw invalidValue('interface', iface, 'must be public, internal or admin');
   const region = one(p, 'region');
-  const cacert = one(p, 'cacert');
   const defaultNetwork = nameValue(p, 'default-network');
   const defaultSubnet = nameValue(p, 'default-subnet');
   return {
@@ -729,7 +736,6 @@ function buildCluster(
     credentials,
     ...(region !== undefined ? { region } : {}),
     ...(iface !== undefined ? { interface: iface as 'public' | 'internal' | 'admin' } : {}),
-    ...(cacert !== undefined ? { cacert } : {}),
     ...(defaultNetwork !== undefined ? { defaultNetwork } : {}),
     ...(defaultSubnet !== undefined ? { defaultSubnet } : {}),
     ...withOutput,

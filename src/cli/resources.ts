@@ -9,37 +9,52 @@ import type { AllocationPool, Noun } from './types.ts';
 
 export const API_VERSION = 'nnet.io/v1';
 
+export interface SubnetRef {
+  id: string;
+  name: string;
+  cidr: string;
+}
+
 export interface NetworkView {
   name: string;
   id: string;
-  status?: string;
+  /** Neutron's status; "Missing" when N-Net's record names a network Neutron no longer has. */
+  status: string;
   mtu?: number;
-  /** Subnet names (or CIDRs). */
-  subnets: string[];
+  subnets: SubnetRef[];
+  /** The N-Net cluster that manages it; undefined: not N-Net's (get --all). */
   cluster?: string;
+  shared?: boolean;
+  external?: boolean;
   description?: string;
   createdAt?: string;
+  /** Ports on it other than Neutron's own (describe only). */
+  usedBy?: string[];
 }
 
 export interface SubnetView {
   name: string;
   id: string;
   network: string;
+  networkId: string;
   cidr: string;
   gateway: string | null;
   allocationPools: AllocationPool[];
   dns: string[];
   dhcp: boolean;
+  status?: string;
   cluster?: string;
   description?: string;
   createdAt?: string;
+  usedBy?: string[];
 }
 
 export interface RouterView {
   name: string;
   id: string;
-  status?: string;
-  subnets: string[];
+  status: string;
+  /** The subnets it connects. */
+  subnets: SubnetRef[];
   externalNetwork?: string;
   cluster?: string;
   description?: string;
@@ -50,10 +65,14 @@ export interface RouterView {
 export interface ClusterView {
   name: string;
   authUrl: string;
+  /** The user name, or `application-credential/<id>`. */
+  user: string;
+  userDomain?: string;
   project?: string;
+  projectDomain?: string;
   region?: string;
-  /** Where its credentials come from: clouds.yaml entry, application credential, password… */
-  credentials: string;
+  interface?: string;
+  /** Name (when N-Net manages it) or id. */
   defaultNetwork?: string;
   defaultSubnet?: string;
   createdAt?: string;
@@ -62,20 +81,27 @@ export interface ClusterView {
 export interface PodNetworkView {
   namespace: string;
   pod: string;
-  network?: string;
-  subnet?: string;
-  ip?: string;
-  mac?: string;
+  cluster: string;
+  /** What was asked for. */
+  network?: { id: string; name: string };
+  subnet?: SubnetRef;
+  wantedIp?: string;
+  wantedMac?: string;
+  /** What there is: the reserved port, its addresses, where it is bound. */
   portId?: string;
+  ips: string[];
+  mac?: string;
   node?: string;
-  /** reserved | bound | … */
-  status?: string;
-  cluster?: string;
+  container?: string;
+  /** Reserved (port unbound), ACTIVE/DOWN/BUILD (bound: Neutron's port status), PortMissing. */
+  status: string;
   createdAt?: string;
 }
 
+const cidrs = (values: readonly SubnetRef[]) => values.map((s) => s.cidr).join(',');
 const list = (values: readonly string[]) => values.join(',');
 const pools = (values: readonly AllocationPool[]) => values.map((p) => `${p.start}-${p.end}`).join(',');
+const subnetText = (s: SubnetRef) => (s.name ? `${s.name} (${s.cidr})` : s.cidr);
 
 function metadata(name: string, extra: { id?: string; namespace?: string; createdAt?: string }) {
   return {
@@ -95,8 +121,8 @@ export const networkPrinter: ResourcePrinter<NetworkView> = {
   name: (n) => n.name,
   columns: [
     { header: 'NAME', cell: (n) => n.name },
-    { header: 'SUBNETS', cell: (n) => list(n.subnets) },
-    { header: 'STATUS', cell: (n) => n.status ?? '' },
+    { header: 'SUBNETS', cell: (n) => cidrs(n.subnets) },
+    { header: 'STATUS', cell: (n) => n.status },
     { header: 'AGE', cell: (n, now) => ageOf(n.createdAt, now) },
     { header: 'MTU', cell: (n) => (n.mtu === undefined ? '' : String(n.mtu)), wide: true },
     { header: 'ID', cell: (n) => n.id, wide: true },
@@ -106,7 +132,13 @@ export const networkPrinter: ResourcePrinter<NetworkView> = {
     apiVersion: API_VERSION,
     kind: 'Network',
     metadata: metadata(n.name, n),
-    spec: defined({ mtu: n.mtu, description: n.description, cluster: n.cluster }),
+    spec: defined({
+      mtu: n.mtu,
+      description: n.description,
+      cluster: n.cluster,
+      shared: n.shared,
+      external: n.external,
+    }),
     status: defined({ status: n.status, subnets: n.subnets }),
   }),
 };
@@ -124,6 +156,7 @@ export const subnetPrinter: ResourcePrinter<SubnetView> = {
     { header: 'ALLOCATION-POOLS', cell: (s) => pools(s.allocationPools), wide: true },
     { header: 'DNS', cell: (s) => list(s.dns), wide: true },
     { header: 'ID', cell: (s) => s.id, wide: true },
+    { header: 'CLUSTER', cell: (s) => s.cluster ?? '', wide: true },
   ],
   toObject: (s) => ({
     apiVersion: API_VERSION,
@@ -131,6 +164,7 @@ export const subnetPrinter: ResourcePrinter<SubnetView> = {
     metadata: metadata(s.name, s),
     spec: defined({
       network: s.network,
+      networkId: s.networkId,
       cidr: s.cidr,
       gateway: s.gateway,
       allocationPools: s.allocationPools,
@@ -139,6 +173,7 @@ export const subnetPrinter: ResourcePrinter<SubnetView> = {
       description: s.description,
       cluster: s.cluster,
     }),
+    ...(s.status !== undefined ? { status: { status: s.status } } : {}),
   }),
 };
 
@@ -147,11 +182,12 @@ export const routerPrinter: ResourcePrinter<RouterView> = {
   name: (r) => r.name,
   columns: [
     { header: 'NAME', cell: (r) => r.name },
-    { header: 'SUBNETS', cell: (r) => list(r.subnets) },
-    { header: 'STATUS', cell: (r) => r.status ?? '' },
+    { header: 'SUBNETS', cell: (r) => cidrs(r.subnets) },
+    { header: 'STATUS', cell: (r) => r.status },
     { header: 'AGE', cell: (r, now) => ageOf(r.createdAt, now) },
     { header: 'EXTERNAL-NETWORK', cell: (r) => r.externalNetwork ?? '', wide: true },
     { header: 'ID', cell: (r) => r.id, wide: true },
+    { header: 'CLUSTER', cell: (r) => r.cluster ?? '', wide: true },
   ],
   toObject: (r) => ({
     apiVersion: API_VERSION,
@@ -168,12 +204,13 @@ export const clusterPrinter: ResourcePrinter<ClusterView> = {
   columns: [
     { header: 'NAME', cell: (c) => c.name },
     { header: 'AUTH-URL', cell: (c) => c.authUrl },
+    { header: 'USER', cell: (c) => c.user },
     { header: 'PROJECT', cell: (c) => c.project ?? '' },
+    { header: 'REGION', cell: (c) => c.region ?? '' },
     { header: 'DEFAULT-NETWORK', cell: (c) => c.defaultNetwork ?? '' },
     { header: 'AGE', cell: (c, now) => ageOf(c.createdAt, now) },
-    { header: 'REGION', cell: (c) => c.region ?? '', wide: true },
-    { header: 'CREDENTIALS', cell: (c) => c.credentials, wide: true },
     { header: 'DEFAULT-SUBNET', cell: (c) => c.defaultSubnet ?? '', wide: true },
+    { header: 'INTERFACE', cell: (c) => c.interface ?? '', wide: true },
   ],
   toObject: (c) => ({
     apiVersion: API_VERSION,
@@ -181,35 +218,55 @@ export const clusterPrinter: ResourcePrinter<ClusterView> = {
     metadata: metadata(c.name, c),
     spec: defined({
       authUrl: c.authUrl,
+      user: c.user,
+      userDomain: c.userDomain,
       project: c.project,
+      projectDomain: c.projectDomain,
       region: c.region,
-      credentials: c.credentials,
+      interface: c.interface,
       defaultNetwork: c.defaultNetwork,
       defaultSubnet: c.defaultSubnet,
     }),
   }),
 };
 
+const podIp = (p: PodNetworkView) => (p.ips.length > 0 ? list(p.ips) : (p.wantedIp ?? ''));
+
 export const podNetworkPrinter: ResourcePrinter<PodNetworkView> = {
   noun: 'podnetwork',
   name: (p) => p.pod,
   columns: [
+    { header: 'NAMESPACE', cell: (p) => p.namespace },
     { header: 'NAME', cell: (p) => p.pod },
-    { header: 'SUBNET', cell: (p) => p.subnet ?? '' },
-    { header: 'IP', cell: (p) => p.ip ?? '' },
-    { header: 'STATUS', cell: (p) => p.status ?? '' },
+    { header: 'SUBNET', cell: (p) => p.subnet?.cidr ?? '' },
+    { header: 'IP', cell: podIp },
+    { header: 'PORT', cell: (p) => p.portId ?? '' },
+    { header: 'NODE', cell: (p) => p.node ?? '' },
+    { header: 'STATUS', cell: (p) => p.status },
     { header: 'AGE', cell: (p, now) => ageOf(p.createdAt, now) },
-    { header: 'NETWORK', cell: (p) => p.network ?? '', wide: true },
-    { header: 'MAC', cell: (p) => p.mac ?? '', wide: true },
-    { header: 'NODE', cell: (p) => p.node ?? '', wide: true },
-    { header: 'PORT', cell: (p) => p.portId ?? '', wide: true },
+    { header: 'MAC', cell: (p) => p.mac ?? p.wantedMac ?? '', wide: true },
+    { header: 'NETWORK', cell: (p) => p.network?.name || p.network?.id || '', wide: true },
+    { header: 'CONTAINER', cell: (p) => p.container ?? '', wide: true },
   ],
   toObject: (p) => ({
     apiVersion: API_VERSION,
     kind: 'PodNetwork',
     metadata: metadata(p.pod, p),
-    spec: defined({ network: p.network, subnet: p.subnet, ip: p.ip, cluster: p.cluster }),
-    status: defined({ status: p.status, mac: p.mac, portId: p.portId, node: p.node }),
+    spec: defined({
+      cluster: p.cluster,
+      network: p.network,
+      subnet: p.subnet,
+      ip: p.wantedIp,
+      mac: p.wantedMac,
+    }),
+    status: defined({
+      status: p.status,
+      portId: p.portId,
+      ips: p.ips,
+      mac: p.mac,
+      node: p.node,
+      containerId: p.container,
+    }),
   }),
 };
 
@@ -226,11 +283,28 @@ export function describeNetwork(n: NetworkView): DescribeEntry[] {
   return [
     ['Name', n.name],
     ['ID', n.id],
-    ['Status', n.status ?? ''],
-    ['MTU', n.mtu === undefined ? '' : String(n.mtu)],
-    ['Subnets', n.subnets],
     ['Cluster', n.cluster ?? ''],
+    ['Status', n.status],
+    ['MTU', n.mtu === undefined ? '' : String(n.mtu)],
+    ['Subnets', n.subnets.map(subnetText)],
+    ['Used By', n.usedBy ?? []],
     ['Description', n.description ?? ''],
+  ];
+}
+
+export function describeSubnet(s: SubnetView): DescribeEntry[] {
+  return [
+    ['Name', s.name],
+    ['ID', s.id],
+    ['Cluster', s.cluster ?? ''],
+    ['Network', s.network],
+    ['CIDR', s.cidr],
+    ['Gateway', s.gateway ?? ''],
+    ['DHCP', String(s.dhcp)],
+    ['Allocation Pools', s.allocationPools.map((p) => `${p.start}-${p.end}`)],
+    ['DNS', s.dns],
+    ['Used By', s.usedBy ?? []],
+    ['Description', s.description ?? ''],
   ];
 }
 
@@ -238,10 +312,10 @@ export function describeRouter(r: RouterView): DescribeEntry[] {
   return [
     ['Name', r.name],
     ['ID', r.id],
-    ['Status', r.status ?? ''],
-    ['External Network', r.externalNetwork ?? ''],
-    ['Subnets', r.subnets],
     ['Cluster', r.cluster ?? ''],
+    ['Status', r.status],
+    ['External Network', r.externalNetwork ?? ''],
+    ['Subnets', r.subnets.map(subnetText)],
     ['Description', r.description ?? ''],
   ];
 }
@@ -250,26 +324,12 @@ export function describeCluster(c: ClusterView): DescribeEntry[] {
   return [
     ['Name', c.name],
     ['Auth URL', c.authUrl],
-    ['Project', c.project ?? ''],
+    ['User', c.userDomain ? `${c.user} (domain ${c.userDomain})` : c.user],
+    ['Project', c.project ? `${c.project}${c.projectDomain ? ` (domain ${c.projectDomain})` : ''}` : ''],
     ['Region', c.region ?? ''],
-    ['Credentials', c.credentials],
+    ['Interface', c.interface ?? ''],
     ['Default Network', c.defaultNetwork ?? ''],
     ['Default Subnet', c.defaultSubnet ?? ''],
-  ];
-}
-
-export function describeSubnet(s: SubnetView): DescribeEntry[] {
-  return [
-    ['Name', s.name],
-    ['ID', s.id],
-    ['Network', s.network],
-    ['CIDR', s.cidr],
-    ['Gateway', s.gateway ?? ''],
-    ['DHCP', String(s.dhcp)],
-    ['Allocation Pools', s.allocationPools.map((p) => `${p.start}-${p.end}`)],
-    ['DNS', s.dns],
-    ['Cluster', s.cluster ?? ''],
-    ['Description', s.description ?? ''],
   ];
 }
 
@@ -277,12 +337,26 @@ export function describePodNetwork(p: PodNetworkView): DescribeEntry[] {
   return [
     ['Name', p.pod],
     ['Namespace', p.namespace],
-    ['Network', p.network ?? ''],
-    ['Subnet', p.subnet ?? ''],
-    ['IP', p.ip ?? ''],
-    ['MAC', p.mac ?? ''],
-    ['Port', p.portId ?? ''],
-    ['Node', p.node ?? ''],
-    ['Status', p.status ?? ''],
+    ['Cluster', p.cluster],
+    [
+      'Requested',
+      [
+        ['Network', p.network ? p.network.name || p.network.id : ''],
+        ['Subnet', p.subnet ? subnetText(p.subnet) : ''],
+        ['IP', p.wantedIp ?? ''],
+        ['MAC', p.wantedMac ?? ''],
+      ],
+    ],
+    [
+      'Port',
+      [
+        ['ID', p.portId ?? ''],
+        ['IPs', p.ips],
+        ['MAC', p.mac ?? ''],
+        ['Node', p.node ?? ''],
+        ['Container', p.container ?? ''],
+        ['Status', p.status],
+      ],
+    ],
   ];
 }

@@ -40,6 +40,7 @@ export type FlagType =
   | 'cidr'
   | 'pool' // START-END
   | 'output'
+  | 'mac'
   | 'url'
   | 'path'
   | 'interface';
@@ -68,11 +69,37 @@ export const FLAGS: Readonly<Record<string, FlagSpec>> = {
   kubeconfig: { name: 'kubeconfig', type: 'path', usage: 'Path to the kubeconfig file to use.' },
   v: { name: 'v', short: 'v', type: 'int', usage: 'Number for the log level verbosity.' },
   help: { name: 'help', short: 'h', type: 'bool', usage: 'Help for this command.' },
+  // where N-Net's state is and whose OpenStack credentials to use
+  store: {
+    name: 'store',
+    type: 'string',
+    placeholder: 'URL',
+    usage:
+      "N-Net's store: sqlite:/PATH or etcd:http://HOST:2379 (default: $NNET_STORE, else sqlite:/var/lib/nnet/nnet.db).",
+  },
+  'os-cloud': {
+    name: 'os-cloud',
+    type: 'string',
+    placeholder: 'CLOUD',
+    usage:
+      'Your OpenStack credentials: this clouds.yaml entry (default: as the openstack CLI, $OS_CLOUD or the OS_* variables).',
+  },
   // scope and output
   cluster: {
     name: 'cluster',
     type: 'name',
-    usage: 'The N-Net cluster (registered with "create cluster"); default: the configured one.',
+    usage:
+      'The N-Net cluster (registered with "create cluster"); default: $NNET_CLUSTER, else the only registered one.',
+  },
+  all: {
+    name: 'all',
+    type: 'bool',
+    usage: "Networks, subnets, routers: list every one visible in Neutron, not only the cluster's.",
+  },
+  force: {
+    name: 'force',
+    type: 'bool',
+    usage: "Podnetworks: release the reservation even while a pod's network is plugged on a node.",
   },
   'all-namespaces': {
     name: 'all-namespaces',
@@ -99,6 +126,12 @@ export const FLAGS: Readonly<Record<string, FlagSpec>> = {
     type: 'ip',
     placeholder: 'IP',
     usage: "The pod's static IP address; must lie inside the subnet.",
+  },
+  mac: {
+    name: 'mac',
+    type: 'mac',
+    placeholder: 'MAC',
+    usage: "The pod's MAC address (default: Neutron picks one).",
   },
   mtu: { name: 'mtu', type: 'int', usage: 'MTU of the network.' },
   description: { name: 'description', type: 'string', usage: 'A description stored with the resource.' },
@@ -131,7 +164,7 @@ export const FLAGS: Readonly<Record<string, FlagSpec>> = {
     placeholder: 'NETWORK',
     usage: 'The external network of the router gateway.',
   },
-  'dry-run': { name: 'dry-run', type: 'bool', usage: 'Only print what would be released.' },
+  'dry-run': { name: 'dry-run', type: 'bool', usage: 'Only print what would be deleted.' },
   // cluster registration; secrets never come from the command line
   cloud: { name: 'cloud', type: 'string', usage: 'Take the credentials from this clouds.yaml entry.' },
   'clouds-file': {
@@ -171,13 +204,16 @@ export const FLAGS: Readonly<Record<string, FlagSpec>> = {
     type: 'path',
     usage: 'Read the password (or application credential secret) from this file (mode 0600).',
   },
-  cacert: { name: 'cacert', type: 'path', usage: 'CA bundle to verify Keystone and Neutron TLS.' },
   'default-network': {
     name: 'default-network',
     type: 'name',
-    usage: 'Network for pods without N-Net config.',
+    usage: "Network (name or id) for the cluster's pods that have no N-Net network config.",
   },
-  'default-subnet': { name: 'default-subnet', type: 'name', usage: 'Subnet for pods without N-Net config.' },
+  'default-subnet': {
+    name: 'default-subnet',
+    type: 'name',
+    usage: 'Subnet (name or id) of the default network for those pods (default: Neutron picks one).',
+  },
 };
 
 /** Flags that would put a secret on the command line (ps, shell history): always refused. */
@@ -192,7 +228,7 @@ export const SECRET_FLAGS: readonly string[] = [
 ];
 
 /** Flags accepted by every network command (kubectl's global ones that still make sense). */
-export const COMMON_FLAGS: readonly string[] = ['namespace', 'context', 'kubeconfig', 'v', 'help'];
+export const COMMON_FLAGS: readonly string[] = ['namespace', 'context', 'kubeconfig', 'v', 'help', 'store'];
 
 export type NetworkVerb = 'get' | 'describe' | 'create' | 'delete' | 'connect' | 'disconnect' | 'gc';
 
@@ -223,15 +259,21 @@ export const COMMANDS: readonly CommandSpec[] = [
     verb: 'get',
     nouns: ALL_NOUNS,
     args: { name: 'NAME', min: 0, max: Number.POSITIVE_INFINITY },
-    flags: ['cluster', 'output', 'all-namespaces'],
+    flags: ['cluster', 'os-cloud', 'output', 'all-namespaces', 'all'],
     outputs: ['table', 'wide', 'json', 'yaml', 'name'],
     summary: 'Display one or many N-Net resources',
     examples: [
-      '# List the networks of the default cluster',
+      '# List the networks of the cluster (from the store, joined with Neutron)',
       'kubenetctl get networks',
+      '',
+      "# Every Neutron network you can see, N-Net's or not",
+      'kubenetctl get networks --all',
       '',
       '# Show one subnet as YAML',
       'kubenetctl get subnet pods-a -o yaml',
+      '',
+      "# Pods' networks: the wanted subnet and IP next to the port, node and state",
+      'kubenetctl get podnetworks -n team-a -o wide',
     ],
   },
   {
@@ -239,7 +281,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     verb: 'describe',
     nouns: ALL_NOUNS,
     args: { name: 'NAME', min: 0, max: Number.POSITIVE_INFINITY },
-    flags: ['cluster', 'all-namespaces'],
+    flags: ['cluster', 'os-cloud', 'all-namespaces'],
     summary: 'Show details of N-Net resources',
     examples: ['# Describe the network config of pod1', 'kubenetctl describe podnetwork pod1 -n team-a'],
   },
@@ -248,19 +290,30 @@ export const COMMANDS: readonly CommandSpec[] = [
     verb: 'delete',
     nouns: ALL_NOUNS,
     args: { name: 'NAME', min: 1, max: Number.POSITIVE_INFINITY },
-    flags: ['cluster'],
+    flags: ['cluster', 'os-cloud', 'force'],
     summary: 'Delete N-Net resources by name',
-    examples: ['# Delete a subnet', 'kubenetctl delete subnet pods-b'],
+    examples: [
+      '# Delete a subnet (refused while ports use it)',
+      'kubenetctl delete subnet pods-b',
+      '',
+      "# Release a pod's reservation: deletes its Neutron port and its config",
+      'kubenetctl delete podnetwork pod1 -n team-a',
+    ],
   },
   {
     id: 'create-network',
     verb: 'create',
     nouns: ['network'],
     args: ONE('NAME'),
-    flags: ['cluster', 'mtu', 'description', 'output'],
+    flags: ['cluster', 'os-cloud', 'mtu', 'description', 'output'],
     outputs: ['table', 'json', 'yaml', 'name'],
     summary: 'Create a Neutron network for pods',
-    examples: ['kubenetctl create network pods'],
+    examples: [
+      'kubenetctl create network pods',
+      '',
+      '# With an MTU',
+      'kubenetctl create network pods --mtu 1450',
+    ],
   },
   {
     id: 'create-subnet',
@@ -269,6 +322,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: ONE('NAME'),
     flags: [
       'cluster',
+      'os-cloud',
       'network',
       'cidr',
       'gateway',
@@ -296,7 +350,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     verb: 'create',
     nouns: ['router'],
     args: ONE('NAME'),
-    flags: ['cluster', 'external-network', 'description', 'output'],
+    flags: ['cluster', 'os-cloud', 'external-network', 'description', 'output'],
     outputs: ['table', 'json', 'yaml', 'name'],
     summary: 'Create a router (join subnets with "connect router")',
     examples: ['kubenetctl create router r1'],
@@ -319,7 +373,6 @@ export const COMMANDS: readonly CommandSpec[] = [
       'application-credential-id',
       'secret-stdin',
       'secret-file',
-      'cacert',
       'default-network',
       'default-subnet',
       'output',
@@ -343,27 +396,37 @@ export const COMMANDS: readonly CommandSpec[] = [
     verb: 'create',
     nouns: ['podnetwork'],
     args: ONE('POD'),
-    flags: ['cluster', 'network', 'subnet', 'ip', 'output'],
+    flags: ['cluster', 'os-cloud', 'network', 'subnet', 'ip', 'mac', 'output'],
     outputs: ['table', 'json', 'yaml', 'name'],
     summary: "Reserve a pod's network (subnet, static IP) before the pod is created",
-    examples: ['kubenetctl create podnetwork pod1 -n team-a --subnet 1.2.0.0/16 --ip 1.2.0.100'],
+    examples: [
+      '# Reserve 1.2.0.100 for pod1 (its Neutron port is created now, bound when the pod starts)',
+      'kubenetctl create podnetwork pod1 -n team-a --subnet 1.2.0.0/16 --ip 1.2.0.100',
+      '',
+      '# Any address of a named subnet, with a fixed MAC',
+      'kubenetctl create podnetwork pod2 -n team-a --network pods --subnet pods-b --mac fa:16:3e:00:00:02',
+    ],
   },
   {
     id: 'connect-router',
     verb: 'connect',
     nouns: ['router'],
     args: ONE('ROUTER'),
-    flags: ['cluster', 'subnet'],
+    flags: ['cluster', 'os-cloud', 'subnet'],
     required: ['subnet'],
     summary: 'Join a subnet to a router',
-    examples: ['kubenetctl connect router r1 --subnet pods-a'],
+    examples: [
+      '# Connect 1.2.0.0/16 and 192.168.10.0/24',
+      'kubenetctl connect router r1 --subnet 1.2.0.0/16',
+      'kubenetctl connect router r1 --subnet 192.168.10.0/24',
+    ],
   },
   {
     id: 'disconnect-router',
     verb: 'disconnect',
     nouns: ['router'],
     args: ONE('ROUTER'),
-    flags: ['cluster', 'subnet'],
+    flags: ['cluster', 'os-cloud', 'subnet'],
     required: ['subnet'],
     summary: 'Remove a subnet from a router',
     examples: ['kubenetctl disconnect router r1 --subnet pods-a'],
@@ -373,20 +436,21 @@ export const COMMANDS: readonly CommandSpec[] = [
     verb: 'gc',
     nouns: [],
     args: { name: '', min: 0, max: 0 },
-    flags: ['cluster', 'dry-run'],
-    summary: 'Release the ports and records of pods that no longer exist',
-    examples: ['kubenetctl gc --dry-run'],
+    flags: ['cluster', 'os-cloud', 'dry-run'],
+    summary: 'Delete reserved ports no pod config refers to (left by an interrupted kubenetctl)',
+    examples: ['# What would be deleted', 'kubenetctl gc --dry-run', '', 'kubenetctl gc'],
   },
 ];
 
 /** Flags N-Net takes from a `kubectl run` line (the rest of the line is kubectl's). */
-export const POD_FLAGS: readonly string[] = ['network', 'subnet', 'ip'];
+export const POD_FLAGS: readonly string[] = ['network', 'subnet', 'ip', 'mac'];
 
 /** Pod annotations N-Net reads from manifests given to `apply|create|delete -f`. */
-export const ANNOTATIONS: Readonly<Record<string, 'network' | 'subnet' | 'ip'>> = {
+export const ANNOTATIONS: Readonly<Record<string, 'network' | 'subnet' | 'ip' | 'mac'>> = {
   'nnet.io/network': 'network',
   'nnet.io/subnet': 'subnet',
   'nnet.io/ip': 'ip',
+  'nnet.io/mac': 'mac',
 };
 export const ANNOTATION_PREFIX = 'nnet.io/';
 

@@ -19,12 +19,18 @@ export interface PodNetworkRequest {
   subnet?: string;
   /** Static IP (canonical form). */
   ip?: string;
+  /** MAC address (lowercase, colon-separated). */
+  mac?: string;
 }
 
 /** Which N-Net cluster and Kubernetes namespace a network command is about. */
 export interface Scope {
   /** N-Net cluster name (`--cluster`); undefined = the configured default. */
   cluster?: string;
+  /** N-Net's store URL (`--store`); undefined = $NNET_STORE or the default. */
+  store?: string;
+  /** The user's clouds.yaml entry (`--os-cloud`); undefined = as the openstack CLI finds one. */
+  osCloud?: string;
   /** Kubernetes namespace (`-n`); only podnetworks are namespaced. */
   namespace?: string;
   allNamespaces?: boolean;
@@ -66,9 +72,11 @@ export type ManifestSource =
 
 export type NetworkCommand =
   // --- N-Net resources (never passed to kubectl) ---
-  | { kind: 'get'; noun: Noun; names: string[]; output: OutputFormat; scope: Scope }
+  /** all: networks/subnets/routers visible in Neutron, not only the cluster's. */
+  | { kind: 'get'; noun: Noun; names: string[]; output: OutputFormat; all?: true; scope: Scope }
   | { kind: 'describe'; noun: Noun; names: string[]; scope: Scope }
-  | { kind: 'delete'; noun: Noun; names: string[]; scope: Scope }
+  /** force: release a podnetwork whose port is still bound to a node. */
+  | { kind: 'delete'; noun: Noun; names: string[]; force?: true; scope: Scope }
   | {
       kind: 'create-network';
       name: string;
@@ -106,7 +114,6 @@ export type NetworkCommand =
       credentials: ClusterCredentialSource;
       region?: string;
       interface?: 'public' | 'internal' | 'admin';
-      cacert?: string;
       defaultNetwork?: string;
       defaultSubnet?: string;
       output?: OutputFormat;
@@ -120,6 +127,7 @@ export type NetworkCommand =
       network?: string;
       subnet?: string;
       ip?: string;
+      mac?: string;
       output?: OutputFormat;
       scope: Scope;
     }
@@ -139,6 +147,7 @@ export type NetworkCommand =
       network?: string;
       subnet?: string;
       ip?: string;
+      mac?: string;
       /** --dry-run: validate only, reserve nothing. */
       dryRun?: true;
       /** --rm: kubectl deletes the pod when the session ends; release afterwards. */

@@ -8,6 +8,7 @@ import {
   checkResourceName,
   parseCidr,
   parseIp,
+  parseMac,
 } from './validate.ts';
 
 function ip(text: string) {
@@ -121,4 +122,17 @@ test('a pod network request: subnet as name or CIDR, IP checked against a CIDR s
   const bad = checkPodNetworkFields({ subnet: '1.2.3.0/16' });
   assert.equal(bad.ok, false);
   assert.equal(!bad.ok && bad.field, 'subnet');
+});
+
+test('a MAC is six hex pairs with one kind of separator, unicast and not zero; returned lowercase with colons', () => {
+  assert.deepEqual(parseMac('FA:16:3E:00:00:01'), { ok: true, value: 'fa:16:3e:00:00:01' });
+  assert.deepEqual(parseMac('fa-16-3e-00-00-01'), { ok: true, value: 'fa:16:3e:00:00:01' });
+  for (const bad of ['fa:16:3e:00:00', 'fa:16:3e-00:00:01', 'fa163e000001', 'gg:16:3e:00:00:01', ''])
+    assert.match((parseMac(bad) as { reason: string }).reason, /not a MAC address/, bad);
+  assert.deepEqual(parseMac('01:00:5e:00:00:01'), { ok: false, reason: 'is a multicast address' });
+  assert.deepEqual(parseMac('00:00:00:00:00:00'), { ok: false, reason: 'is the zero address' });
+  assert.deepEqual(checkPodNetworkFields({ mac: 'FA:16:3E:00:00:01' }), {
+    ok: true,
+    value: { mac: 'fa:16:3e:00:00:01' },
+  });
 });

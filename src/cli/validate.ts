@@ -144,6 +144,17 @@ export interface PodNetworkFields {
   network?: string;
   subnet?: string;
   ip?: string;
+  mac?: string;
+}
+
+/** A unicast Ethernet address, XX:XX:XX:XX:XX:XX (or with '-'); returned lowercase with ':'. */
+export function parseMac(text: string): Checked<string> {
+  if (!/^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/.test(text) || new Set(text.match(/[:-]/g)).size !== 1)
+    return bad('not a MAC address (expected XX:XX:XX:XX:XX:XX)');
+  const mac = text.toLowerCase().replaceAll('-', ':');
+  if (Number.parseInt(mac.slice(0, 2), 16) & 1) return bad('is a multicast address');
+  if (mac === '00:00:00:00:00:00') return bad('is the zero address');
+  return ok(mac);
 }
 
 export type PodNetworkCheck =
@@ -152,7 +163,8 @@ export type PodNetworkCheck =
 
 /**
  * Checks a pod's network request: names well-formed, a subnet given as a CIDR is a valid CIDR,
- * and a static IP lies inside it and is a usable host address. Returns canonical values.
+ * a static IP lies inside it and is a usable host address, a MAC is a unicast address. Returns
+ * canonical values.
  */
 export function checkPodNetworkFields(fields: PodNetworkFields): PodNetworkCheck {
   const out: PodNetworkFields = {};
@@ -182,6 +194,11 @@ export function checkPodNetworkFields(fields: PodNetworkFields): PodNetworkCheck
       if (reason) return { ok: false, field: 'ip', value: fields.ip, reason };
     }
     out.ip = ip.value.text;
+  }
+  if (fields.mac !== undefined) {
+    const mac = parseMac(fields.mac);
+    if (!mac.ok) return { ok: false, field: 'mac', value: fields.mac, reason: mac.reason };
+    out.mac = mac.value;
   }
   return { ok: true, value: out };
 }

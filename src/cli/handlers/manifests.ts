@@ -10,7 +10,7 @@ import type { CommandContext, Handler } from '../context.ts';
 import type { ExitStatus } from '../kubectl.ts';
 import { type ManifestText, podNetworksFromManifests } from '../manifest.ts';
 import type { ManifestSource } from '../types.ts';
-import { undoAll, warnNotConfigured } from './pod.ts';
+import { stopIfInterrupted, undoAll, warnNotConfigured } from './pod.ts';
 
 const EXTENSIONS = new Set(['.json', '.yaml', '.yml']);
 
@@ -89,7 +89,11 @@ export const podManifests: Handler<'pod-manifests'> = async (command, ctx) => {
   const reservations: Reservation[] = [];
   let result: ExitStatus;
   try {
-    for (const request of requests) reservations.push(await backend.reservePod(request));
+    for (const request of requests) {
+      reservations.push(await backend.reservePod(request));
+      const stopped = await stopIfInterrupted(reservations, ctx);
+      if (stopped) return stopped;
+    }
     result = await kubectl();
   } catch (err) {
     await undoAll(reservations, ctx);

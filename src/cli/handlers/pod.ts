@@ -1,10 +1,12 @@
 /**
  * The paper's deep-customisation flow for one pod: validate → reserve → record → kubectl →
- * undo on kubectl failure; and the reverse on delete: kubectl → release.
+ * undo on kubectl failure; and the reverse on delete: kubectl → release. Signals are deferred
+ * meanwhile (dispatch.ts): one that arrives before kubectl starts undoes the reservation.
  */
 import type { Reservation } from '../backend.ts';
 import type { CommandContext, Handler } from '../context.ts';
 import type { ExitStatus } from '../kubectl.ts';
+import { interruptedStatus } from '../signals.ts';
 import type { PodNetworkRequest } from '../types.ts';
 
 /** Undoes reservations after kubectl failed; an undo failure is reported, kubectl's status kept. */
@@ -27,6 +29,17 @@ export function warnNotConfigured(ctx: CommandContext, what: string): void {
   );
 }
 
+/** Undoes the reservations and reports the signal, if one arrived before kubectl was started. */
+export async function stopIfInterrupted(
+  reservations: readonly Reservation[],
+  ctx: CommandContext,
+): Promise<ExitStatus | undefined> {
+  const signal = ctx.interrupted();
+  if (!signal) return undefined;
+  await undoAll(reservations, ctx);
+  return interruptedStatus(signal);
+}
+
 export const runPod: Handler<'pod'> = async (command, ctx) => {
   const native = ctx.native!;
   // 1. validate: the parser checked names, the IP and the CIDR; Neutron checks the rest in 2.
@@ -41,9 +54,12 @@ export const runPod: Handler<'pod'> = async (command, ctx) => {
     ...(command.network !== undefined ? { network: command.network } : {}),
     ...(command.subnet !== undefined ? { subnet: command.subnet } : {}),
     ...(command.ip !== undefined ? { ip: command.ip } : {}),
+    ...(command.mac !== undefined ? { mac: command.mac } : {}),
   };
   // 2–3. reserve the port (the IP) and record the pod's config.
   const reservation = await backend.reservePod(request);
+  const stopped = await stopIfInterrupted([reservation], ctx);
+  if (stopped) return stopped;
   // 4. kubectl creates the pod; 5. a failure undoes the reservation.
   let result: ExitStatus;
   try {

@@ -1,27 +1,86 @@
 /**
- * N-Net's resource commands. Phase 2 implements them on the store and the Neutron client; the
- * parser already checked their arguments.
+ * N-Net's resource commands, by verb and noun. The parser already checked their arguments; each
+ * noun's module does the work (loaded only when its command runs).
  */
 import { InputError } from '../../errors/index.ts';
 import type { Handler } from '../context.ts';
-import type { NetworkCommandKind } from '../types.ts';
+import type { Noun } from '../types.ts';
 
-function notYet<K extends NetworkCommandKind>(
-  what: (command: Parameters<Handler<K>>[0]) => string,
-): Handler<K> {
-  return async (command) => {
-    throw new InputError('invalid-argument', `kubenetctl ${what(command)}: not implemented yet`);
-  };
+const networks = () => import('./networks.ts');
+const subnets = () => import('./subnets.ts');
+const routers = () => import('./routers.ts');
+const clusters = () => import('./clusters.ts');
+const podnetworks = () => import('./podnetworks.ts');
+
+/** --all is about Neutron's resources; clusters and podnetworks are N-Net's own. */
+function checkAll(noun: Noun, all: boolean | undefined): void {
+  if (all && (noun === 'cluster' || noun === 'podnetwork'))
+    throw new InputError(
+      'invalid-argument',
+      `--all lists networks, subnets and routers N-Net does not manage; for ${noun}s use -A (all namespaces)`,
+    );
 }
 
-export const get = notYet<'get'>((c) => `get ${c.noun}`);
-export const describe = notYet<'describe'>((c) => `describe ${c.noun}`);
-export const remove = notYet<'delete'>((c) => `delete ${c.noun}`);
-export const createNetwork = notYet<'create-network'>(() => 'create network');
-export const createSubnet = notYet<'create-subnet'>(() => 'create subnet');
-export const createRouter = notYet<'create-router'>(() => 'create router');
-export const createCluster = notYet<'create-cluster'>(() => 'create cluster');
-export const createPodNetwork = notYet<'create-podnetwork'>(() => 'create podnetwork');
-export const connectRouter = notYet<'connect-router'>(() => 'connect router');
-export const disconnectRouter = notYet<'disconnect-router'>(() => 'disconnect router');
-export const gc = notYet<'gc'>(() => 'gc');
+export const get: Handler<'get'> = async (command, ctx) => {
+  checkAll(command.noun, command.all);
+  switch (command.noun) {
+    case 'network':
+      return (await networks()).getNetworks(command, ctx);
+    case 'subnet':
+      return (await subnets()).getSubnets(command, ctx);
+    case 'router':
+      return (await routers()).getRouters(command, ctx);
+    case 'cluster':
+      return (await clusters()).getClusters(command, ctx);
+    case 'podnetwork':
+      return (await podnetworks()).getPodNetworks(command, ctx);
+  }
+};
+
+export const describe: Handler<'describe'> = async (command, ctx) => {
+  switch (command.noun) {
+    case 'network':
+      return (await networks()).describeNetworks(command, ctx);
+    case 'subnet':
+      return (await subnets()).describeSubnets(command, ctx);
+    case 'router':
+      return (await routers()).describeRouters(command, ctx);
+    case 'cluster':
+      return (await clusters()).describeClusters(command, ctx);
+    case 'podnetwork':
+      return (await podnetworks()).describePodNetworks(command, ctx);
+  }
+};
+
+export const remove: Handler<'delete'> = async (command, ctx) => {
+  if (command.force && command.noun !== 'podnetwork')
+    throw new InputError('invalid-argument', '--force applies to podnetworks only');
+  switch (command.noun) {
+    case 'network':
+      return (await networks()).deleteNetworks(command, ctx);
+    case 'subnet':
+      return (await subnets()).deleteSubnets(command, ctx);
+    case 'router':
+      return (await routers()).deleteRouters(command, ctx);
+    case 'cluster':
+      return (await clusters()).deleteClusters(command, ctx);
+    case 'podnetwork':
+      return (await podnetworks()).deletePodNetworks(command, ctx);
+  }
+};
+
+export const createNetwork: Handler<'create-network'> = async (c, ctx) =>
+  (await networks()).createNetwork(c, ctx);
+export const createSubnet: Handler<'create-subnet'> = async (c, ctx) =>
+  (await subnets()).createSubnet(c, ctx);
+export const createRouter: Handler<'create-router'> = async (c, ctx) =>
+  (await routers()).createRouter(c, ctx);
+export const createCluster: Handler<'create-cluster'> = async (c, ctx) =>
+  (await clusters()).createCluster(c, ctx);
+export const createPodNetwork: Handler<'create-podnetwork'> = async (c, ctx) =>
+  (await podnetworks()).createPodNetwork(c, ctx);
+export const connectRouter: Handler<'connect-router'> = async (c, ctx) =>
+  (await routers()).connectRouter(c, ctx);
+export const disconnectRouter: Handler<'disconnect-router'> = async (c, ctx) =>
+  (await routers()).disconnectRouter(c, ctx);
+export const gc: Handler<'gc'> = async (c, ctx) => (await import('./gc.ts')).gc(c, ctx);

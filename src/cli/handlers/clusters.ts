@@ -1,0 +1,248 @@
+/**
+ * Clusters: register a Kubernetes cluster's Keystone identity for the CNI plugin (verified with
+ * Keystone first: a rejected credential stores nothing), list them without their secrets, and
+ * remove them once nothing of theirs is left.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { IdentityError, InputError, StoreError } from '../../errors/index.ts';
+import {
+  type Credentials,
+  createSession,
+  credentialsFromObject,
+  type DomainRef,
+  loadCredentials,
+} from '../../identity/index.ts';
+import { createNeutronClient } from '../../neutron/index.ts';
+import { findNetwork, findSubnet } from '../../resources/index.ts';
+import type { Cluster, ClusterCredentials, Store } from '../../store/index.ts';
+import type { CommandContext, CommandOf } from '../context.ts';
+import type { ExitStatus } from '../kubectl.ts';
+import { type ClusterView, clusterPrinter, describeCluster } from '../resources.ts';
+import { KEYSTONE_TIMEOUT_MS, NEUTRON_TIMEOUT_MS } from '../session.ts';
+import type { ClusterCredentialSource } from '../types.ts';
+import { type Listing, pick, printCreated, printDeleted, printDescriptions, printListing } from './common.ts';
+
+/** The secret of --secret-stdin / --secret-file: one line, its newline dropped. */
+async function readSecret(
+  secret: { from: 'stdin' } | { from: 'file'; path: string },
+  ctx: CommandContext,
+): Promise<string> {
+  let text: string;
+  if (secret.from === 'stdin') text = (await ctx.io.readStdin()).toString('utf8');
+  else {
+    let mode: number;
+    try {
+      mode = statSync(secret.path).mode;
+      text = readFileSync(secret.path, 'utf8');
+    } catch (e) {
+      throw new InputError(
+        'io',
+        `cannot read --secret-file ${secret.path}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+      );
+    }
+    if ((mode & 0o077) !== 0)
+      throw new InputError(
+        'invalid-argument',
+        `--secret-file ${secret.path} is readable by others (mode ${(mode & 0o777).toString(8)}): chmod 600 it first`,
+      );
+  }
+  const value = text.replace(/\r?\n$/, '');
+  if (value === '' || value.includes('\n'))
+    throw new InputError(
+      'invalid-argument',
+      `the secret from ${secret.from === 'stdin' ? 'stdin' : secret.path} must be one non-empty line`,
+    );
+  return value;
+}
+
+async function credentialsFrom(source: ClusterCredentialSource, ctx: CommandContext): Promise<Credentials> {
+  const env = ctx.io.env;
+  switch (source.from) {
+    case 'clouds-yaml':
+      return loadCredentials({ cloud: source.cloud, file: source.cloudsFile, env });
+    case 'env':
+      return loadCredentials({ env });
+    case 'flags': {
+      const secret = await readSecret(source.secret, ctx);
+      const auth: Record<string, string> = { auth_url: source.authUrl };
+      if (source.applicationCredentialId !== undefined) {
+        auth.application_credential_id = source.applicationCredentialId;
+        auth.application_credential_secret = secret;
+        return credentialsFromObject({ auth_type: 'v3applicationcredential', auth }, 'the command line');
+      }
+      auth.username = source.username!;
+      auth.password = secret;
+      auth.project_name = source.project!;
+      if (source.userDomain !== undefined) auth.user_domain_name = source.userDomain;
+      else auth.user_domain_id = 'default';
+      if (source.projectDomain !== undefined) auth.project_domain_name = source.projectDomain;
+      else auth.project_domain_id = 'default';
+      return credentialsFromObject({ auth_type: 'password', auth }, 'the command line');
+    }
+  }
+}
+
+const domainText = (d: DomainRef) => ('id' in d ? d.id : d.name);
+
+/** What the store keeps: names, because the CNI plugin logs in with them. */
+function storedCredentials(c: Credentials): ClusterCredentials {
+  const refuse = (why: string) =>
+    new InputError('invalid-argument', `cannot register the credentials of ${c.source}: ${why}`);
+  if (c.method === 'application-credential') {
+    const ac = c.applicationCredential;
+    if (!('id' in ac)) throw refuse('give the application credential by id, not by name');
+    return { type: 'application_credential', id: ac.id, secret: ac.secret };
+  }
+  if ('id' in c.user) throw refuse('give the user by name and domain (username), not by user id');
+  const scope = c.scope;
+  if (!scope || !('project' in scope)) throw refuse('N-Net needs a project-scoped login: give the project');
+  if ('id' in scope.project) throw refuse('give the project by name and domain, not by project id');
+  return {
+    type: 'password',
+    username: c.user.name,
+    userDomain: domainText(c.user.domain),
+    password: c.password,
+    projectName: scope.project.name,
+    projectDomain: domainText(scope.project.domain),
+  };
+}
+
+export async function createCluster(
+  command: CommandOf<'create-cluster'>,
+  ctx: CommandContext,
+): Promise<ExitStatus> {
+  const session = ctx.session(command.scope);
+  const existing = await session.existingStore();
+  if (existing && (await existing.clusters.get(command.name)))
+    throw new StoreError(
+      'conflict',
+      `cluster "${command.name}" is already registered in ${session.settings.storeUrl}; delete it first to register it again`,
+    );
+
+  const loaded = await credentialsFrom(command.credentials, ctx);
+  const credentials: Credentials = {
+    ...loaded,
+    ...(command.region !== undefined ? { regionName: command.region } : {}),
+    ...(command.interface !== undefined ? { interface: command.interface } : {}),
+  };
+  const stored = storedCredentials(credentials);
+  // Verified with Keystone itself (no cached token): a rejected credential is never stored.
+  const keystone = createSession(credentials, { cacheDir: null, authTimeoutMs: KEYSTONE_TIMEOUT_MS });
+  try {
+    await keystone.token();
+  } catch (e) {
+    if (e instanceof IdentityError && e.reason === 'rejected')
+      throw new IdentityError('rejected', `cluster "${command.name}" not registered: ${e.message}`, {
+        cause: e,
+      });
+    throw e;
+  }
+
+  let defaultNetworkId: string | undefined;
+  let defaultSubnetId: string | undefined;
+  if (command.defaultNetwork !== undefined || command.defaultSubnet !== undefined) {
+    // Looked up as the cluster sees Neutron: the CNI plugin uses these credentials.
+    const neutron = createNeutronClient(keystone, { timeoutMs: NEUTRON_TIMEOUT_MS });
+    if (command.defaultNetwork !== undefined)
+      defaultNetworkId = (await findNetwork(neutron, command.defaultNetwork)).id;
+    if (command.defaultSubnet !== undefined) {
+      const subnet = await findSubnet(neutron, command.defaultSubnet, defaultNetworkId);
+      defaultSubnetId = subnet.id;
+      defaultNetworkId ??= subnet.networkId;
+    }
+  }
+
+  const store = await session.store();
+  const cluster = await store.clusters.put({
+    name: command.name,
+    authUrl: credentials.authUrl,
+    ...(credentials.regionName ? { region: credentials.regionName } : {}),
+    interface: credentials.interface,
+    credentials: stored,
+    ...(defaultNetworkId ? { defaultNetworkId } : {}),
+    ...(defaultSubnetId ? { defaultSubnetId } : {}),
+  });
+  return printCreated(ctx, clusterPrinter, await viewOf(cluster, store), command.output);
+}
+
+async function viewOf(c: Cluster, store: Store): Promise<ClusterView> {
+  const name = async (kind: 'network' | 'subnet', id: string | undefined) => {
+    if (id === undefined) return undefined;
+    const managed = await store.resources.get({ kind, id });
+    return managed?.name || id;
+  };
+  const creds = c.credentials;
+  const defaultNetwork = await name('network', c.defaultNetworkId);
+  const defaultSubnet = await name('subnet', c.defaultSubnetId);
+  return {
+    name: c.name,
+    authUrl: c.authUrl,
+    ...(creds.type === 'password'
+      ? {
+          user: creds.username,
+          userDomain: creds.userDomain,
+          project: creds.projectName,
+          projectDomain: creds.projectDomain,
+        }
+      : { user: `application-credential/${creds.id}` }),
+    ...(c.region !== undefined ? { region: c.region } : {}),
+    ...(c.interface !== undefined ? { interface: c.interface } : {}),
+    ...(defaultNetwork !== undefined ? { defaultNetwork } : {}),
+    ...(defaultSubnet !== undefined ? { defaultSubnet } : {}),
+    createdAt: c.createdAt,
+  };
+}
+
+async function listClusters(ctx: CommandContext, scope: CommandOf<'get'>['scope'], names: readonly string[]) {
+  const store = await ctx.session(scope).existingStore();
+  const clusters = store ? await store.clusters.list() : [];
+  const views: ClusterView[] = [];
+  for (const c of clusters) views.push(await viewOf(c, store!));
+  return pick(views, names, (v) => [v.name]);
+}
+
+export async function getClusters(command: CommandOf<'get'>, ctx: CommandContext): Promise<ExitStatus> {
+  const listing: Listing<ClusterView> = await listClusters(ctx, command.scope, command.names);
+  return printListing(ctx, clusterPrinter, listing, { format: command.output, names: command.names });
+}
+
+export async function describeClusters(
+  command: CommandOf<'describe'>,
+  ctx: CommandContext,
+): Promise<ExitStatus> {
+  const listing = await listClusters(ctx, command.scope, command.names);
+  return printDescriptions(ctx, 'cluster', listing, describeCluster);
+}
+
+export async function deleteClusters(command: CommandOf<'delete'>, ctx: CommandContext): Promise<ExitStatus> {
+  const store = await ctx.session(command.scope).existingStore();
+  const targets: Cluster[] = [];
+  for (const name of command.names) {
+    const cluster = store ? await store.clusters.get(name) : undefined;
+    if (!cluster) throw new StoreError('not-found', `cluster "${name}" not found`);
+    const [configs, resources] = await Promise.all([
+      store!.podConfigs.list({ cluster: name }),
+      store!.resources.list({ cluster: name }),
+    ]);
+    if (configs.length > 0 || resources.length > 0) {
+      const count = (n: number, noun: string) => `${n} ${noun}${n > 1 ? 's' : ''}`;
+      const kinds = (['network', 'subnet', 'router'] as const)
+        .map((k) => [k, resources.filter((r) => r.kind === k).length] as const)
+        .filter(([, n]) => n > 0);
+      const parts = [
+        ...(configs.length > 0 ? [count(configs.length, 'podnetwork')] : []),
+        ...kinds.map(([k, n]) => count(n, k)),
+      ];
+      throw new InputError(
+        'invalid-argument',
+        `cluster ${name} still has ${parts.join(', ')}: delete them first ('kubenetctl get TYPE -A --cluster ${name}' lists them)`,
+      );
+    }
+    targets.push(cluster);
+  }
+  for (const cluster of targets) {
+    await store!.clusters.delete(cluster.name);
+    printDeleted(ctx, 'cluster', cluster.name);
+  }
+  return { code: 0 };
+}

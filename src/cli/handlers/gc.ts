@@ -1,0 +1,39 @@
+/**
+ * gc: deletes the cluster's reserved ports that no pod config refers to, the leftovers of a
+ * kubenetctl killed between reserving a port and recording the config (SIGKILL, power loss).
+ * Only unbound ports older than a minute: a younger one may belong to a kubenetctl still at work,
+ * a bound one carries a running pod.
+ */
+import { describePort, RESERVED_TAG } from '../../resources/index.ts';
+import type { CommandContext, CommandOf } from '../context.ts';
+import type { ExitStatus } from '../kubectl.ts';
+import { clusterScope } from './common.ts';
+
+export const GC_MIN_AGE_MS = 60_000;
+
+export async function gc(command: CommandOf<'gc'>, ctx: CommandContext): Promise<ExitStatus> {
+  const scope = await clusterScope(ctx, command.scope);
+  const [configs, ports] = await Promise.all([
+    scope.store.podConfigs.list({ cluster: scope.cluster.name }),
+    scope.neutron.ports.list({ tags: [RESERVED_TAG, `nnet-cluster=${scope.cluster.name}`] }),
+  ]);
+  const referenced = new Set(configs.map((c) => c.reservedPortId));
+  const now = ctx.now().getTime();
+  const orphans = ports.filter(
+    (p) =>
+      !referenced.has(p.id) &&
+      !p.hostId &&
+      p.createdAt !== undefined &&
+      now - Date.parse(p.createdAt) >= GC_MIN_AGE_MS,
+  );
+  for (const port of orphans) {
+    if (command.dryRun) {
+      ctx.io.stdout(`would delete ${describePort(port)}: reserved, no pod config refers to it\n`);
+      continue;
+    }
+    await scope.neutron.ports.ensureDeleted(port.id);
+    ctx.io.stdout(`deleted ${describePort(port)}: reserved, no pod config refers to it\n`);
+  }
+  if (orphans.length === 0) ctx.io.stderr('Nothing to collect\n');
+  return { code: 0 };
+}

@@ -1,0 +1,163 @@
+/**
+ * Podnetworks: a pod's network config as kubenetctl recorded it (the wanted subnet, IP, MAC),
+ * joined with what exists: the reserved Neutron port (its IPs, binding:host_id, status) and the
+ * attachment the CNI plugin recorded at ADD. Create is the network-only form of the pod flow
+ * (for runtimes without an API server); delete releases the reservation.
+ */
+import type { Network, Port, Subnet } from '../../neutron/index.ts';
+import type { PodNetworkConfig } from '../../store/index.ts';
+import type { CommandContext, CommandOf } from '../context.ts';
+import type { ExitStatus } from '../kubectl.ts';
+import type { ClusterScope } from '../lookup.ts';
+import { releasePodNetwork, reservePodNetwork } from '../podnet.ts';
+import { describePodNetwork, type PodNetworkView, podNetworkPrinter } from '../resources.ts';
+import type { Scope } from '../types.ts';
+import {
+  clusterScope,
+  type Listing,
+  namespaceOf,
+  pick,
+  printCreated,
+  printDescriptions,
+  printListing,
+} from './common.ts';
+
+/** Status of a pod's network: Reserved (port unbound), Neutron's port status once bound, or what is missing. */
+function statusOf(config: PodNetworkConfig, port: Port | undefined): string {
+  if (!config.reservedPortId) return 'NotReserved';
+  if (!port) return 'PortMissing';
+  if (!port.hostId) return 'Reserved';
+  return port.status || 'Bound';
+}
+
+export async function podNetworkViews(
+  scope: ClusterScope,
+  configs: readonly PodNetworkConfig[],
+): Promise<PodNetworkView[]> {
+  if (configs.length === 0) return [];
+  const { neutron, store } = scope;
+  const portIds = configs.flatMap((c) => (c.reservedPortId ? [c.reservedPortId] : []));
+  const [ports, attachments] = await Promise.all([
+    portIds.length > 0 ? neutron.ports.list({ id: portIds }) : ([] as Port[]),
+    store.attachments.list({ cluster: scope.cluster.name }),
+  ]);
+  const portById = new Map(ports.map((p) => [p.id, p]));
+  const subnetIds = new Set<string>();
+  const networkIds = new Set<string>();
+  for (const c of configs) {
+    if (c.subnetId) subnetIds.add(c.subnetId);
+    if (c.networkId) networkIds.add(c.networkId);
+    const port = c.reservedPortId ? portById.get(c.reservedPortId) : undefined;
+    if (!c.subnetId && port?.fixedIps[0]) subnetIds.add(port.fixedIps[0].subnetId);
+  }
+  const [subnets, networks] = await Promise.all([
+    subnetIds.size > 0 ? neutron.subnets.list({ id: [...subnetIds] }) : ([] as Subnet[]),
+    networkIds.size > 0 ? neutron.networks.list({ id: [...networkIds] }) : ([] as Network[]),
+  ]);
+  const subnetById = new Map(subnets.map((s) => [s.id, s]));
+  const networkById = new Map(networks.map((n) => [n.id, n]));
+
+  return configs.map((c) => {
+    const port = c.reservedPortId ? portById.get(c.reservedPortId) : undefined;
+    const attachment = attachments.find(
+      (a) => a.namespace === c.namespace && a.pod === c.pod && (!port || a.portId === port.id),
+    );
+    const subnetId = c.subnetId ?? port?.fixedIps[0]?.subnetId;
+    const subnet = subnetId ? subnetById.get(subnetId) : undefined;
+    const network = c.networkId ? networkById.get(c.networkId) : undefined;
+    const node = port?.hostId || attachment?.node;
+    const container = attachment?.containerId ?? (port?.hostId ? port.deviceId || undefined : undefined);
+    return {
+      namespace: c.namespace,
+      pod: c.pod,
+      cluster: c.cluster,
+      ...(c.networkId ? { network: { id: c.networkId, name: network?.name ?? '' } } : {}),
+      ...(subnetId
+        ? { subnet: { id: subnetId, name: subnet?.name ?? '', cidr: subnet?.cidr ?? subnetId } }
+        : {}),
+      ...(c.ip !== undefined ? { wantedIp: c.ip } : {}),
+      ...(c.mac !== undefined ? { wantedMac: c.mac } : {}),
+      ...(c.reservedPortId ? { portId: c.reservedPortId } : {}),
+      ips: port ? port.fixedIps.map((f) => f.ipAddress) : [],
+      ...(port ? { mac: port.macAddress } : {}),
+      ...(node ? { node } : {}),
+      ...(container ? { container } : {}),
+      status: statusOf(c, port),
+      createdAt: c.createdAt,
+    };
+  });
+}
+
+async function listPodNetworks(
+  ctx: CommandContext,
+  scopeFlags: Scope,
+  names: readonly string[],
+): Promise<{ listing: Listing<PodNetworkView>; namespace: string | undefined }> {
+  const scope = await clusterScope(ctx, scopeFlags);
+  const namespace = scopeFlags.allNamespaces ? undefined : await namespaceOf(ctx, scopeFlags);
+  const configs = (await scope.store.podConfigs.list({ cluster: scope.cluster.name })).filter(
+    (c) => namespace === undefined || c.namespace === namespace,
+  );
+  const chosen = pick(configs, names, (c) => [c.pod]);
+  return { listing: { ...chosen, items: await podNetworkViews(scope, chosen.items) }, namespace };
+}
+
+export async function getPodNetworks(command: CommandOf<'get'>, ctx: CommandContext): Promise<ExitStatus> {
+  const { listing, namespace } = await listPodNetworks(ctx, command.scope, command.names);
+  return printListing(ctx, podNetworkPrinter, listing, {
+    format: command.output,
+    names: command.names,
+    ...(namespace !== undefined ? { namespace } : {}),
+  });
+}
+
+export async function describePodNetworks(
+  command: CommandOf<'describe'>,
+  ctx: CommandContext,
+): Promise<ExitStatus> {
+  const { listing, namespace } = await listPodNetworks(ctx, command.scope, command.names);
+  return printDescriptions(ctx, 'podnetwork', listing, describePodNetwork, namespace);
+}
+
+export async function createPodNetwork(
+  command: CommandOf<'create-podnetwork'>,
+  ctx: CommandContext,
+): Promise<ExitStatus> {
+  const scope = await clusterScope(ctx, command.scope);
+  const namespace = command.namespace ?? (await ctx.defaultNamespace());
+  const reservation = await reservePodNetwork(scope, {
+    namespace,
+    pod: command.pod,
+    ...(command.network !== undefined ? { network: command.network } : {}),
+    ...(command.subnet !== undefined ? { subnet: command.subnet } : {}),
+    ...(command.ip !== undefined ? { ip: command.ip } : {}),
+    ...(command.mac !== undefined ? { mac: command.mac } : {}),
+  });
+  const [view] = await podNetworkViews(scope, [reservation.config]);
+  return printCreated(
+    ctx,
+    podNetworkPrinter,
+    view!,
+    command.output,
+    reservation.port ? 'created' : 'unchanged',
+  );
+}
+
+export async function deletePodNetworks(
+  command: CommandOf<'delete'>,
+  ctx: CommandContext,
+): Promise<ExitStatus> {
+  const scope = await clusterScope(ctx, command.scope);
+  const namespace = await namespaceOf(ctx, command.scope);
+  let code = 0;
+  for (const pod of command.names) {
+    const key = { cluster: scope.cluster.name, namespace, pod };
+    if (await releasePodNetwork(scope, key, { force: command.force === true }))
+      ctx.io.stdout(`podnetwork "${pod}" deleted\n`);
+    else {
+      ctx.io.stderr(`error: podnetwork "${pod}" not found in namespace ${namespace}\n`);
+      code = 1;
+    }
+  }
+  return { code };
+}
