@@ -149,6 +149,7 @@ export class Session {
       }
     }
     let issued: AuthState;
+    const started = Date.now();
     try {
       issued = await this.issueWithRetries();
     } catch (e) {
@@ -158,9 +159,13 @@ export class Session {
     this.issuedCount += 1;
     this.state = issued;
     this.tokenSource = 'keystone';
+    // durationMs: the time spent waiting on Keystone (bench/ reads it from the plugin's log).
     this.log.debug('token issued', {
+      method: 'POST',
+      path: '/auth/tokens',
       authUrl: this.credentials.authUrl,
       expiresAt: issued.expiresAt.toISOString(),
+      durationMs: Date.now() - started,
     });
     if (file && this.cacheDir !== null) {
       try {
