@@ -33,6 +33,7 @@ test('a Pod with N-Net annotations yields its request; namespace from its metada
   assert.deepEqual(podNetworksFromManifests([{ source: 'pod.yaml', text: POD1 }]), {
     requests: [{ namespace: 'team-a', pod: 'pod1', subnet: '1.2.0.0/16', ip: '1.2.0.100' }],
     pods: [{ namespace: 'team-a', pod: 'pod1' }],
+    usesDefaultNamespace: false,
   });
 });
 
@@ -64,6 +65,7 @@ metadata: {name: plain}
       { namespace: 'team-a', pod: 'pod1' },
       { namespace: 'd', pod: 'plain' },
     ],
+    usesDefaultNamespace: true,
   });
 });
 
@@ -157,5 +159,6 @@ test('annotations "ignore" (delete -f) lists pods and never fails on their annot
   assert.deepEqual(podNetworksFromManifests([{ source: 'p.yaml', text }], { annotations: 'ignore' }), {
     requests: [],
     pods: [{ namespace: 'team-a', pod: 'pod1' }],
+    usesDefaultNamespace: false,
   });
 });

@@ -47,6 +47,8 @@ export interface ManifestPods {
   requests: PodNetworkRequest[];
   /** Every named Pod in the manifests: what to release on delete. */
   pods: PodRef[];
+  /** Some Pod named no namespace and no -n was given: its namespace is the default one. */
+  usesDefaultNamespace: boolean;
 }
 
 type Obj = Record<string, unknown>;
@@ -56,7 +58,7 @@ export function podNetworksFromManifests(
   texts: readonly ManifestText[],
   options: ManifestOptions = {},
 ): ManifestPods {
-  const out: ManifestPods = { requests: [], pods: [] };
+  const out: ManifestPods = { requests: [], pods: [], usesDefaultNamespace: false };
   const seen = new Map<string, string>();
   for (const { source, text } of texts) {
     for (const doc of parseAllDocuments(text)) {
@@ -121,6 +123,7 @@ function collect(
     );
   }
   const namespace = declared ?? options.namespace ?? options.defaultNamespace ?? 'default';
+  if (declared === undefined && options.namespace === undefined) out.usesDefaultNamespace = true;
   const where = `pod ${namespace}/${name} in ${source}`;
   if (!check) {
     out.pods.push({ namespace, pod: name });

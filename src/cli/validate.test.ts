@@ -6,6 +6,7 @@ import {
   checkHostAddress,
   checkPodNetworkFields,
   checkResourceName,
+  compareCidrs,
   parseCidr,
   parseIp,
   parseMac,
@@ -135,4 +136,13 @@ test('a MAC is six hex pairs with one kind of separator, unicast and not zero; r
     ok: true,
     value: { mac: 'fa:16:3e:00:00:01' },
   });
+});
+
+test('CIDRs sort by family, address and prefix, not as text', () => {
+  assert.deepEqual(
+    ['192.168.10.0/24', '10.0.0.0/8', '9.0.0.0/8', 'fd00::/64', '1.2.0.0/24', '1.2.0.0/16'].sort(
+      compareCidrs,
+    ),
+    ['1.2.0.0/16', '1.2.0.0/24', '9.0.0.0/8', '10.0.0.0/8', '192.168.10.0/24', 'fd00::/64'],
+  );
 });

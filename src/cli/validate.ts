@@ -108,6 +108,18 @@ export function compareIp(a: Ip, b: Ip): number {
   return 0;
 }
 
+/** Orders CIDRs by family, then network address, then prefix length; unparseable ones last, as text. */
+export function compareCidrs(a: string, b: string): number {
+  const x = parseCidr(a);
+  const y = parseCidr(b);
+  if (!x.ok || !y.ok) return x.ok ? -1 : y.ok ? 1 : a.localeCompare(b);
+  if (x.value.family !== y.value.family) return x.value.family - y.value.family;
+  const p = x.value.network.toByteArray();
+  const q = y.value.network.toByteArray();
+  for (let i = 0; i < p.length; i++) if (p[i] !== q[i]) return p[i]! - q[i]!;
+  return x.value.prefix - y.value.prefix;
+}
+
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** A namespace name: DNS-1123 label (lowercase alphanumerics and '-', at most 63). */

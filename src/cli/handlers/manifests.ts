@@ -57,10 +57,13 @@ async function readSources(
 export const podManifests: Handler<'pod-manifests'> = async (command, ctx) => {
   const { texts, stdin } = await readSources(command.sources, command.recursive, ctx);
   const kubectl = () => ctx.kubectl(ctx.native!, stdin === undefined ? {} : { stdin });
-  const namespaces = async () =>
+  // The kubeconfig's namespace (a kubectl call) only when a Pod names none and no -n was given.
+  const namespaces = async (found: { usesDefaultNamespace: boolean }) =>
     command.namespace !== undefined
       ? { namespace: command.namespace }
-      : { defaultNamespace: await ctx.defaultNamespace() };
+      : found.usesDefaultNamespace
+        ? { defaultNamespace: await ctx.defaultNamespace() }
+        : {};
 
   if (command.action === 'release') {
     // kubectl deletes first; bad annotations never block a delete.
@@ -68,7 +71,11 @@ export const podManifests: Handler<'pod-manifests'> = async (command, ctx) => {
     if (result.code !== 0 || command.dryRun) return result;
     const backend = await ctx.backend();
     if (!backend) return result;
-    const { pods } = podNetworksFromManifests(texts, { ...(await namespaces()), annotations: 'ignore' });
+    const listed = podNetworksFromManifests(texts, { namespace: command.namespace, annotations: 'ignore' });
+    const { pods } = podNetworksFromManifests(texts, {
+      ...(await namespaces(listed)),
+      annotations: 'ignore',
+    });
     for (const ref of pods) await backend.releasePod(ref);
     return result;
   }
@@ -85,7 +92,7 @@ export const podManifests: Handler<'pod-manifests'> = async (command, ctx) => {
     return kubectl();
   }
   // Pods naming no namespace go where kubectl puts them: the kubeconfig context's namespace.
-  const { requests } = podNetworksFromManifests(texts, await namespaces());
+  const { requests } = podNetworksFromManifests(texts, await namespaces(found));
   const reservations: Reservation[] = [];
   let result: ExitStatus;
   try {

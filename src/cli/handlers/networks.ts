@@ -10,6 +10,7 @@ import type { CommandContext, CommandOf } from '../context.ts';
 import type { ExitStatus } from '../kubectl.ts';
 import { type ClusterScope, findManaged, notManaged } from '../lookup.ts';
 import { describeNetwork, type NetworkView, networkPrinter } from '../resources.ts';
+import { compareCidrs } from '../validate.ts';
 import {
   alreadyExists,
   clusterScope,
@@ -34,7 +35,8 @@ function viewOf(network: Network, subnets: readonly Subnet[], cluster: string | 
     ...(network.mtu !== undefined ? { mtu: network.mtu } : {}),
     subnets: subnets
       .filter((s) => s.networkId === network.id)
-      .map((s) => ({ id: s.id, name: s.name, cidr: s.cidr })),
+      .map((s) => ({ id: s.id, name: s.name, cidr: s.cidr }))
+      .sort((x, y) => compareCidrs(x.cidr, y.cidr)),
     ...(cluster !== undefined ? { cluster } : {}),
     shared: network.shared,
     external: network.external,

@@ -17,6 +17,7 @@ import {
   subnetLabel,
 } from '../lookup.ts';
 import { describeRouter, type RouterView, routerPrinter, type SubnetRef } from '../resources.ts';
+import { compareCidrs } from '../validate.ts';
 import {
   alreadyExists,
   clusterScope,
@@ -55,7 +56,7 @@ async function connectedSubnets(
     }
     out.set(p.deviceId, refs);
   }
-  for (const refs of out.values()) refs.sort((a, b) => a.cidr.localeCompare(b.cidr));
+  for (const refs of out.values()) refs.sort((a, b) => compareCidrs(a.cidr, b.cidr));
   return out;
 }
 

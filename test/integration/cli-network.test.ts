@@ -1,0 +1,526 @@
+/**
+ * kubenetctl's network commands (clusters, networks, subnets, routers) against the env's real
+ * Keystone and Neutron, run as the shipped bundle with a store of each test's own. Every Neutron
+ * object a test makes is named and tagged with this file's random prefix (nntk-…) and removed
+ * after it, also when it fails.
+ */
+import assert from 'node:assert/strict';
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { build } from 'esbuild';
+import { parse as parseYaml } from 'yaml';
+import { createSession, loadCredentials } from '../../src/identity/index.ts';
+import { createNeutronClient, type NeutronClient } from '../../src/neutron/index.ts';
+import { clusterCredentials, connect } from '../../src/resources/index.ts';
+import { openStore } from '../../src/store/index.ts';
+import { ensureEnv, PROJECT_ROOT, type TestEnv } from '../support/env.ts';
+import { createStandin } from '../support/kubectl-standin/index.ts';
+
+const PREFIX = `nntk-${randomBytes(3).toString('hex')}`;
+let env: TestEnv;
+let work: string;
+let bundleDir: string;
+let bundle: string;
+let admin: NeutronClient;
+const clusters = new Set<string>();
+let counter = 0;
+
+before(async () => {
+  env = ensureEnv();
+  work = mkdtempSync(join(tmpdir(), `${PREFIX}-`));
+  // Inside the project, so that the bundle finds the native better-sqlite3 in node_modules.
+  mkdirSync(join(PROJECT_ROOT, 'node_modules', '.cache'), { recursive: true });
+  bundleDir = mkdtempSync(join(PROJECT_ROOT, 'node_modules', '.cache', `${PREFIX}-`));
+  bundle = join(bundleDir, 'kubenetctl.js');
+  await build({
+    entryPoints: [join(PROJECT_ROOT, 'src/bin/kubenetctl.ts')],
+    outfile: bundle,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    external: ['better-sqlite3'],
+    banner: {
+      js: "#!/usr/bin/env node\nimport { createRequire as __nnetCreateRequire } from 'node:module';\nconst require = __nnetCreateRequire(import.meta.url);",
+    },
+    logLevel: 'warning',
+  });
+  const credentials = loadCredentials({ file: env.cloudsYaml, cloud: env.cloud, env: {} });
+  admin = createNeutronClient(createSession(credentials, { cacheDir: join(work, 'admin-tokens') }));
+});
+
+/** Removes whatever a test left in Neutron under the clusters it registered. */
+async function sweep(cluster: string): Promise<void> {
+  const tags = [`nnet-cluster=${cluster}`];
+  for (const p of await admin.ports.list({ tags })) await admin.ports.ensureDeleted(p.id);
+  for (const r of await admin.routers.list({ tags })) {
+    for (const p of await admin.ports.list({ deviceId: r.id }))
+      for (const f of p.fixedIps)
+        await admin.routers.removeInterface(r.id, { subnetId: f.subnetId }).catch(() => undefined);
+    await admin.routers.ensureDeleted(r.id);
+  }
+  for (const n of await admin.networks.list({ tags })) {
+    for (const p of await admin.ports.list({ networkId: n.id }))
+      if (!p.deviceOwner.startsWith('network:')) await admin.ports.ensureDeleted(p.id);
+    await admin.networks.ensureDeleted(n.id);
+  }
+}
+
+after(async () => {
+  for (const c of clusters) await sweep(c).catch((e) => console.error(`sweep of ${c}: ${e}`));
+  if (work) rmSync(work, { recursive: true, force: true });
+  if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
+});
+
+interface Run extends SpawnSyncReturns<string> {
+  json(): Record<string, unknown>;
+}
+
+interface Setup {
+  cluster: string;
+  storeUrl: string;
+  baseEnv: NodeJS.ProcessEnv;
+  kubenetctl(args: string[], options?: { env?: NodeJS.ProcessEnv; input?: string }): Run;
+  /** kubenetctl, asserting exit 0. */
+  ok(args: string[], options?: { env?: NodeJS.ProcessEnv; input?: string }): Run;
+  /** What is in Neutron and the store under this cluster. */
+  leftovers(): Promise<Record<string, string[]>>;
+}
+
+/** A store and a kubectl stand-in of the test's own; the cluster registered unless `register: false`. */
+async function setup(t: { after(fn: () => unknown): void }, register = true): Promise<Setup> {
+  counter += 1;
+  const cluster = `${PREFIX}-c${counter}`;
+  clusters.add(cluster);
+  const dir = join(work, cluster);
+  mkdirSync(join(dir, 'home'), { recursive: true });
+  const storeUrl = `sqlite:${dir}/nnet.db`;
+  const standin = createStandin();
+  t.after(() => standin.cleanup());
+  t.after(() => sweep(cluster));
+  const baseEnv: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: join(dir, 'home'),
+    LANG: 'C',
+    NNET_STORE: storeUrl,
+    NNET_TOKEN_CACHE_DIR: join(dir, 'tokens'),
+    OS_CLIENT_CONFIG_FILE: env.cloudsYaml,
+    OS_CLOUD: env.cloud,
+    ...standin.env,
+  };
+  const kubenetctl = (args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Run => {
+    const r = spawnSync(process.execPath, [bundle, ...args], {
+      env: { ...baseEnv, ...options.env },
+      input: options.input ?? '',
+      encoding: 'utf8',
+      timeout: 120_000,
+      cwd: dir,
+    });
+    return Object.assign(r, { json: () => JSON.parse(r.stdout) as Record<string, unknown> });
+  };
+  const ok = (args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}) => {
+    const r = kubenetctl(args, options);
+    assert.equal(r.status, 0, `kubenetctl ${args.join(' ')}: ${r.stderr}`);
+    return r;
+  };
+  const leftovers = async () => {
+    const tags = [`nnet-cluster=${cluster}`];
+    const store = await openStore(storeUrl);
+    try {
+      return {
+        ports: (await admin.ports.list({ tags })).map((p) => p.id),
+        networks: (await admin.networks.list({ tags })).map((n) => n.id),
+        subnets: (await admin.subnets.list({ tags })).map((s) => s.id),
+        routers: (await admin.routers.list({ tags })).map((r) => r.id),
+        records: (await store.resources.list({ cluster })).map((r) => `${r.kind}/${r.id}`),
+        podConfigs: (await store.podConfigs.list({ cluster })).map((c) => `${c.namespace}/${c.pod}`),
+      };
+    } finally {
+      await store.close();
+    }
+  };
+  if (register) ok(['create', 'cluster', cluster]);
+  return { cluster, storeUrl, baseEnv, kubenetctl, ok, leftovers };
+}
+
+const NOTHING = { ports: [], networks: [], subnets: [], routers: [], records: [], podConfigs: [] };
+
+function fails(r: Run, message: RegExp): void {
+  assert.equal(r.status, 1, `expected exit 1: ${r.stdout}${r.stderr}`);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^error: /);
+  assert.match(r.stderr, message);
+}
+
+// --- clusters --------------------------------------------------------------------------------
+
+test('create cluster registers the verified Keystone identity the CNI plugin can log in with; get never shows the secret', async (t) => {
+  const s = await setup(t, false);
+  const created = s.ok(['create', 'cluster', s.cluster, '-o', 'json']);
+  const object = created.json();
+  assert.equal(object.kind, 'Cluster');
+  assert.deepEqual(object.metadata, {
+    name: s.cluster,
+    creationTimestamp: (object.metadata as { creationTimestamp: string }).creationTimestamp,
+  });
+  const spec = object.spec as Record<string, string>;
+  assert.equal(spec.authUrl, env.keystoneUrl);
+  assert.equal(spec.user, env.osEnv.OS_USERNAME);
+  assert.equal(spec.project, env.osEnv.OS_PROJECT_NAME);
+  assert.equal(spec.region, env.region);
+
+  const password = env.osEnv.OS_PASSWORD!;
+  for (const format of ['json', 'yaml', 'wide']) {
+    const out = s.ok(['get', 'clusters', '-o', format]).stdout;
+    assert.ok(!out.includes(password), `get clusters -o ${format} shows no secret`);
+    if (format !== 'wide') {
+      const parsed = (format === 'json' ? JSON.parse(out) : parseYaml(out)) as { items: unknown[] };
+      assert.equal(parsed.items.length, 1);
+      assert.deepEqual((parsed.items[0] as { spec: unknown }).spec, spec);
+    }
+  }
+  assert.ok(!s.ok(['describe', 'cluster', s.cluster]).stdout.includes(password));
+
+  // What the CNI plugin does with the record: authenticate and reach Neutron.
+  const store = await openStore(s.storeUrl);
+  try {
+    const record = (await store.clusters.get(s.cluster))!;
+    const { neutron } = await connect(clusterCredentials(record), {
+      tokenCacheDir: join(work, 'cni-tokens'),
+      keystoneTimeoutMs: 15_000,
+      neutronTimeoutMs: 30_000,
+    });
+    assert.ok(Array.isArray(await neutron.networks.list({ name: `${s.cluster}-none` })));
+  } finally {
+    await store.close();
+  }
+
+  fails(
+    s.kubenetctl(['create', 'cluster', s.cluster]),
+    /cluster "nntk-[0-9a-f]+-c\d+" is already registered/,
+  );
+  s.ok(['delete', 'cluster', s.cluster]);
+  assert.equal(s.ok(['get', 'clusters']).stderr, 'No resources found\n');
+});
+
+test('create cluster with a password Keystone rejects: clear error, exit 1, nothing stored, secret not echoed', async (t) => {
+  const s = await setup(t, false);
+  const wrong = `wrong-${randomBytes(6).toString('hex')}`;
+  const r = s.kubenetctl(
+    [
+      'create',
+      'cluster',
+      s.cluster,
+      '--auth-url',
+      env.keystoneUrl,
+      '--username',
+      env.osEnv.OS_USERNAME!,
+      '--project',
+      env.osEnv.OS_PROJECT_NAME!,
+      '--secret-stdin',
+    ],
+    { input: `${wrong}\n` },
+  );
+  fails(r, new RegExp(`^error: cluster "${s.cluster}" not registered: .*rejected`));
+  assert.ok(!r.stderr.includes(wrong));
+  assert.equal(s.ok(['get', 'clusters']).stderr, 'No resources found\n');
+});
+
+test('create cluster --default-network/--default-subnet records their Neutron ids; get shows the names', async (t) => {
+  const s = await setup(t);
+  const net = `${s.cluster}-net`;
+  s.ok(['create', 'network', net]);
+  s.ok(['create', 'subnet', `${s.cluster}-sub`, '--network', net, '--cidr', '10.77.0.0/24']);
+  const other = `${s.cluster}-b`;
+  const created = s.ok([
+    'create',
+    'cluster',
+    other,
+    '--cloud',
+    env.cloud,
+    '--clouds-file',
+    env.cloudsYaml,
+    '--default-network',
+    net,
+    '--default-subnet',
+    `${s.cluster}-sub`,
+    '-o',
+    'yaml',
+  ]);
+  const spec = (parseYaml(created.stdout) as { spec: Record<string, string> }).spec;
+  assert.equal(spec.defaultNetwork, net);
+  assert.equal(spec.defaultSubnet, `${s.cluster}-sub`);
+  const store = await openStore(s.storeUrl);
+  try {
+    const record = (await store.clusters.get(other))!;
+    const [network] = await admin.networks.list({ name: net });
+    assert.equal(record.defaultNetworkId, network!.id);
+    assert.equal(record.defaultSubnetId, network!.subnets[0]);
+  } finally {
+    await store.close();
+  }
+  // A network that is a cluster's default is not deleted under it.
+  fails(
+    s.kubenetctl(['delete', 'network', net, '--cluster', s.cluster]),
+    new RegExp(`network ${net} is in use by cluster ${other} \\(its default network\\)`),
+  );
+  s.ok(['delete', 'cluster', other]);
+  s.ok(['delete', 'network', net]);
+  assert.deepEqual(await s.leftovers(), NOTHING);
+});
+
+test('no cluster registered, an unregistered cluster, several clusters, no credentials: clear errors, exit 1', async (t) => {
+  const s = await setup(t, false);
+  fails(
+    s.kubenetctl(['get', 'networks']),
+    /^error: no cluster is registered in the N-Net store sqlite:.*\(it does not exist yet\)\nhint: register the cluster with 'kubenetctl create cluster NAME'\n$/,
+  );
+  s.ok(['create', 'cluster', s.cluster]);
+  fails(
+    s.kubenetctl(['get', 'networks', '--cluster', 'nope']),
+    /^error: cluster "nope" \(from --cluster\) is not registered in the N-Net store /,
+  );
+  fails(
+    s.kubenetctl(['get', 'networks'], { env: { NNET_CLUSTER: 'nope' } }),
+    /cluster "nope" \(from NNET_CLUSTER\) is not registered/,
+  );
+  s.ok(['create', 'cluster', `${s.cluster}-x`]);
+  t.after(() => s.kubenetctl(['delete', 'cluster', `${s.cluster}-x`]));
+  fails(s.kubenetctl(['get', 'networks']), /has 2 clusters .*: choose one with --cluster or NNET_CLUSTER/);
+  s.ok(['get', 'networks', '--cluster', s.cluster]);
+  fails(
+    s.kubenetctl(['get', 'networks', '--cluster', s.cluster], {
+      env: { OS_CLOUD: '', OS_CLIENT_CONFIG_FILE: '' },
+    }),
+    /^error: kubenetctl needs your OpenStack credentials: no OpenStack credentials.*\nhint: kubenetctl finds OpenStack credentials as the openstack CLI does/s,
+  );
+  fails(
+    s.kubenetctl(['get', 'networks', '--cluster', s.cluster, '--os-cloud', 'no-such-cloud']),
+    /OpenStack cloud "no-such-cloud" not found/,
+  );
+});
+
+// --- networks, subnets, routers ----------------------------------------------------------------
+
+test('networks, subnets and a router joining 1.2.0.0/16 and 192.168.10.0/24: created tagged and recorded, json/yaml round-trip, deleted without a trace', async (t) => {
+  const s = await setup(t);
+  const net = `${s.cluster}-net`;
+  const created = s.ok(['create', 'network', net, '--mtu', '1400', '-o', 'json']).json();
+  assert.equal(created.kind, 'Network');
+  const netId = (created.metadata as { uid: string }).uid;
+  assert.deepEqual((created.spec as { mtu: number; cluster: string }).mtu, 1400);
+  const inNeutron = await admin.networks.get(netId);
+  assert.deepEqual(inNeutron.tags.sort(), ['nnet', `nnet-cluster=${s.cluster}`]);
+  assert.equal(inNeutron.mtu, 1400);
+
+  const a = parseYaml(
+    s.ok(['create', 'subnet', `${s.cluster}-a`, '--network', net, '--cidr', '1.2.0.0/16', '-o', 'yaml'])
+      .stdout,
+  ) as { spec: Record<string, unknown> };
+  assert.equal(a.spec.cidr, '1.2.0.0/16');
+  assert.equal(a.spec.gateway, '1.2.0.1');
+  assert.equal(a.spec.network, net);
+  s.ok([
+    'create',
+    'subnet',
+    `${s.cluster}-b`,
+    '--network',
+    net,
+    '--cidr',
+    '192.168.10.0/24',
+    '--gateway',
+    '192.168.10.254',
+    '--allocation-pool',
+    '192.168.10.50-192.168.10.200',
+    '--dns',
+    '192.168.10.2',
+    '--no-dhcp',
+  ]);
+  const b = (await admin.subnets.list({ name: `${s.cluster}-b` }))[0]!;
+  assert.equal(b.gatewayIp, '192.168.10.254');
+  assert.deepEqual(b.allocationPools, [{ start: '192.168.10.50', end: '192.168.10.200' }]);
+  assert.deepEqual(b.dnsNameservers, ['192.168.10.2']);
+  assert.equal(b.enableDhcp, false);
+  assert.ok(b.tags.includes(`nnet-cluster=${s.cluster}`));
+
+  const table = s.ok(['get', 'networks']).stdout;
+  assert.match(table, /^NAME +SUBNETS +STATUS +AGE\n/);
+  assert.match(table, new RegExp(`\\n?${net} +1\\.2\\.0\\.0/16,192\\.168\\.10\\.0/24 +ACTIVE +\\d+s\\n`));
+  const list = s.ok(['get', 'networks', '-o', 'json']).json() as {
+    kind: string;
+    items: Record<string, unknown>[];
+  };
+  assert.equal(list.kind, 'List');
+  assert.equal(list.items.length, 1);
+  assert.deepEqual(
+    ((list.items[0]!.status as { subnets: { cidr: string }[] }).subnets ?? []).map((x) => x.cidr).sort(),
+    ['1.2.0.0/16', '192.168.10.0/24'],
+  );
+  const one = s.ok(['get', 'network', net, '-o', 'yaml']).stdout;
+  assert.equal((parseYaml(one) as { metadata: { uid: string } }).metadata.uid, netId);
+  assert.equal(s.ok(['get', 'networks', '-o', 'name']).stdout, `network/${net}\n`);
+  // --all: every network the user can see, ours among them with its cluster.
+  const all = s.ok(['get', 'networks', '--all', '-o', 'json']).json() as {
+    items: { metadata: { uid: string }; spec: { cluster?: string } }[];
+  };
+  assert.ok(all.items.length >= 1);
+  assert.equal(all.items.find((i) => i.metadata.uid === netId)?.spec.cluster, s.cluster);
+  const subnets = s.ok(['get', 'subnets', '-o', 'wide']).stdout;
+  assert.match(subnets, /ALLOCATION-POOLS/);
+  assert.match(subnets, /192\.168\.10\.50-192\.168\.10\.200/);
+
+  const router = `${s.cluster}-r`;
+  s.ok(['create', 'router', router]);
+  assert.match(
+    s.ok(['connect', 'router', router, '--subnet', '1.2.0.0/16']).stdout,
+    new RegExp(`^router/${router} connected to subnet ${s.cluster}-a \\(1\\.2\\.0\\.0/16\\)\\n$`),
+  );
+  s.ok(['connect', 'router', router, '--subnet', `${s.cluster}-b`]);
+  const routers = s.ok(['get', 'routers', router, '-o', 'json']).json() as {
+    status: { subnets: { cidr: string }[] };
+  };
+  assert.deepEqual(
+    routers.status.subnets.map((x) => x.cidr),
+    ['1.2.0.0/16', '192.168.10.0/24'],
+  );
+  assert.match(
+    s.ok(['get', 'routers']).stdout,
+    new RegExp(`${router} +1\\.2\\.0\\.0/16,192\\.168\\.10\\.0/24 `),
+  );
+
+  // In use: each refusal names what uses it, and deletes nothing.
+  fails(
+    s.kubenetctl(['delete', 'router', router]),
+    new RegExp(
+      `router ${router} still connects subnets ${s.cluster}-a \\(1\\.2\\.0\\.0/16\\), ${s.cluster}-b`,
+    ),
+  );
+  fails(
+    s.kubenetctl(['delete', 'subnet', `${s.cluster}-a`]),
+    new RegExp(`is in use by router ${router} \\(`),
+  );
+  fails(
+    s.kubenetctl(['delete', 'network', net]),
+    new RegExp(`network ${net} is in use by router ${router} \\(`),
+  );
+  assert.equal((await s.leftovers()).subnets?.length, 2);
+
+  s.ok(['disconnect', 'router', router, '--subnet', `${s.cluster}-a`]);
+  fails(
+    s.kubenetctl(['disconnect', 'router', router, '--subnet', '1.2.0.0/16']),
+    /does not connect subnet .*\(it connects 192\.168\.10\.0\/24\)/,
+  );
+  s.ok(['disconnect', 'router', router, '--subnet', '192.168.10.0/24']);
+  assert.equal(s.ok(['delete', 'router', router]).stdout, `router "${router}" deleted\n`);
+  s.ok(['delete', 'subnet', `${s.cluster}-b`]);
+  assert.equal(s.ok(['delete', 'network', net]).stdout, `network "${net}" deleted\n`);
+  assert.deepEqual(await s.leftovers(), NOTHING);
+  assert.equal(s.ok(['get', 'networks']).stderr, 'No resources found\n');
+});
+
+test('bad input to create subnet/network: bad CIDR, overlap, unknown network, taken name: exit 1, clear message, nothing left', async (t) => {
+  const s = await setup(t);
+  const net = `${s.cluster}-net`;
+  s.ok(['create', 'network', net]);
+  s.ok(['create', 'subnet', `${s.cluster}-a`, '--network', net, '--cidr', '1.2.0.0/16']);
+  const before = await s.leftovers();
+
+  fails(
+    s.kubenetctl(['create', 'subnet', `${s.cluster}-x`, '--network', net, '--cidr', '1.2.3.0/16']),
+    /^error: invalid argument "1\.2\.3\.0\/16" for "--cidr" flag: host bits are set \(did you mean 1\.2\.0\.0\/16\?\)\n$/,
+  );
+  fails(
+    s.kubenetctl(['create', 'subnet', `${s.cluster}-x`, '--network', net, '--cidr', '1.2.300.0/24']),
+    /for "--cidr" flag: not a CIDR/,
+  );
+  fails(
+    s.kubenetctl(['create', 'subnet', `${s.cluster}-x`, '--network', net, '--cidr', '1.2.3.0/24']),
+    new RegExp(
+      `^error: subnet 1\\.2\\.3\\.0/24 overlaps subnet ${s.cluster}-a \\(1\\.2\\.0\\.0/16\\) on network ${net}\\n$`,
+    ),
+  );
+  fails(
+    s.kubenetctl([
+      'create',
+      'subnet',
+      `${s.cluster}-x`,
+      '--network',
+      `${s.cluster}-nope`,
+      '--cidr',
+      '10.9.0.0/24',
+    ]),
+    new RegExp(`^error: network "${s.cluster}-nope" not found\\n$`),
+  );
+  fails(
+    s.kubenetctl(['create', 'subnet', `${s.cluster}-a`, '--network', net, '--cidr', '10.9.0.0/24']),
+    new RegExp(`^error: subnet "${s.cluster}-a" already exists \\(`),
+  );
+  fails(s.kubenetctl(['create', 'network', net]), new RegExp(`^error: network "${net}" already exists`));
+  fails(
+    s.kubenetctl([
+      'create',
+      'subnet',
+      `${s.cluster}-x`,
+      '--network',
+      net,
+      '--cidr',
+      '10.9.0.0/24',
+      '--gateway',
+      '10.9.1.1',
+    ]),
+    /for "--gateway" flag: is not inside 10\.9\.0\.0\/24/,
+  );
+  fails(
+    s.kubenetctl(['delete', 'network', `${s.cluster}-nope`]),
+    /not found among the networks N-Net manages for cluster/,
+  );
+  assert.deepEqual(await s.leftovers(), before);
+
+  // Without its subnet's users, a network goes with its subnets, records included.
+  s.ok(['delete', 'network', net]);
+  assert.deepEqual(await s.leftovers(), NOTHING);
+});
+
+test('get and describe of names that do not exist: the ones found, then an error per missing name, exit 1', async (t) => {
+  const s = await setup(t);
+  const net = `${s.cluster}-net`;
+  s.ok(['create', 'network', net]);
+  const r = s.kubenetctl(['get', 'networks', net, 'nope']);
+  assert.equal(r.status, 1);
+  assert.match(r.stdout, new RegExp(`^NAME .*\\n${net} `));
+  assert.equal(r.stderr, 'error: network "nope" not found\n');
+  const d = s.kubenetctl(['describe', 'network', net]);
+  assert.equal(d.status, 0);
+  assert.match(
+    d.stdout,
+    new RegExp(`^Name: +${net}\\nID: +[0-9a-f-]{36}\\nCluster: +${s.cluster}\\nStatus: +ACTIVE\\n`),
+  );
+  s.ok(['delete', 'network', net]);
+});
+
+test('a secret file readable by others is refused before anything happens', async (t) => {
+  const s = await setup(t, false);
+  const file = join(work, `${s.cluster}-secret`);
+  writeFileSync(file, 'not-the-password\n', { mode: 0o644 });
+  fails(
+    s.kubenetctl([
+      'create',
+      'cluster',
+      s.cluster,
+      '--auth-url',
+      env.keystoneUrl,
+      '--username',
+      'u',
+      '--project',
+      'p',
+      '--secret-file',
+      file,
+    ]),
+    /--secret-file .* is readable by others \(mode 644\): chmod 600 it first/,
+  );
+  assert.equal(s.ok(['get', 'clusters']).stderr, 'No resources found\n');
+});
