@@ -162,12 +162,14 @@ async function ping(from: Pod, to: Pod): Promise<{ ok: boolean; rttMs: number | 
 }
 
 export async function labUp(o: LabOptions): Promise<LabResult> {
-  const state = new StateFile(o.dir);
-  if (state.state.netns.length > 0 || state.state.pods.length > 0) {
+  const previous = new StateFile(o.dir).state;
+  if (previous.netns.length > 0 || previous.pods.length > 0) {
     await o.log.step('remove the previous lab run (the environment stays up)', () =>
       labDown(o, { keepEnv: true }),
     );
   }
+  // Read after the clean-up above, which rewrote the file.
+  const state = new StateFile(o.dir);
   if (!o.skipInstall) {
     await o.log.step('install Debian and npm packages (idempotent)', () =>
       run('bash', [join(ROOT, 'scripts/install-deps.sh')], { timeoutMs: 1_200_000 }),
