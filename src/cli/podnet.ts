@@ -4,7 +4,7 @@
  * the pod's config for the CNI plugin; and release both again. kubectl is not involved here.
  */
 import { InputError, NeutronError, StoreError } from '../errors/index.ts';
-import type { Network, Port, Subnet } from '../neutron/index.ts';
+import type { Port, Subnet } from '../neutron/index.ts';
 import { reservePort } from '../resources/index.ts';
 import type { PodKey, PodNetworkConfig, PodNetworkConfigInput } from '../store/index.ts';
 import {
@@ -14,13 +14,12 @@ import {
   resolveNetwork,
   resolveSubnet,
   subnetContaining,
-  subnetLabel,
 } from './lookup.ts';
 import type { PodNetworkRequest } from './types.ts';
 
 /** What a request resolves to in Neutron. */
 export interface PodTarget {
-  network: Network;
+  networkId: string;
   subnet: Subnet | undefined;
   ip: string | undefined;
   mac: string | undefined;
@@ -36,7 +35,8 @@ const podName = (r: { namespace: string; pod: string }) => `pod ${r.namespace}/$
  */
 export async function resolvePodTarget(scope: ClusterScope, request: PodNetworkRequest): Promise<PodTarget> {
   const who = podName(request);
-  let network = request.network !== undefined ? await resolveNetwork(scope, request.network) : undefined;
+  const network = request.network !== undefined ? await resolveNetwork(scope, request.network) : undefined;
+  let networkId = network?.id;
   let subnet: Subnet | undefined;
   if (request.subnet !== undefined) subnet = await resolveSubnet(scope, request.subnet, network);
   else if (request.ip !== undefined) {
@@ -56,16 +56,16 @@ export async function resolvePodTarget(scope: ClusterScope, request: PodNetworkR
         'invalid-argument',
         `${who}: no network or subnet given, and cluster ${scope.cluster.name} has no default network`,
       );
-    network = await scope.neutron.networks.get(defaultNetworkId);
+    networkId = defaultNetworkId;
     if (defaultSubnetId) subnet = await scope.neutron.subnets.get(defaultSubnetId);
   }
-  if (subnet && (!network || network.id !== subnet.networkId))
-    network = await scope.neutron.networks.get(subnet.networkId);
+  // resolveSubnet checked that a subnet given with a network is on it.
+  if (subnet) networkId = subnet.networkId;
   if (request.ip !== undefined && subnet) {
     const problem = ipProblem(request.ip, subnet);
     if (problem) throw new InputError('invalid-argument', `${who}: ${problem}`);
   }
-  return { network: network!, subnet, ip: request.ip, mac: request.mac };
+  return { networkId: networkId!, subnet, ip: request.ip, mac: request.mac };
 }
 
 export interface PodReservation {
@@ -79,7 +79,7 @@ export interface PodReservation {
 function wantedConfig(key: PodKey, target: PodTarget): PodNetworkConfigInput {
   return {
     ...key,
-    networkId: target.network.id,
+    networkId: target.networkId,
     ...(target.subnet ? { subnetId: target.subnet.id } : {}),
     ...(target.ip !== undefined ? { ip: target.ip } : {}),
     ...(target.mac !== undefined ? { mac: target.mac } : {}),
@@ -130,7 +130,7 @@ export async function reservePodNetwork(
   }
   const port = await reservePort(scope.neutron, {
     pod: key,
-    networkId: target.network.id,
+    networkId: target.networkId,
     subnetId: target.subnet?.id,
     ip: target.ip,
     mac: target.mac,
@@ -194,12 +194,4 @@ export async function releasePodNetwork(
   if (config.reservedPortId) await scope.neutron.ports.ensureDeleted(config.reservedPortId);
   await scope.store.podConfigs.delete(key);
   return true;
-}
-
-/** A short account of a target, for messages: `subnet pods-a (1.2.0.0/16), IP 1.2.0.100`. */
-export function describeTarget(t: PodTarget): string {
-  return [
-    t.subnet ? `subnet ${subnetLabel(t.subnet)}` : `network ${t.network.name || t.network.id}`,
-    ...(t.ip ? [`IP ${t.ip}`] : []),
-  ].join(', ');
 }

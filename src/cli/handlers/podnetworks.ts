@@ -133,14 +133,15 @@ export async function createPodNetwork(
     ...(command.ip !== undefined ? { ip: command.ip } : {}),
     ...(command.mac !== undefined ? { mac: command.mac } : {}),
   });
+  const action = reservation.port ? 'created' : 'unchanged';
+  if (command.output === undefined || command.output === 'name') {
+    // No need to ask Neutron for the joined view just to print the name.
+    const line = `podnetwork/${command.pod}${command.output === 'name' ? '' : ` ${action}`}\n`;
+    ctx.io.stdout(line);
+    return { code: 0 };
+  }
   const [view] = await podNetworkViews(scope, [reservation.config]);
-  return printCreated(
-    ctx,
-    podNetworkPrinter,
-    view!,
-    command.output,
-    reservation.port ? 'created' : 'unchanged',
-  );
+  return printCreated(ctx, podNetworkPrinter, view!, command.output, action);
 }
 
 export async function deletePodNetworks(
