@@ -184,7 +184,10 @@ export async function labUp(o: LabOptions): Promise<LabResult> {
   const envUp =
     (await run('bash', [join(ROOT, 'scripts/env/status.sh')], { allowFail: true, env: { QUIET: '1' } }))
       .code === 0;
-  if (!envUp) state.update((s) => void (s.envStartedByLab = true));
+  if (!envUp)
+    state.update((s) => {
+      s.envStartedByLab = true;
+    });
   await o.log.step(
     envUp
       ? 'OpenStack environment already up: reuse it'
@@ -193,7 +196,9 @@ export async function labUp(o: LabOptions): Promise<LabResult> {
       run('bash', [join(ROOT, 'scripts/env/up.sh')], { env: { NNET_SKIP_INSTALL: '1' }, timeoutMs: 300_000 }),
   );
   const ep = endpoints();
-  state.update((s) => void (s.storeUrl = storeUrl(o, ep)));
+  state.update((s) => {
+    s.storeUrl = storeUrl(o, ep);
+  });
 
   const nodes = await o.log.step(
     'start two nodes (netns + ovsdb-server + ovs-vswitchd + ovn-controller, geneve underlay)',
@@ -412,7 +417,9 @@ export async function labDown(o: LabOptions, opts: { keepEnv?: boolean } = {}): 
   }
   if (state.state.envStartedByLab && !opts.keepEnv) {
     await run('bash', [join(ROOT, 'scripts/env/down.sh')], { allowFail: true });
-    state.update((s) => void (s.envStartedByLab = false));
+    state.update((s) => {
+      s.envStartedByLab = false;
+    });
     done.push('stopped the OpenStack environment the lab had started');
   }
   if (!opts.keepEnv) rmSync(o.dir, { recursive: true, force: true });
