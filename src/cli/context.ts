@@ -42,8 +42,11 @@ export interface CommandContext {
   interrupted(): NodeJS.Signals | undefined;
   /** Releases what the command opened (the store). */
   close(): Promise<void>;
-  /** The namespace of the kubeconfig's current context (what kubectl uses without -n), else "default". */
-  defaultNamespace(): Promise<string>;
+  /**
+   * The namespace of the kubeconfig's current context (what kubectl uses without -n), else
+   * "default"; `--kubeconfig`/`--context` of a network command are honoured.
+   */
+  defaultNamespace(scope?: Pick<Scope, 'kubeconfig' | 'kubeContext'>): Promise<string>;
   now(): Date;
 }
 
@@ -81,8 +84,13 @@ export function createContext(native: string[] | null, io: CliIo): CommandContex
       guard?.release();
       await session?.close();
     },
-    defaultNamespace: async () => {
-      const result = await run(['config', 'view', '--minify', '--output', 'jsonpath={..namespace}'], {
+    defaultNamespace: async (scope = {}) => {
+      const selected = [
+        ...(scope.kubeconfig !== undefined ? ['--kubeconfig', scope.kubeconfig] : []),
+        ...(scope.kubeContext !== undefined ? ['--context', scope.kubeContext] : []),
+      ];
+      const args = [...selected, 'config', 'view', '--minify', '--output', 'jsonpath={..namespace}'];
+      const result = await run(args, {
         captureStdout: true,
         stdin: Buffer.alloc(0),
         quiet: true,

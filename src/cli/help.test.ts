@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { commandHelp, helpFor, networkCommandsSection } from './help.ts';
+import { commandHelp, helpFor, networkCommandsSection, nounHelp } from './help.ts';
 import { COMMANDS, FLAGS } from './table.ts';
 
 test('the N-Net section of --help lists every network command with its usage', () => {
@@ -49,4 +49,19 @@ test('help for get with a noun names that noun', () => {
     helpFor({ command: 'create-cluster', noun: 'cluster' }),
     /--secret-stdin=false:\n\tRead the password \(or application credential secret\) from stdin\. \(also --password-stdin\)/,
   );
+});
+
+test('NOUN --help says what the noun is and lists every command on it with its usage', () => {
+  const text = nounHelp('router');
+  assert.ok(text.startsWith('Routers: Routers N-Net manages'));
+  for (const usage of [
+    'kubenetctl get routers [NAME...] [options]',
+    'kubenetctl create router NAME [options]',
+    'kubenetctl connect router ROUTER --subnet SUBNET [options]',
+    'kubenetctl disconnect router ROUTER --subnet SUBNET [options]',
+    'kubenetctl delete router NAME [NAME...] [options]',
+  ])
+    assert.ok(text.includes(`\n  ${usage} `), usage);
+  assert.match(text, /\nExamples:\n {2}kubenetctl create router r1\n/);
+  assert.equal(helpFor({ command: 'noun', noun: 'cluster' }), nounHelp('cluster'));
 });

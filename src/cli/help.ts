@@ -10,6 +10,7 @@ import {
   FLAGS,
   type FlagSpec,
   NOUN_PLURAL,
+  NOUN_SUMMARY,
   POD_FLAGS,
 } from './table.ts';
 import type { Noun } from './types.ts';
@@ -63,7 +64,8 @@ export function networkCommandsSection(): string {
     'N-Net network commands:',
     ...rows.map(([u, s]) => `  ${u!.padEnd(width)}${s}`),
     '',
-    'N-Net pod network flags (kubenetctl run POD --image=IMAGE [flags]):',
+    'N-Net pod network flags (kubenetctl run POD --image=IMAGE [flags]: the IP is reserved before kubectl runs;',
+    'kubenetctl delete pod POD releases it after kubectl deleted the pod):',
     ...podFlags.map((f) => `  ${`--${f.name}=${f.placeholder ?? ''}`.padEnd(flagWidth)}${f.usage}`),
     '',
     'N-Net pod annotations (kubenetctl apply|create -f FILE reserves, delete -f releases; read from Pods in files and stdin):',
@@ -72,7 +74,8 @@ export function networkCommandsSection(): string {
     'N-Net configuration (network commands also take --store, --cluster and --os-cloud):',
     ...CONFIG_VARIABLES.map(([name, text]) => `  ${name.padEnd(24)}${text}`),
     '',
-    'Use "kubenetctl <command> <resource> --help" for more information about an N-Net command.',
+    'Use "kubenetctl <resource> --help" (e.g. "kubenetctl podnetworks --help") for what N-Net does with a resource,',
+    'and "kubenetctl <command> <resource> --help" for more information about an N-Net command.',
     '',
   ].join('\n');
 }
@@ -117,8 +120,30 @@ export function commandHelp(row: CommandSpec, noun?: Noun): string {
   ].join('\n');
 }
 
-/** Help for a topic named by the parser (a row id and maybe a noun). */
+/** `kubenetctl NOUN --help`: what the noun is, every command on it, their examples. */
+export function nounHelp(noun: Noun): string {
+  const rows = COMMANDS.filter((c) => c.nouns.includes(noun));
+  const usages = rows.map((row) => [usageLine(row, noun), row.summary] as const);
+  const width = Math.max(...usages.map(([u]) => u.length)) + 3;
+  const examples = rows
+    .filter((row) => row.nouns.length === 1)
+    .flatMap((row) => ['', ...row.examples.map((e) => (e === '' ? '' : `  ${e}`))]);
+  const plural = NOUN_PLURAL[noun];
+  return [
+    `${plural[0]!.toUpperCase()}${plural.slice(1)}: ${NOUN_SUMMARY[noun]}`,
+    '',
+    'Commands:',
+    ...usages.map(([u, summary]) => `  ${u.padEnd(width)}${summary}`),
+    ...(examples.length > 0 ? ['', 'Examples:', ...examples.slice(1)] : []),
+    '',
+    `Use "kubenetctl <command> ${noun} --help" for more information about a command.`,
+    '',
+  ].join('\n');
+}
+
+/** Help for a topic named by the parser (a row id and maybe a noun, or a noun alone). */
 export function helpFor(topic: { command: string; noun?: Noun }): string {
+  if (topic.command === 'noun' && topic.noun) return nounHelp(topic.noun);
   const row = COMMANDS.find((c) => c.id === topic.command);
   if (!row) throw new Error(`no help for ${topic.command}`);
   return commandHelp(row, topic.noun);

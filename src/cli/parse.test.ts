@@ -328,6 +328,18 @@ const NETWORK_COMMANDS: Case[] = [
     },
   },
   {
+    name: 'NOUN --help is the help about that noun (kubectl has no such command)',
+    argv: ['podnetworks', '--help'],
+    native: null,
+    network: { kind: 'help', topic: { command: 'noun', noun: 'podnetwork' } },
+  },
+  {
+    name: 'help NOUN is the same help',
+    argv: ['help', 'net'],
+    native: null,
+    network: { kind: 'help', topic: { command: 'noun', noun: 'network' } },
+  },
+  {
     name: 'connect router R --subnet S joins a subnet to a router',
     argv: ['connect', 'router', 'r1', '--subnet', 'pods-a'],
     native: null,

@@ -75,6 +75,13 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
       break;
   }
   if (NNET_VERBS.has(verb.value)) return { native: null, network: parseNetworkCommand(args, verb) };
+  const bareNoun = NOUN_WORDS[verb.value];
+  if (bareNoun) {
+    // `kubenetctl networks --help`: what N-Net does with networks. kubectl has no such command.
+    const { tokens } = scan(args, globalResolver, 'required');
+    if (tokens.some((t) => t.kind === 'flag' && t.name === 'help'))
+      return { native: null, network: { kind: 'help', topic: { command: 'noun', noun: bareNoun } } };
+  }
   if (RESOURCE_VERBS.has(verb.value) || verb.value === 'apply') {
     const { tokens } = scan(args, looseResolver(verb.value), 'none');
     const typeArg = argsAfter(tokens, verb)[0];
@@ -178,6 +185,9 @@ function parseHelp(args: string[], verb: ArgToken): ParsedCommandLine {
   const rest = argsAfter(tokens, verb).map((t) => t.value);
   if (rest.length === 0) return { native: args, network: { kind: 'help' } };
   const [command, word] = rest;
+  const topicNoun = command === undefined ? undefined : NOUN_WORDS[command];
+  if (topicNoun && word === undefined)
+    return { native: null, network: { kind: 'help', topic: { command: 'noun', noun: topicNoun } } };
   const noun = word === undefined ? undefined : NOUN_WORDS[word];
   if (command && NNET_VERBS.has(command)) {
     const row = COMMANDS.find((c) => c.verb === command);

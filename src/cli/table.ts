@@ -28,6 +28,20 @@ export const NOUN_PLURAL: Readonly<Record<Noun, string>> = {
   podnetwork: 'podnetworks',
 };
 
+/** What each noun is, for `kubenetctl NOUN --help`. */
+export const NOUN_SUMMARY: Readonly<Record<Noun, string>> = {
+  network:
+    "Neutron networks N-Net manages for a cluster: created by kubenetctl, tagged nnet and nnet-cluster=CLUSTER in Neutron and recorded in N-Net's store. 'get networks --all' also lists those N-Net does not manage.",
+  subnet:
+    "Subnets (IP ranges) of networks, managed like networks. Pods name them by name, id or CIDR (--subnet 1.2.0.0/16); a CIDR is looked up among the cluster's subnets first.",
+  router:
+    'Routers N-Net manages: connect subnets to a router to route between them (the paper: "1.2.0.0/16 and 192.168.10.0/24 are connected").',
+  cluster:
+    "Kubernetes clusters registered with N-Net: each one's Keystone identity (clouds.yaml entry, OS_* variables, or flags with the secret on stdin or in a 0600 file), verified when registered, used by the CNI plugin on the cluster's nodes. Never shown with its secret.",
+  podnetwork:
+    "A pod's network config: the subnet, static IP and MAC it asked for (kubenetctl run --subnet/--ip, the nnet.io/* annotations, or 'create podnetwork'), the Neutron port reserved for it at once, and, once the pod runs, the node the CNI plugin bound the port to.",
+};
+
 /** How a flag's value is checked (validate.ts) before a handler sees it. */
 export type FlagType =
   | 'string'

@@ -136,7 +136,10 @@ export type NetworkCommand =
   | { kind: 'gc'; dryRun: boolean; scope: Scope }
   // --- kubenetctl's own ---
   | { kind: 'version'; output?: 'json' | 'yaml' }
-  /** topic undefined = the top-level help (kubectl's, plus the N-Net section). */
+  /**
+   * topic undefined = the top-level help (kubectl's, plus the N-Net section); command 'noun' =
+   * everything about one noun (`kubenetctl networks --help`, `kubenetctl help podnetworks`).
+   */
   | { kind: 'help'; topic?: { command: string; noun?: Noun } }
   // --- mixed lines: a native kubectl command with a network side ---
   /** `run POD … --subnet/--ip/--network`: reserve, then kubectl run. namespace undefined = the kubeconfig context's. */

@@ -142,5 +142,5 @@ export function alreadyExists(noun: Noun, name: string, ids: readonly string[]):
 
 /** The command's namespace: -n, else the kubeconfig context's. */
 export async function namespaceOf(ctx: CommandContext, scope: Scope): Promise<string> {
-  return scope.namespace ?? (await ctx.defaultNamespace());
+  return scope.namespace ?? (await ctx.defaultNamespace(scope));
 }

@@ -124,7 +124,7 @@ export async function createPodNetwork(
   ctx: CommandContext,
 ): Promise<ExitStatus> {
   const scope = await clusterScope(ctx, command.scope);
-  const namespace = command.namespace ?? (await ctx.defaultNamespace());
+  const namespace = command.namespace ?? (await ctx.defaultNamespace(command.scope));
   const reservation = await reservePodNetwork(scope, {
     namespace,
     pod: command.pod,
