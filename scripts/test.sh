@@ -29,17 +29,35 @@ if [ "$MODE" != unit ]; then
   step "libcni harness"; bash test/harness/build.sh
 fi
 
-step "run ${#FILES[@]} test files"
-TAP=$(mktemp)
-set +e
-node --import tsx --test --test-concurrency="${NNET_TEST_CONCURRENCY:-2}" \
-  --test-reporter=spec --test-reporter-destination=stdout \
-  --test-reporter=tap --test-reporter-destination="$TAP" "${FILES[@]}"
-rc=$?
-set -e
-pass=$(grep -E '^# pass ' "$TAP" | tail -1 | awk '{print $3}'); fail=$(grep -E '^# fail ' "$TAP" | tail -1 | awk '{print $3}')
-skip=$(grep -E '^# skipped ' "$TAP" | tail -1 | awk '{print $3}')
-rm -f "$TAP"
+# *.serial.test.ts files disrupt services every other test needs (e.g. they stop neutron-server):
+# they run alone, after all the others.
+PARALLEL=(); SERIAL=()
+for f in "${FILES[@]}"; do
+  case "$f" in *.serial.test.ts) SERIAL+=("$f") ;; *) PARALLEL+=("$f") ;; esac
+done
+pass=0; fail=0; skip=0; rc=0
+run_phase() {  # run_phase CONCURRENCY FILE...: runs the files and adds their counts to the totals
+  local conc=$1 tap r p f s; shift
+  [ "$#" -gt 0 ] || return 0
+  tap=$(mktemp)
+  set +e
+  node --import tsx --test --test-concurrency="$conc" \
+    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$tap" "$@"
+  r=$?
+  set -e
+  [ "$r" -ne 0 ] && rc=$r
+  p=$(grep -E '^# pass ' "$tap" | tail -1 | awk '{print $3}'); f=$(grep -E '^# fail ' "$tap" | tail -1 | awk '{print $3}')
+  s=$(grep -E '^# skipped ' "$tap" | tail -1 | awk '{print $3}')
+  pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0})); skip=$((skip + ${s:-0}))
+  rm -f "$tap"
+}
+step "run ${#PARALLEL[@]} test files (concurrency ${NNET_TEST_CONCURRENCY:-2})"
+run_phase "${NNET_TEST_CONCURRENCY:-2}" "${PARALLEL[@]}"
+if [ "${#SERIAL[@]}" -gt 0 ]; then
+  step "run ${#SERIAL[@]} serial test files, one at a time"
+  run_phase 1 "${SERIAL[@]}"
+fi
 step "done"
-echo "${pass:-0} passed, ${fail:-0} failed, ${skip:-0} skipped"
+echo "${pass} passed, ${fail} failed, ${skip} skipped"
 exit $rc
