@@ -5,7 +5,7 @@
  * kubectl alone, with a warning).
  */
 import type { ClusterScope } from './lookup.ts';
-import { releasePodNetwork, reservePodNetwork } from './podnet.ts';
+import { releasePodNetwork, reservePodNetwork, resolvePodTarget } from './podnet.ts';
 import type { NnetSession } from './session.ts';
 import type { PodNetworkRequest } from './types.ts';
 
@@ -15,6 +15,8 @@ export interface Reservation {
 }
 
 export interface NetworkBackend {
+  /** Validates against Neutron only (--dry-run): reserves nothing. */
+  checkPod(request: PodNetworkRequest): Promise<void>;
   /** Validates against Neutron, creates the unbound port (the IP reservation), records the config. */
   reservePod(request: PodNetworkRequest): Promise<Reservation>;
   /** Releases a pod's reservation and config; a pod N-Net does not know is not an error. */
@@ -34,6 +36,9 @@ export async function loadBackend(session: NnetSession): Promise<NetworkBackend 
     neutron: await session.neutron(),
   });
   return {
+    async checkPod(request) {
+      await resolvePodTarget(await scope(), request);
+    },
     async reservePod(request) {
       return reservePodNetwork(await scope(), request);
     },

@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { build } from 'esbuild';
 import { createSession, loadCredentials } from '../../src/identity/index.ts';
 import { createNeutronClient, type NeutronClient, type Port } from '../../src/neutron/index.ts';
-import { DEVICE_OWNER, RESERVED_TAG } from '../../src/resources/index.ts';
+import { DEVICE_OWNER, RESERVED_TAG, reservePort } from '../../src/resources/index.ts';
 import { openStore, type PodNetworkConfig } from '../../src/store/index.ts';
 import { startTestCluster } from '../support/cluster.ts';
 import { ensureEnv, PROJECT_ROOT, type TestEnv } from '../support/env.ts';
@@ -329,6 +329,73 @@ test('an existing config for the pod: the same request again is accepted without
   assert.deepEqual(
     (await podPorts('pod3')).flatMap((p) => p.fixedIps.map((f) => f.ipAddress)),
     ['1.2.0.103'],
+  );
+});
+
+test('run --dry-run checks the request against Neutron and reserves nothing', async (t) => {
+  const { standin, env: e } = withStandin(t);
+  fails(
+    kubenetctl(
+      [
+        'run',
+        'pod4',
+        '--image=nginx',
+        '--dry-run=client',
+        `--subnet=${SUBNET_A}`,
+        '--ip=1.2.0.1',
+        '-n',
+        'team-a',
+      ],
+      {
+        env: e,
+      },
+    ),
+    /IP 1\.2\.0\.1 is the gateway of subnet/,
+  );
+  assert.deepEqual(standin.calls(), []);
+  ok(
+    [
+      'run',
+      'pod4',
+      '--image=nginx',
+      '--dry-run=client',
+      `--subnet=${SUBNET_A}`,
+      '--ip=1.2.0.104',
+      '-n',
+      'team-a',
+    ],
+    {
+      env: e,
+    },
+  );
+  assert.deepEqual(standin.calls()[0]!.argv, [
+    'run',
+    'pod4',
+    '--image=nginx',
+    '--dry-run=client',
+    '-n',
+    'team-a',
+  ]);
+  await assertNothingLeft();
+});
+
+test('gc leaves alone what may still be in use: a fresh unrecorded reservation and a recorded one', async (t) => {
+  withStandin(t);
+  ok(['create', 'podnetwork', 'kept', '-n', 'team-g', '--subnet', SUBNET_A]);
+  const [subnet] = await admin.subnets.list({ name: SUBNET_A });
+  // What a kubenetctl killed between reserving and recording leaves: a reserved port, no config.
+  const orphan = await reservePort(admin, {
+    pod: { cluster: CLUSTER, namespace: 'team-g', pod: 'orphan' },
+    networkId: subnet!.networkId,
+    subnetId: subnet!.id,
+  });
+  const r = ok(['gc', '--dry-run']);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, 'Nothing to collect\n');
+  ok(['gc']);
+  assert.deepEqual(
+    (await podPorts()).map((p) => p.id).sort(),
+    [orphan.id, (await podPorts('kept'))[0]!.id].sort(),
   );
 });
 

@@ -4,12 +4,32 @@
  * Only unbound ports older than a minute: a younger one may belong to a kubenetctl still at work,
  * a bound one carries a running pod.
  */
+import type { Port } from '../../neutron/index.ts';
 import { describePort, RESERVED_TAG } from '../../resources/index.ts';
+import type { PodNetworkConfig } from '../../store/index.ts';
 import type { CommandContext, CommandOf } from '../context.ts';
 import type { ExitStatus } from '../kubectl.ts';
 import { clusterScope } from './common.ts';
 
 export const GC_MIN_AGE_MS = 60_000;
+
+/** The reserved ports gc deletes: no config refers to them, unbound, older than `minAgeMs`. */
+export function orphanedReservations(
+  ports: readonly Port[],
+  configs: readonly Pick<PodNetworkConfig, 'reservedPortId'>[],
+  now: number,
+  minAgeMs = GC_MIN_AGE_MS,
+): Port[] {
+  const referenced = new Set(configs.map((c) => c.reservedPortId));
+  return ports.filter(
+    (p) =>
+      p.tags.includes(RESERVED_TAG) &&
+      !referenced.has(p.id) &&
+      !p.hostId &&
+      p.createdAt !== undefined &&
+      now - Date.parse(p.createdAt) >= minAgeMs,
+  );
+}
 
 export async function gc(command: CommandOf<'gc'>, ctx: CommandContext): Promise<ExitStatus> {
   const scope = await clusterScope(ctx, command.scope);
@@ -17,22 +37,12 @@ export async function gc(command: CommandOf<'gc'>, ctx: CommandContext): Promise
     scope.store.podConfigs.list({ cluster: scope.cluster.name }),
     scope.neutron.ports.list({ tags: [RESERVED_TAG, `nnet-cluster=${scope.cluster.name}`] }),
   ]);
-  const referenced = new Set(configs.map((c) => c.reservedPortId));
-  const now = ctx.now().getTime();
-  const orphans = ports.filter(
-    (p) =>
-      !referenced.has(p.id) &&
-      !p.hostId &&
-      p.createdAt !== undefined &&
-      now - Date.parse(p.createdAt) >= GC_MIN_AGE_MS,
-  );
+  const orphans = orphanedReservations(ports, configs, ctx.now().getTime());
   for (const port of orphans) {
-    if (command.dryRun) {
-      ctx.io.stdout(`would delete ${describePort(port)}: reserved, no pod config refers to it\n`);
-      continue;
-    }
-    await scope.neutron.ports.ensureDeleted(port.id);
-    ctx.io.stdout(`deleted ${describePort(port)}: reserved, no pod config refers to it\n`);
+    if (!command.dryRun) await scope.neutron.ports.ensureDeleted(port.id);
+    ctx.io.stdout(
+      `${command.dryRun ? 'would delete' : 'deleted'} ${describePort(port)}: reserved, no pod config refers to it\n`,
+    );
   }
   if (orphans.length === 0) ctx.io.stderr('Nothing to collect\n');
   return { code: 0 };

@@ -10,7 +10,7 @@ import type { CommandContext, Handler } from '../context.ts';
 import type { ExitStatus } from '../kubectl.ts';
 import { type ManifestText, podNetworksFromManifests } from '../manifest.ts';
 import type { ManifestSource } from '../types.ts';
-import { stopIfInterrupted, undoAll, warnNotConfigured } from './pod.ts';
+import { releaseDeleted, stopIfInterrupted, undoAll, warnNotConfigured } from './pod.ts';
 
 const EXTENSIONS = new Set(['.json', '.yaml', '.yml']);
 
@@ -76,8 +76,7 @@ export const podManifests: Handler<'pod-manifests'> = async (command, ctx) => {
       ...(await namespaces(listed)),
       annotations: 'ignore',
     });
-    for (const ref of pods) await backend.releasePod(ref);
-    return result;
+    return releaseDeleted(backend, pods, ctx, result);
   }
 
   // Checked before anything happens, also when N-Net is not configured.

@@ -3,8 +3,9 @@
  * undo on kubectl failure; and the reverse on delete: kubectl → release. Signals are deferred
  * meanwhile (dispatch.ts): one that arrives before kubectl starts undoes the reservation.
  */
-import type { Reservation } from '../backend.ts';
+import type { NetworkBackend, Reservation } from '../backend.ts';
 import type { CommandContext, Handler } from '../context.ts';
+import { toCliFailure } from '../exit.ts';
 import type { ExitStatus } from '../kubectl.ts';
 import { interruptedStatus } from '../signals.ts';
 import type { PodNetworkRequest } from '../types.ts';
@@ -40,10 +41,36 @@ export async function stopIfInterrupted(
   return interruptedStatus(signal);
 }
 
+/**
+ * Releases the reservations of pods kubectl has deleted. A failure is reported per pod (kubectl's
+ * work stands) and makes the exit code 1.
+ */
+export async function releaseDeleted(
+  backend: NetworkBackend,
+  refs: readonly { namespace: string; pod: string }[],
+  ctx: CommandContext,
+  result: ExitStatus,
+): Promise<ExitStatus> {
+  let failed = false;
+  for (const ref of refs) {
+    try {
+      await backend.releasePod(ref);
+    } catch (err) {
+      failed = true;
+      const failure = toCliFailure(err, ctx.io.env).message.replace(/^error: /, '');
+      ctx.io.stderr(
+        `error: pod ${ref.namespace}/${ref.pod} was deleted, but its N-Net reservation was not released: ${failure}` +
+          `hint: release it with 'kubenetctl delete podnetwork ${ref.pod} -n ${ref.namespace} --force'\n`,
+      );
+    }
+  }
+  return failed ? { code: 1 } : result;
+}
+
 export const runPod: Handler<'pod'> = async (command, ctx) => {
   const native = ctx.native!;
   // 1. validate: the parser checked names, the IP and the CIDR; Neutron checks the rest in 2.
-  const backend = command.dryRun ? null : await ctx.backend();
+  const backend = await ctx.backend();
   if (!backend) {
     if (!command.dryRun) warnNotConfigured(ctx, `pod ${command.pod} is created`);
     return ctx.kubectl(native);
@@ -56,6 +83,11 @@ export const runPod: Handler<'pod'> = async (command, ctx) => {
     ...(command.ip !== undefined ? { ip: command.ip } : {}),
     ...(command.mac !== undefined ? { mac: command.mac } : {}),
   };
+  if (command.dryRun) {
+    // Checked against Neutron, nothing reserved.
+    await backend.checkPod(request);
+    return ctx.kubectl(native);
+  }
   // 2–3. reserve the port (the IP) and record the pod's config.
   const reservation = await backend.reservePod(request);
   const stopped = await stopIfInterrupted([reservation], ctx);
@@ -69,7 +101,7 @@ export const runPod: Handler<'pod'> = async (command, ctx) => {
     throw err;
   }
   if (result.code !== 0) await undoAll([reservation], ctx);
-  else if (command.rm) await backend.releasePod(request);
+  else if (command.rm) return releaseDeleted(backend, [request], ctx, result);
   return result;
 };
 
@@ -79,6 +111,10 @@ export const releasePods: Handler<'release-pod'> = async (command, ctx) => {
   const backend = await ctx.backend();
   if (!backend) return result;
   const namespace = command.namespace ?? (await ctx.defaultNamespace());
-  for (const pod of command.pods) await backend.releasePod({ namespace, pod });
-  return result;
+  return releaseDeleted(
+    backend,
+    command.pods.map((pod) => ({ namespace, pod })),
+    ctx,
+    result,
+  );
 };

@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Port } from '../../neutron/index.ts';
+import { orphanedReservations } from './gc.ts';
+
+const NOW = Date.parse('2025-01-01T01:00:00Z');
+const port = (id: string, over: Partial<Port> = {}): Port =>
+  ({
+    id,
+    name: `nnet-team-a-${id}`,
+    hostId: '',
+    tags: ['nnet', 'nnet-cluster=c', 'nnet-ns=team-a', `nnet-pod=${id}`, 'nnet-reserved'],
+    createdAt: '2025-01-01T00:00:00Z',
+    ...over,
+  }) as Port;
+
+test('gc takes reserved ports no config refers to, unbound and older than a minute; nothing else', () => {
+  const ports = [
+    port('orphan'),
+    port('referenced'),
+    port('bound', { hostId: 'node1' }),
+    port('young', { createdAt: '2025-01-01T00:59:30Z' }),
+    port('not-reserved', { tags: ['nnet', 'nnet-cluster=c'] }),
+    port('no-date', { createdAt: undefined }),
+  ];
+  assert.deepEqual(
+    orphanedReservations(ports, [{ reservedPortId: 'referenced' }], NOW).map((p) => p.id),
+    ['orphan'],
+  );
+  assert.deepEqual(
+    orphanedReservations(ports, [], NOW, 10_000).map((p) => p.id),
+    ['orphan', 'referenced', 'young'],
+  );
+});
