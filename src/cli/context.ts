@@ -90,11 +90,10 @@ export function createContext(native: string[] | null, io: CliIo): CommandContex
         ...(scope.kubeContext !== undefined ? ['--context', scope.kubeContext] : []),
       ];
       const args = [...selected, 'config', 'view', '--minify', '--output', 'jsonpath={..namespace}'];
-      const result = await run(args, {
-        captureStdout: true,
-        stdin: Buffer.alloc(0),
-        quiet: true,
-      }).catch(() => undefined);
+      // No kubectl at all (a node without one): the namespace kubectl would use is "default".
+      const result = await Promise.resolve()
+        .then(() => run(args, { captureStdout: true, stdin: Buffer.alloc(0), quiet: true }))
+        .catch(() => undefined);
       const ns = result?.code === 0 ? result.stdout?.toString('utf8').trim() : '';
       return ns ? ns : 'default';
     },
