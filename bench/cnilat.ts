@@ -1,0 +1,358 @@
+/**
+ * CNI ADD/DEL latency through libcni, with where the time goes (read back from the plugin's JSON
+ * log: each Neutron call's duration, each Keystone authentication's, the plug), and churn: many
+ * pods added and deleted concurrently on one node, then what is left (expect nothing).
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { run } from '../lab/sh.ts';
+import { listPorts, parseDeploySettings } from '../src/deploy/index.ts';
+import { DEVICE_OWNER, reservePort } from '../src/resources/index.ts';
+import {
+  addNetns,
+  type Bench,
+  type CallResult,
+  delNetns,
+  harnessCall,
+  POD_NAMESPACE,
+  PREFIX,
+  type Runtime,
+} from './cluster.ts';
+import type { BenchPod } from './record.ts';
+import { type Summary, summary } from './stats.ts';
+
+export type PodKind = 'reserved' | 'created';
+
+export interface TimedCall {
+  kind: PodKind;
+  verb: 'ADD' | 'DEL';
+  containerId: string;
+  wallMs: number;
+  ok: boolean;
+  error?: string;
+}
+
+/** One plugin invocation as its log tells it. */
+export interface LoggedCall {
+  containerId: string;
+  command: string;
+  pluginMs: number | undefined;
+  neutronMs: number;
+  neutronCalls: { method: string; path: string; status: number; ms: number }[];
+  keystoneMs: number;
+  keystoneCalls: number;
+  /** ADD: from "port acquired" to "plugged" (OVSDB + ip batches + the netns move); DEL: start to "unplugged". */
+  ovsMs: number | undefined;
+  /** ADD: from "plugged" to "attached" (the store write). */
+  storeWriteMs: number | undefined;
+  /** Every log line: ms since runPlugin started, message, and its duration where it has one. */
+  timeline: { t: number; msg: string; ms?: number }[];
+}
+
+interface LogLine {
+  ts?: string;
+  msg?: string;
+  command?: string;
+  containerId?: string;
+  method?: string;
+  path?: string;
+  status?: number;
+  ms?: number;
+  durationMs?: number;
+}
+
+/** Groups a plugin log file by (containerId, command). */
+export function readPluginLog(file: string): Map<string, LoggedCall> {
+  const out = new Map<string, LoggedCall>();
+  const lines: LogLine[] = [];
+  try {
+    for (const l of readFileSync(file, 'utf8').split('\n')) if (l) lines.push(JSON.parse(l));
+  } catch {
+    return out;
+  }
+  const groups = new Map<string, LogLine[]>();
+  for (const l of lines) {
+    if (!l.containerId || !l.command) continue;
+    const k = `${l.containerId}/${l.command}`;
+    groups.set(k, [...(groups.get(k) ?? []), l]);
+  }
+  for (const [k, ls] of groups) {
+    const t = (msg: string) => {
+      const l = ls.find((x) => x.msg === msg);
+      return l?.ts ? Date.parse(l.ts) : undefined;
+    };
+    const command = ls[0]!.command!;
+    const done = ls.find((x) => x.msg === `${command} ok`);
+    const end = t(`${command} ok`);
+    const start = end !== undefined && done?.durationMs !== undefined ? end - done.durationMs : undefined;
+    const neutronCalls = ls
+      .filter((x) => x.msg === 'neutron call')
+      .map((x) => ({
+        method: x.method ?? '?',
+        // ids out, so calls of different pods read alike
+        path: (x.path ?? '?').replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '{id}'),
+        status: x.status ?? 0,
+        ms: x.durationMs ?? x.ms ?? 0,
+      }));
+    const tokens = ls.filter((x) => x.msg === 'token issued');
+    const diff = (a: number | undefined, b: number | undefined) =>
+      a !== undefined && b !== undefined ? a - b : undefined;
+    out.set(k, {
+      containerId: ls[0]!.containerId!,
+      command,
+      pluginMs: done?.durationMs,
+      neutronMs: neutronCalls.reduce((a, c) => a + c.ms, 0),
+      neutronCalls,
+      keystoneMs: tokens.reduce((a, x) => a + (x.durationMs ?? 0), 0),
+      keystoneCalls: tokens.length,
+      ovsMs: command === 'ADD' ? diff(t('plugged'), t('port acquired')) : diff(t('unplugged'), start),
+      storeWriteMs: command === 'ADD' ? diff(t('attached'), t('plugged')) : undefined,
+      timeline: ls.map((x) => {
+        const d = x.durationMs ?? x.ms;
+        const what =
+          x.msg === 'neutron call'
+            ? `neutron ${x.method} ${(x.path ?? '').replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '{id}')}`
+            : (x.msg ?? '?');
+        return {
+          t: start !== undefined && x.ts ? Date.parse(x.ts) - start : Number.NaN,
+          msg: what,
+          ...(d !== undefined && x.msg !== `${command} ok` ? { ms: d } : {}),
+        };
+      }),
+    });
+  }
+  return out;
+}
+
+export interface Breakdown {
+  /** What the calls were, by kind and verb. */
+  wallMs: Summary;
+  pluginMs: Summary;
+  neutronMs: Summary;
+  keystoneMs: Summary;
+  ovsMs: Summary;
+  /** Outside runPlugin: process start-up (node, module loading) + libcni. */
+  startupMs: Summary;
+  /** wall − Neutron − Keystone: N-Net's own time (incl. process start, the plug, the store). */
+  nnetOwnMs: Summary;
+  /** Medians of the shares of wall time. */
+  share: { neutron: number; keystone: number; nnetOwn: number };
+  neutronCallsPerOp: number;
+  /** The Neutron calls of one typical call, in order. */
+  neutronSequence: string[];
+  /** The log of that call: ms since runPlugin started (ms resolution), message, duration. */
+  typicalTimeline: { t: number; msg: string; ms?: number }[];
+  typicalWallMs: number;
+  authenticated: number;
+}
+
+export function breakdown(calls: readonly TimedCall[], logged: Map<string, LoggedCall>): Breakdown {
+  const rows = calls
+    .filter((c) => c.ok)
+    .map((c) => ({ c, l: logged.get(`${c.containerId}/${c.verb}`) }))
+    .filter((r): r is { c: TimedCall; l: LoggedCall } => r.l !== undefined);
+  const col = (f: (r: { c: TimedCall; l: LoggedCall }) => number | undefined) =>
+    summary(rows.map((r) => f(r) ?? Number.NaN));
+  const share = (f: (r: { c: TimedCall; l: LoggedCall }) => number) => summary(rows.map(f)).p50;
+  // the call with the median wall time
+  const sorted = [...rows].sort((x, y) => x.c.wallMs - y.c.wallMs);
+  const mid = sorted[Math.floor((sorted.length - 1) / 2)];
+  const typical = mid?.l;
+  return {
+    wallMs: col((r) => r.c.wallMs),
+    pluginMs: col((r) => r.l.pluginMs),
+    neutronMs: col((r) => r.l.neutronMs),
+    keystoneMs: col((r) => r.l.keystoneMs),
+    ovsMs: col((r) => r.l.ovsMs),
+    startupMs: col((r) => (r.l.pluginMs === undefined ? undefined : r.c.wallMs - r.l.pluginMs)),
+    nnetOwnMs: col((r) => r.c.wallMs - r.l.neutronMs - r.l.keystoneMs),
+    share: {
+      neutron: share((r) => r.l.neutronMs / r.c.wallMs),
+      keystone: share((r) => r.l.keystoneMs / r.c.wallMs),
+      nnetOwn: share((r) => (r.c.wallMs - r.l.neutronMs - r.l.keystoneMs) / r.c.wallMs),
+    },
+    neutronCallsPerOp: summary(rows.map((r) => r.l.neutronCalls.length)).p50,
+    neutronSequence: (typical?.neutronCalls ?? []).map((x) => `${x.method} ${x.path} ${x.ms} ms`),
+    typicalTimeline: typical?.timeline ?? [],
+    typicalWallMs: mid?.c.wallMs ?? Number.NaN,
+    authenticated: rows.filter((r) => r.l.keystoneCalls > 0).length,
+  };
+}
+
+const newPod = (name: string): Omit<BenchPod, 'cniDir'> => ({
+  name,
+  namespace: POD_NAMESPACE,
+  containerId: randomBytes(16).toString('hex'),
+  netns: `${PREFIX}-c-${name}`,
+});
+
+async function timed(
+  rt: Runtime,
+  verb: 'add' | 'del',
+  kind: PodKind,
+  pod: Omit<BenchPod, 'cniDir'>,
+): Promise<TimedCall> {
+  const r: CallResult = await harnessCall(rt, verb, pod);
+  return {
+    kind,
+    verb: verb === 'add' ? 'ADD' : 'DEL',
+    containerId: pod.containerId,
+    wallMs: r.wallMs,
+    ok: r.code === 0,
+    ...(r.code === 0 ? {} : { error: `${r.stdout} ${r.stderr}`.trim().slice(0, 400) }),
+  };
+}
+
+/**
+ * `pods` rounds; each: a pod whose port was reserved beforehand (reservePort + its network config
+ * in the store, as kubenetctl does) and a pod whose port ADD creates; ADD both, then DEL both (the
+ * order alternates). Reservations are made and removed outside the timed calls.
+ */
+export async function measureCniLatency(
+  b: Bench,
+  rt: Runtime,
+  o: { pods: number; log: (l: string) => void },
+): Promise<TimedCall[]> {
+  const calls: TimedCall[] = [];
+  const cluster = b.cluster;
+  for (let i = 0; i < o.pods; i++) {
+    const r = newPod(`lat-r${i}`);
+    const c = newPod(`lat-c${i}`);
+    const ip = `10.77.200.${10 + i}`;
+    const ref = { cluster, namespace: POD_NAMESPACE, pod: r.name };
+    const reserved = await reservePort(b.admin, {
+      pod: ref,
+      networkId: b.network.id,
+      subnetId: b.subnet.id,
+      ip,
+    });
+    b.record.update((d) => void d.ports.push(reserved.id));
+    await b.store.podConfigs.create({
+      ...ref,
+      networkId: b.network.id,
+      subnetId: b.subnet.id,
+      ip,
+      reservedPortId: reserved.id,
+    });
+    for (const p of [r, c]) {
+      await addNetns(b, p.netns);
+      b.record.update((d) => void d.pods.push({ ...p, cniDir: rt.dir }));
+    }
+    const order: [PodKind, typeof r][] = [
+      ['reserved', r],
+      ['created', c],
+    ];
+    if (i % 2) order.reverse();
+    for (const [kind, p] of order) calls.push(await timed(rt, 'add', kind, p));
+    for (const [kind, p] of order) calls.push(await timed(rt, 'del', kind, p));
+    for (const p of [r, c]) {
+      b.record.removePod(p.containerId);
+      await delNetns(b, p.netns);
+    }
+    await b.store.podConfigs.delete(ref);
+    await b.admin.ports.ensureDeleted(reserved.id);
+    b.record.removePort(reserved.id);
+    if ((i + 1) % 10 === 0 || i + 1 === o.pods) {
+      const last = calls.slice(-40).filter((x) => x.verb === 'ADD' && x.kind === 'reserved');
+      const failed = calls.filter((x) => !x.ok).length;
+      o.log(
+        `${i + 1}/${o.pods} rounds; last reserved ADDs ${last.map((x) => x.wallMs.toFixed(0)).join(' ')} ms${failed ? `; ${failed} failed` : ''}`,
+      );
+    }
+  }
+  return calls;
+}
+
+export interface ChurnResult {
+  pods: number;
+  concurrency: number;
+  totalS: number;
+  podsPerS: number;
+  add: Summary;
+  del: Summary;
+  failed: { verb: string; error: string }[];
+  leaks: Leaks;
+  calls: TimedCall[];
+}
+
+export interface Leaks {
+  neutronPorts: string[];
+  ovsPorts: string[];
+  /** N-Net-named host devices (nn<12 hex>, nn<letter><12 hex>) left in the node namespaces. */
+  hostLinks: string[];
+  attachments: string[];
+  podConfigs: string[];
+}
+
+/** N-Net's Neutron ports on the bench network, its OVS ports on both nodes, the store rows. */
+export async function leaks(b: Bench): Promise<Leaks> {
+  const ports = await b.admin.ports.list({ networkId: b.network.id, deviceOwner: DEVICE_OWNER });
+  const ovs: string[] = [];
+  const links: string[] = [];
+  for (const n of b.nodes) {
+    const j = JSON.parse((await run('ip', ['-n', n.netns, '-j', 'link', 'show'])).stdout) as {
+      ifname: string;
+    }[];
+    links.push(
+      ...j.filter((l) => /^nn[a-z]?[0-9a-f]{12}$/.test(l.ifname)).map((l) => `${n.name}:${l.ifname}`),
+    );
+    const s = parseDeploySettings({
+      ovsdb: n.ovsdbSocket,
+      datapathType: 'netdev',
+      vswitchdNetns: `/run/netns/${n.netns}`,
+    });
+    ovs.push(...(await listPorts(s)).map((p) => `${n.name}:${p.name}`));
+  }
+  const att = await b.store.attachments.list({ cluster: b.cluster });
+  const cfg = await b.store.podConfigs.list({ cluster: b.cluster });
+  return {
+    neutronPorts: ports.map((p) => p.id),
+    ovsPorts: ovs,
+    hostLinks: links,
+    attachments: att.map((a) => `${a.namespace}/${a.pod} ${a.containerId}`),
+    podConfigs: cfg.map((c) => `${c.namespace}/${c.pod}`),
+  };
+}
+
+/**
+ * `pods` pods on one node, `concurrency` at a time: each ADD then DEL (a pod's life, as fast as
+ * the kubelet would go). The netns are made before and removed after the timed part.
+ */
+export async function churn(
+  b: Bench,
+  rt: Runtime,
+  o: { pods: number; concurrency: number; log: (l: string) => void },
+): Promise<ChurnResult> {
+  const pods = Array.from({ length: o.pods }, (_, i) => newPod(`churn${i}`));
+  for (const p of pods) await addNetns(b, p.netns);
+  b.record.update((d) => void d.pods.push(...pods.map((p) => ({ ...p, cniDir: rt.dir }))));
+  const calls: TimedCall[] = [];
+  let next = 0;
+  let finished = 0;
+  const t0 = performance.now();
+  const worker = async () => {
+    while (next < pods.length) {
+      const p = pods[next++]!;
+      calls.push(await timed(rt, 'add', 'created', p));
+      const del = await timed(rt, 'del', 'created', p);
+      calls.push(del);
+      if (del.ok) b.record.removePod(p.containerId);
+      if (++finished % 25 === 0) o.log(`churn: ${finished}/${pods.length} pods added and deleted`);
+    }
+  };
+  await Promise.all(Array.from({ length: o.concurrency }, worker));
+  const totalS = (performance.now() - t0) / 1000;
+  for (const p of pods) await delNetns(b, p.netns);
+  const failed = calls.filter((c) => !c.ok).map((c) => ({ verb: c.verb, error: c.error ?? '' }));
+  return {
+    pods: o.pods,
+    concurrency: o.concurrency,
+    totalS,
+    podsPerS: o.pods / totalS,
+    add: summary(calls.filter((c) => c.verb === 'ADD' && c.ok).map((c) => c.wallMs)),
+    del: summary(calls.filter((c) => c.verb === 'DEL' && c.ok).map((c) => c.wallMs)),
+    failed,
+    leaks: await leaks(b),
+    calls,
+  };
+}

@@ -1,0 +1,338 @@
+/**
+ * `npm run bench` (scripts/bench.sh): N-Net's benchmark, one run, everything side by side —
+ * the data path (throughput and RTT of N-Net's internal plug, the hybrid plug, a Flannel-style
+ * kernel reference and the bare OVS limit, same host and across hosts), CNI ADD/DEL latency with
+ * where the time goes, churn with leak counts, and process cost. Writes docs/benchmarks/
+ * results.json, results.md and the Figure 5/6 charts. Not part of the test suite.
+ *
+ *   node --import tsx bench/main.ts [--reps 3] [--seconds 4] [--counts 10,50,100,200,500]
+ *     [--interval 0.01] [--cni-pods 50] [--churn 100] [--concurrency 8] [--process-runs 30]
+ *     [--only datapath,cni,churn,process] [--out docs/benchmarks]
+ *
+ * Everything it makes is named nnb… and recorded under .lab/bench; it is all removed at the end
+ * (and at the start, when an earlier run was interrupted).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { stepLog } from '../lab/steps.ts';
+import { PLUGIN } from '../test/support/cni.ts';
+import { PROJECT_ROOT } from '../test/support/env.ts';
+import { rttChart, throughputChart } from './charts.ts';
+import { type Bench, leftoverRun, setupBench, teardown } from './cluster.ts';
+import { breakdown, churn, measureCniLatency, readPluginLog } from './cnilat.ts';
+import {
+  configKey,
+  measureRtt,
+  measureThroughput,
+  medianGbps,
+  type PairConfig,
+  PLACEMENTS,
+  PLUGIN_SHORT,
+  PLUGINS,
+  waitConnected,
+} from './datapath.ts';
+import { loadSampler, machine } from './machine.ts';
+import { barePod, cniPod, delCniPods, type Endpoint, flannelHosts, flannelPod } from './pods.ts';
+import { measureProcesses } from './process.ts';
+import { computeTargets, markdown, type Results } from './report.ts';
+
+const { values: a } = parseArgs({
+  options: {
+    reps: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '4' },
+    counts: { type: 'string', default: '10,50,100,200,500' },
+    interval: { type: 'string', default: '0.01' },
+    'cni-pods': { type: 'string', default: '50' },
+    churn: { type: 'string', default: '100' },
+    concurrency: { type: 'string', default: '8' },
+    'process-runs': { type: 'string', default: '30' },
+    only: { type: 'string', default: 'process,datapath,cni,churn' },
+    out: { type: 'string', default: join(PROJECT_ROOT, 'docs/benchmarks') },
+    // Re-renders results.md and the charts from OUT/results.json, measuring nothing.
+    rerender: { type: 'boolean', default: false },
+  },
+});
+const int = (s: string, min: number) => Math.max(min, Math.floor(Number(s)) || min);
+const only = new Set(a.only.split(','));
+const settings = {
+  reps: int(a.reps, 1),
+  seconds: Math.min(30, int(a.seconds, 1)),
+  pingCounts: a.counts.split(',').map((c) => int(c, 1)),
+  pingIntervalS: Math.max(0.002, Number(a.interval) || 0.01),
+  cniPods: Math.min(180, int(a['cni-pods'], 1)),
+  churnPods: int(a.churn, 1),
+  churnConcurrency: int(a.concurrency, 1),
+  processRuns: int(a['process-runs'], 1),
+  networkMtu: 0,
+  store: 'etcd',
+  datapathType: 'netdev' as const,
+};
+const OUT = a.out;
+
+const log = stepLog();
+const load = loadSampler();
+const t0 = Date.now();
+const results: Results = {
+  schema: 'nnet-bench/1',
+  machine: machine(),
+  settings,
+  durationS: 0,
+  load: { samples: [], byPhase: {} },
+  targets: [],
+  errors: [],
+};
+
+let bench: Bench | undefined;
+let tornDown = false;
+async function cleanUp(): Promise<void> {
+  if (tornDown) return;
+  tornDown = true;
+  load.phase('teardown');
+  await log.step(
+    'tear down: pods, Neutron resources, store, daemons (by PID), chassis, namespaces',
+    async () => {
+      for (const l of await teardown(bench?.store)) log.info(l);
+    },
+  );
+}
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    console.error(`\n${sig}: cleaning up`);
+    cleanUp().finally(() => process.exit(130));
+  });
+}
+
+async function processCost(): Promise<void> {
+  load.phase('process');
+  const home = process.env.HOME ?? '/root';
+  results.process = await log.step(`process cost: ${settings.processRuns} runs each`, async () => {
+    const r = measureProcesses(
+      [
+        { label: 'node (empty script, reference)', argv: [process.execPath, '-e', '0'] },
+        // node parsing the plugin's bundle without running it: what loading the code costs
+        { label: 'node --check nnet (parse only, reference)', argv: [process.execPath, '--check', PLUGIN] },
+        { label: 'nnet VERSION', argv: [PLUGIN], env: { CNI_COMMAND: 'VERSION' } },
+        {
+          label: 'kubenetctl version --client',
+          argv: [join(PROJECT_ROOT, 'dist/kubenetctl.js'), 'version', '--client'],
+          env: { HOME: home },
+        },
+        { label: 'kubectl version --client', argv: ['kubectl', 'version', '--client'], env: { HOME: home } },
+      ],
+      settings.processRuns,
+    );
+    for (const p of r)
+      log.info(
+        `${p.label}: wall p50 ${p.wallMs.p50.toFixed(1)} ms, peak RSS p50 ${p.peakRssMb.p50.toFixed(1)} MB`,
+      );
+    return r;
+  });
+}
+
+async function datapath(b: Bench): Promise<void> {
+  load.phase('datapath setup');
+  const [n1, n2] = b.nodes;
+  const eps = await log.step(
+    'data-path pods: N-Net and hybrid through libcni, bare limit by hand, Flannel-style',
+    async () => {
+      const e: Record<string, [Endpoint, Endpoint, Endpoint]> = {};
+      e.nnet = [
+        await cniPod(b, b.runtime(1, 'internal'), 'nnet-a'),
+        await cniPod(b, b.runtime(1, 'internal'), 'nnet-b'),
+        await cniPod(b, b.runtime(2, 'internal'), 'nnet-c'),
+      ];
+      e.hybrid = [
+        await cniPod(b, b.runtime(1, 'hybrid'), 'hyb-a'),
+        await cniPod(b, b.runtime(1, 'hybrid'), 'hyb-b'),
+        await cniPod(b, b.runtime(2, 'hybrid'), 'hyb-c'),
+      ];
+      e.bare = [await barePod(b, n1, 'a'), await barePod(b, n1, 'b'), await barePod(b, n2, 'c')];
+      const fl = await flannelHosts(b, settings.networkMtu);
+      e.flannel = [
+        await flannelPod(b, fl, 1, 2, 'a'),
+        await flannelPod(b, fl, 1, 3, 'b'),
+        await flannelPod(b, fl, 2, 2, 'c'),
+      ];
+      for (const [p, [x, y, z]] of Object.entries(e))
+        log.info(`${p}: ${x.name} ${x.ip}, ${y.name} ${y.ip} on host 1; ${z.name} ${z.ip} on host 2`);
+      return e;
+    },
+  );
+  const all: PairConfig[] = PLUGINS.flatMap((p) => [
+    { plugin: p, placement: 'same host' as const, client: eps[p]![0], server: eps[p]![1] },
+    { plugin: p, placement: 'across hosts' as const, client: eps[p]![0], server: eps[p]![2] },
+  ]);
+  const connected = await log.step('connectivity of every pair (warms ARP and the OVN flows)', async () => {
+    const ok = new Set<string>();
+    for (const c of all) {
+      if (await waitConnected(c)) ok.add(configKey(c));
+      else results.errors.push(`${configKey(c)}: ${c.client.ip} cannot reach ${c.server.ip}; not measured`);
+    }
+    log.info(`${ok.size}/${all.length} pairs answer`);
+    return ok;
+  });
+  const configs = all.filter((c) => connected.has(configKey(c)));
+  results.datapath = {
+    pairs: all.map((c) => ({
+      key: configKey(c),
+      plugin: c.plugin,
+      placement: c.placement,
+      client: c.client,
+      server: c.server,
+      connected: connected.has(configKey(c)),
+    })),
+    throughput: {},
+    rtt: {},
+  };
+  load.phase('throughput');
+  results.datapath.throughput = await log.step(
+    `TCP throughput: iperf3 ${settings.seconds} s × ${settings.reps} reps × ${configs.length} pairs, interleaved`,
+    () => measureThroughput(b, configs, { reps: settings.reps, seconds: settings.seconds, log: log.info }),
+  );
+  load.phase('rtt');
+  results.datapath.rtt = await log.step(
+    `RTT: ping ${settings.pingCounts.join('/')} packets every ${settings.pingIntervalS} s × ${configs.length} pairs`,
+    () =>
+      measureRtt(configs, { counts: settings.pingCounts, intervalS: settings.pingIntervalS, log: log.info }),
+  );
+  for (const pl of PLACEMENTS)
+    log.info(
+      `${pl}: ${PLUGINS.map((p) => `${p} ${medianGbps(results.datapath?.throughput[configKey({ plugin: p, placement: pl })]).toFixed(2)} Gbit/s`).join(', ')}`,
+    );
+  await log.step('CNI DEL of the data-path pods', async () => {
+    const failed = await delCniPods(b);
+    if (failed) results.errors.push(`${failed} data-path pods failed CNI DEL`);
+  });
+}
+
+async function cni(b: Bench): Promise<void> {
+  load.phase('cni latency');
+  const rt = b.runtime(1, 'internal');
+  const calls = await log.step(
+    `CNI latency: ${settings.cniPods} rounds of (reserved-port pod, ADD-creates pod), ADD then DEL`,
+    () => measureCniLatency(b, rt, { pods: settings.cniPods, log: log.info }),
+  );
+  const logged = readPluginLog(rt.logFile);
+  const bd: Record<string, ReturnType<typeof breakdown>> = {};
+  for (const kind of ['reserved', 'created'] as const)
+    for (const verb of ['ADD', 'DEL'] as const)
+      bd[`${kind}/${verb}`] = breakdown(
+        calls.filter((c) => c.kind === kind && c.verb === verb),
+        logged,
+      );
+  for (const [k, v] of Object.entries(bd))
+    log.info(
+      `${k}: p50 ${v.wallMs.p50.toFixed(0)} p90 ${v.wallMs.p90.toFixed(0)} p99 ${v.wallMs.p99.toFixed(0)} ms; Neutron ${(v.share.neutron * 100).toFixed(0)}%, Keystone ${(v.share.keystone * 100).toFixed(0)}%, N-Net ${(v.share.nnetOwn * 100).toFixed(0)}%`,
+    );
+  const failed = calls.filter((c) => !c.ok);
+  if (failed.length)
+    results.errors.push(`${failed.length} CNI latency calls failed, e.g. ${failed[0]!.error}`);
+  results.cni = { calls, breakdown: bd };
+}
+
+async function churnPhase(b: Bench): Promise<void> {
+  load.phase('churn');
+  const rt = b.runtime(1, 'internal');
+  const r = await log.step(
+    `churn: ${settings.churnPods} pods, ${settings.churnConcurrency} at a time, ADD then DEL each`,
+    () => churn(b, rt, { pods: settings.churnPods, concurrency: settings.churnConcurrency, log: log.info }),
+  );
+  const bd = breakdown(
+    r.calls.filter((c) => c.verb === 'ADD'),
+    readPluginLog(rt.logFile),
+  );
+  const l = r.leaks;
+  log.info(
+    `${r.podsPerS.toFixed(2)} pods/s; ${r.failed.length} failed calls; left: ${l.neutronPorts.length} Neutron ports, ${l.ovsPorts.length} OVS ports, ${l.hostLinks.length} host links, ${l.attachments.length} attachments, ${l.podConfigs.length} pod configs`,
+  );
+  if (r.failed.length)
+    results.errors.push(
+      `${r.failed.length} churn calls failed, e.g. ${r.failed[0]!.verb}: ${r.failed[0]!.error}`,
+    );
+  results.churn = { ...r, breakdown: bd };
+}
+
+async function write(): Promise<void> {
+  results.durationS = (Date.now() - t0) / 1000;
+  results.load = { samples: load.stop(), byPhase: load.byPhase() };
+  results.targets = computeTargets(results);
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(join(OUT, 'results.json'), `${JSON.stringify(results, null, 1)}\n`);
+  await render(results);
+}
+
+async function render(results: Results): Promise<void> {
+  const settings = results.settings;
+  const sub = `${results.machine.cpuModel.replace(/\s+/g, ' ')}, ${results.machine.cores} cores; OVS in user space (no kernel module), Flannel-style in the kernel; ${results.machine.date.slice(0, 10)}`;
+  if (results.datapath) {
+    const s = results.datapath;
+    const plugins = PLUGINS.map((id) => ({ id, label: PLUGIN_SHORT[id] }));
+    const gbps: Record<string, [number, number]> = {};
+    const same: Record<string, number[]> = {};
+    const across: Record<string, number[]> = {};
+    for (const p of PLUGINS) {
+      gbps[p] = [
+        medianGbps(s.throughput[configKey({ plugin: p, placement: 'same host' })]),
+        medianGbps(s.throughput[configKey({ plugin: p, placement: 'across hosts' })]),
+      ];
+      const per = (pl: 'same host' | 'across hosts') =>
+        settings.pingCounts.map(
+          (c) =>
+            s.rtt[configKey({ plugin: p, placement: pl })]?.find((x) => x.count === c)?.avgMs ?? Number.NaN,
+        );
+      same[p] = per('same host');
+      across[p] = per('across hosts');
+    }
+    await throughputChart({ plugins, gbps }, OUT, sub);
+    await rttChart({ plugins, counts: settings.pingCounts, same, across }, OUT, sub);
+  }
+  writeFileSync(join(OUT, 'results.md'), markdown(results));
+}
+
+if (a.rerender) {
+  const r = JSON.parse(readFileSync(join(OUT, 'results.json'), 'utf8')) as Results;
+  r.targets = computeTargets(r);
+  await render(r);
+  console.log(`re-rendered ${join(OUT, 'results.md')} and the charts`);
+  process.exit(0);
+}
+
+try {
+  console.log('N-Net benchmark: data path (Figures 5, 6), CNI latency, churn, process cost\n');
+  if (leftoverRun())
+    await log.step('remove what an interrupted earlier run left', async () => {
+      for (const l of await teardown()) log.info(l);
+    });
+  if (only.has('process')) await processCost();
+  if (only.has('datapath') || only.has('cni') || only.has('churn')) {
+    load.phase('setup');
+    bench = await log.step(
+      'two lab nodes, a Neutron network, the cluster in etcd, nnet conflists (internal, hybrid)',
+      () => setupBench(log.info),
+    );
+    settings.networkMtu = bench.network.mtu ?? 1500;
+    if (only.has('datapath')) await datapath(bench);
+    if (only.has('cni')) await cni(bench);
+    if (only.has('churn')) await churnPhase(bench);
+  }
+} catch (e) {
+  const msg = e instanceof Error ? e.message : String(e);
+  results.errors.push(`run aborted: ${msg}`);
+  console.error(`bench failed: ${msg}`);
+  process.exitCode = 1;
+} finally {
+  await cleanUp().catch((e) => {
+    results.errors.push(`teardown: ${e instanceof Error ? e.message : String(e)}`);
+    process.exitCode = 1;
+  });
+  await write();
+  console.log(
+    `\nResults: ${relative(process.cwd(), join(OUT, 'results.md'))} (+ results.json, fig5-throughput.png, fig6-rtt.png)`,
+  );
+  for (const t of results.targets)
+    console.log(
+      `  ${t.met === null ? '?' : t.met ? 'met   ' : 'MISSED'} ${t.what}: ${t.value ?? '–'}${t.unit === '×' ? '×' : ` ${t.unit}`}${t.miss ? ` (${t.miss})` : ''}`,
+    );
+  console.log(`${log.elapsedS().toFixed(0)} s in all`);
+}

@@ -1,0 +1,64 @@
+/**
+ * Process cost of the binaries: wall time (spawn to exit, median of many runs) and peak RSS
+ * (GNU time's %M: the largest max-RSS of the process and its waited-for children).
+ */
+import { spawnSync } from 'node:child_process';
+import { SYSTEM_PATH } from '../lab/sh.ts';
+import { type Summary, summary } from './stats.ts';
+
+export interface ProcessCost {
+  label: string;
+  argv: string[];
+  runs: number;
+  wallMs: Summary;
+  peakRssMb: Summary;
+  wallRaw: number[];
+  rssRawKb: number[];
+  output: string;
+}
+
+function once(argv: string[], env: Record<string, string>): { wallMs: number; out: string } {
+  const t0 = performance.now();
+  const r = spawnSync(argv[0]!, argv.slice(1), { env: { PATH: SYSTEM_PATH, ...env }, encoding: 'utf8' });
+  const wallMs = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return { wallMs, out: r.stdout };
+}
+
+function rssKb(argv: string[], env: Record<string, string>): number {
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', ...argv], {
+    env: { PATH: SYSTEM_PATH, ...env },
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`/usr/bin/time ${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return Number(r.stderr.trim().split('\n').at(-1));
+}
+
+export interface ProcessSpec {
+  label: string;
+  argv: string[];
+  env?: Record<string, string>;
+}
+
+/** Runs every spec `runs` times, interleaved (one warm-up run each first, not counted). */
+export function measureProcesses(specs: readonly ProcessSpec[], runs: number): ProcessCost[] {
+  const wall = specs.map(() => [] as number[]);
+  const rss = specs.map(() => [] as number[]);
+  const outputs = specs.map((s) => once(s.argv, s.env ?? {}).out.trim());
+  for (let i = 0; i < runs; i++) {
+    for (const [k, s] of specs.entries()) {
+      wall[k]!.push(once(s.argv, s.env ?? {}).wallMs);
+      rss[k]!.push(rssKb(s.argv, s.env ?? {}));
+    }
+  }
+  return specs.map((s, k) => ({
+    label: s.label,
+    argv: s.argv,
+    runs,
+    wallMs: summary(wall[k]!),
+    peakRssMb: summary(rss[k]!.map((x) => x / 1024)),
+    wallRaw: wall[k]!,
+    rssRawKb: rss[k]!,
+    output: outputs[k]!.split('\n')[0]!.slice(0, 200),
+  }));
+}

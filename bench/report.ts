@@ -1,0 +1,455 @@
+/**
+ * The results document (every raw number), the targets it is held against (reported, not
+ * asserted) and the Markdown report.
+ */
+import type { Breakdown, ChurnResult, TimedCall } from './cnilat.ts';
+import {
+  configKey,
+  type IperfRun,
+  medianGbps,
+  type PingRun,
+  PLACEMENTS,
+  PLUGIN_LABEL,
+  PLUGINS,
+  type Placement,
+  type PluginId,
+  rttOf,
+} from './datapath.ts';
+import type { LoadSample, Machine } from './machine.ts';
+import type { Endpoint } from './pods.ts';
+import type { ProcessCost } from './process.ts';
+import { fmt, round } from './stats.ts';
+
+export interface Settings {
+  reps: number;
+  seconds: number;
+  pingCounts: number[];
+  pingIntervalS: number;
+  cniPods: number;
+  churnPods: number;
+  churnConcurrency: number;
+  processRuns: number;
+  networkMtu: number;
+  store: string;
+  datapathType: 'netdev';
+}
+
+export interface Results {
+  schema: 'nnet-bench/1';
+  machine: Machine;
+  settings: Settings;
+  durationS: number;
+  load: { samples: LoadSample[]; byPhase: Record<string, { mean1: number; max1: number }> };
+  datapath?: {
+    pairs: {
+      key: string;
+      plugin: PluginId;
+      placement: Placement;
+      client: Endpoint;
+      server: Endpoint;
+      connected: boolean;
+    }[];
+    throughput: Record<string, IperfRun[]>;
+    rtt: Record<string, PingRun[]>;
+  };
+  cni?: {
+    calls: TimedCall[];
+    breakdown: Record<string, Breakdown>;
+  };
+  churn?: Omit<ChurnResult, 'calls'> & { breakdown: Breakdown; calls: TimedCall[] };
+  process?: ProcessCost[];
+  targets: Target[];
+  errors: string[];
+}
+
+export interface Target {
+  id: string;
+  what: string;
+  op: '>=' | '<=' | '==';
+  target: number;
+  value: number | null;
+  unit: string;
+  met: boolean | null;
+  /** How far off, in words, when missed. */
+  miss: string | null;
+}
+
+function target(id: string, what: string, op: Target['op'], t: number, v: number, unit: string): Target {
+  const value = round(v, 3);
+  if (value === null) return { id, what, op, target: t, value, unit, met: null, miss: 'not measured' };
+  const met = op === '>=' ? value >= t : op === '<=' ? value <= t : value === t;
+  let miss: string | null = null;
+  if (!met) {
+    if (op === '==') miss = `${value} instead of ${t}`;
+    else {
+      const pct = Math.abs((value - t) / t) * 100;
+      miss = `${op === '>=' ? 'short by' : 'over by'} ${fmtNum(Math.abs(value - t))}${unit === '×' ? '' : ` ${unit}`} (${pct.toFixed(0)}%)`;
+    }
+  }
+  return { id, what, op, target: t, value, unit, met, miss };
+}
+
+const fmtNum = (x: number) =>
+  Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2);
+
+export interface DatapathSummary {
+  gbps: Record<string, number>;
+  rtt: Record<string, number>;
+  ratio: (metric: 'gbps' | 'rtt', other: PluginId, placement: Placement) => number;
+}
+
+export function datapathSummary(r: Results): DatapathSummary {
+  const gbps: Record<string, number> = {};
+  const rtt: Record<string, number> = {};
+  for (const p of PLUGINS)
+    for (const pl of PLACEMENTS) {
+      const k = configKey({ plugin: p, placement: pl });
+      gbps[k] = medianGbps(r.datapath?.throughput[k]);
+      rtt[k] = rttOf(r.datapath?.rtt[k]);
+    }
+  const ratio = (m: 'gbps' | 'rtt', other: PluginId, pl: Placement) => {
+    const t = m === 'gbps' ? gbps : rtt;
+    return t[configKey({ plugin: 'nnet', placement: pl })]! / t[configKey({ plugin: other, placement: pl })]!;
+  };
+  return { gbps, rtt, ratio };
+}
+
+export function computeTargets(r: Results): Target[] {
+  const out: Target[] = [];
+  const d = datapathSummary(r);
+  for (const pl of PLACEMENTS) {
+    out.push(
+      target(
+        `tput-hybrid-${pl}`,
+        `throughput N-Net ÷ hybrid, ${pl}`,
+        '>=',
+        1.8,
+        d.ratio('gbps', 'hybrid', pl),
+        '×',
+      ),
+    );
+    out.push(
+      target(
+        `rtt-hybrid-${pl}`,
+        `RTT N-Net ÷ hybrid, ${pl} (≥ 30% lower)`,
+        '<=',
+        0.7,
+        d.ratio('rtt', 'hybrid', pl),
+        '×',
+      ),
+    );
+  }
+  for (const pl of PLACEMENTS) {
+    out.push(
+      target(
+        `tput-bare-${pl}`,
+        `throughput N-Net ÷ bare limit, ${pl} (within 5%)`,
+        '>=',
+        0.95,
+        d.ratio('gbps', 'bare', pl),
+        '×',
+      ),
+    );
+    out.push(
+      target(
+        `rtt-bare-${pl}`,
+        `RTT N-Net ÷ bare limit, ${pl} (within 5%)`,
+        '<=',
+        1.05,
+        d.ratio('rtt', 'bare', pl),
+        '×',
+      ),
+    );
+  }
+  const add = r.cni?.breakdown['reserved/ADD'];
+  out.push(
+    target('add-p50', 'CNI ADD with a reserved port, p50', '<=', 120, add?.wallMs.p50 ?? Number.NaN, 'ms'),
+  );
+  out.push(
+    target('add-p99', 'CNI ADD with a reserved port, p99', '<=', 300, add?.wallMs.p99 ?? Number.NaN, 'ms'),
+  );
+  out.push(
+    target(
+      'add-own-share',
+      "N-Net's own share of ADD wall time (reserved port, median)",
+      '<=',
+      10,
+      (add?.share.nnetOwn ?? Number.NaN) * 100,
+      '%',
+    ),
+  );
+  out.push(
+    target(
+      'churn-rate',
+      `churn: pods per second (${r.settings.churnPods} pods, concurrency ${r.settings.churnConcurrency})`,
+      '>=',
+      4,
+      r.churn?.podsPerS ?? Number.NaN,
+      'pods/s',
+    ),
+  );
+  const l = r.churn?.leaks;
+  out.push(
+    target(
+      'churn-leaks',
+      'leaks after churn (N-Net Neutron ports + OVS ports + host links + store rows)',
+      '==',
+      0,
+      l
+        ? l.neutronPorts.length +
+            l.ovsPorts.length +
+            l.hostLinks.length +
+            l.attachments.length +
+            l.podConfigs.length
+        : Number.NaN,
+      '',
+    ),
+  );
+  const v = r.process?.find((p) => p.label === 'nnet VERSION');
+  out.push(
+    target('version-wall', '`nnet` VERSION wall time, median', '<=', 60, v?.wallMs.p50 ?? Number.NaN, 'ms'),
+  );
+  out.push(
+    target('version-rss', '`nnet` VERSION peak RSS, median', '<=', 80, v?.peakRssMb.p50 ?? Number.NaN, 'MB'),
+  );
+  return out;
+}
+
+// ---------------------------------------------------------------- Markdown
+
+function table(head: string[], rows: (string | number)[][]): string {
+  const line = (r: (string | number)[]) => `| ${r.map(String).join(' | ')} |`;
+  return [line(head), `|${head.map(() => '---').join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+const ratioCell = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '–');
+
+export function markdown(r: Results): string {
+  const m = r.machine;
+  const s = r.settings;
+  const d = datapathSummary(r);
+  const out: string[] = [];
+  out.push('# N-Net benchmark results');
+  out.push('');
+  out.push(
+    `Produced by \`npm run bench\` (scripts/bench.sh → bench/main.ts) on ${m.date.slice(0, 16).replace('T', ' ')} UTC, commit ${m.gitCommit}, in ${(r.durationS / 60).toFixed(1)} min. Every raw number is in [results.json](results.json); why targets are missed: [README.md](README.md).`,
+  );
+  out.push('');
+  out.push(
+    `**Machine:** ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, kernel ${m.kernel.split(' ')[0]}, Node ${m.node}, ${m.openvswitch}, ${m.ovn}, Neutron ${m.neutron}, Keystone ${m.keystone}, ${m.iperf3.split(' (')[0]}.`,
+  );
+  const phases = Object.entries(r.load.byPhase)
+    .map(([p, v]) => `${p} ${v.mean1.toFixed(2)} (max ${v.max1.toFixed(2)})`)
+    .join('; ');
+  out.push('');
+  out.push(
+    `**Load average** (1 min; other work shares these ${m.cores} cores, so read ratios rather than absolute numbers): ${phases}.`,
+  );
+  out.push('');
+  if (r.errors.length) {
+    out.push('**Errors during the run:**');
+    for (const e of r.errors) out.push(`- ${e}`);
+    out.push('');
+  }
+
+  out.push('## Targets (reported, not asserted)');
+  out.push('');
+  out.push(
+    table(
+      ['target', 'goal', 'measured', 'met', 'miss'],
+      r.targets.map((t) => [
+        t.what,
+        `${t.op === '==' ? '=' : t.op === '>=' ? '≥' : '≤'} ${t.target}${t.unit && t.unit !== '×' ? ` ${t.unit}` : t.unit}`,
+        t.value === null ? '–' : `${fmtNum(t.value)}${t.unit && t.unit !== '×' ? ` ${t.unit}` : t.unit}`,
+        t.met === null ? '–' : t.met ? 'yes' : '**no**',
+        t.miss ?? '',
+      ]),
+    ),
+  );
+  out.push('');
+
+  if (r.datapath) {
+    out.push("## Data path (the paper's Figures 5 and 6)");
+    out.push('');
+    out.push(
+      `Pods on two lab nodes (each a netns with its own ovsdb-server, ovs-vswitchd and ovn-controller joined to the environment's OVN; geneve between them over a veth underlay), all on one Neutron network (MTU ${s.networkMtu}) with Neutron's default security group. **N-Net** and **hybrid** pods were added through libcni with the \`nnet\` plugin (\`plugDriver: internal\` / \`hybrid\`); the **bare limit** is two Neutron ports plugged by hand as OVS internal ports (ovs-vsctl + ip) on the same br-int and logical switch; the **Flannel-style** reference is veths into a kernel Linux bridge per host and, between two host netns joined by their own veth underlay, a kernel VXLAN device with Flannel's routes, at the same pod MTU.`,
+    );
+    out.push('');
+    out.push(
+      `> **Read the Flannel-style column with care:** these machines have no openvswitch kernel module, so every OVS path here (N-Net, hybrid, bare limit) runs in user space (\`datapath_type=netdev\`: each packet is copied through ovs-vswitchd, with userspace conntrack for the security group), while the Flannel-style path runs entirely in the kernel (veth, bridge, VXLAN, with GSO/TSO and no filtering). The paper compares against Flannel with OVS in the kernel. The N-Net ÷ hybrid and N-Net ÷ bare-limit ratios compare like with like.`,
+    );
+    out.push('');
+    const runs = (k: string) =>
+      (r.datapath?.throughput[k] ?? [])
+        .map((x) => (Number.isFinite(x.gbps) ? x.gbps.toFixed(2) : 'ERR'))
+        .join(' ');
+    out.push(
+      `TCP throughput, Gbit/s: median of ${s.reps} iperf3 runs of ${s.seconds} s (after 1 s omitted), configurations interleaved run by run.`,
+    );
+    out.push('');
+    out.push(
+      table(
+        ['plugin', 'same host', 'runs', 'across hosts', 'runs'],
+        PLUGINS.map((p) => {
+          const a = configKey({ plugin: p, placement: 'same host' });
+          const b = configKey({ plugin: p, placement: 'across hosts' });
+          return [PLUGIN_LABEL[p], fmt(d.gbps[a]), runs(a), fmt(d.gbps[b]), runs(b)];
+        }),
+      ),
+    );
+    out.push('');
+    out.push(
+      `Ping RTT, ms: average of each run of N pings ${s.pingIntervalS} s apart; "mean" is the mean over the ${s.pingCounts.length} packet counts.`,
+    );
+    out.push('');
+    const rttRow = (p: PluginId, pl: Placement) => {
+      const k = configKey({ plugin: p, placement: pl });
+      const pr = r.datapath?.rtt[k] ?? [];
+      return [
+        `${PLUGIN_LABEL[p]}, ${pl}`,
+        fmt(d.rtt[k], 3),
+        ...s.pingCounts.map((c) => fmt(pr.find((x) => x.count === c)?.avgMs, 3)),
+        String(pr.reduce((a, x) => a + (x.transmitted - x.received), 0)),
+      ];
+    };
+    out.push(
+      table(
+        ['plugin, placement', 'mean', ...s.pingCounts.map((c) => `×${c}`), 'lost'],
+        PLACEMENTS.flatMap((pl) => PLUGINS.map((p) => rttRow(p, pl))),
+      ),
+    );
+    out.push('');
+    out.push('Ratios (throughput: higher is better for N-Net; RTT: lower is better for N-Net):');
+    out.push('');
+    const others: [PluginId, string][] = [
+      ['hybrid', 'N-Net ÷ hybrid'],
+      ['flannel', 'N-Net ÷ Flannel-style (kernel; see the note above)'],
+      ['bare', 'N-Net ÷ bare limit'],
+    ];
+    out.push(
+      table(
+        ['ratio', 'throughput, same host', 'throughput, across hosts', 'RTT, same host', 'RTT, across hosts'],
+        others.map(([o, label]) => [
+          label,
+          ratioCell(d.ratio('gbps', o, 'same host')),
+          ratioCell(d.ratio('gbps', o, 'across hosts')),
+          ratioCell(d.ratio('rtt', o, 'same host')),
+          ratioCell(d.ratio('rtt', o, 'across hosts')),
+        ]),
+      ),
+    );
+    out.push('');
+    out.push(
+      'For reference, the paper (kernel OVS, Kubernetes 1.18, Queens): same host N-Net ÷ Kuryr 1.69×, ÷ Flannel 1.44×; across hosts 1.63×, 1.43×; RTT 29% / 23% lower than Kuryr / Flannel on one host, 28% / 22% across hosts.',
+    );
+    out.push('');
+    out.push('![Figure 5: TCP throughput](fig5-throughput.png)');
+    out.push('');
+    out.push('![Figure 6: RTT by packet count](fig6-rtt.png)');
+    out.push('');
+  }
+
+  if (r.cni) {
+    out.push('## CNI ADD and DEL latency (through libcni)');
+    out.push('');
+    out.push(
+      `${s.cniPods} rounds on node 1 (\`plugDriver: internal\`, ${s.store} store), one at a time: a pod whose port was reserved beforehand (reservePort + its network config in the store, as kubenetctl does) and a pod whose port ADD creates, each ADD then DEL. Wall time is from spawning the libcni harness to its exit (what the kubelet waits for). Neutron and Keystone times are the plugin's own debug log lines (each Neutron request's duration, each Keystone authentication's); "N-Net own" = wall − Neutron − Keystone, which includes process start-up (node + module loading), libcni, the store and the plug.`,
+    );
+    out.push('');
+    out.push(breakdownTable(r.cni.breakdown));
+    out.push('');
+    out.push(
+      "The call with the median wall time of each kind, as its log tells it (ms since the plugin's runPlugin started; a Neutron line is written when the reply is in, with the request's duration):",
+    );
+    out.push('');
+    for (const [k, b] of Object.entries(r.cni.breakdown))
+      out.push(`- **${k}** (wall ${fmt(b.typicalWallMs, 0)} ms): ${timeline(b)}`);
+    out.push('');
+  }
+
+  if (r.churn) {
+    const c = r.churn;
+    out.push('## Churn');
+    out.push('');
+    out.push(
+      `${c.pods} pods on node 1, ${c.concurrency} at a time, each ADD then DEL (ports ADD creates, on the cluster's default network): **${c.podsPerS.toFixed(2)} pods/s** (${c.totalS.toFixed(1)} s). ADD p50 ${fmt(c.add.p50, 0)} ms / p99 ${fmt(c.add.p99, 0)} ms, DEL p50 ${fmt(c.del.p50, 0)} ms / p99 ${fmt(c.del.p99, 0)} ms under that concurrency; ${c.failed.length} failed calls.`,
+    );
+    out.push('');
+    out.push(
+      `Left afterwards: ${c.leaks.neutronPorts.length} N-Net Neutron ports, ${c.leaks.ovsPorts.length} OVS ports, ${c.leaks.hostLinks.length} host links, ${c.leaks.attachments.length} attachment rows, ${c.leaks.podConfigs.length} pod configs.`,
+    );
+    out.push('');
+    out.push(breakdownTable({ 'churn ADD': c.breakdown }));
+    out.push('');
+  }
+
+  if (r.process) {
+    out.push('## Process cost');
+    out.push('');
+    out.push(
+      `Median (p90) of ${s.processRuns} runs each, interleaved; peak RSS from GNU time (\`%M\`, the largest of the process and its children).`,
+    );
+    out.push('');
+    out.push(
+      table(
+        ['command', 'wall ms', 'peak RSS MB'],
+        r.process.map((p) => [
+          `${p.label}`,
+          `${fmt(p.wallMs.p50, 1)} (${fmt(p.wallMs.p90, 1)})`,
+          `${fmt(p.peakRssMb.p50, 1)} (${fmt(p.peakRssMb.p90, 1)})`,
+        ]),
+      ),
+    );
+    const kn = r.process.find((p) => p.label.startsWith('kubenetctl'));
+    const kc = r.process.find((p) => p.label.startsWith('kubectl'));
+    if (kn && kc) {
+      out.push('');
+      out.push(
+        `kubenetctl ÷ kubectl (\`version --client\`): wall ${ratioCell(kn.wallMs.p50 / kc.wallMs.p50)}, peak RSS ${ratioCell(kn.peakRssMb.p50 / kc.peakRssMb.p50)} (kubenetctl runs kubectl for the native part, so its wall time contains kubectl's).`,
+      );
+    }
+    out.push('');
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function timeline(b: Breakdown): string {
+  return (
+    (b.typicalTimeline ?? [])
+      .map((x) => `+${Number.isFinite(x.t) ? x.t : '?'} ${x.msg}${x.ms !== undefined ? ` (${x.ms} ms)` : ''}`)
+      .join(' → ') || '–'
+  );
+}
+
+function breakdownTable(bs: Record<string, Breakdown>): string {
+  return table(
+    [
+      'calls',
+      'n',
+      'wall p50',
+      'p90',
+      'p99',
+      'Neutron p50',
+      'Keystone p50',
+      'OVS plug p50',
+      'start-up + libcni p50',
+      'N-Net own p50',
+      'share: Neutron / Keystone / N-Net',
+      'Neutron calls',
+    ],
+    Object.entries(bs).map(([k, b]) => [
+      k,
+      b.wallMs.n,
+      fmt(b.wallMs.p50, 0),
+      fmt(b.wallMs.p90, 0),
+      fmt(b.wallMs.p99, 0),
+      fmt(b.neutronMs.p50, 0),
+      `${fmt(b.keystoneMs.p50, 0)} (${b.authenticated} authenticated)`,
+      fmt(b.ovsMs.p50, 0),
+      fmt(b.startupMs.p50, 0),
+      fmt(b.nnetOwnMs.p50, 0),
+      `${(b.share.neutron * 100).toFixed(0)}% / ${(b.share.keystone * 100).toFixed(0)}% / ${(b.share.nnetOwn * 100).toFixed(0)}%`,
+      fmt(b.neutronCallsPerOp, 0),
+    ]),
+  );
+}
