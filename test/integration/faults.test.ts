@@ -240,7 +240,7 @@ describe('faults on one node (SQLite store)', () => {
     // What must exist right after the kill at each step (proof that it died there).
     const expect: Record<string, (l: Awaited<ReturnType<typeof leftovers>>, p: TestNetns) => boolean> = {
       port: (l) => l.neutron.length === 1 && l.ovs.length === 0 && l.rows.length === 0,
-      'ovs-port': (l, p) => l.ovs.length === 1 && !p.run(['ip', 'link']).stdout.includes('nn'),
+      'ovs-port': (l, p) => l.ovs.length === 1 && !/\d+: nn[0-9a-f]{12}/.test(p.run(['ip', 'link']).stdout),
       move: (l, p) =>
         l.ovs.length === 1 && l.rows.length === 0 && /\d+: nn[0-9a-f]{12}/.test(p.run(['ip', 'link']).stdout),
       plug: (l, p) => l.rows.length === 0 && p.run(['ip', 'link', 'show', 'eth0']).code === 0,
@@ -258,7 +258,7 @@ describe('faults on one node (SQLite store)', () => {
           delete process.env.NNET_FAULT_KILL_AFTER;
         }
         assert.notEqual(r.code, 0, `ADD killed after ${step} succeeded`);
-        assert.match(r.stderr + r.stdout, /signal: killed|killed/i, `not killed after ${step}`);
+        assert.match(r.stderr + r.stdout, /killed/i, `not killed after ${step}`);
         const state = await leftovers(c);
         assert.ok(expect[step]!(state, p), `state after the kill at ${step}: ${JSON.stringify(state)}`);
         ok(c.rt.call('del', call), `DEL after the kill at ${step}`);
