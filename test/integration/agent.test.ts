@@ -72,7 +72,14 @@ async function startAgent(c: TestCluster, extra: string[]): Promise<RunningAgent
     buf += d.toString('utf8');
     const parts = buf.split('\n');
     buf = parts.pop() ?? '';
-    for (const p of parts) if (p.trim()) lines.push(JSON.parse(p));
+    for (const p of parts) {
+      if (!p.trim()) continue;
+      try {
+        lines.push(JSON.parse(p));
+      } catch {
+        lines.push({ msg: '(not JSON)', raw: p });
+      }
+    }
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const agent: RunningAgent = {
