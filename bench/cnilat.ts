@@ -37,7 +37,10 @@ export interface LoggedCall {
   containerId: string;
   command: string;
   pluginMs: number | undefined;
+  /** Time with at least one Neutron request in flight (some run in parallel). */
   neutronMs: number;
+  /** The requests' durations added up. */
+  neutronSumMs: number;
   neutronCalls: { method: string; path: string; status: number; ms: number }[];
   keystoneMs: number;
   keystoneCalls: number;
@@ -59,6 +62,20 @@ interface LogLine {
   status?: number;
   ms?: number;
   durationMs?: number;
+}
+
+/** Length of the union of [start, end] intervals. */
+export function busyMs(intervals: readonly (readonly [number, number])[]): number {
+  const s = [...intervals].sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let cur: [number, number] | undefined;
+  for (const [a, b] of s) {
+    if (!cur || a > cur[1]) {
+      if (cur) total += cur[1] - cur[0];
+      cur = [a, b];
+    } else cur[1] = Math.max(cur[1], b);
+  }
+  return total + (cur ? cur[1] - cur[0] : 0);
 }
 
 /** Groups a plugin log file by (containerId, command). */
@@ -101,7 +118,12 @@ export function readPluginLog(file: string): Map<string, LoggedCall> {
       containerId: ls[0]!.containerId!,
       command,
       pluginMs: done?.durationMs,
-      neutronMs: neutronCalls.reduce((a, c) => a + c.ms, 0),
+      neutronMs: busyMs(
+        ls
+          .filter((x) => x.msg === 'neutron call' && x.ts)
+          .map((x) => [Date.parse(x.ts!) - (x.durationMs ?? x.ms ?? 0), Date.parse(x.ts!)] as const),
+      ),
+      neutronSumMs: neutronCalls.reduce((a, c) => a + c.ms, 0),
       neutronCalls,
       keystoneMs: tokens.reduce((a, x) => a + (x.durationMs ?? 0), 0),
       keystoneCalls: tokens.length,
@@ -354,5 +376,59 @@ export async function churn(
     failed,
     leaks: await leaks(b),
     calls,
+  };
+}
+
+export interface NeutronCeiling {
+  ports: number;
+  concurrency: number;
+  totalS: number;
+  /** create + delete pairs per second */
+  perS: number;
+  create: Summary;
+  del: Summary;
+}
+
+/**
+ * What Neutron alone sustains at the same concurrency: ports created bound to the node (one POST,
+ * as ADD's) and deleted (one DELETE, as DEL's), straight from this process with no plugin, no
+ * process start and no plug. No CNI plugin on top of this Neutron can churn faster.
+ */
+export async function neutronCeiling(
+  b: Bench,
+  o: { ports: number; concurrency: number; node: string },
+): Promise<NeutronCeiling> {
+  const create: number[] = [];
+  const del: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  const worker = async () => {
+    while (next < o.ports) {
+      const i = next++;
+      let t = performance.now();
+      const port = await b.admin.ports.create({
+        networkId: b.network.id,
+        name: `${PREFIX}-ceiling-${i}`,
+        hostId: o.node,
+        deviceOwner: 'compute:nnb-ceiling',
+        deviceId: `${PREFIX}-ceiling-${i}`,
+      });
+      create.push(performance.now() - t);
+      b.record.update((d) => void d.ports.push(port.id));
+      t = performance.now();
+      await b.admin.ports.ensureDeleted(port.id);
+      del.push(performance.now() - t);
+      b.record.removePort(port.id);
+    }
+  };
+  await Promise.all(Array.from({ length: o.concurrency }, worker));
+  const totalS = (performance.now() - t0) / 1000;
+  return {
+    ports: o.ports,
+    concurrency: o.concurrency,
+    totalS,
+    perS: o.ports / totalS,
+    create: summary(create),
+    del: summary(del),
   };
 }

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { run, SYSTEM_PATH, sleep, stopPid } from '../lab/sh.ts';
 import type { Bench } from './cluster.ts';
 import type { Endpoint } from './pods.ts';
-import { median } from './stats.ts';
+import { median, quantile } from './stats.ts';
 
 export const PLUGINS = ['nnet', 'hybrid', 'flannel', 'bare'] as const;
 export type PluginId = (typeof PLUGINS)[number];
@@ -29,14 +29,20 @@ export const PLUGIN_SHORT: Record<PluginId, string> = {
   bare: 'bare OVS limit',
 };
 
+/**
+ * `underlay`: a reference, not a plugin — node 1 to node 2 over their br-phy addresses (OVS user
+ * space + the veth underlay, no geneve, no pod): the ceiling of any cross-host OVS path here.
+ */
+export type ConfigId = PluginId | 'underlay';
+
 export interface PairConfig {
-  plugin: PluginId;
+  plugin: ConfigId;
   placement: Placement;
   client: Endpoint;
   server: Endpoint;
 }
 
-export const configKey = (c: Pick<PairConfig, 'plugin' | 'placement'>) =>
+export const configKey = (c: { plugin: ConfigId; placement: Placement }) =>
   `${c.plugin}/${c.placement === 'same host' ? 'same' : 'across'}`;
 
 export interface IperfRun {
@@ -54,6 +60,9 @@ export interface PingRun {
   avgMs: number;
   maxMs: number;
   mdevMs: number;
+  /** From the per-packet times: robust against a few slow replies when other work runs. */
+  medianMs: number;
+  p90Ms: number;
 }
 
 /** Pings until the pair answers (OVN may still be programming flows), up to `ms`. */
@@ -142,13 +151,14 @@ const PING_RE = /(\d+) packets transmitted, (\d+) received/;
 const RTT_RE = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\/([\d.]+) ms/;
 
 async function pingOnce(c: PairConfig, count: number, intervalS: number): Promise<PingRun> {
-  const r = await run(
-    'ping',
-    ['-q', '-n', '-c', String(count), '-i', String(intervalS), '-W', '2', c.server.ip],
-    { netns: c.client.netns, allowFail: true, timeoutMs: count * intervalS * 1000 + 20_000 },
-  );
+  const r = await run('ping', ['-n', '-c', String(count), '-i', String(intervalS), '-W', '2', c.server.ip], {
+    netns: c.client.netns,
+    allowFail: true,
+    timeoutMs: count * intervalS * 1000 + 20_000,
+  });
   const p = PING_RE.exec(r.stdout);
   const t = RTT_RE.exec(r.stdout);
+  const times = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
   return {
     count,
     intervalS,
@@ -158,6 +168,8 @@ async function pingOnce(c: PairConfig, count: number, intervalS: number): Promis
     avgMs: t ? Number(t[2]) : Number.NaN,
     maxMs: t ? Number(t[3]) : Number.NaN,
     mdevMs: t ? Number(t[4]) : Number.NaN,
+    medianMs: quantile(times, 0.5),
+    p90Ms: quantile(times, 0.9),
   };
 }
 
@@ -183,7 +195,7 @@ export const medianGbps = (runs: readonly IperfRun[] | undefined): number =>
   median((runs ?? []).map((r) => r.gbps));
 
 /** One RTT per configuration: the mean of the per-count averages (the paper reports it stable across counts). */
-export const rttOf = (runs: readonly PingRun[] | undefined): number => {
-  const xs = (runs ?? []).map((r) => r.avgMs).filter(Number.isFinite);
+export const rttOf = (runs: readonly PingRun[] | undefined, stat: 'avgMs' | 'medianMs' = 'avgMs'): number => {
+  const xs = (runs ?? []).map((r) => r[stat]).filter((x) => typeof x === 'number' && Number.isFinite(x));
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN;
 };

@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
 import { SYSTEM_PATH } from '../lab/sh.ts';
 import { PROJECT_ROOT } from '../test/support/env.ts';
 
@@ -24,6 +25,8 @@ export interface Machine {
   neutron: string;
   keystone: string;
   ovsKernelModule: boolean;
+  /** neutron-server's api_workers in the test environment. */
+  neutronApiWorkers: string;
   gitCommit: string;
 }
 
@@ -46,6 +49,14 @@ export function machine(): Machine {
     keystone: pkg('keystone'),
     // No module here: every OVS bridge is datapath_type=netdev (userspace).
     ovsKernelModule: existsSync('/sys/module/openvswitch'),
+    neutronApiWorkers: (() => {
+      try {
+        const conf = readFileSync(join(PROJECT_ROOT, '.lab/env/openstack/neutron/neutron.conf'), 'utf8');
+        return /^api_workers\s*=\s*(\S+)/m.exec(conf)?.[1] ?? 'default';
+      } catch {
+        return 'unknown';
+      }
+    })(),
     gitCommit: first(['git', '-C', PROJECT_ROOT, 'rev-parse', '--short', 'HEAD']),
   };
 }

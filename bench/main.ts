@@ -20,7 +20,7 @@ import { PLUGIN } from '../test/support/cni.ts';
 import { PROJECT_ROOT } from '../test/support/env.ts';
 import { rttChart, throughputChart } from './charts.ts';
 import { type Bench, leftoverRun, setupBench, teardown } from './cluster.ts';
-import { breakdown, churn, measureCniLatency, readPluginLog } from './cnilat.ts';
+import { breakdown, churn, measureCniLatency, neutronCeiling, readPluginLog } from './cnilat.ts';
 import {
   configKey,
   measureRtt,
@@ -46,7 +46,8 @@ const { values: a } = parseArgs({
     'cni-pods': { type: 'string', default: '50' },
     churn: { type: 'string', default: '100' },
     concurrency: { type: 'string', default: '8' },
-    'process-runs': { type: 'string', default: '30' },
+    'ceiling-ports': { type: 'string', default: '40' },
+    'process-runs': { type: 'string', default: '20' },
     only: { type: 'string', default: 'process,datapath,cni,churn' },
     out: { type: 'string', default: join(PROJECT_ROOT, 'docs/benchmarks') },
     // Re-renders results.md and the charts from OUT/results.json, measuring nothing.
@@ -63,6 +64,7 @@ const settings = {
   cniPods: Math.min(180, int(a['cni-pods'], 1)),
   churnPods: int(a.churn, 1),
   churnConcurrency: int(a.concurrency, 1),
+  ceilingPorts: int(a['ceiling-ports'], 1),
   processRuns: int(a['process-runs'], 1),
   networkMtu: 0,
   store: 'etcd',
@@ -163,6 +165,13 @@ async function datapath(b: Bench): Promise<void> {
     { plugin: p, placement: 'same host' as const, client: eps[p]![0], server: eps[p]![1] },
     { plugin: p, placement: 'across hosts' as const, client: eps[p]![0], server: eps[p]![2] },
   ]);
+  // Reference: the two nodes' underlay addresses (on br-phy), no geneve and no pod in between.
+  all.push({
+    plugin: 'underlay',
+    placement: 'across hosts',
+    client: { name: n1.name, netns: n1.netns, ip: n1.underlayIp },
+    server: { name: n2.name, netns: n2.netns, ip: n2.underlayIp },
+  });
   const connected = await log.step('connectivity of every pair (warms ARP and the OVN flows)', async () => {
     const ok = new Set<string>();
     for (const c of all) {
@@ -228,7 +237,15 @@ async function cni(b: Bench): Promise<void> {
   const failed = calls.filter((c) => !c.ok);
   if (failed.length)
     results.errors.push(`${failed.length} CNI latency calls failed, e.g. ${failed[0]!.error}`);
-  results.cni = { calls, breakdown: bd };
+  // Keystone is asked only when a node's token cache has no valid token (the first call on each node).
+  const keystoneAuths = b.nodes.flatMap((_, i) =>
+    (['internal', 'hybrid'] as const).flatMap((d) =>
+      [...readPluginLog(b.runtime((i + 1) as 1 | 2, d).logFile).values()]
+        .filter((l) => l.keystoneCalls > 0)
+        .map((l) => ({ node: b.nodes[i]!.name, command: l.command, keystoneMs: l.keystoneMs })),
+    ),
+  );
+  results.cni = { calls, breakdown: bd, keystoneAuths };
 }
 
 async function churnPhase(b: Bench): Promise<void> {
@@ -246,11 +263,23 @@ async function churnPhase(b: Bench): Promise<void> {
   log.info(
     `${r.podsPerS.toFixed(2)} pods/s; ${r.failed.length} failed calls; left: ${l.neutronPorts.length} Neutron ports, ${l.ovsPorts.length} OVS ports, ${l.hostLinks.length} host links, ${l.attachments.length} attachments, ${l.podConfigs.length} pod configs`,
   );
+  const ceiling = await log.step(
+    `Neutron alone: ${settings.ceilingPorts} ports created (bound) and deleted, ${settings.churnConcurrency} at a time, no plugin`,
+    () =>
+      neutronCeiling(b, {
+        ports: settings.ceilingPorts,
+        concurrency: settings.churnConcurrency,
+        node: b.nodes[0].name,
+      }),
+  );
+  log.info(
+    `${ceiling.perS.toFixed(2)} create+delete/s; POST p50 ${ceiling.create.p50.toFixed(0)} ms, DELETE p50 ${ceiling.del.p50.toFixed(0)} ms`,
+  );
   if (r.failed.length)
     results.errors.push(
       `${r.failed.length} churn calls failed, e.g. ${r.failed[0]!.verb}: ${r.failed[0]!.error}`,
     );
-  results.churn = { ...r, breakdown: bd };
+  results.churn = { ...r, breakdown: bd, neutronCeiling: ceiling };
 }
 
 async function write(): Promise<void> {

@@ -2,8 +2,9 @@
  * The results document (every raw number), the targets it is held against (reported, not
  * asserted) and the Markdown report.
  */
-import type { Breakdown, ChurnResult, TimedCall } from './cnilat.ts';
+import type { Breakdown, ChurnResult, NeutronCeiling, TimedCall } from './cnilat.ts';
 import {
+  type ConfigId,
   configKey,
   type IperfRun,
   medianGbps,
@@ -28,6 +29,7 @@ export interface Settings {
   cniPods: number;
   churnPods: number;
   churnConcurrency: number;
+  ceilingPorts: number;
   processRuns: number;
   networkMtu: number;
   store: string;
@@ -43,7 +45,7 @@ export interface Results {
   datapath?: {
     pairs: {
       key: string;
-      plugin: PluginId;
+      plugin: ConfigId;
       placement: Placement;
       client: Endpoint;
       server: Endpoint;
@@ -55,8 +57,14 @@ export interface Results {
   cni?: {
     calls: TimedCall[];
     breakdown: Record<string, Breakdown>;
+    /** Every plugin call of the run that had to authenticate with Keystone. */
+    keystoneAuths?: { node: string; command: string; keystoneMs: number }[];
   };
-  churn?: Omit<ChurnResult, 'calls'> & { breakdown: Breakdown; calls: TimedCall[] };
+  churn?: Omit<ChurnResult, 'calls'> & {
+    breakdown: Breakdown;
+    calls: TimedCall[];
+    neutronCeiling?: NeutronCeiling;
+  };
   process?: ProcessCost[];
   targets: Target[];
   errors: string[];
@@ -94,24 +102,29 @@ const fmtNum = (x: number) =>
 
 export interface DatapathSummary {
   gbps: Record<string, number>;
+  /** mean of ping's per-run averages */
   rtt: Record<string, number>;
-  ratio: (metric: 'gbps' | 'rtt', other: PluginId, placement: Placement) => number;
+  /** mean of the per-run medians of the per-packet times */
+  rttMedian: Record<string, number>;
+  ratio: (metric: 'gbps' | 'rtt' | 'rttMedian', other: PluginId, placement: Placement) => number;
 }
 
 export function datapathSummary(r: Results): DatapathSummary {
   const gbps: Record<string, number> = {};
   const rtt: Record<string, number> = {};
-  for (const p of PLUGINS)
+  const rttMedian: Record<string, number> = {};
+  for (const p of [...PLUGINS, 'underlay' as const])
     for (const pl of PLACEMENTS) {
       const k = configKey({ plugin: p, placement: pl });
       gbps[k] = medianGbps(r.datapath?.throughput[k]);
       rtt[k] = rttOf(r.datapath?.rtt[k]);
+      rttMedian[k] = rttOf(r.datapath?.rtt[k], 'medianMs');
     }
-  const ratio = (m: 'gbps' | 'rtt', other: PluginId, pl: Placement) => {
-    const t = m === 'gbps' ? gbps : rtt;
+  const ratio = (m: 'gbps' | 'rtt' | 'rttMedian', other: PluginId, pl: Placement) => {
+    const t = m === 'gbps' ? gbps : m === 'rtt' ? rtt : rttMedian;
     return t[configKey({ plugin: 'nnet', placement: pl })]! / t[configKey({ plugin: other, placement: pl })]!;
   };
-  return { gbps, rtt, ratio };
+  return { gbps, rtt, rttMedian, ratio };
 }
 
 export function computeTargets(r: Results): Target[] {
@@ -297,9 +310,14 @@ export function markdown(r: Results): string {
         }),
       ),
     );
+    const ul = configKey({ plugin: 'underlay', placement: 'across hosts' });
     out.push('');
     out.push(
-      `Ping RTT, ms: average of each run of N pings ${s.pingIntervalS} s apart; "mean" is the mean over the ${s.pingCounts.length} packet counts.`,
+      `Reference, across hosts: node 1 → node 2 over their underlay addresses on br-phy (OVS user space + the veth underlay, no geneve, no pod): ${fmt(d.gbps[ul])} Gbit/s (${runs(ul)}), RTT ${fmt(d.rtt[ul], 3)} ms — the ceiling of every cross-host OVS path here.`,
+    );
+    out.push('');
+    out.push(
+      `Ping RTT, ms: ping's average of each run of N pings ${s.pingIntervalS} s apart (×N columns); "mean" is the mean of those over the ${s.pingCounts.length} packet counts; "median" is the mean of each run's median packet time, which a few slow replies (other work on the machine) do not move.`,
     );
     out.push('');
     const rttRow = (p: PluginId, pl: Placement) => {
@@ -308,13 +326,14 @@ export function markdown(r: Results): string {
       return [
         `${PLUGIN_LABEL[p]}, ${pl}`,
         fmt(d.rtt[k], 3),
+        fmt(d.rttMedian[k], 3),
         ...s.pingCounts.map((c) => fmt(pr.find((x) => x.count === c)?.avgMs, 3)),
         String(pr.reduce((a, x) => a + (x.transmitted - x.received), 0)),
       ];
     };
     out.push(
       table(
-        ['plugin, placement', 'mean', ...s.pingCounts.map((c) => `×${c}`), 'lost'],
+        ['plugin, placement', 'mean', 'median', ...s.pingCounts.map((c) => `×${c}`), 'lost'],
         PLACEMENTS.flatMap((pl) => PLUGINS.map((p) => rttRow(p, pl))),
       ),
     );
@@ -328,13 +347,23 @@ export function markdown(r: Results): string {
     ];
     out.push(
       table(
-        ['ratio', 'throughput, same host', 'throughput, across hosts', 'RTT, same host', 'RTT, across hosts'],
+        [
+          'ratio',
+          'throughput, same host',
+          'throughput, across hosts',
+          'RTT (mean), same host',
+          'RTT (mean), across hosts',
+          'RTT (median), same host',
+          'RTT (median), across hosts',
+        ],
         others.map(([o, label]) => [
           label,
           ratioCell(d.ratio('gbps', o, 'same host')),
           ratioCell(d.ratio('gbps', o, 'across hosts')),
           ratioCell(d.ratio('rtt', o, 'same host')),
           ratioCell(d.ratio('rtt', o, 'across hosts')),
+          ratioCell(d.ratio('rttMedian', o, 'same host')),
+          ratioCell(d.ratio('rttMedian', o, 'across hosts')),
         ]),
       ),
     );
@@ -353,10 +382,15 @@ export function markdown(r: Results): string {
     out.push('## CNI ADD and DEL latency (through libcni)');
     out.push('');
     out.push(
-      `${s.cniPods} rounds on node 1 (\`plugDriver: internal\`, ${s.store} store), one at a time: a pod whose port was reserved beforehand (reservePort + its network config in the store, as kubenetctl does) and a pod whose port ADD creates, each ADD then DEL. Wall time is from spawning the libcni harness to its exit (what the kubelet waits for). Neutron and Keystone times are the plugin's own debug log lines (each Neutron request's duration, each Keystone authentication's); "N-Net own" = wall − Neutron − Keystone, which includes process start-up (node + module loading), libcni, the store and the plug.`,
+      `${s.cniPods} rounds on node 1 (\`plugDriver: internal\`, ${s.store} store), one at a time: a pod whose port was reserved beforehand (reservePort + its network config in the store, as kubenetctl does) and a pod whose port ADD creates, each ADD then DEL. Wall time is from spawning the libcni harness to its exit (what the kubelet waits for). Neutron and Keystone times come from the plugin's own debug log lines (each Neutron request's duration, each Keystone authentication's); "Neutron" is the time with at least one Neutron request in flight (ADD sends two GETs in parallel); "N-Net own" = wall − Neutron − Keystone, which includes process start-up (node + module loading), libcni, the store and the plug.`,
     );
     out.push('');
     out.push(breakdownTable(r.cni.breakdown));
+    out.push('');
+    const ka = r.cni.keystoneAuths ?? [];
+    out.push(
+      `Keystone: ${ka.length} plugin calls in the whole run authenticated (${ka.map((k) => `${k.command} on ${k.node}: ${k.keystoneMs} ms`).join(', ') || '–'}); every other call used the token cached on its node, so Keystone's share of the calls above is 0.`,
+    );
     out.push('');
     out.push(
       "The call with the median wall time of each kind, as its log tells it (ms since the plugin's runPlugin started; a Neutron line is written when the reply is in, with the request's duration):",
@@ -381,6 +415,13 @@ export function markdown(r: Results): string {
     out.push('');
     out.push(breakdownTable({ 'churn ADD': c.breakdown }));
     out.push('');
+    const n = c.neutronCeiling;
+    if (n) {
+      out.push(
+        `Neutron alone, the same concurrency, no plugin (${n.ports} ports created bound to node 1 with one POST and deleted with one DELETE, from one warm process): **${n.perS.toFixed(2)} create+delete pairs/s**; POST p50 ${fmt(n.create.p50, 0)} ms, DELETE p50 ${fmt(n.del.p50, 0)} ms. No CNI plugin that creates a port per pod churns faster than this on this Neutron (\`api_workers = ${r.machine.neutronApiWorkers}\`).`,
+      );
+      out.push('');
+    }
   }
 
   if (r.process) {
