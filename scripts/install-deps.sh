@@ -9,7 +9,9 @@ ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 
 PKGS="keystone neutron-server python3-neutron python3-pymysql openvswitch-common openvswitch-switch
       ovn-central ovn-host ovn-common mariadb-server-core mariadb-client-core etcd-server etcd-client
-      iperf3 iputils-ping golang-go golang-github-appc-cni-dev curl sqlite3 procps iproute2 ethtool kubernetes-client"
+      iperf3 iputils-ping golang-go golang-github-appc-cni-dev curl sqlite3 procps iproute2 ethtool"
+# kubectl may already be on the machine image; Debian's kubernetes-client is the fallback.
+command -v kubectl >/dev/null || PKGS="$PKGS kubernetes-client"
 
 missing=""
 for p in $PKGS; do
@@ -30,8 +32,6 @@ dbconfig-common dbconfig-common/dbconfig-install boolean false
 SEL
   echo "install-deps: installing:$missing"
   apt-get update -q
-  # kubectl may already be on the machine image; kubernetes-client is only a fallback.
-  if command -v kubectl >/dev/null; then missing=${missing/kubernetes-client/}; fi
   # shellcheck disable=SC2086
   apt-get install -y -q --no-install-recommends \
     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold $missing
