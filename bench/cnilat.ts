@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { run } from '../lab/sh.ts';
 import { listPorts, parseDeploySettings } from '../src/deploy/index.ts';
+import { NeutronError } from '../src/errors/index.ts';
 import { DEVICE_OWNER, reservePort } from '../src/resources/index.ts';
 import {
   addNetns,
@@ -166,6 +167,8 @@ export interface Breakdown {
   typicalTimeline: { t: number; msg: string; ms?: number }[];
   typicalWallMs: number;
   authenticated: number;
+  /** Calls that failed (excluded from everything above). */
+  failed: number;
 }
 
 export function breakdown(calls: readonly TimedCall[], logged: Map<string, LoggedCall>): Breakdown {
@@ -198,7 +201,20 @@ export function breakdown(calls: readonly TimedCall[], logged: Map<string, Logge
     typicalTimeline: typical?.timeline ?? [],
     typicalWallMs: mid?.c.wallMs ?? Number.NaN,
     authenticated: rows.filter((r) => r.l.keystoneCalls > 0).length,
+    failed: calls.filter((c) => !c.ok).length,
   };
+}
+
+/** Retries a set-up step (not a measured one) when Neutron is briefly unreachable or busy. */
+async function retry<T>(fn: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (i + 1 >= attempts || !(e instanceof NeutronError && e.reason === 'unavailable')) throw e;
+      await new Promise((r) => setTimeout(r, 1000 * (i + 1)));
+    }
+  }
 }
 
 const newPod = (name: string): Omit<BenchPod, 'cniDir'> => ({
@@ -233,7 +249,7 @@ async function timed(
 export async function measureCniLatency(
   b: Bench,
   rt: Runtime,
-  o: { pods: number; log: (l: string) => void },
+  o: { pods: number; log: (l: string) => void; onError: (e: string) => void },
 ): Promise<TimedCall[]> {
   const calls: TimedCall[] = [];
   const cluster = b.cluster;
@@ -242,38 +258,47 @@ export async function measureCniLatency(
     const c = newPod(`lat-c${i}`);
     const ip = `10.77.200.${10 + i}`;
     const ref = { cluster, namespace: POD_NAMESPACE, pod: r.name };
-    const reserved = await reservePort(b.admin, {
-      pod: ref,
-      networkId: b.network.id,
-      subnetId: b.subnet.id,
-      ip,
-    });
-    b.record.update((d) => void d.ports.push(reserved.id));
-    await b.store.podConfigs.create({
-      ...ref,
-      networkId: b.network.id,
-      subnetId: b.subnet.id,
-      ip,
-      reservedPortId: reserved.id,
-    });
-    for (const p of [r, c]) {
-      await addNetns(b, p.netns);
-      b.record.update((d) => void d.pods.push({ ...p, cniDir: rt.dir }));
+    let reservedId: string | undefined;
+    try {
+      // Untimed set-up, retried: a Neutron hiccup here says nothing about the plugin.
+      const reserved = await retry(() =>
+        reservePort(b.admin, { pod: ref, networkId: b.network.id, subnetId: b.subnet.id, ip }),
+      );
+      reservedId = reserved.id;
+      b.record.update((d) => void d.ports.push(reserved.id));
+      await b.store.podConfigs.create({
+        ...ref,
+        networkId: b.network.id,
+        subnetId: b.subnet.id,
+        ip,
+        reservedPortId: reserved.id,
+      });
+      for (const p of [r, c]) {
+        await addNetns(b, p.netns);
+        b.record.update((d) => void d.pods.push({ ...p, cniDir: rt.dir }));
+      }
+      const order: [PodKind, typeof r][] = [
+        ['reserved', r],
+        ['created', c],
+      ];
+      if (i % 2) order.reverse();
+      for (const [kind, p] of order) calls.push(await timed(rt, 'add', kind, p));
+      for (const [kind, p] of order) {
+        const del = await timed(rt, 'del', kind, p);
+        calls.push(del);
+        if (del.ok) b.record.removePod(p.containerId);
+      }
+    } catch (e) {
+      o.onError(`round ${i}: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      for (const p of [r, c]) await delNetns(b, p.netns);
+      await b.store.podConfigs.delete(ref).catch(() => undefined);
+      if (reservedId) {
+        const id = reservedId;
+        await retry(() => b.admin.ports.ensureDeleted(id)).catch(() => undefined);
+        b.record.removePort(id);
+      }
     }
-    const order: [PodKind, typeof r][] = [
-      ['reserved', r],
-      ['created', c],
-    ];
-    if (i % 2) order.reverse();
-    for (const [kind, p] of order) calls.push(await timed(rt, 'add', kind, p));
-    for (const [kind, p] of order) calls.push(await timed(rt, 'del', kind, p));
-    for (const p of [r, c]) {
-      b.record.removePod(p.containerId);
-      await delNetns(b, p.netns);
-    }
-    await b.store.podConfigs.delete(ref);
-    await b.admin.ports.ensureDeleted(reserved.id);
-    b.record.removePort(reserved.id);
     if ((i + 1) % 10 === 0 || i + 1 === o.pods) {
       const last = calls.slice(-40).filter((x) => x.verb === 'ADD' && x.kind === 'reserved');
       const failed = calls.filter((x) => !x.ok).length;

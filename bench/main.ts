@@ -5,7 +5,7 @@
  * where the time goes, churn with leak counts, and process cost. Writes docs/benchmarks/
  * results.json, results.md and the Figure 5/6 charts. Not part of the test suite.
  *
- *   node --import tsx bench/main.ts [--reps 3] [--seconds 4] [--counts 10,50,100,200,500]
+ *   node --import tsx bench/main.ts [--reps 3] [--seconds 3] [--counts 10,50,100,200,500]
  *     [--interval 0.01] [--cni-pods 50] [--churn 100] [--concurrency 8] [--process-runs 30]
  *     [--only datapath,cni,churn,process] [--out docs/benchmarks]
  *
@@ -40,7 +40,7 @@ import { computeTargets, markdown, type Results } from './report.ts';
 const { values: a } = parseArgs({
   options: {
     reps: { type: 'string', default: '3' },
-    seconds: { type: 'string', default: '4' },
+    seconds: { type: 'string', default: '3' },
     counts: { type: 'string', default: '10,50,100,200,500' },
     interval: { type: 'string', default: '0.01' },
     'cni-pods': { type: 'string', default: '50' },
@@ -220,7 +220,15 @@ async function cni(b: Bench): Promise<void> {
   const rt = b.runtime(1, 'internal');
   const calls = await log.step(
     `CNI latency: ${settings.cniPods} rounds of (reserved-port pod, ADD-creates pod), ADD then DEL`,
-    () => measureCniLatency(b, rt, { pods: settings.cniPods, log: log.info }),
+    () =>
+      measureCniLatency(b, rt, {
+        pods: settings.cniPods,
+        log: log.info,
+        onError: (e) => {
+          results.errors.push(`CNI latency ${e}`);
+          log.info(`error (round skipped): ${e}`);
+        },
+      }),
   );
   const logged = readPluginLog(rt.logFile);
   const bd: Record<string, ReturnType<typeof breakdown>> = {};
@@ -341,9 +349,23 @@ try {
       () => setupBench(log.info),
     );
     settings.networkMtu = bench.network.mtu ?? 1500;
-    if (only.has('datapath')) await datapath(bench);
-    if (only.has('cni')) await cni(bench);
-    if (only.has('churn')) await churnPhase(bench);
+    // A phase that fails (e.g. Neutron restarted by other work) is reported; the others still run.
+    const phases: [string, (b: Bench) => Promise<void>][] = [
+      ['datapath', datapath],
+      ['cni', cni],
+      ['churn', churnPhase],
+    ];
+    for (const [name, fn] of phases) {
+      if (!only.has(name)) continue;
+      try {
+        await fn(bench);
+      } catch (e) {
+        const msg = e instanceof Error ? e.message : String(e);
+        results.errors.push(`${name} phase aborted: ${msg}`);
+        console.error(`${name} phase failed: ${msg}`);
+        process.exitCode = 1;
+      }
+    }
   }
 } catch (e) {
   const msg = e instanceof Error ? e.message : String(e);

@@ -466,7 +466,7 @@ function breakdownTable(bs: Record<string, Breakdown>): string {
   return table(
     [
       'calls',
-      'n',
+      'n (failed)',
       'wall p50',
       'p90',
       'p99',
@@ -480,7 +480,7 @@ function breakdownTable(bs: Record<string, Breakdown>): string {
     ],
     Object.entries(bs).map(([k, b]) => [
       k,
-      b.wallMs.n,
+      `${b.wallMs.n} (${b.failed ?? 0})`,
       fmt(b.wallMs.p50, 0),
       fmt(b.wallMs.p90, 0),
       fmt(b.wallMs.p99, 0),
