@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 // The plugin's NodeContext builder; shared so the agent talks to the same store, OVSDB and Neutron.
-import { withNodeContext } from '../cni/verbs/context.ts';
+import { withNodeContext } from '../cni/index.ts';
 import {
   type DeploySettings,
   type InterfaceWatch,

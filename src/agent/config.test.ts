@@ -26,8 +26,8 @@ test('a conflist gives the nnet plugin with the list name and cniVersion, as lib
   assert.equal(c.cluster, 'prod');
 });
 
-test('the agent parses the config with the plugin parser: same store, node, OVSDB, bridge, datapath', () => {
-  const conf = parseNodeConfig(
+test('the agent parses the config with the plugin parser: same store, node, OVSDB, bridge, datapath', async () => {
+  const conf = await parseNodeConfig(
     JSON.stringify({ cniVersion: '1.0.0', name: 'pods', plugins: [PLUGIN] }),
     '/etc/cni/net.d/10-nnet.conflist',
   );
@@ -40,9 +40,9 @@ test('the agent parses the config with the plugin parser: same store, node, OVSD
   assert.equal(conf.plugDriver, 'internal');
 });
 
-test('a single plugin config works too and nodeName defaults to the hostname given', () => {
+test('a single plugin config works too and nodeName defaults to the hostname given', async () => {
   const { nodeName: _, ...rest } = PLUGIN;
-  const conf = parseNodeConfig(
+  const conf = await parseNodeConfig(
     JSON.stringify({ cniVersion: '1.1.0', name: 'pods', ...rest }),
     '/x.conf',
     'h1',
@@ -50,7 +50,7 @@ test('a single plugin config works too and nodeName defaults to the hostname giv
   assert.equal(conf.nodeName, 'h1');
 });
 
-test('config errors name the file and the problem', () => {
+test('config errors name the file and the problem', async () => {
   const file = '/etc/cni/net.d/10-nnet.conflist';
   const cases: [string, RegExp][] = [
     ['{', /10-nnet\.conflist is not valid JSON/],
@@ -70,7 +70,7 @@ test('config errors name the file and the problem', () => {
     ],
   ];
   for (const [text, re] of cases)
-    assert.throws(
+    await assert.rejects(
       () => parseNodeConfig(text, file),
       (e: unknown) => e instanceof InputError && re.test(e.message),
       text,

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 // The plugin's parser is not on src/cni's index (it loads zod, and the plugin's VERSION path must
 // stay light); the agent is a long-running process and uses it directly.
-import { type NetConf, parseNetConf } from '../cni/config.ts';
+import { loadNetConf, type NetConf } from '../cni/index.ts';
 import { InputError, isNnetError } from '../errors/index.ts';
 
 type Json = Record<string, unknown>;
@@ -40,7 +40,7 @@ export function pluginConfigOf(doc: unknown, file: string): Json {
 }
 
 /** Parses CNI config text into the plugin's NetConf; errors name the file. */
-export function parseNodeConfig(text: string, file: string, hostname?: string): NetConf {
+export async function parseNodeConfig(text: string, file: string, hostname?: string): Promise<NetConf> {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -48,7 +48,7 @@ export function parseNodeConfig(text: string, file: string, hostname?: string): 
     throw new InputError('decode', `CNI config ${file} is not valid JSON`);
   }
   try {
-    return parseNetConf(pluginConfigOf(doc, file), {
+    return await loadNetConf(pluginConfigOf(doc, file), {
       command: 'ADD',
       ...(hostname !== undefined ? { hostname } : {}),
     });

@@ -59,3 +59,23 @@ export {
   SUPPORTED_VERSIONS,
 } from './spec.ts';
 export { negotiateVersion, versionJson } from './version.ts';
+
+/**
+ * The plugin's config parser, for the node agent, which reads the same conflist. Loaded on first
+ * use, so the plugin's VERSION path never evaluates it.
+ */
+export async function loadNetConf(
+  raw: Record<string, unknown>,
+  options: import('./config.ts').ParseOptions,
+): Promise<import('./config.ts').NetConf> {
+  return (await import('./config.ts')).parseNetConf(raw, options);
+}
+
+/** The store, deploy settings and cluster Neutron client the verbs use, for the node agent. */
+export async function withNodeContext<T>(
+  conf: import('./config.ts').NetConf,
+  log: import('../log/index.ts').Logger,
+  fn: (ctx: import('../network/index.ts').NodeContext) => Promise<T>,
+): Promise<T> {
+  return (await import('./verbs/context.ts')).withNodeContext(conf, log, fn);
+}
