@@ -592,8 +592,17 @@ function buildCommand(
       if (!fields.ok) throw invalidValue('subnet', subnet, fields.reason);
       return { kind: row.id, router: names[0]!, subnet: fields.value.subnet!, scope };
     }
-    case 'gc':
-      return { kind: 'gc', dryRun: p.bools.has('dry-run'), scope };
+    case 'gc': {
+      const cniConfig = one(p, 'cni-config');
+      if (cniConfig !== undefined && p.bools.has('dry-run'))
+        throw invalid('kubenetctl gc: --dry-run cannot be combined with --cni-config (the node sweep acts)');
+      return {
+        kind: 'gc',
+        dryRun: p.bools.has('dry-run'),
+        scope,
+        ...(cniConfig !== undefined ? { cniConfig } : {}),
+      };
+    }
     default:
       throw new Error(`no builder for command ${row.id}`);
   }

@@ -179,6 +179,12 @@ export const FLAGS: Readonly<Record<string, FlagSpec>> = {
     usage: 'The external network of the router gateway.',
   },
   'dry-run': { name: 'dry-run', type: 'bool', usage: 'Only print what would be deleted.' },
+  'cni-config': {
+    name: 'cni-config',
+    type: 'string',
+    placeholder: 'FILE',
+    usage: "Also sweep this node, as nnet-agent does: the node's nnet CNI config (conflist).",
+  },
   // cluster registration; secrets never come from the command line
   cloud: { name: 'cloud', type: 'string', usage: 'Take the credentials from this clouds.yaml entry.' },
   'clouds-file': {
@@ -450,9 +456,17 @@ export const COMMANDS: readonly CommandSpec[] = [
     verb: 'gc',
     nouns: [],
     args: { name: '', min: 0, max: 0 },
-    flags: ['cluster', 'os-cloud', 'dry-run'],
-    summary: 'Delete reserved ports no pod config refers to (left by an interrupted kubenetctl)',
-    examples: ['# What would be deleted', 'kubenetctl gc --dry-run', '', 'kubenetctl gc'],
+    flags: ['cluster', 'os-cloud', 'dry-run', 'cni-config'],
+    summary: 'Delete reserved ports no pod config refers to; with --cni-config, also sweep a node',
+    examples: [
+      '# What would be deleted',
+      'kubenetctl gc --dry-run',
+      '',
+      'kubenetctl gc',
+      '',
+      '# On a node: also release attachments whose pod is gone and ports nothing records',
+      'kubenetctl gc --cni-config /etc/cni/net.d/10-nnet.conflist',
+    ],
   },
 ];
 

@@ -31,7 +31,32 @@ export function orphanedReservations(
   );
 }
 
+/**
+ * The node sweep shared with CNI GC and nnet-agent's reconcile (src/network sweep), on the node
+ * whose plugin config is given.
+ */
+async function sweepNode(file: string, ctx: CommandContext): Promise<void> {
+  const [{ loadNodeConfig }, { withNodeContext }, { sweep }, { createLogger }] = await Promise.all([
+    import('../../agent/index.ts'),
+    import('../../cni/index.ts'),
+    import('../../network/index.ts'),
+    import('../../log/index.ts'),
+  ]);
+  const conf = await loadNodeConfig(file);
+  const log = createLogger({ file: conf.logFile, component: 'kubenetctl-gc' });
+  const report = await withNodeContext(conf, log, (node) => sweep(node));
+  const lines = [
+    ...report.attachmentsReleased.map((a) => `released attachment ${a}`),
+    ...report.ovsPortsRemoved.map((p) => `removed OVS port ${p}`),
+    ...report.neutronPortsReleased.map((p) => `released Neutron port ${p}`),
+  ];
+  for (const l of lines) ctx.io.stdout(`node ${conf.nodeName}: ${l}\n`);
+  if (lines.length === 0) ctx.io.stderr(`node ${conf.nodeName}: nothing to collect\n`);
+  if (report.errors.length > 0) throw new Error(`node sweep left work undone: ${report.errors.join('; ')}`);
+}
+
 export async function gc(command: CommandOf<'gc'>, ctx: CommandContext): Promise<ExitStatus> {
+  if (command.cniConfig !== undefined) await sweepNode(command.cniConfig, ctx);
   const scope = await clusterScope(ctx, command.scope);
   const [configs, ports] = await Promise.all([
     scope.store.podConfigs.list({ cluster: scope.cluster.name }),

@@ -1,0 +1,58 @@
+/**
+ * `kubenetctl gc --cni-config` runs the node sweep that CNI GC and nnet-agent run: a pod whose
+ * netns vanished without a DEL loses its attachment, OVS port and Neutron port.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { listPorts } from '../../src/deploy/index.ts';
+import { DEVICE_OWNER } from '../../src/resources/index.ts';
+import { startTestCluster, type TestCluster } from '../support/cluster.ts';
+import { PROJECT_ROOT } from '../support/env.ts';
+import { createNetns } from '../support/netns.ts';
+
+let c: TestCluster;
+before(async () => {
+  c = await startTestCluster({ prefix: 'nntg', backend: 'sqlite' });
+});
+after(() => c?.stop());
+
+test('kubenetctl gc --cni-config releases the attachment, OVS port and Neutron port of a pod whose netns is gone', async () => {
+  const pod = createNetns('nntg');
+  const call = {
+    id: randomBytes(16).toString('hex'),
+    netns: pod.path,
+    args: { K8S_POD_NAMESPACE: 'gc', K8S_POD_NAME: 'gone' },
+  };
+  try {
+    const add = c.rt.call('add', call);
+    assert.equal(add.code, 0, add.stdout);
+  } finally {
+    pod.remove(); // the runtime lost the pod without calling DEL
+  }
+  assert.equal((await c.store.attachments.list({ node: c.name })).length, 1);
+
+  const r = spawnSync(
+    process.execPath,
+    [join(PROJECT_ROOT, 'dist/kubenetctl.js'), 'gc', '--cni-config', join(c.rt.confDir, '10-nnet.conflist')],
+    {
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH ?? '',
+        NNET_STORE: c.storeUrl,
+        NNET_CLUSTER: c.name,
+        OS_CLIENT_CONFIG_FILE: c.env.cloudsYaml,
+        OS_CLOUD: c.env.cloud,
+        NNET_TOKEN_CACHE_DIR: join(c.rt.dir, 'ctl-tokens'),
+      },
+      timeout: 120_000,
+    },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`node ${c.name}: released attachment gc/gone`));
+  assert.deepEqual(await c.store.attachments.list({ node: c.name }), []);
+  assert.deepEqual(await listPorts(c.node.deploySettings()), []);
+  assert.deepEqual(await c.neutron.ports.list({ networkId: c.network.id, deviceOwner: DEVICE_OWNER }), []);
+});
