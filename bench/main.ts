@@ -69,6 +69,7 @@ const settings = {
   networkMtu: 0,
   store: 'etcd',
   datapathType: 'netdev' as const,
+  podOrder: [] as string[],
 };
 const OUT = a.out;
 
@@ -138,18 +139,30 @@ async function datapath(b: Bench): Promise<void> {
   const eps = await log.step(
     'data-path pods: N-Net and hybrid through libcni, bare limit by hand, Flannel-style',
     async () => {
+      // On the userspace datapath a port's RTT depends on when it was added to br-int (measured:
+      // swapping the order of the N-Net and bare pods swapped their RTT gap), so the OVS pods are
+      // made in a balanced order: node 1 a-side N-Net, bare, hybrid; b-side the reverse.
+      const make: Record<string, (side: 'a' | 'b' | 'c') => Promise<Endpoint>> = {
+        nnet: (s) => cniPod(b, b.runtime(s === 'c' ? 2 : 1, 'internal'), `nnet-${s}`),
+        hybrid: (s) => cniPod(b, b.runtime(s === 'c' ? 2 : 1, 'hybrid'), `hyb-${s}`),
+        bare: (s) => barePod(b, s === 'c' ? n2 : n1, s),
+      };
+      const order: [string, 'a' | 'b' | 'c'][] = [
+        ['nnet', 'a'],
+        ['bare', 'a'],
+        ['hybrid', 'a'],
+        ['hybrid', 'b'],
+        ['bare', 'b'],
+        ['nnet', 'b'],
+        ['bare', 'c'],
+        ['hybrid', 'c'],
+        ['nnet', 'c'],
+      ];
+      const made: Record<string, Endpoint> = {};
+      for (const [p, side] of order) made[`${p}-${side}`] = await make[p]!(side);
+      results.settings.podOrder = order.map(([p, side]) => `${p}-${side}`);
       const e: Record<string, [Endpoint, Endpoint, Endpoint]> = {};
-      e.nnet = [
-        await cniPod(b, b.runtime(1, 'internal'), 'nnet-a'),
-        await cniPod(b, b.runtime(1, 'internal'), 'nnet-b'),
-        await cniPod(b, b.runtime(2, 'internal'), 'nnet-c'),
-      ];
-      e.hybrid = [
-        await cniPod(b, b.runtime(1, 'hybrid'), 'hyb-a'),
-        await cniPod(b, b.runtime(1, 'hybrid'), 'hyb-b'),
-        await cniPod(b, b.runtime(2, 'hybrid'), 'hyb-c'),
-      ];
-      e.bare = [await barePod(b, n1, 'a'), await barePod(b, n1, 'b'), await barePod(b, n2, 'c')];
+      for (const p of ['nnet', 'hybrid', 'bare']) e[p] = [made[`${p}-a`]!, made[`${p}-b`]!, made[`${p}-c`]!];
       const fl = await flannelHosts(b, settings.networkMtu);
       e.flannel = [
         await flannelPod(b, fl, 1, 2, 'a'),

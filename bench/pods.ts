@@ -87,21 +87,23 @@ export async function barePod(b: Bench, node: LabNode, name: string): Promise<En
     async () => (await run('ip', ['-n', node.netns, 'link', 'show', dev], { allowFail: true })).code === 0,
   );
   await run('ip', ['-n', node.netns, 'link', 'set', dev, 'netns', netns]);
+  // eth0, as a pod's NIC is named
+  await run('ip', ['-n', netns, 'link', 'set', dev, 'name', 'eth0']);
   await run('ip', [
     '-n',
     netns,
     'link',
     'set',
-    dev,
+    'eth0',
     'address',
     port.macAddress,
     'mtu',
     String(b.network.mtu ?? 1442),
     'up',
   ]);
-  await run('ip', ['-n', netns, 'addr', 'add', `${ip}/${prefixLength}`, 'dev', dev]);
+  await run('ip', ['-n', netns, 'addr', 'add', `${ip}/${prefixLength}`, 'dev', 'eth0']);
   if (b.subnet.gatewayIp)
-    await run('ip', ['-n', netns, 'route', 'add', 'default', 'via', b.subnet.gatewayIp, 'dev', dev]);
+    await run('ip', ['-n', netns, 'route', 'add', 'default', 'via', b.subnet.gatewayIp, 'dev', 'eth0']);
   return { name, netns, ip };
 }
 

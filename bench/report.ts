@@ -34,6 +34,8 @@ export interface Settings {
   networkMtu: number;
   store: string;
   datapathType: 'netdev';
+  /** The order the OVS pods were plugged in (a = client, b = same-host server, c = other host). */
+  podOrder?: string[];
 }
 
 export interface Results {
@@ -294,15 +296,15 @@ export function markdown(r: Results): string {
     out.push('');
     const runs = (k: string) =>
       (r.datapath?.throughput[k] ?? [])
-        .map((x) => (Number.isFinite(x.gbps) ? x.gbps.toFixed(2) : 'ERR'))
-        .join(' ');
+        .map((x) => (Number.isFinite(x.gbps) ? `${x.gbps.toFixed(2)} (${x.retransmits ?? '?'})` : 'ERR'))
+        .join(', ');
     out.push(
-      `TCP throughput, Gbit/s: median of ${s.reps} iperf3 runs of ${s.seconds} s (after 1 s omitted), configurations interleaved run by run.`,
+      `TCP throughput, Gbit/s: median of ${s.reps} iperf3 runs of ${s.seconds} s (after 1 s omitted), configurations interleaved run by run; each run with its TCP retransmissions in brackets. The OVS pods were plugged in the order ${(s.podOrder ?? []).join(', ') || '(not recorded)'} (a port's RTT here depends on when it joined br-int; see README.md).`,
     );
     out.push('');
     out.push(
       table(
-        ['plugin', 'same host', 'runs', 'across hosts', 'runs'],
+        ['plugin', 'same host', 'runs (retransmits)', 'across hosts', 'runs (retransmits)'],
         PLUGINS.map((p) => {
           const a = configKey({ plugin: p, placement: 'same host' });
           const b = configKey({ plugin: p, placement: 'across hosts' });
