@@ -17,7 +17,7 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stepLog } from '../lab/steps.ts';
 import { PLUGIN } from '../test/support/cni.ts';
-import { PROJECT_ROOT } from '../test/support/env.ts';
+import { ensureEnv, PROJECT_ROOT } from '../test/support/env.ts';
 import { rttChart, throughputChart } from './charts.ts';
 import { type Bench, leftoverRun, setupBench, teardown } from './cluster.ts';
 import { breakdown, churn, measureCniLatency, neutronCeiling, readPluginLog } from './cnilat.ts';
@@ -34,7 +34,7 @@ import {
 } from './datapath.ts';
 import { loadSampler, machine } from './machine.ts';
 import { barePod, cniPod, delCniPods, type Endpoint, flannelHosts, flannelPod } from './pods.ts';
-import { measureProcesses } from './process.ts';
+import { measureFirstFetch, measureProcesses } from './process.ts';
 import { computeTargets, markdown, type Results } from './report.ts';
 
 const { values: a } = parseArgs({
@@ -129,6 +129,10 @@ async function processCost(): Promise<void> {
       log.info(
         `${p.label}: wall p50 ${p.wallMs.p50.toFixed(1)} ms, peak RSS p50 ${p.peakRssMb.p50.toFixed(1)} MB`,
       );
+    results.firstFetch = measureFirstFetch(`${ensureEnv().etcdUrl}/version`, settings.processRuns);
+    log.info(
+      `a node process's first fetch() ${results.firstFetch.firstMs.p50.toFixed(1)} ms, its second ${results.firstFetch.secondMs.p50.toFixed(1)} ms (p50)`,
+    );
     return r;
   });
 }

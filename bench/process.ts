@@ -62,3 +62,34 @@ export function measureProcesses(specs: readonly ProcessSpec[], runs: number): P
     output: outputs[k]!.split('\n')[0]!.slice(0, 200),
   }));
 }
+
+export interface FirstFetch {
+  url: string;
+  firstMs: Summary;
+  secondMs: Summary;
+}
+
+/**
+ * In a fresh node process, the first fetch() against a local server and the second: the
+ * difference is loading and initialising undici, which every plugin process pays once.
+ */
+export function measureFirstFetch(url: string, runs: number): FirstFetch {
+  const script = `const t0 = performance.now();
+await (await fetch(${JSON.stringify(url)})).text();
+const t1 = performance.now();
+await (await fetch(${JSON.stringify(url)})).text();
+console.log(JSON.stringify([t1 - t0, performance.now() - t1]));
+process.exit(0);`;
+  const first: number[] = [];
+  const second: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: { PATH: SYSTEM_PATH },
+      encoding: 'utf8',
+    });
+    const [a, b] = JSON.parse(r.stdout || '[null,null]') as [number | null, number | null];
+    first.push(a ?? Number.NaN);
+    second.push(b ?? Number.NaN);
+  }
+  return { url, firstMs: summary(first), secondMs: summary(second) };
+}

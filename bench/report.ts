@@ -18,7 +18,7 @@ import {
 } from './datapath.ts';
 import type { LoadSample, Machine } from './machine.ts';
 import type { Endpoint } from './pods.ts';
-import type { ProcessCost } from './process.ts';
+import type { FirstFetch, ProcessCost } from './process.ts';
 import { fmt, round } from './stats.ts';
 
 export interface Settings {
@@ -68,6 +68,7 @@ export interface Results {
     neutronCeiling?: NeutronCeiling;
   };
   process?: ProcessCost[];
+  firstFetch?: FirstFetch;
   targets: Target[];
   errors: string[];
 }
@@ -443,6 +444,12 @@ export function markdown(r: Results): string {
         ]),
       ),
     );
+    if (r.firstFetch) {
+      out.push('');
+      out.push(
+        `In a fresh node process the first \`fetch()\` (to the local etcd) takes ${fmt(r.firstFetch.firstMs.p50, 1)} ms and the second ${fmt(r.firstFetch.secondMs.p50, 1)} ms (p50 of ${r.firstFetch.firstMs.n}): the difference is loading undici, which every plugin call pays once.`,
+      );
+    }
     const kn = r.process.find((p) => p.label.startsWith('kubenetctl'));
     const kc = r.process.find((p) => p.label.startsWith('kubectl'));
     if (kn && kc) {
