@@ -236,16 +236,33 @@ export async function createLabNodes(state: StateFile, o: LabNodesOptions): Prom
   await createUnderlay(state, o.prefix);
   const nodes: LabNode[] = [];
   for (const index of [1, 2]) nodes.push(await startNode(state, { ...o, index }));
-  const nb = (...a: string[]) => run('ovn-nbctl', [`--db=${o.nbRemote}`, ...a]);
+  await waitForChassisLive(
+    o.nbRemote,
+    o.sbRemote,
+    nodes.map((n) => n.name),
+  );
+  return nodes;
+}
+
+/**
+ * Neutron binds a port to a chassis only once it has caught up with an NB_Global.nb_cfg bump made
+ * after the chassis registered (before, Neutron counts it as a dead agent): bump and wait.
+ */
+export async function waitForChassisLive(
+  nbRemote: string,
+  sbRemote: string,
+  chassis: string[],
+): Promise<void> {
+  const nb = (...a: string[]) => run('ovn-nbctl', [`--db=${nbRemote}`, ...a]);
   const cur = Number((await nb('get', 'NB_Global', '.', 'nb_cfg')).stdout.trim());
   await nb('set', 'NB_Global', '.', `nb_cfg=${cur + 1}`);
-  for (const n of nodes) {
+  for (const name of chassis) {
     await waitFor(
-      `chassis ${n.name} to catch up with nb_cfg ${cur + 1}`,
+      `chassis ${name} to catch up with nb_cfg ${cur + 1}`,
       async () => {
         const r = await run(
           'ovn-sbctl',
-          [`--db=${o.sbRemote}`, '--bare', '--columns=nb_cfg', 'find', 'Chassis_Private', `name=${n.name}`],
+          [`--db=${sbRemote}`, '--bare', '--columns=nb_cfg', 'find', 'Chassis_Private', `name=${name}`],
           { allowFail: true },
         );
         return Number(r.stdout.trim()) >= cur + 1;
@@ -253,5 +270,4 @@ export async function createLabNodes(state: StateFile, o: LabNodesOptions): Prom
       30_000,
     );
   }
-  return nodes;
 }

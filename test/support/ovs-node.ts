@@ -16,6 +16,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitForChassisLive } from '../../lab/nodes.ts';
 import {
   type DeploySettings,
   type DeploySettingsInput,
@@ -132,30 +133,6 @@ function sbChassis(sbRemote: string, name: string): boolean {
     `name=${name}`,
   ]);
   return r.code === 0 && r.stdout.trim() === name;
-}
-
-/** Bumps NB_Global.nb_cfg and waits until chassis `name` reports having processed it. */
-async function bumpNbCfg(nbRemote: string, sbRemote: string, name: string): Promise<void> {
-  const cur = Number(
-    must(sh(['ovn-nbctl', `--db=${nbRemote}`, 'get', 'NB_Global', '.', 'nb_cfg']), 'get nb_cfg'),
-  );
-  must(sh(['ovn-nbctl', `--db=${nbRemote}`, 'set', 'NB_Global', '.', `nb_cfg=${cur + 1}`]), 'bump nb_cfg');
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const r = sh([
-      'ovn-sbctl',
-      `--db=${sbRemote}`,
-      '--bare',
-      '--columns=nb_cfg',
-      'find',
-      'Chassis_Private',
-      `name=${name}`,
-    ]);
-    if (Number(r.stdout.trim()) >= cur + 1) return;
-    if (Date.now() > deadline)
-      throw new Error(`chassis ${name} did not process nb_cfg ${cur + 1} within 30 s`);
-    await sleep(100);
-  }
 }
 
 export async function startOvsNode(opts: OvsNodeOptions): Promise<OvsNode> {
@@ -285,7 +262,7 @@ export async function startOvsNode(opts: OvsNodeOptions): Promise<OvsNode> {
           throw new Error(`chassis ${sbName} did not appear in ${opts.ovn.sbRemote} within 30 s`);
         await sleep(200);
       }
-      if (opts.ovn.nbRemote) await bumpNbCfg(opts.ovn.nbRemote, opts.ovn.sbRemote, sbName);
+      if (opts.ovn.nbRemote) await waitForChassisLive(opts.ovn.nbRemote, opts.ovn.sbRemote, [sbName]);
     }
   } catch (e) {
     await stop();
