@@ -101,7 +101,13 @@ function target(id: string, what: string, op: Target['op'], t: number, v: number
 }
 
 const fmtNum = (x: number) =>
-  Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2);
+  Number.isInteger(x)
+    ? String(x)
+    : Math.abs(x) >= 100
+      ? x.toFixed(0)
+      : Math.abs(x) >= 10
+        ? x.toFixed(1)
+        : x.toFixed(2);
 
 export interface DatapathSummary {
   gbps: Record<string, number>;
