@@ -1,7 +1,8 @@
 /** What the resource handlers share: the cluster scope, printing, "in use" checks, tags. */
-import { InputError, StoreError } from '../../errors/index.ts';
+import { InputError, NeutronError, StoreError } from '../../errors/index.ts';
 import type { Port } from '../../neutron/index.ts';
 import { describePort, podOfPort } from '../../resources/index.ts';
+import type { ManagedResource, ResourceKind } from '../../store/index.ts';
 import type { CommandContext } from '../context.ts';
 import {
   type DescribeEntry,
@@ -12,7 +13,7 @@ import {
   type ResourcePrinter,
 } from '../format.ts';
 import type { ExitStatus } from '../kubectl.ts';
-import type { ClusterScope } from '../lookup.ts';
+import { type ClusterScope, findManaged, notManaged } from '../lookup.ts';
 import type { Noun, OutputFormat, Scope } from '../types.ts';
 
 export async function clusterScope(ctx: CommandContext, scope: Scope): Promise<ClusterScope> {
@@ -143,4 +144,46 @@ export function alreadyExists(noun: Noun, name: string, ids: readonly string[]):
 /** The command's namespace: -n, else the kubeconfig context's. */
 export async function namespaceOf(ctx: CommandContext, scope: Scope): Promise<string> {
   return scope.namespace ?? (await ctx.defaultNamespace(scope));
+}
+
+export interface DeleteSteps {
+  /** Throws (naming what uses it) when the resource may not go. */
+  checkUnused(scope: ClusterScope, r: ManagedResource): Promise<void>;
+  /** Deletes it in Neutron; gone already is success. */
+  remove(scope: ClusterScope, id: string): Promise<unknown>;
+  /** Store records that went with it in Neutron (a network's subnets). */
+  forgetAlso?(scope: ClusterScope, r: ManagedResource): Promise<void>;
+}
+
+/**
+ * delete network|subnet|router NAME…: every one is checked first (one in use deletes none), then
+ * each is deleted in Neutron, forgotten by the store and printed.
+ */
+export async function deleteManaged(
+  ctx: CommandContext,
+  command: { names: string[]; scope: Scope },
+  kind: ResourceKind,
+  steps: DeleteSteps,
+): Promise<ExitStatus> {
+  const scope = await clusterScope(ctx, command.scope);
+  const targets: ManagedResource[] = [];
+  for (const name of command.names) {
+    const managed = await findManaged(scope, kind, name);
+    if (!managed) throw notManaged(kind, name, scope.cluster.name);
+    await steps.checkUnused(scope, managed);
+    targets.push(managed);
+  }
+  for (const r of targets) {
+    await steps.remove(scope, r.id).catch((e: unknown) => {
+      if (e instanceof NeutronError && e.reason === 'conflict')
+        throw new NeutronError('conflict', `${kind} ${r.name} (${r.id}) is in use: ${e.message}`, {
+          cause: e,
+        });
+      throw e;
+    });
+    await steps.forgetAlso?.(scope, r);
+    await scope.store.resources.delete({ kind, id: r.id });
+    printDeleted(ctx, kind, r.name || r.id);
+  }
+  return { code: 0 };
 }

@@ -1,27 +1,21 @@
-/**
- * Networks: the cluster's (N-Net's records joined with Neutron), or every network visible in
- * Neutron with --all; create (tagged in Neutron, recorded in the store) and delete (refused while
- * ports, pod configs or a cluster's default use it).
- */
-import { NeutronError } from '../../errors/index.ts';
 import type { Network, Port, Subnet } from '../../neutron/index.ts';
 import type { ManagedResource } from '../../store/index.ts';
 import type { CommandContext, CommandOf } from '../context.ts';
 import type { ExitStatus } from '../kubectl.ts';
-import { type ClusterScope, findManaged, notManaged } from '../lookup.ts';
+import type { ClusterScope } from '../lookup.ts';
 import { describeNetwork, type NetworkView, networkPrinter } from '../resources.ts';
 import { compareCidrs } from '../validate.ts';
 import {
   alreadyExists,
   clusterScope,
   clusterTags,
+  deleteManaged,
   inUse,
   isServicePort,
   type Listing,
   pick,
   portUser,
   printCreated,
-  printDeleted,
   printDescriptions,
   printListing,
   ROUTER_INTERFACE_OWNERS,
@@ -143,35 +137,16 @@ export async function createNetwork(
   return printCreated(ctx, networkPrinter, viewOf(network, [], cluster.name), command.output);
 }
 
-export async function deleteNetworks(command: CommandOf<'delete'>, ctx: CommandContext): Promise<ExitStatus> {
-  const scope = await clusterScope(ctx, command.scope);
-  // All checked first: one that is in use deletes none.
-  const targets: ManagedResource[] = [];
-  for (const name of command.names) {
-    const managed = await findManaged(scope, 'network', name);
-    if (!managed) throw notManaged('network', name, scope.cluster.name);
-    await checkNetworkUnused(scope, managed);
-    targets.push(managed);
-  }
-  for (const network of targets) {
-    await scope.neutron.networks.ensureDeleted(network.id).catch((e: unknown) => {
-      if (e instanceof NeutronError && e.reason === 'conflict')
-        throw new NeutronError(
-          'conflict',
-          `network ${network.name} (${network.id}) is in use: ${e.message}`,
-          {
-            cause: e,
-          },
-        );
-      throw e;
-    });
+export function deleteNetworks(command: CommandOf<'delete'>, ctx: CommandContext): Promise<ExitStatus> {
+  return deleteManaged(ctx, command, 'network', {
+    checkUnused: checkNetworkUnused,
+    remove: (scope, id) => scope.neutron.networks.ensureDeleted(id),
     // Neutron deleted the network's subnets with it.
-    for (const s of await scope.store.resources.list({ kind: 'subnet', cluster: scope.cluster.name }))
-      if (s.networkId === network.id) await scope.store.resources.delete({ kind: 'subnet', id: s.id });
-    await scope.store.resources.delete({ kind: 'network', id: network.id });
-    printDeleted(ctx, 'network', network.name || network.id);
-  }
-  return { code: 0 };
+    forgetAlso: async (scope, network) => {
+      for (const s of await scope.store.resources.list({ kind: 'subnet', cluster: scope.cluster.name }))
+        if (s.networkId === network.id) await scope.store.resources.delete({ kind: 'subnet', id: s.id });
+    },
+  });
 }
 
 async function checkNetworkUnused(scope: ClusterScope, network: ManagedResource): Promise<void> {

@@ -4,13 +4,10 @@
  */
 import { InputError, NeutronError } from '../../errors/index.ts';
 import type { Port, Router, Subnet } from '../../neutron/index.ts';
-import type { ManagedResource } from '../../store/index.ts';
 import type { CommandContext, CommandOf } from '../context.ts';
 import type { ExitStatus } from '../kubectl.ts';
 import {
   type ClusterScope,
-  findManaged,
-  notManaged,
   resolveManagedRouter,
   resolveNetwork,
   resolveSubnet,
@@ -22,10 +19,10 @@ import {
   alreadyExists,
   clusterScope,
   clusterTags,
+  deleteManaged,
   type Listing,
   pick,
   printCreated,
-  printDeleted,
   printDescriptions,
   printListing,
   ROUTER_INTERFACE_OWNERS,
@@ -200,24 +197,16 @@ function explainInterfaceError(e: unknown, router: Router, subnet: Subnet, op: s
   );
 }
 
-export async function deleteRouters(command: CommandOf<'delete'>, ctx: CommandContext): Promise<ExitStatus> {
-  const scope = await clusterScope(ctx, command.scope);
-  const targets: ManagedResource[] = [];
-  for (const name of command.names) {
-    const managed = await findManaged(scope, 'router', name);
-    if (!managed) throw notManaged('router', name, scope.cluster.name);
-    const connected = (await connectedSubnets(scope, [managed.id])).get(managed.id) ?? [];
-    if (connected.length > 0)
-      throw new InputError(
-        'invalid-argument',
-        `router ${managed.name} still connects subnet${connected.length > 1 ? 's' : ''} ${connected.map((s) => subnetLabel(s)).join(', ')}: disconnect ${connected.length > 1 ? 'them' : 'it'} first (kubenetctl disconnect router ${managed.name} --subnet ${connected[0]!.name || connected[0]!.cidr})`,
-      );
-    targets.push(managed);
-  }
-  for (const router of targets) {
-    await scope.neutron.routers.ensureDeleted(router.id);
-    await scope.store.resources.delete({ kind: 'router', id: router.id });
-    printDeleted(ctx, 'router', router.name || router.id);
-  }
-  return { code: 0 };
+export function deleteRouters(command: CommandOf<'delete'>, ctx: CommandContext): Promise<ExitStatus> {
+  return deleteManaged(ctx, command, 'router', {
+    checkUnused: async (scope, router) => {
+      const connected = (await connectedSubnets(scope, [router.id])).get(router.id) ?? [];
+      if (connected.length > 0)
+        throw new InputError(
+          'invalid-argument',
+          `router ${router.name} still connects subnet${connected.length > 1 ? 's' : ''} ${connected.map((s) => subnetLabel(s)).join(', ')}: disconnect ${connected.length > 1 ? 'them' : 'it'} first (kubenetctl disconnect router ${router.name} --subnet ${connected[0]!.name || connected[0]!.cidr})`,
+        );
+    },
+    remove: (scope, id) => scope.neutron.routers.ensureDeleted(id),
+  });
 }

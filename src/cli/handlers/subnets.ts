@@ -8,20 +8,20 @@ import type { Network, Subnet } from '../../neutron/index.ts';
 import type { ManagedResource } from '../../store/index.ts';
 import type { CommandContext, CommandOf } from '../context.ts';
 import type { ExitStatus } from '../kubectl.ts';
-import { type ClusterScope, findManaged, notManaged, resolveNetwork, subnetLabel } from '../lookup.ts';
+import { type ClusterScope, resolveNetwork, subnetLabel } from '../lookup.ts';
 import { describeSubnet, type SubnetView, subnetPrinter } from '../resources.ts';
 import { ipInCidr, parseCidr } from '../validate.ts';
 import {
   alreadyExists,
   clusterScope,
   clusterTags,
+  deleteManaged,
   inUse,
   isServicePort,
   type Listing,
   pick,
   portUser,
   printCreated,
-  printDeleted,
   printDescriptions,
   printListing,
 } from './common.ts';
@@ -181,27 +181,11 @@ export async function createSubnet(
   );
 }
 
-export async function deleteSubnets(command: CommandOf<'delete'>, ctx: CommandContext): Promise<ExitStatus> {
-  const scope = await clusterScope(ctx, command.scope);
-  const targets: ManagedResource[] = [];
-  for (const name of command.names) {
-    const managed = await findManaged(scope, 'subnet', name);
-    if (!managed) throw notManaged('subnet', name, scope.cluster.name);
-    await checkSubnetUnused(scope, managed);
-    targets.push(managed);
-  }
-  for (const subnet of targets) {
-    await scope.neutron.subnets.ensureDeleted(subnet.id).catch((e: unknown) => {
-      if (e instanceof NeutronError && e.reason === 'conflict')
-        throw new NeutronError('conflict', `subnet ${subnet.name} (${subnet.id}) is in use: ${e.message}`, {
-          cause: e,
-        });
-      throw e;
-    });
-    await scope.store.resources.delete({ kind: 'subnet', id: subnet.id });
-    printDeleted(ctx, 'subnet', subnet.name || subnet.id);
-  }
-  return { code: 0 };
+export function deleteSubnets(command: CommandOf<'delete'>, ctx: CommandContext): Promise<ExitStatus> {
+  return deleteManaged(ctx, command, 'subnet', {
+    checkUnused: checkSubnetUnused,
+    remove: (scope, id) => scope.neutron.subnets.ensureDeleted(id),
+  });
 }
 
 async function checkSubnetUnused(scope: ClusterScope, subnet: ManagedResource): Promise<void> {
