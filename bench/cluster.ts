@@ -15,7 +15,7 @@ import { StateFile } from '../lab/state.ts';
 import type { PlugDriver } from '../src/deploy/index.ts';
 import type { Network, NeutronClient, Subnet } from '../src/neutron/index.ts';
 import { openStore, type Store } from '../src/store/index.ts';
-import { adminNeutron } from '../test/support/cluster.ts';
+import { adminNeutron, registerAdminCluster } from '../test/support/cluster.ts';
 import { HARNESS, PLUGIN } from '../test/support/cni.ts';
 import { ensureEnv, PROJECT_ROOT, type TestEnv } from '../test/support/env.ts';
 import { type BenchPod, BenchRecord } from './record.ts';
@@ -186,22 +186,7 @@ export async function setupBench(log: (l: string) => void): Promise<Bench> {
   log(`Neutron network ${network.name} (${network.id}), MTU ${network.mtu}, subnet ${CIDR}`);
 
   const store = await openStore(storeUrl(env, storePrefix));
-  const pw = env.osEnv;
-  await store.clusters.put({
-    name: cluster,
-    authUrl: env.keystoneUrl,
-    region: env.region,
-    credentials: {
-      type: 'password',
-      username: pw.OS_USERNAME!,
-      userDomain: pw.OS_USER_DOMAIN_ID ?? 'default',
-      password: pw.OS_PASSWORD!,
-      projectName: pw.OS_PROJECT_NAME!,
-      projectDomain: pw.OS_PROJECT_DOMAIN_ID ?? 'default',
-    },
-    defaultNetworkId: network.id,
-    defaultSubnetId: subnet.id,
-  });
+  await registerAdminCluster(store, env, cluster, { networkId: network.id, subnetId: subnet.id });
   log(`cluster ${cluster} registered in the etcd store (prefix ${storePrefix})`);
 
   const rts = new Map<string, Runtime>();

@@ -19,7 +19,7 @@ const SOURCES = [
   'src/errors',
   'src/log',
   'package-lock.json',
-  'scripts/build.mjs',
+  'scripts/build.ts',
 ];
 
 function newestSource(): number {

@@ -11,8 +11,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { build } from 'esbuild';
 import { parse as parseYaml } from 'yaml';
+import { bundle as bundleBinary } from '../../scripts/build.ts';
 import { createSession, loadCredentials } from '../../src/identity/index.ts';
 import { createNeutronClient, type NeutronClient } from '../../src/neutron/index.ts';
 import { clusterCredentials, connect } from '../../src/resources/index.ts';
@@ -36,19 +36,7 @@ before(async () => {
   mkdirSync(join(PROJECT_ROOT, 'node_modules', '.cache'), { recursive: true });
   bundleDir = mkdtempSync(join(PROJECT_ROOT, 'node_modules', '.cache', `${PREFIX}-`));
   bundle = join(bundleDir, 'kubenetctl.js');
-  await build({
-    entryPoints: [join(PROJECT_ROOT, 'src/bin/kubenetctl.ts')],
-    outfile: bundle,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    external: ['better-sqlite3'],
-    banner: {
-      js: "#!/usr/bin/env node\nimport { createRequire as __nnetCreateRequire } from 'node:module';\nconst require = __nnetCreateRequire(import.meta.url);",
-    },
-    logLevel: 'warning',
-  });
+  await bundleBinary('kubenetctl', bundle);
   const credentials = loadCredentials({ file: env.cloudsYaml, cloud: env.cloud, env: {} });
   admin = createNeutronClient(createSession(credentials, { cacheDir: join(work, 'admin-tokens') }));
 });

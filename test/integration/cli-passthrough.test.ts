@@ -18,7 +18,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { build } from 'esbuild';
+import { bundle as bundleBinary } from '../../scripts/build.ts';
 import { PROJECT_ROOT } from '../support/env.ts';
 import { createStandin, type Standin } from '../support/kubectl-standin/index.ts';
 
@@ -31,21 +31,8 @@ let baseEnv: NodeJS.ProcessEnv;
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'kubenetctl-test-'));
   bundle = join(work, 'kubenetctl.js');
-  // The shipped form: bundled as scripts/build.mjs does (only this entry, so the test does not
-  // depend on the other binaries building).
-  await build({
-    entryPoints: [join(PROJECT_ROOT, 'src/bin/kubenetctl.ts')],
-    outfile: bundle,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    external: ['better-sqlite3'],
-    banner: {
-      js: "#!/usr/bin/env node\nimport { createRequire as __nnetCreateRequire } from 'node:module';\nconst require = __nnetCreateRequire(import.meta.url);",
-    },
-    logLevel: 'warning',
-  });
+  // The shipped form, bundled as `npm run build` does (only this entry).
+  await bundleBinary('kubenetctl', bundle);
   const home = join(work, 'home');
   mkdirSync(home);
   const kubeconfig = join(work, 'kubeconfig');

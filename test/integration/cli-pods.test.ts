@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { build } from 'esbuild';
+import { bundle as bundleBinary } from '../../scripts/build.ts';
 import { createSession, loadCredentials } from '../../src/identity/index.ts';
 import { createNeutronClient, type NeutronClient, type Port } from '../../src/neutron/index.ts';
 import { DEVICE_OWNER, RESERVED_TAG, reservePort } from '../../src/resources/index.ts';
@@ -70,19 +70,7 @@ async function bundleKubenetctl(): Promise<void> {
   mkdirSync(join(PROJECT_ROOT, 'node_modules', '.cache'), { recursive: true });
   bundleDir = mkdtempSync(join(PROJECT_ROOT, 'node_modules', '.cache', `${PREFIX}-`));
   bundle = join(bundleDir, 'kubenetctl.js');
-  await build({
-    entryPoints: [join(PROJECT_ROOT, 'src/bin/kubenetctl.ts')],
-    outfile: bundle,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    external: ['better-sqlite3'],
-    banner: {
-      js: "#!/usr/bin/env node\nimport { createRequire as __nnetCreateRequire } from 'node:module';\nconst require = __nnetCreateRequire(import.meta.url);",
-    },
-    logLevel: 'warning',
-  });
+  await bundleBinary('kubenetctl', bundle);
 }
 
 /** N-Net's ports of a cluster (by its tag), optionally of one pod. */

@@ -42,6 +42,31 @@ export function randomEncapIp(): string {
   return `127.${(b[0]! % 250) + 2}.${b[1]}.${(b[2]! % 250) + 2}`;
 }
 
+/** Registers the environment's admin identity in the store as cluster `name`. */
+export async function registerAdminCluster(
+  store: Store,
+  env: TestEnv,
+  name: string,
+  defaults: { networkId: string; subnetId: string },
+): Promise<void> {
+  const pw = env.osEnv;
+  await store.clusters.put({
+    name,
+    authUrl: env.keystoneUrl,
+    region: env.region,
+    credentials: {
+      type: 'password',
+      username: pw.OS_USERNAME!,
+      userDomain: pw.OS_USER_DOMAIN_ID ?? 'default',
+      password: pw.OS_PASSWORD!,
+      projectName: pw.OS_PROJECT_NAME!,
+      projectDomain: pw.OS_PROJECT_DOMAIN_ID ?? 'default',
+    },
+    defaultNetworkId: defaults.networkId,
+    defaultSubnetId: defaults.subnetId,
+  });
+}
+
 export function adminNeutron(env: TestEnv, cacheDir: string): NeutronClient {
   const session = createSession(loadCredentials({ file: env.cloudsYaml, cloud: env.cloud, env: {} }), {
     cacheDir,
@@ -90,22 +115,7 @@ export async function startTestCluster(o: TestClusterOptions): Promise<TestClust
         await neutron.ports.ensureDeleted(p.id);
       await neutron.subnets.ensureDeleted(subnet.id);
     });
-    const pw = env.osEnv;
-    await store.clusters.put({
-      name,
-      authUrl: env.keystoneUrl,
-      region: env.region,
-      credentials: {
-        type: 'password',
-        username: pw.OS_USERNAME!,
-        userDomain: pw.OS_USER_DOMAIN_ID ?? 'default',
-        password: pw.OS_PASSWORD!,
-        projectName: pw.OS_PROJECT_NAME!,
-        projectDomain: pw.OS_PROJECT_DOMAIN_ID ?? 'default',
-      },
-      defaultNetworkId: network.id,
-      defaultSubnetId: subnet.id,
-    });
+    await registerAdminCluster(store, env, name, { networkId: network.id, subnetId: subnet.id });
     const node = await startOvsNode({
       name,
       prefix: o.prefix,
