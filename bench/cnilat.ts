@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { run } from '../lab/sh.ts';
-import { listPorts, parseDeploySettings } from '../src/deploy/index.ts';
 import { NeutronError } from '../src/errors/index.ts';
+import { listPorts, parsePlugSettings } from '../src/plug/index.ts';
 import { DEVICE_OWNER, reservePort } from '../src/resources/index.ts';
 import {
   addNetns,
@@ -262,16 +262,24 @@ export async function measureCniLatency(
     try {
       // Untimed set-up, retried: a Neutron hiccup here says nothing about the plugin.
       const reserved = await retry(() =>
-        reservePort(b.admin, { pod: ref, networkId: b.network.id, subnetId: b.subnet.id, ip }),
+        reservePort(b.admin, {
+          pod: ref,
+          networkId: b.network.id,
+          fixedIps: [{ subnetId: b.subnet.id, ip }],
+        }),
       );
       reservedId = reserved.id;
       b.record.update((d) => void d.ports.push(reserved.id));
       await b.store.podConfigs.create({
         ...ref,
-        networkId: b.network.id,
-        subnetId: b.subnet.id,
-        ip,
-        reservedPortId: reserved.id,
+        nics: [
+          {
+            ifname: 'eth0',
+            networkId: b.network.id,
+            fixedIps: [{ subnetId: b.subnet.id, ip }],
+            reservedPortId: reserved.id,
+          },
+        ],
       });
       for (const p of [r, c]) {
         await addNetns(b, p.netns);
@@ -343,7 +351,7 @@ export async function leaks(b: Bench): Promise<Leaks> {
     links.push(
       ...j.filter((l) => /^nn[a-z]?[0-9a-f]{12}$/.test(l.ifname)).map((l) => `${n.name}:${l.ifname}`),
     );
-    const s = parseDeploySettings({
+    const s = parsePlugSettings({
       ovsdb: n.ovsdbSocket,
       datapathType: 'netdev',
       vswitchdNetns: `/run/netns/${n.netns}`,

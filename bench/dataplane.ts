@@ -2,7 +2,7 @@
  * Data-plane benchmark (not a test): internal vs hybrid plug on one userspace OVS bridge.
  *
  *   node --import tsx bench/dataplane.ts [--reps 3] [--seconds 5] [--plugs 50]
- *   node --import tsx bench/dataplane.ts --choices     # the measurements behind src/deploy/README.md
+ *   node --import tsx bench/dataplane.ts --choices     # the measurements behind src/plug/README.md
  *
  * Starts its own OVS node (test/support/ovs-node.ts) and pods (netns `nntp-…`), measures iperf3 TCP
  * throughput (median of --reps runs, interleaved), ping RTT and plug latency (p50 over --plugs),
@@ -13,13 +13,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import {
-  type DeploySettings,
   type PlugDriver,
+  type PlugSettings,
   type PlugSpec,
   parsePlugSpec,
   plug,
   unplug,
-} from '../src/deploy/index.ts';
+} from '../src/plug/index.ts';
 import { createNetns, type TestNetns } from '../test/support/netns.ts';
 import { type OvsNode, startOvsNode } from '../test/support/ovs-node.ts';
 
@@ -52,7 +52,7 @@ function podSpec(pod: TestNetns): PlugSpec {
     portId: randomUUID(),
     mac: `0a:58:0a:60:${(h >> 8).toString(16).padStart(2, '0')}:${(h & 255).toString(16).padStart(2, '0')}`,
     ips: [{ address: `10.96.${h >> 8}.${h & 255}`, prefixLength: 16 }],
-    gateway: '10.96.0.1',
+    routes: [{ dst: '0.0.0.0/0', gateway: '10.96.0.1' }],
     mtu: 1500,
     netns: pod.path,
     ifname: 'eth0',
@@ -64,7 +64,7 @@ interface Pod {
   spec: PlugSpec;
 }
 
-async function plugPod(settings: DeploySettings, pods: TestNetns[]): Promise<Pod> {
+async function plugPod(settings: PlugSettings, pods: TestNetns[]): Promise<Pod> {
   const ns = createNetns('nntp');
   pods.push(ns);
   const spec = podSpec(ns);
@@ -102,7 +102,7 @@ async function iperf(a: Pod, b: Pod): Promise<number> {
 }
 
 async function plugLatency(
-  settings: DeploySettings,
+  settings: PlugSettings,
   pods: TestNetns[],
 ): Promise<{ plug: number; unplug: number }> {
   const ns = createNetns('nntp');
@@ -125,7 +125,7 @@ async function dataplane(node: OvsNode, pods: TestNetns[]): Promise<void> {
   const drivers: PlugDriver[] = ['internal', 'hybrid'];
   const pairs: Record<string, [Pod, Pod]> = {};
   for (const d of drivers) {
-    const s = node.deploySettings({ driver: d });
+    const s = node.plugSettings({ driver: d });
     pairs[d] = [await plugPod(s, pods), await plugPod(s, pods)];
   }
   const runs: Record<string, number[]> = { internal: [], hybrid: [] };
@@ -133,7 +133,7 @@ async function dataplane(node: OvsNode, pods: TestNetns[]): Promise<void> {
   for (const d of drivers) rtts[d] = rtt(...pairs[d]!); // also warms ARP / flows
   for (let i = 0; i < REPS; i++) for (const d of drivers) runs[d]!.push(await iperf(...pairs[d]!)); // interleaved
   const lat: Record<string, { plug: number; unplug: number }> = {};
-  for (const d of drivers) lat[d] = await plugLatency(node.deploySettings({ driver: d }), pods);
+  for (const d of drivers) lat[d] = await plugLatency(node.plugSettings({ driver: d }), pods);
 
   const tput = (d: string) => median(runs[d]!);
   const rows: [string, string, string, string][] = [
@@ -251,9 +251,9 @@ async function choices(node: OvsNode, pods: TestNetns[]): Promise<void> {
   rows.push(['move a device to another netns (one ip -n NAME -batch process)', fmt(median(moves))]);
 
   // OVSDB: add + delete an internal port, waiting for ovs-vswitchd each time (like a plug does).
-  const s = node.deploySettings();
-  const { OvsdbClient } = await import('../src/deploy/ovsdb.ts');
-  const { deletePorts, ensurePort } = await import('../src/deploy/ovs.ts');
+  const s = node.plugSettings();
+  const { OvsdbClient } = await import('../src/plug/ovsdb.ts');
+  const { deletePorts, ensurePort } = await import('../src/plug/ovs.ts');
   const vsctl = ['ovs-vsctl', `--db=unix:${node.ovsdbSocket}`];
   const ids =
     'external_ids:iface-id=x external_ids:attached-mac=0a:00:00:00:00:01 external_ids:iface-status=active external_ids:nnet-driver=internal'.split(

@@ -17,9 +17,21 @@ export const ENTRIES = {
   'nnet-agent': 'src/bin/nnet-agent.ts',
 } as const;
 
-export async function bundle(name: keyof typeof ENTRIES, outfile: string): Promise<void> {
+/** Test builds with the fault hook (test/support/faulty/): never installed anywhere. */
+export const FAULTY_ENTRIES = {
+  nnet: 'test/support/faulty/nnet.ts',
+  'nnet-agent': 'test/support/faulty/nnet-agent.ts',
+} as const;
+
+export async function bundle(
+  name: keyof typeof ENTRIES,
+  outfile: string,
+  opts: { faulty?: boolean } = {},
+): Promise<void> {
+  const entry = opts.faulty ? FAULTY_ENTRIES[name as keyof typeof FAULTY_ENTRIES] : ENTRIES[name];
+  if (!entry) throw new Error(`no faulty build of ${name}`);
   await build({
-    entryPoints: [join(ROOT, ENTRIES[name])],
+    entryPoints: [join(ROOT, entry)],
     outfile,
     bundle: true,
     platform: 'node',
@@ -38,9 +50,13 @@ export async function bundle(name: keyof typeof ENTRIES, outfile: string): Promi
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  await Promise.all(
-    (Object.keys(ENTRIES) as (keyof typeof ENTRIES)[]).map((name) =>
+  await Promise.all([
+    ...(Object.keys(ENTRIES) as (keyof typeof ENTRIES)[]).map((name) =>
       bundle(name, join(ROOT, 'dist', `${name}.js`)),
     ),
-  );
+    // The fault-injecting builds the fault tests run, apart from what ships.
+    ...(Object.keys(FAULTY_ENTRIES) as (keyof typeof FAULTY_ENTRIES)[]).map((name) =>
+      bundle(name, join(ROOT, 'dist/test', `${name}.js`), { faulty: true }),
+    ),
+  ]);
 }

@@ -6,24 +6,22 @@
  * built exactly as the plugin builds it, so a store or Neutron outage costs one pass, not the agent.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-// The plugin's NodeContext builder; shared so the agent talks to the same store, OVSDB and Neutron.
-import { withNodeContext } from '../cni/index.ts';
+import type { Logger } from '../log/index.ts';
+import { type NodeContext, plugSpecOf, type SweepReport, sweep, withNodeContext } from '../network/index.ts';
 import {
-  type DeploySettings,
   type InterfaceWatch,
   listPorts,
   netnsExists,
+  type PlugSettings,
   parsePlugSpec,
   replug,
   unplug,
   watchInterfaces,
-} from '../deploy/index.ts';
-import type { Logger } from '../log/index.ts';
-import { type NodeContext, type SweepReport, sweep } from '../network/index.ts';
+} from '../plug/index.ts';
 import { followCniLog, type LogFollower } from './cnilog.ts';
 import { describeError, type NetConf } from './config.ts';
 import type { AgentMetrics, ErrorOperation } from './metrics.ts';
-import { noteInterface, planReplugs, plugSpecOf, sweepActionCounts, type TapIndex } from './plan.ts';
+import { noteInterface, planReplugs, sweepActionCounts, type TapIndex } from './plan.ts';
 
 export interface AgentOptions {
   conf: NetConf;
@@ -103,7 +101,7 @@ export function createAgent(o: AgentOptions): Agent {
       await withCtx(async (ctx) => {
         const attachments = await ctx.store.attachments.list({ node: ctx.node });
         metrics.attachments.set(attachments.length);
-        const ports = await listPorts(ctx.deploy);
+        const ports = await listPorts(ctx.plug);
         for (const p of ports) {
           const changed = noteInterface(taps, { kind: 'modify', port: p });
           if (changed && suspects !== 'all') suspects.add(changed);
@@ -121,14 +119,14 @@ export function createAgent(o: AgentOptions): Agent {
         for (const a of plan.replug) {
           const who = `${a.namespace}/${a.pod} ${a.ifname}`;
           try {
-            const r = await replug(ctx.deploy, parsePlugSpec(plugSpecOf(a)), { log });
+            const r = await replug(ctx.plug, parsePlugSpec(plugSpecOf(a)), { log });
             if (r === 'unchanged') {
               report.unchanged += 1;
               continue;
             }
             // A DEL may have removed the record meanwhile: then the NIC is not wanted; take it back.
             if (!(await ctx.store.attachments.get({ containerId: a.containerId, ifname: a.ifname }))) {
-              await unplug(ctx.deploy, { portId: a.portId, netns: a.netns, ifname: a.ifname }, { log });
+              await unplug(ctx.plug, { portId: a.portId, netns: a.netns, ifname: a.ifname }, { log });
               log.info('attachment deleted during re-plug; unplugged again', { portId: a.portId });
               continue;
             }
@@ -200,10 +198,10 @@ export function createAgent(o: AgentOptions): Agent {
   }
 
   async function runWatch(): Promise<void> {
-    let settings: DeploySettings | undefined;
+    let settings: PlugSettings | undefined;
     for (let backoff = 500; !stopped; backoff = Math.min(backoff * 2, 10_000)) {
       try {
-        settings ??= await withCtx(async (ctx) => ctx.deploy);
+        settings ??= await withCtx(async (ctx) => ctx.plug);
         const w = await watchInterfaces(settings, (e) => {
           const id = noteInterface(taps, e);
           if (id) {

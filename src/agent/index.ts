@@ -24,7 +24,6 @@ export { type AgentMetrics, createMetrics } from './metrics.ts';
 export {
   noteInterface,
   planReplugs,
-  plugSpecOf,
   type ReplugPlan,
   type ReplugPlanInput,
   type TapIndex,

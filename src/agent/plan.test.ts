@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { InterfaceEvent, OvsPort } from '../deploy/index.ts';
-import { parsePlugSpec } from '../deploy/index.ts';
+import type { InterfaceEvent, OvsPort } from '../plug/index.ts';
 import type { Attachment } from '../store/index.ts';
-import { noteInterface, planReplugs, plugSpecOf, sweepActionCounts, type TapIndex } from './plan.ts';
+import { noteInterface, planReplugs, sweepActionCounts, type TapIndex } from './plan.ts';
 
 const P1 = '11111111-1111-4111-8111-111111111111';
 const P2 = '22222222-2222-4222-8222-222222222222';
@@ -37,6 +36,7 @@ function attachment(portId: string, over: Partial<Attachment> = {}): Attachment 
       { address: 'fd00::5', prefixLength: 64, gateway: 'fd00::1' },
       { address: '1.2.0.5', prefixLength: 16, gateway: '1.2.0.1' },
     ],
+    routes: [{ dst: '0.0.0.0/0', gateway: '1.2.0.1' }],
     mac: 'fa:16:3e:00:00:05',
     mtu: 1442,
     plugDriver: 'internal',
@@ -117,28 +117,6 @@ test('the plan re-plugs suspects with a live netns and an OVS port, and says why
   });
   assert.deepEqual(some.replug, [], 'only suspects are looked at');
   assert.equal(some.skipped.length, 1);
-});
-
-test('the re-plug spec restores MAC, addresses, MTU, the IPv4 default route and the OVS owner ids', () => {
-  const a = attachment(P1);
-  const spec = parsePlugSpec(plugSpecOf(a));
-  assert.equal(spec.mac, 'fa:16:3e:00:00:05');
-  assert.equal(spec.mtu, 1442);
-  assert.equal(spec.gateway, '1.2.0.1', 'IPv4 gateway preferred');
-  assert.deepEqual(
-    spec.ips.map((i) => `${i.address}/${i.prefixLength}`),
-    ['fd00::5/64', '1.2.0.5/16'],
-  );
-  assert.equal(spec.netns, a.netns);
-  assert.equal(spec.ifname, 'eth0');
-  assert.equal(spec.podNamespace, 'team-a');
-  assert.equal(spec.podName, a.pod);
-  assert.equal(spec.containerId, a.containerId);
-  assert.equal(spec.failAfter, undefined);
-  const v6only = plugSpecOf(
-    attachment(P2, { ips: [{ address: 'fd00::7', prefixLength: 64, gateway: 'fd00::1' }] }),
-  );
-  assert.equal(v6only.gateway, 'fd00::1');
 });
 
 test('sweep reports become counts per reconcile action kind', () => {

@@ -1,9 +1,9 @@
 /**
  * The agent's decisions, without I/O: which pods' NICs need a re-plug given the store's
- * attachments and what OVSDB says about N-Net's ports, and the plug spec that restores a NIC from
- * its attachment record.
+ * attachments and what OVSDB says about N-Net's ports. The re-plug itself restores a NIC from its
+ * attachment record with the network module's plugSpecOf, as ADD plugged it.
  */
-import type { InterfaceEvent, OvsPort, PlugSpecInput } from '../deploy/index.ts';
+import type { InterfaceEvent, OvsPort } from '../plug/index.ts';
 import type { Attachment } from '../store/index.ts';
 
 /** The ifindex ovs-vswitchd last reported for each N-Net port, by iface-id (the Neutron port id). */
@@ -68,23 +68,6 @@ export function planReplugs(input: ReplugPlanInput): ReplugPlan {
     else plan.replug.push(a);
   }
   return plan;
-}
-
-/** The plug spec that puts an attachment's NIC back as ADD left it (MAC, addresses, route, MTU). */
-export function plugSpecOf(a: Attachment): PlugSpecInput {
-  const v4 = a.ips.find((i) => i.gateway && !i.address.includes(':'))?.gateway;
-  return {
-    portId: a.portId,
-    mac: a.mac,
-    ips: a.ips.map((i) => ({ address: i.address, prefixLength: i.prefixLength })),
-    gateway: v4 ?? a.ips.find((i) => i.gateway)?.gateway,
-    mtu: a.mtu,
-    netns: a.netns,
-    ifname: a.ifname,
-    podNamespace: a.namespace,
-    podName: a.pod,
-    containerId: a.containerId,
-  };
 }
 
 /** What a sweep did, as counts per reconcile action kind (the metric's label values). */

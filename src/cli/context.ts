@@ -3,8 +3,9 @@
  * N-Net's session (store, cluster, Neutron), the network backend, the kubeconfig's default
  * namespace, and whether a signal arrived while N-Net's work was deferring signals.
  */
-import { loadBackend, type NetworkBackend } from './backend.ts';
+
 import { type ExitStatus, type KubectlResult, runKubectl } from './kubectl.ts';
+import { loadBackend, type NetworkBackend } from './reservations.ts';
 import { type NnetSession, openSession } from './session.ts';
 import { resolveSettings } from './settings.ts';
 import { deferSignals, type SignalGuard } from './signals.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DeployError, IdentityError, InputError, NeutronError, StoreError } from '../errors/index.ts';
+import { IdentityError, InputError, NeutronError, PlugError, StoreError } from '../errors/index.ts';
 import { toCliFailure } from './exit.ts';
 
 test('an N-Net error prints "error: <message>" and exits 1, like kubectl', () => {
@@ -17,7 +17,7 @@ test('an N-Net error prints "error: <message>" and exits 1, like kubectl', () =>
       exitCode: 1,
     },
   );
-  assert.equal(toCliFailure(new DeployError('link', 'could not move eth0')).exitCode, 1);
+  assert.equal(toCliFailure(new PlugError('link', 'could not move eth0')).exitCode, 1);
 });
 
 test('errors the user can act on carry a hint', () => {

@@ -10,7 +10,13 @@ import {
   noResourcesMessage,
   printResources,
 } from './format.ts';
-import { type NetworkView, networkPrinter, type PodNetworkView, podNetworkPrinter } from './resources.ts';
+import {
+  describePodNetwork,
+  type NetworkView,
+  networkPrinter,
+  type PodNetworkView,
+  podNetworkPrinter,
+} from './printers.ts';
 
 test('tables pad columns as kubectl does (this is `kubectl config get-contexts` output)', () => {
   const kubectlOutput =
@@ -148,8 +154,8 @@ test('get podnetworks shows the wanted subnet next to the port, its IP, node and
     pod: 'pod1',
     cluster: 'prod',
     network: { id: 'nid', name: 'pods' },
-    subnet: { id: 'sid', name: 'pods-a', cidr: '1.2.0.0/16' },
-    wantedIp: '1.2.0.100',
+    subnets: [{ id: 'sid', name: 'pods-a', cidr: '1.2.0.0/16' }],
+    wantedIps: ['1.2.0.100'],
     portId: 'pid',
     ips: ['1.2.0.100'],
     mac: 'fa:16:3e:00:00:01',
@@ -176,6 +182,57 @@ test('get podnetworks shows the wanted subnet next to the port, its IP, node and
   assert.match(
     printResources(podNetworkPrinter, [reserved], { format: 'table', now: NOW }),
     /\nteam-a +pod1 +1\.2\.0\.0\/16 +1\.2\.0\.100 +<none> +<none> +PortMissing /,
+  );
+});
+
+test('a dual-stack podnetwork shows both subnets and both IPs (IPv4 first) in the table, -o json and describe', () => {
+  const p: PodNetworkView = {
+    namespace: 'team-a',
+    pod: 'pod1',
+    cluster: 'prod',
+    network: { id: 'nid', name: 'pods' },
+    subnets: [
+      { id: 's4', name: 'pods-a', cidr: '1.2.0.0/16' },
+      { id: 's6', name: 'pods-v6', cidr: 'fd00:1::/64' },
+    ],
+    wantedIps: ['1.2.0.100', 'fd00:1::100'],
+    portId: 'pid',
+    ips: ['1.2.0.100', 'fd00:1::100'],
+    status: 'Reserved',
+  };
+  assert.equal(
+    printResources(podNetworkPrinter, [p], { format: 'table', now: NOW }),
+    'NAMESPACE   NAME   SUBNET                   IP                      PORT   NODE     STATUS     AGE\n' +
+      'team-a      pod1   1.2.0.0/16,fd00:1::/64   1.2.0.100,fd00:1::100   pid    <none>   Reserved   <unknown>\n',
+  );
+  const object = JSON.parse(
+    printResources(podNetworkPrinter, [p], { format: 'json', now: NOW, single: true }),
+  );
+  assert.deepEqual(object.spec.ips, ['1.2.0.100', 'fd00:1::100']);
+  assert.deepEqual(
+    object.spec.subnets.map((s: { cidr: string }) => s.cidr),
+    ['1.2.0.0/16', 'fd00:1::/64'],
+  );
+  assert.equal(object.spec.ip, '1.2.0.100', 'the first, as Kubernetes keeps podIP beside podIPs');
+  assert.deepEqual(object.status.ips, ['1.2.0.100', 'fd00:1::100']);
+  const described = formatDescribe(describePodNetwork(p));
+  assert.match(described, /\n {2}Subnets: +pods-a \(1\.2\.0\.0\/16\)\n {12}pods-v6 \(fd00:1::\/64\)\n/);
+  assert.match(described, /\n {2}IPs: +1\.2\.0\.100\n {12}fd00:1::100\n {2}MAC:/);
+});
+
+test('a podnetwork of any address of the default network (nothing asked) prints empty cells as <none>', () => {
+  const p: PodNetworkView = {
+    namespace: 'team-a',
+    pod: 'pod2',
+    cluster: 'prod',
+    subnets: [],
+    wantedIps: [],
+    ips: [],
+    status: 'NotReserved',
+  };
+  assert.match(
+    printResources(podNetworkPrinter, [p], { format: 'table', now: NOW }),
+    /\nteam-a +pod2 +<none> +<none> +<none> +<none> +NotReserved +<unknown>\n$/,
   );
 });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { COMMANDS, FLAGS } from './grammar.ts';
 import { commandHelp, helpFor, networkCommandsSection, nounHelp } from './help.ts';
-import { COMMANDS, FLAGS } from './table.ts';
 
 test('the N-Net section of --help lists every network command with its usage', () => {
   const section = networkCommandsSection();

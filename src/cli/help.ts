@@ -12,7 +12,7 @@ import {
   NOUN_PLURAL,
   NOUN_SUMMARY,
   POD_FLAGS,
-} from './table.ts';
+} from './grammar.ts';
 import type { Noun } from './types.ts';
 
 function nounPart(row: CommandSpec, noun?: Noun): string {
@@ -70,6 +70,7 @@ export function networkCommandsSection(): string {
     '',
     'N-Net pod annotations (kubenetctl apply|create -f FILE reserves, delete -f releases; read from Pods in files and stdin):',
     `  ${Object.keys(ANNOTATIONS).join(', ')}`,
+    '  (nnet.io/ip: one IP, or an IPv4 and an IPv6 address separated by a comma: "1.2.0.100,fd00:1::100")',
     '',
     'N-Net configuration (network commands also take --store, --cluster and --os-cloud):',
     ...CONFIG_VARIABLES.map(([name, text]) => `  ${name.padEnd(24)}${text}`),

@@ -31,7 +31,7 @@ function rejects(texts: { source: string; text: string }[], message: RegExp, opt
 
 test('a Pod with N-Net annotations yields its request; namespace from its metadata', () => {
   assert.deepEqual(podNetworksFromManifests([{ source: 'pod.yaml', text: POD1 }]), {
-    requests: [{ namespace: 'team-a', pod: 'pod1', subnet: '1.2.0.0/16', ip: '1.2.0.100' }],
+    requests: [{ namespace: 'team-a', pod: 'pod1', subnet: '1.2.0.0/16', ips: ['1.2.0.100'] }],
     pods: [{ namespace: 'team-a', pod: 'pod1' }],
     usesDefaultNamespace: false,
   });
@@ -60,7 +60,7 @@ metadata: {name: plain}
 # an empty document
 `;
   assert.deepEqual(podNetworksFromManifests([{ source: 'all.yaml', text }], { defaultNamespace: 'd' }), {
-    requests: [{ namespace: 'team-a', pod: 'pod1', subnet: '1.2.0.0/16', ip: '1.2.0.100' }],
+    requests: [{ namespace: 'team-a', pod: 'pod1', subnet: '1.2.0.0/16', ips: ['1.2.0.100'] }],
     pods: [
       { namespace: 'team-a', pod: 'pod1' },
       { namespace: 'd', pod: 'plain' },
@@ -83,8 +83,8 @@ test('a List (JSON) is read item by item', () => {
     ],
   });
   assert.deepEqual(podNetworksFromManifests([{ source: 'STDIN', text }]).requests, [
-    { namespace: 'default', pod: 'a', network: 'pods' },
-    { namespace: 'default', pod: 'b', ip: '10.0.0.7' },
+    { namespace: 'default', pod: 'a', network: 'pods', ips: [] },
+    { namespace: 'default', pod: 'b', ips: ['10.0.0.7'] },
   ]);
 });
 
@@ -97,6 +97,29 @@ test('an IP outside the annotated subnet is refused with the annotation, pod and
   rejects(
     [{ source: 'pod.yaml', text: POD1.replace('1.2.0.100', '1.3.0.1') }],
     /^invalid annotation nnet\.io\/ip="1\.3\.0\.1" on pod team-a\/pod1 in pod\.yaml: is not inside 1\.2\.0\.0\/16$/,
+  );
+});
+
+test('nnet.io/ip with two IPs (a comma list, spaces allowed): one static IP per family, IPv4 first', () => {
+  const text = POD1.replace('nnet.io/ip: 1.2.0.100', 'nnet.io/ip: "FD00:1::100 , 1.2.0.100"');
+  assert.deepEqual(podNetworksFromManifests([{ source: 'pod.yaml', text }]).requests, [
+    { namespace: 'team-a', pod: 'pod1', subnet: '1.2.0.0/16', ips: ['1.2.0.100', 'fd00:1::100'] },
+  ]);
+});
+
+test('nnet.io/ip: two IPs of one family, a malformed IPv6 or an empty entry is refused, naming the value', () => {
+  const withIps = (value: string) => [{ source: 'pod.yaml', text: POD1.replace('1.2.0.100', `"${value}"`) }];
+  rejects(
+    withIps('1.2.0.100,1.2.0.101'),
+    /^invalid annotation nnet\.io\/ip="1\.2\.0\.101" on pod team-a\/pod1 in pod\.yaml: two IPv4 addresses \(1\.2\.0\.100 and 1\.2\.0\.101\) for one NIC; give at most one per family$/,
+  );
+  rejects(
+    withIps('1.2.0.100,fd00:1::1::2'),
+    /^invalid annotation nnet\.io\/ip="fd00:1::1::2" on pod team-a\/pod1 in pod\.yaml: not a valid IPv6 address$/,
+  );
+  rejects(
+    withIps('1.2.0.100,'),
+    /^invalid annotation nnet\.io\/ip="1\.2\.0\.100," .*: an empty entry in the list of IPs/,
   );
 });
 

@@ -6,20 +6,21 @@
  *     name: pod1
  *     annotations:
  *       nnet.io/subnet: 1.2.0.0/16
- *       nnet.io/ip: 1.2.0.100
+ *       nnet.io/ip: 1.2.0.100              # dual-stack: "1.2.0.100,fd00:1::100"
  *
  * Multi-document YAML, JSON and `kind: List` (any `*List` with `items`) are read. Documents that
  * do not parse are skipped: kubectl reports them itself when it runs.
  */
 import { parseAllDocuments } from 'yaml';
 import { InputError } from '../errors/index.ts';
-import { ANNOTATION_PREFIX, ANNOTATIONS } from './table.ts';
+import { ANNOTATION_PREFIX, ANNOTATIONS } from './grammar.ts';
 import type { PodNetworkRequest } from './types.ts';
 import {
   checkDns1123Label,
   checkDns1123Subdomain,
   checkPodNetworkFields,
   type PodNetworkFields,
+  splitIpList,
 } from './validate.ts';
 
 export interface ManifestText {
@@ -155,7 +156,15 @@ function collect(
     }
     if (typeof val !== 'string')
       throw new InputError('invalid-config', `annotation ${annotation} on ${where} must be a string`);
-    fields[field] = val;
+    if (field === 'ip') {
+      const ips = splitIpList(val);
+      if (!ips)
+        throw new InputError(
+          'invalid-config',
+          `invalid annotation ${annotation}="${val}" on ${where}: an empty entry in the list of IPs (give one IP, or an IPv4 and an IPv6 address separated by a comma)`,
+        );
+      fields.ips = ips;
+    } else fields[field] = val;
   }
   const checked = checkPodNetworkFields(fields);
   if (!checked.ok) {
@@ -165,7 +174,7 @@ function collect(
       `invalid annotation ${annotation}="${checked.value}" on ${where}: ${checked.reason}`,
     );
   }
-  out.requests.push({ namespace, pod: name, ...checked.value });
+  out.requests.push({ namespace, pod: name, ...checked.value, ips: checked.value.ips ?? [] });
 }
 
 function nnetAnnotations(metadata: Obj): Record<string, unknown> {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InputError } from '../errors/index.ts';
+import { COMMANDS, NOUN_WORDS } from './grammar.ts';
 import { parseCommandLine } from './parse.ts';
-import { COMMANDS, NOUN_WORDS } from './table.ts';
 import type { NetworkCommand, ParsedCommandLine } from './types.ts';
 
 interface Case {
@@ -163,6 +163,51 @@ const NETWORK_COMMANDS: Case[] = [
     },
   },
   {
+    name: 'create subnet --ip-version 6 --ipv6-address-mode: the mode is N-Net’s, the version must match the CIDR',
+    argv: [
+      'create',
+      'subnet',
+      'v6',
+      '--network',
+      'pods',
+      '--cidr',
+      'fd00:1::/64',
+      '--ip-version',
+      '6',
+      '--ipv6-address-mode',
+      'dhcpv6-stateful',
+    ],
+    native: null,
+    network: {
+      kind: 'create-subnet',
+      name: 'v6',
+      network: 'pods',
+      cidr: 'fd00:1::/64',
+      ipVersion: 6,
+      ipv6AddressMode: 'dhcpv6-stateful',
+      allocationPools: [],
+      dns: [],
+      dhcp: true,
+      scope: {},
+    },
+  },
+  {
+    name: 'create subnet --ip-version 4 on an IPv4 range',
+    argv: ['create', 'subnet', 'a', '--network', 'pods', '--cidr', '1.2.0.0/16', '--ip-version=4'],
+    native: null,
+    network: {
+      kind: 'create-subnet',
+      name: 'a',
+      network: 'pods',
+      cidr: '1.2.0.0/16',
+      ipVersion: 4,
+      allocationPools: [],
+      dns: [],
+      dhcp: true,
+      scope: {},
+    },
+  },
+  {
     name: 'create router with an external network',
     argv: ['create', 'router', 'r1', '--external-network', 'public'],
     native: null,
@@ -292,7 +337,19 @@ const NETWORK_COMMANDS: Case[] = [
       pod: 'pod1',
       namespace: 'team-a',
       subnet: '1.2.0.0/16',
-      ip: '1.2.0.100',
+      ips: ['1.2.0.100'],
+      scope: {},
+    },
+  },
+  {
+    name: 'create podnetwork --ip twice: one static IP per family, IPv4 first, canonical',
+    argv: ['create', 'podnetwork', 'pod1', '--network', 'pods', '--ip', 'FD00:1:0::100', '--ip', '1.2.0.100'],
+    native: null,
+    network: {
+      kind: 'create-podnetwork',
+      pod: 'pod1',
+      network: 'pods',
+      ips: ['1.2.0.100', 'fd00:1::100'],
       scope: {},
     },
   },
@@ -300,7 +357,14 @@ const NETWORK_COMMANDS: Case[] = [
     name: 'create podnetwork --mac takes a MAC, lowercased with colons',
     argv: ['create', 'podnetwork', 'pod2', '--network', 'pods', '--mac', 'FA-16-3E-00-00-02'],
     native: null,
-    network: { kind: 'create-podnetwork', pod: 'pod2', network: 'pods', mac: 'fa:16:3e:00:00:02', scope: {} },
+    network: {
+      kind: 'create-podnetwork',
+      pod: 'pod2',
+      network: 'pods',
+      ips: [],
+      mac: 'fa:16:3e:00:00:02',
+      scope: {},
+    },
   },
   {
     name: 'get networks --all --store --os-cloud: every Neutron network, a store URL and the user’s cloud',
@@ -370,13 +434,13 @@ const MIXED: Case[] = [
     name: 'run with --subnet=/--ip= gives kubectl the rest and N-Net the pod network (-n shared)',
     argv: ['run', 'pod1', '--image=nginx', '--subnet=1.2.0.0/16', '--ip=1.2.0.100', '-n', 'team-a'],
     native: ['run', 'pod1', '--image=nginx', '-n', 'team-a'],
-    network: { kind: 'pod', namespace: 'team-a', pod: 'pod1', subnet: '1.2.0.0/16', ip: '1.2.0.100' },
+    network: { kind: 'pod', namespace: 'team-a', pod: 'pod1', subnet: '1.2.0.0/16', ips: ['1.2.0.100'] },
   },
   {
     name: 'run with --mac: N-Net takes the MAC, kubectl the rest',
     argv: ['run', 'pod1', '--image=nginx', '--mac', 'fa:16:3e:aa:bb:cc'],
     native: ['run', 'pod1', '--image=nginx'],
-    network: { kind: 'pod', pod: 'pod1', mac: 'fa:16:3e:aa:bb:cc' },
+    network: { kind: 'pod', pod: 'pod1', ips: [], mac: 'fa:16:3e:aa:bb:cc' },
   },
   {
     name: 'run with space-separated values; everything after -- is kubectl’s',
@@ -395,7 +459,7 @@ const MIXED: Case[] = [
       'echo --ip=9',
     ],
     native: ['run', 'pod1', '--image', 'nginx', '--', 'sh', '-c', 'echo --ip=9'],
-    network: { kind: 'pod', pod: 'pod1', subnet: '1.2.0.0/16', ip: '1.2.0.100' },
+    network: { kind: 'pod', pod: 'pod1', subnet: '1.2.0.0/16', ips: ['1.2.0.100'] },
   },
   {
     name: 'run keeps kubectl global and local flags in order, -it cluster, --rm noted',
@@ -429,19 +493,19 @@ const MIXED: Case[] = [
       '--rm',
       '--restart=Never',
     ],
-    network: { kind: 'pod', pod: 'pod1', network: 'pods', rm: true },
+    network: { kind: 'pod', pod: 'pod1', network: 'pods', ips: [], rm: true },
   },
   {
     name: 'run finds the pod name after a value flag (--image nginx POD)',
     argv: ['run', '--image', 'nginx', 'pod1', '--ip', '10.0.0.5'],
     native: ['run', '--image', 'nginx', 'pod1'],
-    network: { kind: 'pod', pod: 'pod1', ip: '10.0.0.5' },
+    network: { kind: 'pod', pod: 'pod1', ips: ['10.0.0.5'] },
   },
   {
     name: 'run reads a glued -nNS and keeps it for kubectl',
     argv: ['run', 'pod1', '--image=nginx', '-nteam-a', '--ip=10.0.0.5'],
     native: ['run', 'pod1', '--image=nginx', '-nteam-a'],
-    network: { kind: 'pod', pod: 'pod1', namespace: 'team-a', ip: '10.0.0.5' },
+    network: { kind: 'pod', pod: 'pod1', namespace: 'team-a', ips: ['10.0.0.5'] },
   },
   {
     name: 'run with --dry-run=client validates but marks the request dry',
@@ -462,7 +526,7 @@ const MIXED: Case[] = [
       pod: 'pod1',
       namespace: 'team-a',
       subnet: '1.2.0.0/16',
-      ip: '1.2.0.100',
+      ips: ['1.2.0.100'],
       dryRun: true,
     },
   },
@@ -470,7 +534,25 @@ const MIXED: Case[] = [
     name: 'run with IPv6 canonicalises the subnet and IP',
     argv: ['run', 'pod1', '--image=x', '--subnet', 'FD00::/64', '--ip', 'fd00:0:0:0::0064'],
     native: ['run', 'pod1', '--image=x'],
-    network: { kind: 'pod', pod: 'pod1', subnet: 'fd00::/64', ip: 'fd00::64' },
+    network: { kind: 'pod', pod: 'pod1', subnet: 'fd00::/64', ips: ['fd00::64'] },
+  },
+  {
+    name: 'run with --ip twice (IPv4 and IPv6): both are N-Net’s, kubectl gets the rest',
+    argv: ['run', 'pod1', '--image=x', '--ip', '1.2.0.100', '--subnet=1.2.0.0/16', '--ip=fd00:1::100'],
+    native: ['run', 'pod1', '--image=x'],
+    network: { kind: 'pod', pod: 'pod1', subnet: '1.2.0.0/16', ips: ['1.2.0.100', 'fd00:1::100'] },
+  },
+  {
+    name: 'run --ip A,B (pflag’s list form) is the same as --ip A --ip B',
+    argv: ['run', 'pod1', '--image=x', '--ip', 'fd00:1::100, 1.2.0.100'],
+    native: ['run', 'pod1', '--image=x'],
+    network: { kind: 'pod', pod: 'pod1', ips: ['1.2.0.100', 'fd00:1::100'] },
+  },
+  {
+    name: 'run with an IPv6 subnet and an IPv4 IP: the IP is checked against a subnet of its own family later',
+    argv: ['run', 'pod1', '--image=x', '--subnet', 'fd00::/64', '--ip', '1.2.0.5'],
+    native: ['run', 'pod1', '--image=x'],
+    network: { kind: 'pod', pod: 'pod1', subnet: 'fd00::/64', ips: ['1.2.0.5'] },
   },
   {
     name: 'run without N-Net flags is kubectl’s alone',
@@ -721,8 +803,45 @@ const BAD: [argv: string[], message: RegExp][] = [
     /is the broadcast address of 1\.2\.0\.0\/16/,
   ],
   [
-    ['run', 'pod1', '--image=x', '--subnet', 'fd00::/64', '--ip', '1.2.0.5'],
-    /is IPv4 but fd00::\/64 is IPv6/,
+    ['run', 'pod1', '--image=x', '--subnet', 'fd00:1::/64', '--ip', 'fd00:2::5'],
+    /^invalid argument "fd00:2::5" for "--ip" flag: is not inside fd00:1::\/64$/,
+  ],
+  [
+    ['run', 'pod1', '--image=x', '--subnet', 'fd00:1::/64', '--ip', 'fd00:1::'],
+    /^invalid argument "fd00:1::" for "--ip" flag: is the subnet-router anycast address of fd00:1::\/64$/,
+  ],
+  [
+    ['run', 'pod1', '--image=x', '--ip', '1.2.0.100', '--ip', 'fd00:1::1::2'],
+    /^invalid argument "fd00:1::1::2" for "--ip" flag: not a valid IPv6 address$/,
+  ],
+  [
+    ['run', 'pod1', '--image=x', '--ip', 'fd00:1::100', '--ip', 'fd00:1::101'],
+    /^invalid argument "fd00:1::101" for "--ip" flag: two IPv6 addresses \(fd00:1::100 and fd00:1::101\) for one NIC; give at most one per family$/,
+  ],
+  [['run', 'pod1', '--image=x', '--ip', '1.2.0.100,'], /"--ip" flag: an empty entry in the list of IPs/],
+  [
+    ['create', 'podnetwork', 'pod1', '--network', 'n', '--ip', '1.2.0.5', '--ip', '1.2.0.6'],
+    /"--ip" flag: two IPv4 addresses \(1\.2\.0\.5 and 1\.2\.0\.6\) for one NIC/,
+  ],
+  [
+    ['create', 'podnetwork', 'pod1', '--subnet', 'fd00:1::/64', '--ip', '1.2.0.5', '--ip', 'fd00:1::'],
+    /"--ip" flag: is the subnet-router anycast address of fd00:1::\/64/,
+  ],
+  [
+    ['create', 'subnet', 's', '--network', 'n', '--cidr', '1.2.0.0/16', '--ip-version', '6'],
+    /^invalid argument "6" for "--ip-version" flag: the range 1\.2\.0\.0\/16 is IPv4$/,
+  ],
+  [
+    ['create', 'subnet', 's', '--network', 'n', '--cidr', 'fd00::/64', '--ip-version', '5'],
+    /"--ip-version" flag: must be 4 or 6/,
+  ],
+  [
+    ['create', 'subnet', 's', '--network', 'n', '--cidr', '1.2.0.0/16', '--ipv6-address-mode', 'slaac'],
+    /^invalid argument "slaac" for "--ipv6-address-mode" flag: 1\.2\.0\.0\/16 is an IPv4 range/,
+  ],
+  [
+    ['create', 'subnet', 's', '--network', 'n', '--cidr', 'fd00::/64', '--ipv6-address-mode', 'dhcp'],
+    /"--ipv6-address-mode" flag: must be dhcpv6-stateful, dhcpv6-stateless, slaac/,
   ],
   [
     ['run', 'pod1', '--image=x', '--subnet', '1.2.0.0/33'],
@@ -736,7 +855,11 @@ const BAD: [argv: string[], message: RegExp][] = [
   [['run', 'Pod_1', '--image=x', '--ip', '1.2.0.5'], /^invalid pod name "Pod_1"/],
   [['run', '--image=x', '--ip', '1.2.0.5'], /^NAME is required for run$/],
   [['run', 'pod1', '--image=x', '--ip'], /^flag needs an argument: --ip$/],
-  [['run', 'pod1', '--ip', '1.2.0.5', '--ip=1.2.0.6'], /^flag --ip may be given only once$/],
+  [
+    ['run', 'pod1', '--ip', '1.2.0.5', '--ip=1.2.0.6'],
+    /^invalid argument "1\.2\.0\.6" for "--ip" flag: two IPv4 addresses \(1\.2\.0\.5 and 1\.2\.0\.6\) for one NIC/,
+  ],
+  [['run', 'pod1', '--subnet', 'a', '--subnet=b'], /^flag --subnet may be given only once$/],
   [['run', 'pod1', '--ip', '1.2.0.5', '-n', 'Team_A'], /"--namespace" flag/],
   [['run', 'pod1', '--network', 'a b'], /"--network" flag: must not contain whitespace/],
   [

@@ -1,14 +1,29 @@
 /**
  * The parsing submodule: one pure function that splits a kubenetctl command line into the part
  * kubectl runs (unchanged, in order) and the part N-Net handles, driven by the tables in
- * table.ts. It reads no file and no environment; manifests named by `-f` are read by the
+ * grammar.ts. It reads no file and no environment; manifests named by `-f` are read by the
  * handler and given to `podNetworksFromManifests` (manifest.ts).
  *
  *   parseCommandLine(['run', 'pod1', '--image=nginx', '--subnet=1.2.0.0/16', '--ip=1.2.0.100', '-n', 'team-a'])
  *   // native:  ['run', 'pod1', '--image=nginx', '-n', 'team-a']
- *   // network: { kind: 'pod', pod: 'pod1', namespace: 'team-a', subnet: '1.2.0.0/16', ip: '1.2.0.100' }
+ *   // network: { kind: 'pod', pod: 'pod1', namespace: 'team-a', subnet: '1.2.0.0/16', ips: ['1.2.0.100'] }
  */
 import { InputError } from '../errors/index.ts';
+import { type Cidr, checkHostAddress, compareIp, type Ip, parseCidr, parseIp } from '../resources/index.ts';
+import {
+  COMMANDS,
+  COMMON_FLAGS,
+  type CommandSpec,
+  FLAGS,
+  type FlagSpec,
+  IPV6_MODES,
+  MANIFEST_VERBS,
+  NOUN_PLURAL,
+  NOUN_WORDS,
+  POD_FLAGS,
+  POD_WORDS,
+  SECRET_FLAGS,
+} from './grammar.ts';
 import {
   type Arity,
   KUBECTL_GLOBAL_BOOLS,
@@ -16,22 +31,10 @@ import {
   KUBECTL_VERB_FLAGS,
 } from './kubectl-flags.ts';
 import { type ArgToken, type FlagToken, type ResolveFlag, resolverOf, scan, type Token } from './scan.ts';
-import {
-  COMMANDS,
-  COMMON_FLAGS,
-  type CommandSpec,
-  FLAGS,
-  type FlagSpec,
-  MANIFEST_VERBS,
-  NOUN_PLURAL,
-  NOUN_WORDS,
-  POD_FLAGS,
-  POD_WORDS,
-  SECRET_FLAGS,
-} from './table.ts';
 import type {
   AllocationPool,
   ClusterCredentialSource,
+  Ipv6Mode,
   ManifestSource,
   NetworkCommand,
   Noun,
@@ -40,17 +43,12 @@ import type {
   Scope,
 } from './types.ts';
 import {
-  type Cidr,
   checkDns1123Label,
   checkDns1123Subdomain,
-  checkHostAddress,
   checkPodNetworkFields,
   checkResourceName,
-  compareIp,
-  type Ip,
   type PodNetworkFields,
-  parseCidr,
-  parseIp,
+  splitIpList,
 } from './validate.ts';
 
 const NNET_VERBS = new Set(['connect', 'disconnect', 'gc']);
@@ -247,18 +245,40 @@ function parseRun(args: string[], verb: ArgToken): ParsedCommandLine {
   return { native, network };
 }
 
-/** The pod flags' values, each given once, checked and canonical. */
-function podFields(flags: FlagToken[]): PodNetworkFields {
-  const raw: PodNetworkFields = {};
+/** The pod flags' values, each given once (--ip: once per family), checked and canonical. */
+function podFields(flags: FlagToken[]): PodNetworkFields & { ips: string[] } {
+  const raw: Record<string, string[]> = {};
   for (const f of flags) {
     if (f.missingValue || f.value === undefined) throw invalid(needsArgument(f));
-    const key = f.name as keyof PodNetworkFields;
-    if (raw[key] !== undefined) throw invalid(`flag --${f.name} may be given only once`);
-    raw[key] = f.value;
+    const values = raw[f.name] ?? [];
+    if (values.length > 0 && f.name !== 'ip') throw invalid(`flag --${f.name} may be given only once`);
+    raw[f.name] = [...values, f.value];
   }
-  const checked = checkPodNetworkFields(raw);
+  return checkedPodFields(raw);
+}
+
+/** `--ip A --ip B` and `--ip A,B` alike: the list of IPs of the repeated flag. */
+function ipList(values: readonly string[]): string[] {
+  return values.flatMap((v) => {
+    const items = splitIpList(v);
+    if (!items) throw invalidValue('ip', v, 'an empty entry in the list of IPs');
+    return items;
+  });
+}
+
+function checkedPodFields(
+  raw: Readonly<Record<string, readonly string[]>>,
+): PodNetworkFields & { ips: string[] } {
+  const first = (name: string) => raw[name]?.[0];
+  const fields: PodNetworkFields = {
+    ...(first('network') !== undefined ? { network: first('network')! } : {}),
+    ...(first('subnet') !== undefined ? { subnet: first('subnet')! } : {}),
+    ips: ipList(raw.ip ?? []),
+    ...(first('mac') !== undefined ? { mac: first('mac')! } : {}),
+  };
+  const checked = checkPodNetworkFields(fields);
   if (!checked.ok) throw invalidValue(checked.field, checked.value, checked.reason);
-  return checked.value;
+  return { ...checked.value, ips: checked.value.ips ?? [] };
 }
 
 function namespaceOf(flags: FlagToken[]): string | undefined {
@@ -608,16 +628,12 @@ function buildCommand(
   }
 }
 
-function podFieldsFromFlags(p: StrictFlags): PodNetworkFields {
-  const raw: PodNetworkFields = {};
-  for (const name of POD_FLAGS) {
-    const v = one(p, name);
-    if (v !== undefined) raw[name as keyof PodNetworkFields] = v;
-  }
+function podFieldsFromFlags(p: StrictFlags): PodNetworkFields & { ips: string[] } {
+  const raw = Object.fromEntries(
+    POD_FLAGS.flatMap((name) => (p.values.has(name) ? [[name, p.values.get(name)!]] : [])),
+  );
   if (Object.keys(raw).length === 0) throw invalid('give at least one of --network, --subnet, --ip, --mac');
-  const checked = checkPodNetworkFields(raw);
-  if (!checked.ok) throw invalidValue(checked.field, checked.value, checked.reason);
-  return checked.value;
+  return checkedPodFields(raw);
 }
 
 function mustIp(flag: string, text: string): Ip {
@@ -639,6 +655,24 @@ function buildSubnet(name: string, p: StrictFlags): NetworkCommand & { kind: 'cr
   const parsedCidr = parseCidr(cidrText);
   if (!parsedCidr.ok) throw invalidValue('cidr', cidrText, parsedCidr.reason);
   const cidr = parsedCidr.value;
+  const versionText = one(p, 'ip-version');
+  if (versionText !== undefined) {
+    if (versionText !== '4' && versionText !== '6')
+      throw invalidValue('ip-version', versionText, 'must be 4 or 6');
+    if (Number(versionText) !== cidr.family)
+      throw invalidValue('ip-version', versionText, `the range ${cidr.cidr} is IPv${cidr.family}`);
+  }
+  const mode = one(p, 'ipv6-address-mode');
+  if (mode !== undefined) {
+    if (!(IPV6_MODES as readonly string[]).includes(mode))
+      throw invalidValue('ipv6-address-mode', mode, `must be ${IPV6_MODES.join(', ')}`);
+    if (cidr.family !== 6)
+      throw invalidValue(
+        'ipv6-address-mode',
+        mode,
+        `${cidr.cidr} is an IPv4 range (the mode applies to IPv6 subnets)`,
+      );
+  }
 
   let gateway: string | null | undefined;
   const gatewayText = one(p, 'gateway');
@@ -674,6 +708,7 @@ function buildSubnet(name: string, p: StrictFlags): NetworkCommand & { kind: 'cr
     network,
     cidr: cidr.cidr,
     ipVersion: cidr.family,
+    ...(mode !== undefined ? { ipv6AddressMode: mode as Ipv6Mode } : {}),
     ...(gateway !== undefined ? { gateway } : {}),
     allocationPools: pools,
     dns,

@@ -1,71 +1,37 @@
 /**
- * A pod's network, the paper's deep-customisation flow on N-Net's side: validate the request
- * against Neutron, reserve the IP at once by creating the pod's (unbound) Neutron port, record
- * the pod's config for the CNI plugin; and release both again. kubectl is not involved here.
+ * A pod's network, the paper's deep-customisation flow on N-Net's side: resolve the request
+ * against Neutron (src/resources/target.ts, the resolver ADD uses too), reserve its IPs at once by
+ * creating the pod's (unbound) Neutron port, record the pod's config for the CNI plugin; and
+ * release both again. kubectl is not involved here.
  */
 import { InputError, NeutronError, StoreError } from '../errors/index.ts';
-import type { Port, Subnet } from '../neutron/index.ts';
-import { reservePort } from '../resources/index.ts';
-import type { PodKey, PodNetworkConfig, PodNetworkConfigInput } from '../store/index.ts';
+import type { Port } from '../neutron/index.ts';
 import {
   type ClusterScope,
-  clusterSubnets,
-  ipProblem,
-  resolveNetwork,
-  resolveSubnet,
-  subnetContaining,
-} from './lookup.ts';
+  fixedIpsOf,
+  type NicTarget,
+  reservePort,
+  resolveNicTarget,
+} from '../resources/index.ts';
+import type { PodKey, PodNetworkConfig, PodNicConfig } from '../store/index.ts';
 import type { PodNetworkRequest } from './types.ts';
 
-/** What a request resolves to in Neutron. */
-export interface PodTarget {
-  networkId: string;
-  subnet: Subnet | undefined;
-  ip: string | undefined;
-  mac: string | undefined;
-}
+/** The interface a pod's (only) N-Net NIC gets. */
+const IFNAME = 'eth0';
 
 const podName = (r: { namespace: string; pod: string }) => `pod ${r.namespace}/${r.pod}`;
 
 /**
- * Checks a request against Neutron and resolves it, changing nothing: the network and subnet
- * exist (and the subnet is on the network when both are given), the IP lies inside the subnet
- * and is neither its network, broadcast nor gateway address. No network, subnet or IP: the
- * cluster's default network.
+ * Checks a request against Neutron and resolves it, changing nothing: the network and subnets
+ * exist and belong together, each static IP lies inside its subnet and is none of its reserved
+ * addresses. No network, subnet or IP: the cluster's default network.
  */
-export async function resolvePodTarget(scope: ClusterScope, request: PodNetworkRequest): Promise<PodTarget> {
-  const who = podName(request);
-  const network = request.network !== undefined ? await resolveNetwork(scope, request.network) : undefined;
-  let networkId = network?.id;
-  let subnet: Subnet | undefined;
-  if (request.subnet !== undefined) subnet = await resolveSubnet(scope, request.subnet, network);
-  else if (request.ip !== undefined) {
-    const candidates = network
-      ? await scope.neutron.subnets.list({ networkId: network.id })
-      : await clusterSubnets(scope);
-    subnet = subnetContaining(candidates, request.ip);
-    if (!subnet)
-      throw new InputError(
-        'invalid-argument',
-        `${who}: no subnet ${network ? `of network ${network.name || network.id}` : `of cluster ${scope.cluster.name}`} contains IP ${request.ip}; give the subnet (--subnet or nnet.io/subnet)`,
-      );
-  } else if (!network) {
-    const { defaultNetworkId, defaultSubnetId } = scope.cluster;
-    if (!defaultNetworkId)
-      throw new InputError(
-        'invalid-argument',
-        `${who}: no network or subnet given, and cluster ${scope.cluster.name} has no default network`,
-      );
-    networkId = defaultNetworkId;
-    if (defaultSubnetId) subnet = await scope.neutron.subnets.get(defaultSubnetId);
-  }
-  // resolveSubnet checked that a subnet given with a network is on it.
-  if (subnet) networkId = subnet.networkId;
-  if (request.ip !== undefined && subnet) {
-    const problem = ipProblem(request.ip, subnet);
-    if (problem) throw new InputError('invalid-argument', `${who}: ${problem}`);
-  }
-  return { networkId: networkId!, subnet, ip: request.ip, mac: request.mac };
+export function resolvePodNic(scope: ClusterScope, request: PodNetworkRequest): Promise<NicTarget> {
+  return resolveNicTarget(
+    scope,
+    { network: request.network, subnet: request.subnet, ips: request.ips, mac: request.mac },
+    { who: podName(request) },
+  );
 }
 
 export interface PodReservation {
@@ -76,30 +42,38 @@ export interface PodReservation {
   undo(): Promise<void>;
 }
 
-function wantedConfig(key: PodKey, target: PodTarget): PodNetworkConfigInput {
+/** The NIC config a resolved target asks for (before a port is reserved for it). */
+function wantedNic(target: NicTarget): PodNicConfig {
   return {
-    ...key,
-    networkId: target.networkId,
-    ...(target.subnet ? { subnetId: target.subnet.id } : {}),
-    ...(target.ip !== undefined ? { ip: target.ip } : {}),
+    ifname: IFNAME,
+    networkId: target.network.id,
+    fixedIps: fixedIpsOf(target),
     ...(target.mac !== undefined ? { mac: target.mac } : {}),
   };
 }
 
-function sameRequest(a: PodNetworkConfigInput, b: PodNetworkConfigInput): boolean {
+function sameNic(a: PodNicConfig, b: PodNicConfig): boolean {
+  const ips = (n: PodNicConfig) => n.fixedIps.map((f) => `${f.subnetId}=${f.ip ?? ''}`).join(' ');
   return (
+    a.ifname === b.ifname &&
     a.networkId === b.networkId &&
-    a.subnetId === b.subnetId &&
-    a.ip === b.ip &&
+    ips(a) === ips(b) &&
     a.mac?.toLowerCase() === b.mac?.toLowerCase()
   );
 }
 
-function describeConfig(c: PodNetworkConfigInput): string {
+function sameRequest(existing: PodNetworkConfig, wanted: PodNicConfig): boolean {
+  return existing.nics.length === 1 && sameNic(existing.nics[0]!, wanted);
+}
+
+function describeNic(n: PodNicConfig): string {
+  const ips = n.fixedIps.flatMap((f) => (f.ip !== undefined ? [f.ip] : []));
   const parts = [
-    c.subnetId ? `subnet ${c.subnetId}` : `network ${c.networkId}`,
-    ...(c.ip ? [`IP ${c.ip}`] : []),
-    ...(c.mac ? [`MAC ${c.mac}`] : []),
+    n.fixedIps.length > 0
+      ? `subnet ${n.fixedIps.map((f) => f.subnetId).join(' and ')}`
+      : `network ${n.networkId}`,
+    ...(ips.length > 0 ? [`IP ${ips.join(' and ')}`] : []),
+    ...(n.mac ? [`MAC ${n.mac}`] : []),
   ];
   return parts.join(', ');
 }
@@ -107,7 +81,7 @@ function describeConfig(c: PodNetworkConfigInput): string {
 function alreadyConfigured(existing: PodNetworkConfig): StoreError {
   return new StoreError(
     'conflict',
-    `${podName(existing)} already has an N-Net network config in cluster ${existing.cluster} (${describeConfig(existing)}); release it first with 'kubenetctl delete podnetwork ${existing.pod} -n ${existing.namespace}'`,
+    `${podName(existing)} already has an N-Net network config in cluster ${existing.cluster} (${existing.nics.map(describeNic).join('; ')}); release it first with 'kubenetctl delete podnetwork ${existing.pod} -n ${existing.namespace}'`,
   );
 }
 
@@ -121,8 +95,7 @@ export async function reservePodNetwork(
   request: PodNetworkRequest,
 ): Promise<PodReservation> {
   const key: PodKey = { cluster: scope.cluster.name, namespace: request.namespace, pod: request.pod };
-  const target = await resolvePodTarget(scope, request);
-  const wanted = wantedConfig(key, target);
+  const wanted = wantedNic(await resolvePodNic(scope, request));
   const existing = await scope.store.podConfigs.get(key);
   if (existing) {
     if (sameRequest(existing, wanted)) return { config: existing, port: undefined, undo: async () => {} };
@@ -130,14 +103,13 @@ export async function reservePodNetwork(
   }
   const port = await reservePort(scope.neutron, {
     pod: key,
-    networkId: target.networkId,
-    subnetId: target.subnet?.id,
-    ip: target.ip,
-    mac: target.mac,
+    networkId: wanted.networkId,
+    fixedIps: wanted.fixedIps,
+    mac: wanted.mac,
   });
   let config: PodNetworkConfig;
   try {
-    config = await scope.store.podConfigs.create({ ...wanted, reservedPortId: port.id });
+    config = await scope.store.podConfigs.create({ ...key, nics: [{ ...wanted, reservedPortId: port.id }] });
   } catch (e) {
     await scope.neutron.ports.ensureDeleted(port.id).catch(() => undefined);
     if (e instanceof StoreError && e.reason === 'conflict') {
@@ -152,20 +124,43 @@ export async function reservePodNetwork(
     undo: async () => {
       await scope.neutron.ports.ensureDeleted(port.id);
       const current = await scope.store.podConfigs.get(key);
-      if (current?.reservedPortId === port.id) await scope.store.podConfigs.delete(key);
+      if (current && reservedPortIds(current).includes(port.id)) await scope.store.podConfigs.delete(key);
     },
   };
 }
 
+/** The ports a config holds reservations with, one per NIC that has one. */
+export function reservedPortIds(config: Pick<PodNetworkConfig, 'nics'>): string[] {
+  return config.nics.flatMap((n) => (n.reservedPortId ? [n.reservedPortId] : []));
+}
+
 export interface ReleaseOptions {
-  /** Release even when the port is bound to a node / an attachment is recorded. */
+  /** Release even when a port is bound to a node / an attachment is recorded. */
   force: boolean;
 }
 
+/** The node a pod's network is plugged on (a reserved port bound, or an attachment), if any. */
+async function pluggedOn(
+  scope: ClusterScope,
+  config: PodNetworkConfig,
+): Promise<{ node: string; portId: string } | undefined> {
+  for (const portId of reservedPortIds(config)) {
+    const port = await scope.neutron.ports.get(portId).catch((e: unknown) => {
+      if (e instanceof NeutronError && e.reason === 'not-found') return undefined;
+      throw e;
+    });
+    if (port?.hostId) return { node: port.hostId, portId };
+  }
+  const attachment = (await scope.store.attachments.list({ cluster: config.cluster })).find(
+    (a) => a.namespace === config.namespace && a.pod === config.pod,
+  );
+  return attachment ? { node: attachment.node, portId: attachment.portId } : undefined;
+}
+
 /**
- * Releases a pod's reservation: deletes its reserved port, then its config. Without `force`, a
- * pod whose network is plugged (port bound to a node, or an attachment recorded) is refused.
- * Returns false when the pod had no config (nothing to release).
+ * Releases a pod's reservation: deletes every NIC's reserved port, then its config. Without
+ * `force`, a pod whose network is plugged (a port bound to a node, or an attachment recorded) is
+ * refused. Returns false when the pod had no config (nothing to release).
  */
 export async function releasePodNetwork(
   scope: ClusterScope,
@@ -175,23 +170,14 @@ export async function releasePodNetwork(
   const config = await scope.store.podConfigs.get(key);
   if (!config) return false;
   if (!options.force) {
-    const attachments = (await scope.store.attachments.list({ cluster: key.cluster })).filter(
-      (a) => a.namespace === key.namespace && a.pod === key.pod,
-    );
-    const port = config.reservedPortId
-      ? await scope.neutron.ports.get(config.reservedPortId).catch((e: unknown) => {
-          if (e instanceof NeutronError && e.reason === 'not-found') return undefined;
-          throw e;
-        })
-      : undefined;
-    const node = port?.hostId || attachments[0]?.node;
-    if (node)
+    const plugged = await pluggedOn(scope, config);
+    if (plugged)
       throw new InputError(
         'invalid-argument',
-        `${podName(key)} is running: its port ${config.reservedPortId ?? attachments[0]?.portId} is bound to node ${node}; delete the pod first (kubenetctl delete pod ${key.pod} -n ${key.namespace}), or give --force`,
+        `${podName(key)} is running: its port ${plugged.portId} is bound to node ${plugged.node}; delete the pod first (kubenetctl delete pod ${key.pod} -n ${key.namespace}), or give --force`,
       );
   }
-  if (config.reservedPortId) await scope.neutron.ports.ensureDeleted(config.reservedPortId);
+  for (const portId of reservedPortIds(config)) await scope.neutron.ports.ensureDeleted(portId);
   await scope.store.podConfigs.delete(key);
   return true;
 }

@@ -9,7 +9,7 @@ export type Noun = 'network' | 'subnet' | 'router' | 'cluster' | 'podnetwork';
 /** `-o` formats of N-Net's get; `table` is the default (no -o). */
 export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml' | 'name';
 
-/** What the user asked for one pod's network: its subnet and/or a static IP. */
+/** What the user asked for one pod's network: its network or subnet, and/or static IPs. */
 export interface PodNetworkRequest {
   namespace: string;
   pod: string;
@@ -17,8 +17,8 @@ export interface PodNetworkRequest {
   network?: string;
   /** Neutron subnet name or id, or its CIDR (e.g. 1.2.0.0/16). */
   subnet?: string;
-  /** Static IP (canonical form). */
-  ip?: string;
+  /** Static IPs (canonical form), at most one per IP family, IPv4 first; possibly none. */
+  ips: string[];
   /** MAC address (lowercase, colon-separated). */
   mac?: string;
 }
@@ -39,6 +39,9 @@ export interface Scope {
   kubeconfig?: string;
   verbosity?: number;
 }
+
+/** How an IPv6 subnet's hosts get addresses (Neutron's ipv6_address_mode and ipv6_ra_mode). */
+export type Ipv6Mode = 'dhcpv6-stateful' | 'dhcpv6-stateless' | 'slaac';
 
 export interface AllocationPool {
   start: string;
@@ -96,6 +99,8 @@ export type NetworkCommand =
       allocationPools: AllocationPool[];
       dns: string[];
       dhcp: boolean;
+      /** IPv6 only: sets both Neutron's ipv6_address_mode and ipv6_ra_mode. */
+      ipv6AddressMode?: Ipv6Mode;
       description?: string;
       output?: OutputFormat;
       scope: Scope;
@@ -126,7 +131,8 @@ export type NetworkCommand =
       namespace?: string;
       network?: string;
       subnet?: string;
-      ip?: string;
+      /** Static IPs, at most one per family; possibly none. */
+      ips: string[];
       mac?: string;
       output?: OutputFormat;
       scope: Scope;
@@ -149,7 +155,8 @@ export type NetworkCommand =
       namespace?: string;
       network?: string;
       subnet?: string;
-      ip?: string;
+      /** Static IPs, at most one per family; possibly none. */
+      ips: string[];
       mac?: string;
       /** --dry-run: validate only, reserve nothing. */
       dryRun?: true;

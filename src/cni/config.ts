@@ -13,7 +13,8 @@ import { hostname } from 'node:os';
 import * as z from 'zod/mini';
 import { InputError } from '../errors/index.ts';
 import type { LogLevel } from '../log/index.ts';
-import { parseCidr, parseIp, parseMac, resultProblems } from './result.ts';
+import { parseIfaceAddress, parseIp, parseMac } from '../resources/index.ts';
+import { resultProblems } from './result.ts';
 import {
   type Attachment,
   type CniCommand,
@@ -48,8 +49,11 @@ export interface RequestedIp {
 export interface Timeouts {
   /** Per Keystone request. */
   keystoneMs: number;
-  /** Per Neutron request. */
-  neutronMs: number;
+  /**
+   * Per Neutron request; unset (the default): none, the command's deadline (totalMs) bounds every
+   * request, so requests queued at a busy Neutron are not failed while the command has time left.
+   */
+  neutronMs?: number | undefined;
   /** Per store operation (SQLite busy timeout, etcd request). */
   storeMs: number;
   /** Per OVSDB transaction. */
@@ -105,7 +109,7 @@ export const DEFAULTS = {
   logFile: '/var/log/nnet/nnet.log',
   logLevel: 'info',
   tokenCacheDir: '/var/lib/nnet/tokens',
-  timeouts: { keystoneMs: 10_000, neutronMs: 30_000, storeMs: 5_000, ovsdbMs: 5_000, totalMs: 100_000 },
+  timeouts: { keystoneMs: 10_000, storeMs: 5_000, ovsdbMs: 5_000, totalMs: 100_000 },
 } as const;
 
 // ---- Decoding.
@@ -207,18 +211,25 @@ function parseOvsdb(s: string): string | { problem: string } {
 }
 
 function parseRequestedIp(s: string): RequestedIp | { problem: string } {
-  const parsed = s.includes('/') ? parseCidr(s) : parseIp(s);
-  return (
-    parsed ?? { problem: 'must be an IP address, optionally with a prefix ("1.2.0.100" or "1.2.0.100/16")' }
-  );
+  const problem = 'must be an IP address, optionally with a prefix ("1.2.0.100" or "1.2.0.100/16")';
+  if (s.includes('/')) {
+    const a = parseIfaceAddress(s);
+    return a.ok
+      ? { ip: a.value.ip.text, version: a.value.ip.family, prefixLength: a.value.prefix }
+      : { problem };
+  }
+  const a = parseIp(s);
+  return a.ok ? { ip: a.value.text, version: a.value.family } : { problem };
 }
 
 function parseUnicastMac(s: string): string | { problem: string } {
   const mac = parseMac(s);
-  if (!mac) return { problem: 'must be a MAC address like "c2:11:22:33:44:55"' };
-  // Bit 0 of the first octet marks multicast; a NIC needs a unicast address.
-  if (Number.parseInt(mac.slice(0, 2), 16) & 1) return { problem: 'must be a unicast MAC address' };
-  return mac;
+  if (mac.ok) return mac.value;
+  return {
+    problem: mac.reason.startsWith('not')
+      ? 'must be a MAC address like "c2:11:22:33:44:55"'
+      : `must be a unicast MAC address (${mac.reason})`,
+  };
 }
 
 const ifnameSchema = z.string().check(
@@ -347,7 +358,7 @@ function schemaFor(nodeName: string) {
     timeouts: z._default(
       z.strictObject({
         keystoneMs: z._default(ms, t.keystoneMs),
-        neutronMs: z._default(ms, t.neutronMs),
+        neutronMs: z.optional(ms),
         storeMs: z._default(ms, t.storeMs),
         ovsdbMs: z._default(ms, t.ovsdbMs),
         totalMs: z._default(ms, t.totalMs),

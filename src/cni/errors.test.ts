@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DeployError, IdentityError, InputError, NeutronError, StoreError } from '../errors/index.ts';
+import { IdentityError, InputError, NeutronError, PlugError, StoreError } from '../errors/index.ts';
 import { errorJson, NnetCode, redactSecrets, safeText, toCniError } from './errors.ts';
 
 test('every domain error reason maps to its documented CNI code', () => {
@@ -27,10 +27,10 @@ test('every domain error reason maps to its documented CNI code', () => {
     [new StoreError('not-registered', 'x'), 103],
     [new StoreError('corrupt', 'x'), 105],
     [new StoreError('not-found', 'x'), 110],
-    [new DeployError('netns-missing', 'x'), 3],
-    [new DeployError('ovs-unavailable', 'x'), 11],
-    [new DeployError('link', 'x'), 106],
-    [new DeployError('check-failed', 'x'), 107],
+    [new PlugError('netns-missing', 'x'), 3],
+    [new PlugError('ovs-unavailable', 'x'), 11],
+    [new PlugError('link', 'x'), 106],
+    [new PlugError('check-failed', 'x'), 107],
     [new DOMException('nnet ADD timed out after 5 ms', 'TimeoutError'), 11],
     [new Error('boom'), 100],
     [new TypeError('x is not a function'), 100],

@@ -8,11 +8,11 @@
  *   // → { code: 101, msg: 'IP 1.2.0.100 is held by port p1 (pod default/web)', details: … }
  */
 import {
-  type DeployReason,
   type IdentityReason,
   type InputReason,
   isNnetError,
   type NeutronReason,
+  type PlugReason,
   type StoreReason,
 } from '../errors/index.ts';
 import { CniCode, type CniCommand, type CniErrorJson, type CniVersion } from './spec.ts';
@@ -41,6 +41,8 @@ export const NnetCode = {
   NeutronNotFound: 109,
   /** A record N-Net expected in its store does not exist. */
   StoreNotFound: 110,
+  /** Neutron answered with content that makes no sense (a malformed address, route or id). */
+  NeutronBadReply: 111,
 } as const;
 
 const INPUT: Record<InputReason, number> = {
@@ -64,6 +66,7 @@ const NEUTRON: Record<NeutronReason, number> = {
   'bad-request': NnetCode.NeutronRejected,
   forbidden: NnetCode.NeutronRejected,
   'over-quota': NnetCode.NeutronRejected,
+  'bad-reply': NnetCode.NeutronBadReply,
   unavailable: CniCode.TryAgainLater,
 };
 const STORE: Record<StoreReason, number> = {
@@ -74,7 +77,7 @@ const STORE: Record<StoreReason, number> = {
   'not-found': NnetCode.StoreNotFound,
   'not-registered': NnetCode.ClusterNotRegistered,
 };
-const DEPLOY: Record<DeployReason, number> = {
+const DEPLOY: Record<PlugReason, number> = {
   // "Container unknown or does not exist": the runtime need not clean up after it.
   'netns-missing': CniCode.UnknownContainer,
   'ovs-unavailable': CniCode.TryAgainLater,
@@ -149,7 +152,7 @@ function codeOf(e: unknown): number {
       return NEUTRON[e.reason];
     case 'store':
       return STORE[e.reason];
-    case 'deploy':
+    case 'plug':
       return DEPLOY[e.reason];
   }
 }

@@ -31,11 +31,6 @@ export {
   attachmentResult,
   encodeResult,
   mergeWithPrevResult,
-  type ParsedCidr,
-  type ParsedIp,
-  parseCidr,
-  parseIp,
-  parseMac,
   resultProblems,
 } from './result.ts';
 export {
@@ -69,13 +64,4 @@ export async function loadNetConf(
   options: import('./config.ts').ParseOptions,
 ): Promise<import('./config.ts').NetConf> {
   return (await import('./config.ts')).parseNetConf(raw, options);
-}
-
-/** The store, deploy settings and cluster Neutron client the verbs use, for the node agent. */
-export async function withNodeContext<T>(
-  conf: import('./config.ts').NetConf,
-  log: import('../log/index.ts').Logger,
-  fn: (ctx: import('../network/index.ts').NodeContext) => Promise<T>,
-): Promise<T> {
-  return (await import('./verbs/context.ts')).withNodeContext(conf, log, fn);
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DeployError, NeutronError, StoreError } from '../errors/index.ts';
+import { NeutronError, PlugError, StoreError } from '../errors/index.ts';
 import { createLogger, type Logger } from '../log/index.ts';
 import {
   type AddRequest,
@@ -182,7 +182,7 @@ test('a verb failure prints the mapped error in the config version and exits 1',
   const cases: [unknown, number][] = [
     [new NeutronError('ip-taken', 'IP 1.2.0.100 is held by port p-1 (pod default/other)'), 101],
     [new StoreError('not-registered', 'cluster "prod" is not registered'), 103],
-    [new DeployError('netns-missing', 'netns /run/netns/p1 does not exist'), 3],
+    [new PlugError('netns-missing', 'netns /run/netns/p1 does not exist'), 3],
     [new NeutronError('unavailable', 'Neutron at http://127.0.0.1:9696 refused the connection'), 11],
     [new Error('kaboom'), 100],
     ['a thrown string', 100],

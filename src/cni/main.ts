@@ -288,9 +288,31 @@ async function dispatch(
         return { kind: 'result', doc: { ...versionJson() } };
     }
   };
+  const running = run();
   try {
-    return await Promise.race([run(), timedOut]);
+    return await Promise.race([running, timedOut]);
+  } catch (e) {
+    // Past the deadline the verb's requests are aborted; give its undo a moment to finish so
+    // that nothing is left half-made, then answer.
+    if (controller.signal.aborted) await settled(running, UNDO_GRACE_MS);
+    throw e;
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** How long a verb that ran out of time may take to undo what it did. */
+const UNDO_GRACE_MS = 20_000;
+
+function settled(p: Promise<unknown>, ms: number): Promise<void> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((r) => {
+      t = setTimeout(r, ms);
+    }),
+  ]).finally(() => clearTimeout(t));
 }

@@ -5,9 +5,6 @@ import {
   attachmentResult,
   encodeResult,
   mergeWithPrevResult,
-  parseCidr,
-  parseIp,
-  parseMac,
   resultProblems,
 } from './result.ts';
 import type { CniResult } from './spec.ts';
@@ -138,28 +135,4 @@ test('a chained prevResult comes first and our interface indexes shift past it',
   });
   assert.deepEqual(resultProblems(merged), []);
   assert.equal(mergeWithPrevResult(undefined, ours), ours);
-});
-
-test('address parsing is strict and canonical', () => {
-  assert.deepEqual(parseIp('1.2.0.100'), { ip: '1.2.0.100', version: 4 });
-  assert.deepEqual(parseIp('2001:DB8:0:0::5'), { ip: '2001:db8::5', version: 6 });
-  for (const bad of [
-    '1.2.0',
-    '01.2.0.1',
-    '1.2.0.256',
-    '0x1.2.3.4',
-    '1',
-    'fe80::1%eth0',
-    '',
-    'x',
-    '1.2.0.1/16',
-  ])
-    assert.equal(parseIp(bad), undefined, bad);
-  assert.deepEqual(parseCidr('1.2.0.100/16'), { ip: '1.2.0.100', version: 4, prefixLength: 16 });
-  assert.deepEqual(parseCidr('::/0'), { ip: '::', version: 6, prefixLength: 0 });
-  for (const bad of ['1.2.0.100', '1.2.0.100/33', '1.2.0.100/016', '1.2.0.100/', '::/129', '1.2.0.100/1 6'])
-    assert.equal(parseCidr(bad), undefined, bad);
-  assert.equal(parseMac('C2:11:22:33:44:55'), 'c2:11:22:33:44:55');
-  for (const bad of ['c2-11-22-33-44-55', 'c2:11:22:33:44', 'c2:11:22:33:44:5g'])
-    assert.equal(parseMac(bad), undefined);
 });

@@ -11,7 +11,7 @@
  *     routes: [{ dst: '0.0.0.0/0', gw: '1.2.0.1' }] });
  *   JSON.stringify(encodeResult(r, '1.0.0'));
  */
-import ipaddr from 'ipaddr.js';
+import { parseIfaceAddress, parseIp, parseMac } from '../resources/index.ts';
 import {
   type CniDns,
   type CniInterface,
@@ -20,42 +20,6 @@ import {
   type CniVersion,
   ifnameProblem,
 } from './spec.ts';
-
-// ---- Addresses (shared with config.ts).
-
-export interface ParsedIp {
-  /** Canonical text: dotted quad, or RFC 5952 for IPv6. */
-  ip: string;
-  version: 4 | 6;
-}
-export interface ParsedCidr extends ParsedIp {
-  prefixLength: number;
-}
-
-/** A plain IPv4 (dotted quad, no leading zeros) or IPv6 address (no zone); undefined otherwise. */
-export function parseIp(text: string): ParsedIp | undefined {
-  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return { ip: ipaddr.IPv4.parse(text).toString(), version: 4 };
-  if (!text.includes(':') || text.includes('%') || !ipaddr.IPv6.isValid(text)) return undefined;
-  return { ip: ipaddr.IPv6.parse(text).toRFC5952String(), version: 6 };
-}
-
-/** "address/prefix" with a prefix in range for the family; the address need not be the network's. */
-export function parseCidr(text: string): ParsedCidr | undefined {
-  const slash = text.indexOf('/');
-  if (slash < 0) return undefined;
-  const ip = parseIp(text.slice(0, slash));
-  const prefixText = text.slice(slash + 1);
-  if (!ip || !/^(0|[1-9][0-9]{0,2})$/.test(prefixText)) return undefined;
-  const prefixLength = Number(prefixText);
-  if (prefixLength > (ip.version === 4 ? 32 : 128)) return undefined;
-  return { ...ip, prefixLength };
-}
-
-const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
-/** A 48-bit MAC, colon-separated; lower-cased. */
-export function parseMac(text: string): string | undefined {
-  return MAC_RE.test(text) ? text.toLowerCase() : undefined;
-}
 
 // ---- Building.
 
@@ -109,6 +73,15 @@ export function mergeWithPrevResult(prev: CniResult | undefined, ours: CniResult
 
 // ---- Validation.
 
+const address = (text: string) => {
+  const p = parseIp(text);
+  return p.ok ? p.value : undefined;
+};
+const ifaceAddress = (text: string) => {
+  const p = parseIfaceAddress(text);
+  return p.ok ? p.value : undefined;
+};
+
 function isUint(n: unknown, max = 0xffffffff): n is number {
   return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= max;
 }
@@ -122,7 +95,7 @@ export function resultProblems(r: CniResult): string[] {
   r.interfaces.forEach((i, n) => {
     const bad = typeof i.name === 'string' ? ifnameProblem(i.name) : 'is not a string';
     if (bad) p.push(`interfaces[${n}].name ${bad}`);
-    if (i.mac !== undefined && (typeof i.mac !== 'string' || !parseMac(i.mac)))
+    if (i.mac !== undefined && (typeof i.mac !== 'string' || !parseMac(i.mac).ok))
       p.push(`interfaces[${n}].mac is not a MAC address`);
     if (i.mtu !== undefined && !(isUint(i.mtu, 65535) && i.mtu > 0))
       p.push(`interfaces[${n}].mtu is out of range`);
@@ -130,22 +103,22 @@ export function resultProblems(r: CniResult): string[] {
       if (i[k] !== undefined && typeof i[k] !== 'string') p.push(`interfaces[${n}].${k} is not a string`);
   });
   r.ips.forEach((ip, n) => {
-    const cidr = typeof ip.address === 'string' ? parseCidr(ip.address) : undefined;
+    const cidr = typeof ip.address === 'string' ? ifaceAddress(ip.address) : undefined;
     if (!cidr) p.push(`ips[${n}].address is not an address in CIDR notation`);
     if (ip.gateway !== undefined) {
-      const gw = typeof ip.gateway === 'string' ? parseIp(ip.gateway) : undefined;
-      if (!gw || (cidr && gw.version !== cidr.version))
+      const gw = typeof ip.gateway === 'string' ? address(ip.gateway) : undefined;
+      if (!gw || (cidr && gw.family !== cidr.ip.family))
         p.push(`ips[${n}].gateway is not an address of the same family`);
     }
     if (ip.interface !== undefined && !(isUint(ip.interface) && ip.interface < r.interfaces.length))
       p.push(`ips[${n}].interface is not an index into interfaces`);
   });
   r.routes.forEach((rt, n) => {
-    const dst = typeof rt.dst === 'string' ? parseCidr(rt.dst) : undefined;
+    const dst = typeof rt.dst === 'string' ? ifaceAddress(rt.dst) : undefined;
     if (!dst) p.push(`routes[${n}].dst is not a CIDR`);
     if (rt.gw !== undefined) {
-      const gw = typeof rt.gw === 'string' ? parseIp(rt.gw) : undefined;
-      if (!gw || (dst && gw.version !== dst.version))
+      const gw = typeof rt.gw === 'string' ? address(rt.gw) : undefined;
+      if (!gw || (dst && gw.family !== dst.ip.family))
         p.push(`routes[${n}].gw is not an address of the same family`);
     }
     for (const k of ['mtu', 'advmss', 'priority', 'table', 'scope'] as const)
@@ -154,7 +127,7 @@ export function resultProblems(r: CniResult): string[] {
   const dns = r.dns;
   for (const k of ['nameservers', 'search', 'options'] as const)
     if (dns[k] !== undefined && !isStringArray(dns[k])) p.push(`dns.${k} is not a list of strings`);
-  if (dns.nameservers?.some((s) => typeof s === 'string' && !parseIp(s)))
+  if (dns.nameservers?.some((s) => typeof s === 'string' && !address(s)))
     p.push('dns.nameservers holds something that is not an IP address');
   if (dns.domain !== undefined && typeof dns.domain !== 'string') p.push('dns.domain is not a string');
   return p;
@@ -187,7 +160,7 @@ export function encodeResult(r: CniResult, version: CniVersion): Record<string, 
     out.interfaces = r.interfaces.map((i) => pick(i, latest ? IFACE_1_1 : IFACE_OLD));
   out.ips = r.ips.map((ip) => {
     const o: Record<string, unknown> = {};
-    if (version === '0.4.0') o.version = parseCidr(ip.address)!.version === 4 ? '4' : '6';
+    if (version === '0.4.0') o.version = ifaceAddress(ip.address)!.ip.family === 4 ? '4' : '6';
     return Object.assign(o, pick(ip, ['address', 'gateway', 'interface'] as const));
   });
   if (r.routes.length > 0) out.routes = r.routes.map((rt) => pick(rt, latest ? ROUTE_1_1 : ROUTE_OLD));

@@ -66,6 +66,7 @@ export type NeutronReason =
   | 'bad-request'
   | 'forbidden'
   | 'over-quota'
+  | 'bad-reply' // a reply whose content makes no sense (a malformed address, route or id)
   | 'unavailable'; // 5xx, connection refused, timeout: retryable
 export class NeutronError extends NnetError {
   readonly domain = 'neutron';
@@ -107,15 +108,15 @@ export class StoreError extends NnetError {
 }
 
 /** Plugging into the pod: namespaces, links, addresses, routes, OVSDB. */
-export type DeployReason =
+export type PlugReason =
   | 'netns-missing' // the pod's network namespace does not exist
   | 'ovs-unavailable' // cannot reach ovsdb-server / the bridge is missing
   | 'link' // a link/address/route operation failed
   | 'check-failed'; // CHECK found something not as recorded
-export class DeployError extends NnetError {
-  readonly domain = 'deploy';
+export class PlugError extends NnetError {
+  readonly domain = 'plug';
   constructor(
-    readonly reason: DeployReason,
+    readonly reason: PlugReason,
     message: string,
     options?: ErrorOptions,
   ) {
@@ -126,7 +127,7 @@ export class DeployError extends NnetError {
   }
 }
 
-export type AnyNnetError = InputError | IdentityError | NeutronError | StoreError | DeployError;
+export type AnyNnetError = InputError | IdentityError | NeutronError | StoreError | PlugError;
 
 export function isNnetError(e: unknown): e is AnyNnetError {
   return (
@@ -134,6 +135,6 @@ export function isNnetError(e: unknown): e is AnyNnetError {
     e instanceof IdentityError ||
     e instanceof NeutronError ||
     e instanceof StoreError ||
-    e instanceof DeployError
+    e instanceof PlugError
   );
 }

@@ -5,17 +5,21 @@ export interface HttpOptions {
   headers?: Record<string, string>;
   /** A string is sent as is; anything else as JSON. */
   body?: unknown;
-  /** Default 30 s. */
+  /**
+   * Timeout of the whole exchange. Default: none when `signal` is given (the caller's deadline
+   * bounds it), else 30 s.
+   */
   timeoutMs?: number;
   signal?: AbortSignal;
 }
 
 export const USER_AGENT = 'nnet/0.1';
 
-/** fetch with a timeout covering the whole exchange (headers and body). */
+/** fetch bounded by the caller's signal and/or a timeout covering the whole exchange. */
 export function httpFetch(url: string, opts: HttpOptions = {}, userAgent = USER_AGENT): Promise<Response> {
-  const timeout = AbortSignal.timeout(opts.timeoutMs ?? 30_000);
-  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+  const timeout =
+    opts.timeoutMs !== undefined || !opts.signal ? AbortSignal.timeout(opts.timeoutMs ?? 30_000) : undefined;
+  const signal = opts.signal && timeout ? AbortSignal.any([opts.signal, timeout]) : (opts.signal ?? timeout);
   const headers: Record<string, string> = {
     accept: 'application/json',
     'user-agent': userAgent,

@@ -3,12 +3,22 @@
  * Neutron port bound to this node, plug it into the pod, record the attachment. A failure at any
  * step undoes the steps before it, newest first.
  */
-import { parsePlugSpec, plug, unplug } from '../deploy/index.ts';
+
 import { StoreError } from '../errors/index.ts';
+import { faultPoint } from '../faults/index.ts';
 import type { Logger } from '../log/index.ts';
-import { acquirePort, findNetwork, findSubnet, type PodRef, releasePort } from '../resources/index.ts';
-import type { Attachment } from '../store/index.ts';
-import type { NodeContext } from './context.ts';
+import { parsePlugSpec, plug, unplug } from '../plug/index.ts';
+import {
+  type AcquireRequest,
+  acquirePort,
+  fixedIpsOf,
+  type PodRef,
+  releasePort,
+  resolveNicTarget,
+} from '../resources/index.ts';
+import type { Attachment, AttachmentInput, PodNicConfig } from '../store/index.ts';
+import { clusterScope, type NodeContext } from './context.ts';
+import { plugSpecOf } from './nic.ts';
 
 export interface AttachRequest {
   containerId: string;
@@ -23,25 +33,6 @@ export interface AttachRequest {
 }
 
 type Undo = { what: string; run: () => Promise<unknown> };
-
-// ---- TEST-ONLY fault injection (never set in production). NNET_FAULT_KILL_AFTER names a step of
-// ADD after which the process SIGKILLs itself, as a crash there would, so that tests can prove DEL
-// and GC leave nothing behind (test/integration/faults.test.ts). This is the only place it is read.
-//   port      the Neutron port is created / bound
-//   ovs-port  the OVS port exists (inside deploy's plug: failAfter + failBy 'sigkill')
-//   move      the NIC is in the pod netns (likewise)
-//   plug      the NIC is configured, before the store write
-//   record    the attachment is recorded, before the result is printed
-const FAULT_STEPS = ['port', 'ovs-port', 'move', 'plug', 'record'] as const;
-type FaultStep = (typeof FAULT_STEPS)[number];
-function faultKillAfter(): FaultStep | undefined {
-  const v = process.env.NNET_FAULT_KILL_AFTER;
-  return FAULT_STEPS.find((s) => s === v);
-}
-function killIfFault(step: FaultStep): void {
-  if (faultKillAfter() === step) process.kill(process.pid, 'SIGKILL');
-}
-// ---- end of fault injection
 
 async function unwind(undo: Undo[], log: Logger): Promise<void> {
   for (const u of undo.reverse()) {
@@ -63,76 +54,32 @@ export async function attach(ctx: NodeContext, req: AttachRequest): Promise<Atta
   }
   const neutron = await ctx.neutron();
   const config = await ctx.store.podConfigs.get(req.pod);
+  const nic = config?.nics.find((n) => n.ifname === req.ifname);
   const undo: Undo[] = [];
   try {
-    let networkId = config?.networkId;
-    let subnetId = config?.subnetId;
-    let ips = config?.ip ? [config.ip] : undefined;
-    let mac = config?.mac;
-    if (!config) {
-      // No N-Net config: the runtime's ips/mac capabilities, on the default network.
-      ips = req.ips?.length ? req.ips : undefined;
-      mac = req.mac;
-      const cluster = await ctx.store.clusters.get(ctx.cluster);
-      networkId = ctx.defaultNetwork
-        ? (await findNetwork(neutron, ctx.defaultNetwork)).id
-        : cluster?.defaultNetworkId;
-      if (!ips) {
-        subnetId = ctx.defaultSubnet
-          ? (await findSubnet(neutron, ctx.defaultSubnet, networkId)).id
-          : ctx.defaultNetwork
-            ? undefined
-            : cluster?.defaultSubnetId;
-      }
-    }
     const port = await acquirePort(neutron, {
       pod: req.pod,
       containerId: req.containerId,
       node: ctx.node,
-      reservedPortId: config?.reservedPortId,
-      networkId,
-      subnetId,
-      ips,
-      mac,
       mtu: ctx.mtu,
+      ...(nic?.reservedPortId
+        ? { reservedPortId: nic.reservedPortId }
+        : { create: await portToCreate(ctx, req, nic) }),
     });
     ctx.log.info('port acquired', { portId: port.portId, createdByAdd: port.createdByAdd });
-    killIfFault('port');
+    await faultPoint('port');
     undo.push({
       what: 'release port',
+      // Past the command's deadline too: the undo gets requests of its own.
       run: () =>
-        releasePort(neutron, {
+        releasePort(neutron.withSignal(undefined), {
           portId: port.portId,
           createdByAdd: port.createdByAdd,
           containerId: req.containerId,
         }),
     });
 
-    const spec = parsePlugSpec({
-      portId: port.portId,
-      mac: port.mac,
-      ips: port.ips.map((i) => ({ address: i.address, prefixLength: i.prefixLength })),
-      gateway: port.gateway,
-      mtu: port.mtu,
-      netns: req.netns,
-      ifname: req.ifname,
-      podNamespace: req.pod.namespace,
-      podName: req.pod.pod,
-      containerId: req.containerId,
-    });
-    const fault = faultKillAfter();
-    if (fault === 'ovs-port' || fault === 'move') {
-      spec.failAfter = fault;
-      spec.failBy = 'sigkill';
-    }
-    const plugged = await plug(ctx.deploy, spec, { log: ctx.log });
-    killIfFault('plug');
-    undo.push({
-      what: 'unplug',
-      run: () => unplug(ctx.deploy, { portId: port.portId, netns: req.netns, ifname: req.ifname }),
-    });
-
-    const attachment = await ctx.store.attachments.create({
+    const record: AttachmentInput = {
       ...key,
       cluster: req.pod.cluster,
       namespace: req.pod.namespace,
@@ -142,13 +89,27 @@ export async function attach(ctx: NodeContext, req: AttachRequest): Promise<Atta
       node: ctx.node,
       portId: port.portId,
       portCreatedByAdd: port.createdByAdd,
-      ips: port.ips,
-      mac: plugged.mac,
-      mtu: plugged.mtu,
+      networkId: port.networkId,
+      ips: port.ips.map(({ family: _, ...ip }) => ip),
+      routes: port.routes,
+      mac: port.mac,
+      mtu: port.mtu,
+      plugDriver: ctx.plug.driver,
+      ovsPort: '',
+    };
+    const plugged = await plug(ctx.plug, parsePlugSpec(plugSpecOf(record)), { log: ctx.log });
+    await faultPoint('plug');
+    undo.push({
+      what: 'unplug',
+      run: () => unplug(ctx.plug, { portId: port.portId, netns: req.netns, ifname: req.ifname }),
+    });
+
+    const attachment = await ctx.store.attachments.create({
+      ...record,
       plugDriver: plugged.driver,
       ovsPort: plugged.ovsPort,
     });
-    killIfFault('record');
+    await faultPoint('record');
     ctx.log.info('attached', {
       portId: port.portId,
       ovsPort: plugged.ovsPort,
@@ -166,4 +127,28 @@ export async function attach(ctx: NodeContext, req: AttachRequest): Promise<Atta
     }
     throw e;
   }
+}
+
+/**
+ * The port ADD makes when none was reserved: the pod's NIC config as kubenetctl resolved it, or
+ * (no config) the runtime's `ips`/`mac` capabilities and the defaults, resolved by the same
+ * resolver kubenetctl uses.
+ */
+async function portToCreate(
+  ctx: NodeContext,
+  req: AttachRequest,
+  nic: PodNicConfig | undefined,
+): Promise<AcquireRequest['create']> {
+  if (nic) return { networkId: nic.networkId, fixedIps: nic.fixedIps, mac: nic.mac };
+  const target = await resolveNicTarget(
+    await clusterScope(ctx),
+    { ips: req.ips ?? [], mac: req.mac },
+    {
+      who: `pod ${req.pod.namespace}/${req.pod.pod}`,
+      ...(ctx.defaultNetwork !== undefined || ctx.defaultSubnet !== undefined
+        ? { defaults: { network: ctx.defaultNetwork, subnet: ctx.defaultSubnet } }
+        : {}),
+    },
+  );
+  return { networkId: target.network.id, fixedIps: fixedIpsOf(target), mac: target.mac };
 }

@@ -1,8 +1,10 @@
 /** CHECK: the pod's interface, its OVS port and its Neutron port are all as ADD left them. */
-import { check as checkPlug, parsePlugSpec } from '../deploy/index.ts';
-import { DeployError, NeutronError } from '../errors/index.ts';
+
+import { NeutronError, PlugError } from '../errors/index.ts';
+import { check as checkPlug, parsePlugSpec } from '../plug/index.ts';
 import type { Attachment } from '../store/index.ts';
 import type { NodeContext } from './context.ts';
+import { plugSpecOf } from './nic.ts';
 
 export interface CheckRequest {
   containerId: string;
@@ -12,7 +14,7 @@ export interface CheckRequest {
   expectedAddresses?: string[] | undefined;
 }
 
-const fail = (msg: string) => new DeployError('check-failed', msg);
+const fail = (msg: string) => new PlugError('check-failed', msg);
 
 export async function checkAttachment(ctx: NodeContext, req: CheckRequest): Promise<Attachment> {
   const a = await ctx.store.attachments.get({ containerId: req.containerId, ifname: req.ifname });
@@ -23,18 +25,7 @@ export async function checkAttachment(ctx: NodeContext, req: CheckRequest): Prom
     if (!recorded.has(addr))
       throw fail(`address ${addr} of the previous result is not assigned to ${req.ifname}`);
   }
-  await checkPlug(
-    ctx.deploy,
-    parsePlugSpec({
-      portId: a.portId,
-      mac: a.mac,
-      ips: a.ips.map((i) => ({ address: i.address, prefixLength: i.prefixLength })),
-      gateway: a.ips.find((i) => i.gateway)?.gateway,
-      mtu: a.mtu,
-      netns: a.netns,
-      ifname: a.ifname,
-    }),
-  );
+  await checkPlug(ctx.plug, parsePlugSpec(plugSpecOf(a)));
   const neutron = await ctx.neutron();
   const port = await neutron.ports.get(a.portId).catch((e: unknown) => {
     if (e instanceof NeutronError && e.reason === 'not-found')

@@ -1,6 +1,7 @@
-import type { DeploySettings } from '../deploy/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { NeutronClient } from '../neutron/index.ts';
+import type { PlugSettings } from '../plug/index.ts';
+import type { ClusterScope } from '../resources/index.ts';
 import type { Store } from '../store/index.ts';
 
 /** What the network module needs on a node: its store, its OVS, its cluster's Neutron. */
@@ -9,7 +10,7 @@ export interface NodeContext {
   cluster: string;
   /** binding:host_id; equals the node's OVN chassis hostname. */
   node: string;
-  deploy: DeploySettings;
+  plug: PlugSettings;
   /** Authenticates the cluster with Keystone (once) and returns its Neutron client. */
   neutron(): Promise<NeutronClient>;
   log: Logger;
@@ -18,4 +19,14 @@ export interface NodeContext {
   defaultSubnet?: string | undefined;
   /** Overrides the Neutron network's MTU. */
   mtu?: number | undefined;
+}
+
+/**
+ * The cluster's scope for name lookups (its managed networks and subnets, its defaults). A
+ * cluster whose credentials come from the node's own file may have no record: then it has no
+ * managed resources and no defaults.
+ */
+export async function clusterScope(ctx: NodeContext): Promise<ClusterScope> {
+  const [cluster, neutron] = await Promise.all([ctx.store.clusters.get(ctx.cluster), ctx.neutron()]);
+  return { store: ctx.store, neutron, cluster: cluster ?? { name: ctx.cluster } };
 }

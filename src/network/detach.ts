@@ -3,9 +3,10 @@
  * netns, after a failed or killed ADD (found by the container id Neutron and OVS carry), and twice.
  * The record goes last, so a DEL that fails half-way (Neutron down) can simply be repeated.
  */
-import { listPorts, NNET_IDS, unplug } from '../deploy/index.ts';
+
 import { NeutronError, StoreError } from '../errors/index.ts';
 import type { NeutronClient } from '../neutron/index.ts';
+import { listPorts, NNET_IDS, unplug } from '../plug/index.ts';
 import { containerPorts, isReserved, releasePort } from '../resources/index.ts';
 import type { NodeContext } from './context.ts';
 
@@ -20,7 +21,7 @@ export async function detach(ctx: NodeContext, req: DetachRequest): Promise<void
   const attachment = await ctx.store.attachments.get(key);
   if (attachment) {
     await unplug(
-      ctx.deploy,
+      ctx.plug,
       { portId: attachment.portId, netns: req.netns ?? attachment.netns, ifname: req.ifname },
       { log: ctx.log },
     );
@@ -35,14 +36,14 @@ export async function detach(ctx: NodeContext, req: DetachRequest): Promise<void
     return;
   }
   // No record: an ADD that failed or was killed may have left a port in OVS and/or Neutron.
-  const ovsLeft = (await listPorts(ctx.deploy)).filter(
+  const ovsLeft = (await listPorts(ctx.plug)).filter(
     (p) =>
       p.externalIds[NNET_IDS.containerId] === req.containerId &&
       p.externalIds[NNET_IDS.ifname] === req.ifname,
   );
   for (const p of ovsLeft) {
     if (p.ifaceId)
-      await unplug(ctx.deploy, { portId: p.ifaceId, netns: req.netns, ifname: req.ifname }, { log: ctx.log });
+      await unplug(ctx.plug, { portId: p.ifaceId, netns: req.netns, ifname: req.ifname }, { log: ctx.log });
   }
   let neutron: NeutronClient;
   try {
@@ -53,7 +54,7 @@ export async function detach(ctx: NodeContext, req: DetachRequest): Promise<void
     throw e;
   }
   for (const port of await containerPorts(neutron, req.containerId)) {
-    await unplug(ctx.deploy, { portId: port.id, netns: req.netns, ifname: req.ifname }, { log: ctx.log });
+    await unplug(ctx.plug, { portId: port.id, netns: req.netns, ifname: req.ifname }, { log: ctx.log });
     await releasePort(neutron, {
       portId: port.id,
       createdByAdd: !isReserved(port),

@@ -9,5 +9,7 @@ export { type AttachRequest, attach } from './attach.ts';
 export { type CheckRequest, checkAttachment } from './check.ts';
 export type { NodeContext } from './context.ts';
 export { type DetachRequest, detach } from './detach.ts';
+export { type NicRecord, plugSpecOf } from './nic.ts';
+export { type NodeSettings, withNodeContext } from './node.ts';
 export { readiness } from './status.ts';
 export { type SweepOptions, type SweepReport, sweep } from './sweep.ts';

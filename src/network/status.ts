@@ -1,5 +1,5 @@
 /** STATUS: can this node serve ADD? Every dependency is asked; each one that fails is named. */
-import { listPorts } from '../deploy/index.ts';
+import { listPorts } from '../plug/index.ts';
 import type { NodeContext } from './context.ts';
 
 export async function readiness(ctx: NodeContext): Promise<string[]> {
@@ -17,7 +17,7 @@ export async function readiness(ctx: NodeContext): Promise<string[]> {
         throw new Error(`cluster "${ctx.cluster}" is not registered`);
     }),
     ask('Keystone/Neutron', async () => (await ctx.neutron()).networks.list({}, { limit: 1 })),
-    ask(`OVS bridge ${ctx.deploy.bridge}`, () => listPorts(ctx.deploy)),
+    ask(`OVS bridge ${ctx.plug.bridge}`, () => listPorts(ctx.plug)),
   ]);
   return problems;
 }

@@ -3,8 +3,9 @@
  * attachment of this node that is no longer wanted, then whatever N-Net left with no record
  * (OVS ports, Neutron ports bound to this node), so nothing leaks after crashes.
  */
-import { listPorts, NNET_IDS, netnsExists, unplug } from '../deploy/index.ts';
+
 import { NeutronError } from '../errors/index.ts';
+import { listPorts, NNET_IDS, netnsExists, unplug } from '../plug/index.ts';
 import { DEVICE_OWNER, isReserved, releasePort } from '../resources/index.ts';
 import type { Attachment } from '../store/index.ts';
 import type { NodeContext } from './context.ts';
@@ -62,7 +63,7 @@ export async function sweep(ctx: NodeContext, opts: SweepOptions = {}): Promise<
 
   // OVS ports N-Net made whose attachment is gone.
   const neutron = await ctx.neutron();
-  for (const p of await listPorts(ctx.deploy)) {
+  for (const p of await listPorts(ctx.plug)) {
     if (!p.ifaceId || kept.has(p.ifaceId)) continue;
     const owner = {
       containerId: p.externalIds[NNET_IDS.containerId] ?? '',
@@ -75,7 +76,7 @@ export async function sweep(ctx: NodeContext, opts: SweepOptions = {}): Promise<
         throw e;
       });
       if (port && Date.parse(port.updatedAt ?? '') > now() - graceMs) continue;
-      await unplug(ctx.deploy, { portId: p.ifaceId }, { log: ctx.log });
+      await unplug(ctx.plug, { portId: p.ifaceId }, { log: ctx.log });
       report.ovsPortsRemoved.push(p.name);
       if (port && port.deviceOwner === DEVICE_OWNER) {
         await releasePort(neutron, {

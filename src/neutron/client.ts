@@ -64,8 +64,13 @@ export interface NeutronClientOptions {
   /** Catalog lookup; defaults to the credentials' interface and region. */
   interface?: Interface;
   region?: string;
-  /** Timeout of one HTTP exchange. Default 30 s. */
+  /**
+   * Timeout of one HTTP exchange. Default: none when `signal` is given (the caller's deadline
+   * bounds every request), else 30 s.
+   */
   timeoutMs?: number;
+  /** The caller's deadline: every request of this client ends when it aborts, and no retry follows. */
+  signal?: AbortSignal | undefined;
   retry?: Partial<RetryPolicy>;
   /**
    * How tags given at create time are set: 'auto' (in the POST when Neutron has the `tag-creation`
@@ -149,7 +154,8 @@ export class NeutronClient {
 
   private base: string | undefined;
   private readonly retry: RetryPolicy;
-  private readonly timeoutMs: number;
+  private readonly timeoutMs: number | undefined;
+  private readonly signal: AbortSignal | undefined;
   private readonly log: Logger;
   private extensionAliases: Promise<Set<string>> | undefined;
 
@@ -159,7 +165,8 @@ export class NeutronClient {
   ) {
     this.base = opts.endpoint?.replace(/\/+$/, '').replace(/\/v2\.0$/, '');
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
-    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.signal = opts.signal;
+    this.timeoutMs = opts.timeoutMs ?? (opts.signal ? undefined : 30_000);
     this.log = (opts.logger ?? silentLogger).child({ component: 'neutron' });
 
     const network: Kind<Network> = {
@@ -262,6 +269,18 @@ export class NeutronClient {
     this.securityGroupRules = ruleApi;
   }
 
+  /**
+   * The same client (session, endpoint, extension cache) bound to another deadline, or to none
+   * (then each request has the default timeout): an undo must still run after the deadline.
+   */
+  withSignal(signal: AbortSignal | undefined): NeutronClient {
+    const { signal: _, ...rest } = this.opts;
+    const c = new NeutronClient(this.session, { ...rest, ...(signal ? { signal } : {}) });
+    c.base = this.base;
+    c.extensionAliases = this.extensionAliases;
+    return c;
+  }
+
   /** Neutron's base URL (from the catalog unless given). */
   async endpoint(): Promise<string> {
     if (this.base === undefined) {
@@ -310,7 +329,12 @@ export class NeutronClient {
       let failure: NeutronError;
       let resend: boolean;
       try {
-        const res = await this.session.request(url, { method, body: o.body, timeoutMs: this.timeoutMs });
+        const res = await this.session.request(url, {
+          method,
+          body: o.body,
+          ...(this.timeoutMs !== undefined ? { timeoutMs: this.timeoutMs } : {}),
+          ...(this.signal ? { signal: this.signal } : {}),
+        });
         const text = await res.text();
         this.log.debug('neutron call', { method, path, status: res.status, ms: Date.now() - started });
         if (res.ok) return text === '' ? undefined : parseJson(text, method, path, o.ctx);
@@ -329,7 +353,7 @@ export class NeutronClient {
         );
         resend = f.kind !== 'aborted' && safeToResend(method, f);
       }
-      if (!resend || attempt >= this.retry.retries) throw failure;
+      if (!resend || attempt >= this.retry.retries || this.signal?.aborted) throw failure;
       const delay = backoffDelay(attempt, this.retry);
       this.log.info('neutron call failed; retrying', {
         method,

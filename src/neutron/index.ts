@@ -38,6 +38,7 @@ export type {
   CreateCommon,
   Direction,
   ExternalGateway,
+  Ipv6Mode,
   FixedIp,
   HostRoute,
   Network,

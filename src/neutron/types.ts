@@ -116,6 +116,13 @@ export const networkSchema = z
     }),
   );
 
+/** How an IPv6 subnet's hosts get addresses and router advertisements (Neutron's names). */
+export type Ipv6Mode = 'dhcpv6-stateful' | 'dhcpv6-stateless' | 'slaac';
+const ipv6Mode = z
+  .enum(['dhcpv6-stateful', 'dhcpv6-stateless', 'slaac'])
+  .nullish()
+  .transform((v) => v ?? undefined);
+
 export interface Subnet extends Meta {
   id: string;
   name: string;
@@ -129,6 +136,9 @@ export interface Subnet extends Meta {
   enableDhcp: boolean;
   hostRoutes: HostRoute[];
   subnetpoolId: string | undefined;
+  /** IPv6 only; undefined: none set (IPv4, or Neutron's default). */
+  ipv6AddressMode?: Ipv6Mode | undefined;
+  ipv6RaMode?: Ipv6Mode | undefined;
 }
 export const subnetSchema = z
   .object({
@@ -149,6 +159,8 @@ export const subnetSchema = z
       .nullish()
       .transform((v) => v ?? []),
     subnetpool_id: optStr,
+    ipv6_address_mode: ipv6Mode,
+    ipv6_ra_mode: ipv6Mode,
     ...ids,
     ...meta,
   })
@@ -165,6 +177,8 @@ export const subnetSchema = z
       enableDhcp: r.enable_dhcp,
       hostRoutes: r.host_routes,
       subnetpoolId: r.subnetpool_id,
+      ...(r.ipv6_address_mode ? { ipv6AddressMode: r.ipv6_address_mode } : {}),
+      ...(r.ipv6_ra_mode ? { ipv6RaMode: r.ipv6_ra_mode } : {}),
       ...metaOf(r),
     }),
   );
@@ -452,6 +466,9 @@ export interface SubnetCreate extends CreateCommon {
   dnsNameservers?: string[];
   enableDhcp?: boolean;
   hostRoutes?: HostRoute[];
+  /** IPv6 subnets only; Neutron refuses them on IPv4. */
+  ipv6AddressMode?: Ipv6Mode;
+  ipv6RaMode?: Ipv6Mode;
 }
 export type SubnetUpdate = Partial<
   Pick<
@@ -471,6 +488,8 @@ export function subnetBody(s: SubnetCreate | SubnetUpdate): Body {
     dns_nameservers: c.dnsNameservers,
     enable_dhcp: c.enableDhcp,
     host_routes: c.hostRoutes,
+    ipv6_address_mode: c.ipv6AddressMode,
+    ipv6_ra_mode: c.ipv6RaMode,
     description: c.description,
     project_id: c.projectId,
   });

@@ -49,7 +49,10 @@ export function clusterCredentials(cluster: Cluster): Credentials {
 export interface ConnectOptions {
   tokenCacheDir: string;
   keystoneTimeoutMs: number;
-  neutronTimeoutMs: number;
+  /** Per Neutron request; default: none when `signal` is given, else 30 s. */
+  neutronTimeoutMs?: number | undefined;
+  /** The caller's deadline for every Neutron request. */
+  signal?: AbortSignal | undefined;
   tagsOnCreate?: 'auto' | 'inline' | 'separate';
   logger?: Logger;
 }
@@ -68,7 +71,8 @@ export async function connect(credentials: Credentials, o: ConnectOptions): Prom
   });
   await session.token();
   const neutron = createNeutronClient(session, {
-    timeoutMs: o.neutronTimeoutMs,
+    ...(o.neutronTimeoutMs !== undefined ? { timeoutMs: o.neutronTimeoutMs } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
     // Neutron before 2023.2 has no tag-creation extension; asking costs a request per process.
     tagsOnCreate: o.tagsOnCreate ?? 'separate',
     ...(o.logger ? { logger: o.logger } : {}),

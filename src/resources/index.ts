@@ -1,15 +1,62 @@
 /**
  * The network resource submodule: which Neutron port a pod gets, binding it to a node, releasing
- * it; reserving a static IP ahead of the pod; and connecting as a registered cluster.
+ * it; reserving a static IP ahead of the pod; connecting as a registered cluster; the one
+ * resolver of a NIC's network, subnets and IPs (target.ts); the one addressing path from a port
+ * to what its NIC carries (addressing.ts); and the IP, CIDR, MAC and id helpers (ip.ts).
  *
  *   const { neutron } = await connect(clusterCredentials(cluster), opts);
- *   const port = await acquirePort(neutron, { pod, containerId, node: 'node1', reservedPortId });
- *   …
+ *   const t = await resolveNicTarget({ store, cluster, neutron }, { subnet: '1.2.0.0/16' }, { who });
+ *   const port = await acquirePort(neutron, { pod, containerId, node: 'node1',
+ *     create: { networkId: t.network.id, fixedIps: fixedIpsOf(t) } });
+ *   port.ips; port.routes; // the NIC's addressing, as plugged, reported and checked
  *   await releasePort(neutron, { portId: port.portId, createdByAdd: port.createdByAdd, containerId });
  */
 
+export {
+  type AddressingInput,
+  type AddressingSubnet,
+  type NicAddressing,
+  type NicIp,
+  type NicRoute,
+  nicAddressing,
+} from './addressing.ts';
 export { type Connection, type ConnectOptions, clusterCredentials, connect } from './cluster.ts';
-export { findNetwork, findSubnet } from './lookup.ts';
+export {
+  type Checked,
+  type Cidr,
+  canonicalCidr,
+  canonicalIp,
+  checkHostAddress,
+  cidrOf,
+  cidrsOverlap,
+  compareCidrs,
+  compareIp,
+  containsIp,
+  type IfaceAddress,
+  type Ip,
+  type IpFamily,
+  ipFamily,
+  ipInCidr,
+  isUuid,
+  parseCidr,
+  parseIfaceAddress,
+  parseIp,
+  parseMac,
+} from './ip.ts';
+export {
+  type ClusterScope,
+  clusterSubnets,
+  findManaged,
+  ipProblem,
+  networkLabel,
+  notManaged,
+  resolveManagedRouter,
+  resolveNetwork,
+  resolveSubnet,
+  subnetContaining,
+  subnetLabel,
+  subnetMatches,
+} from './lookup.ts';
 export {
   type AcquiredPort,
   type AcquireRequest,
@@ -18,9 +65,10 @@ export {
   containerPorts,
   DEVICE_OWNER,
   describePort,
+  type FixedIpRequest,
+  fixedIpsOf,
   isReserved,
   type PodRef,
-  type PortAddressing,
   podOfPort,
   podTags,
   portName,
@@ -29,3 +77,10 @@ export {
   releasePort,
   reservePort,
 } from './ports.ts';
+export {
+  type NicRequest,
+  type NicTarget,
+  parseNicIps,
+  type ResolveOptions,
+  resolveNicTarget,
+} from './target.ts';

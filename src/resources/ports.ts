@@ -4,9 +4,10 @@
  * how it is bound to a node, and how it is released. Neutron alone decides IP uniqueness
  * (409 IpAddressAlreadyAllocated): nothing here allocates addresses locally.
  */
-import ipaddr from 'ipaddr.js';
 import { InputError, NeutronError } from '../errors/index.ts';
-import type { Network, NeutronClient, Port, PortCreate, Subnet } from '../neutron/index.ts';
+import type { Network, NeutronClient, Port, PortCreate } from '../neutron/index.ts';
+import { type AddressingInput, type NicAddressing, nicAddressing } from './addressing.ts';
+import type { NicTarget } from './target.ts';
 
 /** device_owner of every port N-Net makes; GC and DEL look ports up by it. */
 export const DEVICE_OWNER = 'compute:nnet';
@@ -37,39 +38,40 @@ export function portName(pod: PodRef): string {
   return `nnet-${pod.namespace}-${pod.pod}`.slice(0, 255);
 }
 
-/** Everything the deployment submodule needs to plug the port. */
-export interface PortAddressing {
-  portId: string;
-  networkId: string;
-  mac: string;
-  ips: { address: string; prefixLength: number; gateway?: string }[];
-  gateway: string | undefined;
-  mtu: number;
-}
-
-export interface AcquiredPort extends PortAddressing {
+export interface AcquiredPort extends NicAddressing {
   /** true: ADD created it and DEL deletes it; false: it was reserved and DEL only unbinds it. */
   createdByAdd: boolean;
+}
+
+/** A port's fixed IPs as Neutron takes them: a subnet per family, and the static IP if any. */
+export interface FixedIpRequest {
+  subnetId: string;
+  ip?: string | undefined;
+}
+
+/** The fixed IPs of a resolved NIC target (src/resources/target.ts). */
+export function fixedIpsOf(target: NicTarget): FixedIpRequest[] {
+  return target.fixedIps.map((f) => ({ subnetId: f.subnet.id, ...(f.ip !== undefined ? { ip: f.ip } : {}) }));
 }
 
 export interface AcquireRequest {
   pod: PodRef;
   containerId: string;
   node: string;
+  /** The port kubenetctl reserved; else a new port is made on `create`. */
   reservedPortId?: string | undefined;
-  networkId?: string | undefined;
-  subnetId?: string | undefined;
-  /** Static addresses (from the pod config or the `ips` capability). */
-  ips?: string[] | undefined;
-  mac?: string | undefined;
+  create?: { networkId: string; fixedIps: FixedIpRequest[]; mac?: string | undefined } | undefined;
   /** Overrides the network's MTU. */
   mtu?: number | undefined;
+  /** Passed to nicAddressing: routes N-Net adds (e.g. the Service CIDR). */
+  extraRoutes?: AddressingInput['extraRoutes'];
 }
 
 /**
- * Gets the pod's port bound to `node`: the reserved one (rebound) or a new one. A taken static IP
- * fails with NeutronError('ip-taken') naming the pod or port that holds it. On failure nothing is
- * left behind: a port created here is deleted again, a reserved port is unbound again.
+ * Gets the pod's port bound to `node`: the reserved one (rebound) or a new one, and its
+ * addressing. A taken static IP fails with NeutronError('ip-taken') naming the pod or port that
+ * holds it. On failure nothing is left behind: a port created here is deleted again, a reserved
+ * port is unbound again.
  */
 export async function acquirePort(neutron: NeutronClient, req: AcquireRequest): Promise<AcquiredPort> {
   if (req.reservedPortId) {
@@ -87,24 +89,53 @@ export async function acquirePort(neutron: NeutronClient, req: AcquireRequest): 
       });
     try {
       await ensureBound(neutron, port, req.node);
-      return { ...(await addressing(neutron, port, req.mtu)), createdByAdd: false };
+      return { ...(await addressing(neutron, port, req)), createdByAdd: false };
     } catch (e) {
       await unbind(neutron, port.id, req.containerId).catch(() => undefined);
       throw e;
     }
   }
-
-  const create = await portRequest(neutron, req);
+  if (!req.create)
+    throw new InputError(
+      'invalid-config',
+      `no network for pod ${req.pod.namespace}/${req.pod.pod}: give it a network config, or set the cluster's default network`,
+    );
+  const create: PortCreate = {
+    ...portCreate(req.pod, req.create),
+    hostId: req.node,
+    deviceId: req.containerId,
+    tags: podTags(req.pod),
+  };
   const port = await neutron.ports.create(create).catch(async (e: unknown) => {
     throw await explainIpTaken(neutron, e, create);
   });
   try {
     await ensureBound(neutron, port, req.node);
-    return { ...(await addressing(neutron, port, req.mtu)), createdByAdd: true };
+    return { ...(await addressing(neutron, port, req)), createdByAdd: true };
   } catch (e) {
     await neutron.ports.ensureDeleted(port.id).catch(() => undefined);
     throw e;
   }
+}
+
+function portCreate(
+  pod: PodRef,
+  c: { networkId: string; fixedIps: FixedIpRequest[]; mac?: string | undefined },
+): PortCreate {
+  return {
+    networkId: c.networkId,
+    name: portName(pod),
+    ...(c.fixedIps.length > 0
+      ? {
+          fixedIps: c.fixedIps.map((f) => ({
+            subnetId: f.subnetId,
+            ...(f.ip !== undefined ? { ipAddress: f.ip } : {}),
+          })),
+        }
+      : {}),
+    ...(c.mac ? { macAddress: c.mac } : {}),
+    deviceOwner: DEVICE_OWNER,
+  };
 }
 
 /**
@@ -125,76 +156,6 @@ async function ensureBound(neutron: NeutronClient, port: Port, node: string, att
       `Neutron could not bind port ${port.id} to node "${node}": no live OVN chassis with that hostname (is ovn-controller running there with external_ids:hostname=${node}?)`,
     );
   }
-}
-
-async function portRequest(neutron: NeutronClient, req: AcquireRequest): Promise<PortCreate> {
-  let networkId = req.networkId;
-  let subnet: Subnet | undefined;
-  if (req.subnetId) {
-    subnet = await neutron.subnets.get(req.subnetId);
-    if (networkId && subnet.networkId !== networkId) {
-      throw new InputError(
-        'invalid-config',
-        `subnet ${subnet.id} (${subnet.cidr}) is not on network ${networkId}`,
-      );
-    }
-    networkId = subnet.networkId;
-  }
-  const ips = req.ips ?? [];
-  if (!networkId && ips.length > 0) {
-    // A static IP alone (the `ips` capability): the subnet that contains it names the network.
-    subnet = await subnetContaining(neutron, ips[0]!, undefined);
-    networkId = subnet.networkId;
-  }
-  if (!networkId) {
-    throw new InputError(
-      'invalid-config',
-      `no network for pod ${req.pod.namespace}/${req.pod.pod}: give it a network config, or set the cluster's default network`,
-    );
-  }
-  const fixedIps: { subnetId?: string; ipAddress?: string }[] = [];
-  for (const ip of ips) {
-    const s = subnet && contains(subnet.cidr, ip) ? subnet : await subnetContaining(neutron, ip, networkId);
-    fixedIps.push({ subnetId: s.id, ipAddress: ip });
-  }
-  if (fixedIps.length === 0 && subnet) fixedIps.push({ subnetId: subnet.id });
-  return {
-    networkId,
-    name: portName(req.pod),
-    ...(fixedIps.length > 0 ? { fixedIps } : {}),
-    ...(req.mac ? { macAddress: req.mac } : {}),
-    hostId: req.node,
-    deviceOwner: DEVICE_OWNER,
-    deviceId: req.containerId,
-    tags: podTags(req.pod),
-  };
-}
-
-function contains(cidr: string, ip: string): boolean {
-  try {
-    const addr = ipaddr.parse(ip);
-    const [net, bits] = ipaddr.parseCIDR(cidr);
-    return addr.kind() === net.kind() && addr.match(net, bits);
-  } catch {
-    return false;
-  }
-}
-
-async function subnetContaining(
-  neutron: NeutronClient,
-  ip: string,
-  networkId: string | undefined,
-): Promise<Subnet> {
-  if (!ipaddr.isValid(ip)) throw new InputError('invalid-config', `"${ip}" is not an IP address`);
-  const subnets = await neutron.subnets.list(networkId ? { networkId } : {});
-  const found = subnets.find((s) => contains(s.cidr, ip));
-  if (!found) {
-    throw new InputError(
-      'invalid-config',
-      `no subnet ${networkId ? `of network ${networkId} ` : ''}contains the requested IP ${ip}`,
-    );
-  }
-  return found;
 }
 
 /** Turns Neutron's "IP already allocated" into a message naming who holds the IP. */
@@ -222,41 +183,32 @@ export function describePort(port: Port): string {
   return `port ${name}${port.deviceOwner ? `, device_owner ${port.deviceOwner}` : ''}`;
 }
 
-/** The port's addresses with prefix lengths and gateways, and its network's MTU. */
+/**
+ * The port's addressing (src/resources/addressing.ts) from its subnets and its network's MTU,
+ * fetched from Neutron in parallel.
+ */
 export async function addressing(
   neutron: NeutronClient,
   port: Port,
-  mtuOverride?: number,
-): Promise<PortAddressing> {
+  opts: { mtu?: number | undefined; extraRoutes?: AddressingInput['extraRoutes'] } = {},
+): Promise<NicAddressing> {
   const subnetIds = [...new Set(port.fixedIps.map((f) => f.subnetId))];
+  if (subnetIds.length === 0) throw new NeutronError('bad-reply', `port ${port.id} has no IP address`);
   const [subnets, network] = await Promise.all([
-    subnetIds.length > 0 ? neutron.subnets.list({ id: subnetIds }) : Promise.resolve([] as Subnet[]),
-    mtuOverride === undefined
+    neutron.subnets.list({ id: subnetIds }),
+    opts.mtu === undefined
       ? neutron.networks.get(port.networkId)
       : Promise.resolve(undefined as Network | undefined),
   ]);
-  const byId = new Map(subnets.map((s) => [s.id, s]));
-  const ips = port.fixedIps.map((f) => {
-    const s = byId.get(f.subnetId);
-    if (!s)
-      throw new NeutronError('not-found', `subnet ${f.subnetId} of port ${port.id} not found`, {
-        status: 404,
-      });
-    const prefixLength = Number(s.cidr.split('/')[1]);
-    return s.gatewayIp
-      ? { address: f.ipAddress, prefixLength, gateway: s.gatewayIp }
-      : { address: f.ipAddress, prefixLength };
+  for (const id of subnetIds)
+    if (!subnets.some((s) => s.id === id))
+      throw new NeutronError('not-found', `subnet ${id} of port ${port.id} not found`, { status: 404 });
+  return nicAddressing({
+    port,
+    subnets,
+    mtu: opts.mtu ?? network?.mtu ?? 1500,
+    ...(opts.extraRoutes ? { extraRoutes: opts.extraRoutes } : {}),
   });
-  if (ips.length === 0) throw new NeutronError('bad-request', `port ${port.id} has no IP address`);
-  const v4Gateway = ips.find((i) => i.gateway && ipaddr.parse(i.address).kind() === 'ipv4')?.gateway;
-  return {
-    portId: port.id,
-    networkId: port.networkId,
-    mac: port.macAddress,
-    ips,
-    gateway: v4Gateway ?? ips.find((i) => i.gateway)?.gateway,
-    mtu: mtuOverride ?? network?.mtu ?? 1500,
-  };
 }
 
 /** Unbinds a reserved port, unless another container has bound it since. */
@@ -297,32 +249,16 @@ export function isReserved(port: Pick<Port, 'tags'>): boolean {
 export interface ReserveRequest {
   pod: PodRef;
   networkId: string;
-  subnetId?: string | undefined;
-  ip?: string | undefined;
+  fixedIps: FixedIpRequest[];
   mac?: string | undefined;
 }
 
 /**
- * Reserves a pod's IP at once by creating its (unbound) Neutron port, so that a taken IP fails
+ * Reserves a pod's IPs at once by creating its (unbound) Neutron port, so that a taken IP fails
  * before anything else happens. kubenetctl calls this; ADD later binds the port.
  */
 export async function reservePort(neutron: NeutronClient, req: ReserveRequest): Promise<Port> {
-  const fixed = req.subnetId || req.ip ? [{ subnetId: req.subnetId, ipAddress: req.ip }] : undefined;
-  const create: PortCreate = {
-    networkId: req.networkId,
-    name: portName(req.pod),
-    ...(fixed
-      ? {
-          fixedIps: fixed.map((f) => ({
-            ...(f.subnetId ? { subnetId: f.subnetId } : {}),
-            ...(f.ipAddress ? { ipAddress: f.ipAddress } : {}),
-          })),
-        }
-      : {}),
-    ...(req.mac ? { macAddress: req.mac } : {}),
-    deviceOwner: DEVICE_OWNER,
-    tags: podTags(req.pod, [RESERVED_TAG]),
-  };
+  const create: PortCreate = { ...portCreate(req.pod, req), tags: podTags(req.pod, [RESERVED_TAG]) };
   return neutron.ports.create(create).catch(async (e: unknown) => {
     throw await explainIpTaken(neutron, e, create);
   });

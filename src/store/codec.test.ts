@@ -35,6 +35,7 @@ const attachment: Attachment = {
     { address: '1.2.0.100', prefixLength: 16, gateway: '1.2.0.1' },
     { address: 'fd00::64', prefixLength: 64 },
   ],
+  routes: [{ dst: '0.0.0.0/0', gateway: '1.2.0.1' }],
   mac: 'fa:16:3e:aa:bb:cc',
   mtu: 1450,
   plugDriver: 'hybrid',
@@ -140,4 +141,35 @@ test('a row whose record names another key reads as corrupt', () => {
     () => decodeRecord(TABLES.attachments, ['abc123', 'net1'], data, 'etcd'),
     corruptWith('attachment "abc123/net1"', 'abc123/eth0'),
   );
+});
+
+test('records of older shapes are read in the current shape (upgrade on read)', () => {
+  const { routes: _, ...oldAttachment } = attachment;
+  const upgraded = decodeRecord(TABLES.attachments, ['abc123', 'eth0'], JSON.stringify(oldAttachment), 'x');
+  assert.deepEqual(
+    upgraded.routes,
+    [{ dst: '0.0.0.0/0', gateway: '1.2.0.1' }],
+    'the route the old ADD installed',
+  );
+  const oldConfig = {
+    cluster: 'c1',
+    namespace: 'default',
+    pod: 'web-0',
+    networkId: 'net-1',
+    subnetId: 'sub-1',
+    ip: '1.2.0.100',
+    reservedPortId: 'port-1',
+    createdAt: at,
+    updatedAt: at,
+  };
+  const config = decodeRecord(TABLES.podConfigs, ['c1', 'default', 'web-0'], JSON.stringify(oldConfig), 'x');
+  assert.deepEqual(config.nics, [
+    {
+      ifname: 'eth0',
+      networkId: 'net-1',
+      fixedIps: [{ subnetId: 'sub-1', ip: '1.2.0.100' }],
+      reservedPortId: 'port-1',
+    },
+  ]);
+  assert.ok(!('ip' in config), 'the old fields are gone');
 });

@@ -25,6 +25,7 @@ export type {
   AttachmentInput,
   AttachmentIp,
   AttachmentKey,
+  AttachmentRoute,
   Cluster,
   ClusterCredentials,
   ClusterInput,
@@ -33,6 +34,7 @@ export type {
   PodKey,
   PodNetworkConfig,
   PodNetworkConfigInput,
+  PodNicConfig,
   ResourceKey,
   ResourceKind,
 } from './types.ts';

@@ -41,16 +41,24 @@ export interface ManagedResource {
   createdAt: string;
 }
 
-/** What kubenetctl asked for a pod (and the port it reserved). Keyed by (cluster, namespace, pod). */
+/** One NIC of a pod as kubenetctl resolved it: its network, a subnet per family, static IPs. */
+export interface PodNicConfig {
+  /** The pod's interface: eth0, then net1, net2, … */
+  ifname: string;
+  networkId: string;
+  /** One per IP family, IPv4 first; `ip` when a static IP was asked for. */
+  fixedIps: { subnetId: string; ip?: string }[];
+  mac?: string;
+  /** The port that holds the reservation (created unbound at request time). */
+  reservedPortId?: string;
+}
+
+/** What kubenetctl asked for a pod (and the ports it reserved). Keyed by (cluster, namespace, pod). */
 export interface PodNetworkConfig {
   cluster: string;
   namespace: string;
   pod: string;
-  networkId?: string;
-  subnetId?: string;
-  ip?: string;
-  mac?: string;
-  reservedPortId?: string;
+  nics: PodNicConfig[];
   createdAt: string;
   updatedAt: string;
 }
@@ -59,6 +67,12 @@ export interface AttachmentIp {
   address: string;
   prefixLength: number;
   gateway?: string;
+}
+
+export interface AttachmentRoute {
+  dst: string;
+  gateway?: string;
+  onlink?: boolean;
 }
 
 /** What an ADD plugged, so DEL/CHECK and the agent can find it. Keyed by (containerId, ifname). */
@@ -73,7 +87,11 @@ export interface Attachment {
   node: string;
   portId: string;
   portCreatedByAdd: boolean;
+  /** The port's network (absent in records written before it was kept). */
+  networkId?: string;
   ips: AttachmentIp[];
+  /** The routes ADD installed on the NIC, as it reported and CHECK verifies them. */
+  routes: AttachmentRoute[];
   mac: string;
   mtu: number;
   plugDriver: string;
@@ -130,37 +148,82 @@ export const managedResourceSchema: z.ZodType<ManagedResource> = z.object({
   createdAt: timestamp,
 });
 
-export const podNetworkConfigSchema: z.ZodType<PodNetworkConfig> = z.object({
-  cluster: name,
-  namespace: name,
-  pod: name,
-  networkId: name.optional(),
-  subnetId: name.optional(),
-  ip: ip.optional(),
+const ifname = z.string().regex(/^(?!\.{1,2}$)[^\s/:]{1,15}$/);
+
+const podNicSchema = z.object({
+  ifname,
+  networkId: name,
+  fixedIps: z.array(z.object({ subnetId: name, ip: ip.optional() })).max(2),
   mac: mac.optional(),
   reservedPortId: name.optional(),
-  createdAt: timestamp,
-  updatedAt: timestamp,
 });
 
-export const attachmentSchema: z.ZodType<Attachment> = z.object({
-  containerId: name,
-  ifname: z.string().min(1).max(15),
-  cluster: name,
-  namespace: name,
-  pod: name,
-  podUid: name.optional(),
-  netns: z.string().min(1).max(4096),
-  node: name,
-  portId: name,
-  portCreatedByAdd: z.boolean(),
-  ips: z.array(z.object({ address: ip, prefixLength: z.int().min(0).max(128), gateway: ip.optional() })),
-  mac,
-  mtu: z.int().min(68).max(65535),
-  plugDriver: name,
-  ovsPort: name,
-  createdAt: timestamp,
-});
+/**
+ * Records evolve by upgrade-on-read: a row of an older shape is read into the current one and
+ * written back in it on its next write. Pod configs before multi-NIC held one NIC, flat.
+ */
+function upgradePodConfig(row: unknown): unknown {
+  if (typeof row !== 'object' || row === null || 'nics' in row) return row;
+  const { networkId, subnetId, ip: addr, mac: hw, reservedPortId, ...rest } = row as Record<string, unknown>;
+  const nic: Record<string, unknown> = {
+    ifname: 'eth0',
+    networkId,
+    fixedIps: subnetId === undefined ? [] : [{ subnetId, ...(addr === undefined ? {} : { ip: addr }) }],
+  };
+  if (hw !== undefined) nic.mac = hw;
+  if (reservedPortId !== undefined) nic.reservedPortId = reservedPortId;
+  return { ...rest, nics: [nic] };
+}
+
+export const podNetworkConfigSchema: z.ZodType<PodNetworkConfig> = z.preprocess(
+  upgradePodConfig,
+  z.object({
+    cluster: name,
+    namespace: name,
+    pod: name,
+    nics: z.array(podNicSchema).min(1).max(9),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  }),
+) as unknown as z.ZodType<PodNetworkConfig>;
+
+/**
+ * Attachments before routes were recorded: ADD then installed one default route, via the first
+ * IPv4 gateway (else the first gateway), and nothing else; that is what the record says now.
+ */
+function upgradeAttachment(row: unknown): unknown {
+  if (typeof row !== 'object' || row === null || 'routes' in row) return row;
+  const ips = ((row as { ips?: unknown }).ips ?? []) as AttachmentIp[];
+  if (!Array.isArray(ips)) return row;
+  const gw =
+    ips.find((i) => i?.gateway && !i.address?.includes(':'))?.gateway ?? ips.find((i) => i?.gateway)?.gateway;
+  const routes = gw ? [{ dst: gw.includes(':') ? '::/0' : '0.0.0.0/0', gateway: gw }] : [];
+  return { ...row, routes };
+}
+
+export const attachmentSchema: z.ZodType<Attachment> = z.preprocess(
+  upgradeAttachment,
+  z.object({
+    containerId: name,
+    ifname: z.string().min(1).max(15),
+    cluster: name,
+    namespace: name,
+    pod: name,
+    podUid: name.optional(),
+    netns: z.string().min(1).max(4096),
+    node: name,
+    portId: name,
+    portCreatedByAdd: z.boolean(),
+    networkId: name.optional(),
+    ips: z.array(z.object({ address: ip, prefixLength: z.int().min(0).max(128), gateway: ip.optional() })),
+    routes: z.array(z.object({ dst: cidr, gateway: ip.optional(), onlink: z.boolean().optional() })),
+    mac,
+    mtu: z.int().min(68).max(65535),
+    plugDriver: name,
+    ovsPort: name,
+    createdAt: timestamp,
+  }),
+) as unknown as z.ZodType<Attachment>;
 
 /**
  * How a record type is stored. `name` is the SQLite table and the etcd key segment; `keyFields`

@@ -10,7 +10,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { listPorts } from '../../src/deploy/index.ts';
+import { listPorts } from '../../src/plug/index.ts';
 import { DEVICE_OWNER } from '../../src/resources/index.ts';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
 import { type HarnessCall, type HarnessResult, logLines } from '../support/cni.ts';
@@ -128,7 +128,7 @@ async function leftovers(c: TestCluster) {
   const ports = await c.neutron.ports.list({ networkId: c.network.id, deviceOwner: DEVICE_OWNER });
   return {
     neutron: ports.map((p) => p.id),
-    ovs: (await listPorts(c.node.deploySettings())).map((p) => p.name),
+    ovs: (await listPorts(c.node.plugSettings())).map((p) => p.name),
     rows: (await c.store.attachments.list({ node: c.name })).map((r) => r.containerId),
   };
 }
@@ -140,7 +140,7 @@ describe('nnet-agent on a node', () => {
   const pods: TestNetns[] = [];
   const summary = { recoveryMs: -1, replugs: 0, released: 0 };
   before(async () => {
-    c = await startTestCluster({ prefix: 'nnta', backend: 'sqlite' });
+    c = await startTestCluster({ prefix: 'nnta', backend: 'sqlite', faulty: true });
   });
   after(async () => {
     for (const p of pods) p.remove();

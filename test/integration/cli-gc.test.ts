@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { listPorts } from '../../src/deploy/index.ts';
+import { listPorts } from '../../src/plug/index.ts';
 import { DEVICE_OWNER } from '../../src/resources/index.ts';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
 import { PROJECT_ROOT } from '../support/env.ts';
@@ -53,6 +53,6 @@ test('kubenetctl gc --cni-config releases the attachment, OVS port and Neutron p
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`node ${c.name}: released attachment gc/gone`));
   assert.deepEqual(await c.store.attachments.list({ node: c.name }), []);
-  assert.deepEqual(await listPorts(c.node.deploySettings()), []);
+  assert.deepEqual(await listPorts(c.node.plugSettings()), []);
   assert.deepEqual(await c.neutron.ports.list({ networkId: c.network.id, deviceOwner: DEVICE_OWNER }), []);
 });

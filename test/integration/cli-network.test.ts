@@ -5,26 +5,33 @@
  * after it, also when it fails.
  */
 import assert from 'node:assert/strict';
-import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { bundle as bundleBinary } from '../../scripts/build.ts';
 import { createSession, loadCredentials } from '../../src/identity/index.ts';
 import { createNeutronClient, type NeutronClient } from '../../src/neutron/index.ts';
 import { clusterCredentials, connect } from '../../src/resources/index.ts';
 import { openStore } from '../../src/store/index.ts';
-import { ensureEnv, PROJECT_ROOT, type TestEnv } from '../support/env.ts';
+import { ensureEnv, type TestEnv } from '../support/env.ts';
 import { createStandin } from '../support/kubectl-standin/index.ts';
+import {
+  bundleKubenetctl,
+  clusterLeftovers,
+  failsWith as fails,
+  type KubenetctlRun,
+  kubenetctlRunner,
+  type RunOptions,
+  sweepCluster,
+  userEnv,
+} from '../support/kubenetctl.ts';
 
 const PREFIX = `nntk-${randomBytes(3).toString('hex')}`;
 let env: TestEnv;
 let work: string;
-let bundleDir: string;
-let bundle: string;
+let bin: { path: string; remove(): void } | undefined;
 let admin: NeutronClient;
 const clusters = new Set<string>();
 let counter = 0;
@@ -32,49 +39,24 @@ let counter = 0;
 before(async () => {
   env = ensureEnv();
   work = mkdtempSync(join(tmpdir(), `${PREFIX}-`));
-  // Inside the project, so that the bundle finds the native better-sqlite3 in node_modules.
-  mkdirSync(join(PROJECT_ROOT, 'node_modules', '.cache'), { recursive: true });
-  bundleDir = mkdtempSync(join(PROJECT_ROOT, 'node_modules', '.cache', `${PREFIX}-`));
-  bundle = join(bundleDir, 'kubenetctl.js');
-  await bundleBinary('kubenetctl', bundle);
+  bin = await bundleKubenetctl(PREFIX);
   const credentials = loadCredentials({ file: env.cloudsYaml, cloud: env.cloud, env: {} });
   admin = createNeutronClient(createSession(credentials, { cacheDir: join(work, 'admin-tokens') }));
 });
 
-/** Removes whatever a test left in Neutron under the clusters it registered. */
-async function sweep(cluster: string): Promise<void> {
-  const tags = [`nnet-cluster=${cluster}`];
-  for (const p of await admin.ports.list({ tags })) await admin.ports.ensureDeleted(p.id);
-  for (const r of await admin.routers.list({ tags })) {
-    for (const p of await admin.ports.list({ deviceId: r.id }))
-      for (const f of p.fixedIps)
-        await admin.routers.removeInterface(r.id, { subnetId: f.subnetId }).catch(() => undefined);
-    await admin.routers.ensureDeleted(r.id);
-  }
-  for (const n of await admin.networks.list({ tags })) {
-    for (const p of await admin.ports.list({ networkId: n.id }))
-      if (!p.deviceOwner.startsWith('network:')) await admin.ports.ensureDeleted(p.id);
-    await admin.networks.ensureDeleted(n.id);
-  }
-}
-
 after(async () => {
-  for (const c of clusters) await sweep(c).catch((e) => console.error(`sweep of ${c}: ${e}`));
+  for (const c of clusters) await sweepCluster(admin, c).catch((e) => console.error(`sweep of ${c}: ${e}`));
   if (work) rmSync(work, { recursive: true, force: true });
-  if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
+  bin?.remove();
 });
-
-interface Run extends SpawnSyncReturns<string> {
-  json(): Record<string, unknown>;
-}
 
 interface Setup {
   cluster: string;
   storeUrl: string;
   baseEnv: NodeJS.ProcessEnv;
-  kubenetctl(args: string[], options?: { env?: NodeJS.ProcessEnv; input?: string }): Run;
+  kubenetctl(args: string[], options?: RunOptions): KubenetctlRun;
   /** kubenetctl, asserting exit 0. */
-  ok(args: string[], options?: { env?: NodeJS.ProcessEnv; input?: string }): Run;
+  ok(args: string[], options?: RunOptions): KubenetctlRun;
   /** What is in Neutron and the store under this cluster. */
   leftovers(): Promise<Record<string, string[]>>;
 }
@@ -85,64 +67,18 @@ async function setup(t: { after(fn: () => unknown): void }, register = true): Pr
   const cluster = `${PREFIX}-c${counter}`;
   clusters.add(cluster);
   const dir = join(work, cluster);
-  mkdirSync(join(dir, 'home'), { recursive: true });
   const storeUrl = `sqlite:${dir}/nnet.db`;
   const standin = createStandin();
   t.after(() => standin.cleanup());
-  t.after(() => sweep(cluster));
-  const baseEnv: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: join(dir, 'home'),
-    LANG: 'C',
-    NNET_STORE: storeUrl,
-    NNET_TOKEN_CACHE_DIR: join(dir, 'tokens'),
-    OS_CLIENT_CONFIG_FILE: env.cloudsYaml,
-    OS_CLOUD: env.cloud,
-    ...standin.env,
-  };
-  const kubenetctl = (args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Run => {
-    const r = spawnSync(process.execPath, [bundle, ...args], {
-      env: { ...baseEnv, ...options.env },
-      input: options.input ?? '',
-      encoding: 'utf8',
-      timeout: 120_000,
-      cwd: dir,
-    });
-    return Object.assign(r, { json: () => JSON.parse(r.stdout) as Record<string, unknown> });
-  };
-  const ok = (args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}) => {
-    const r = kubenetctl(args, options);
-    assert.equal(r.status, 0, `kubenetctl ${args.join(' ')}: ${r.stderr}`);
-    return r;
-  };
-  const leftovers = async () => {
-    const tags = [`nnet-cluster=${cluster}`];
-    const store = await openStore(storeUrl);
-    try {
-      return {
-        ports: (await admin.ports.list({ tags })).map((p) => p.id),
-        networks: (await admin.networks.list({ tags })).map((n) => n.id),
-        subnets: (await admin.subnets.list({ tags })).map((s) => s.id),
-        routers: (await admin.routers.list({ tags })).map((r) => r.id),
-        records: (await store.resources.list({ cluster })).map((r) => `${r.kind}/${r.id}`),
-        podConfigs: (await store.podConfigs.list({ cluster })).map((c) => `${c.namespace}/${c.pod}`),
-      };
-    } finally {
-      await store.close();
-    }
-  };
+  t.after(() => sweepCluster(admin, cluster));
+  const baseEnv: NodeJS.ProcessEnv = { ...userEnv(env, dir, storeUrl), ...standin.env };
+  const { run: kubenetctl, ok } = kubenetctlRunner(bin!.path, baseEnv, dir);
+  const leftovers = () => clusterLeftovers(admin, storeUrl, cluster);
   if (register) ok(['create', 'cluster', cluster]);
   return { cluster, storeUrl, baseEnv, kubenetctl, ok, leftovers };
 }
 
 const NOTHING = { ports: [], networks: [], subnets: [], routers: [], records: [], podConfigs: [] };
-
-function fails(r: Run, message: RegExp): void {
-  assert.equal(r.status, 1, `expected exit 1: ${r.stdout}${r.stderr}`);
-  assert.equal(r.stdout, '');
-  assert.match(r.stderr, /^error: /);
-  assert.match(r.stderr, message);
-}
 
 // --- clusters --------------------------------------------------------------------------------
 

@@ -7,21 +7,29 @@
  * CNI plugin's side in `get podnetworks`.
  */
 import assert from 'node:assert/strict';
-import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bundle as bundleBinary } from '../../scripts/build.ts';
 import { createSession, loadCredentials } from '../../src/identity/index.ts';
 import { createNeutronClient, type NeutronClient, type Port } from '../../src/neutron/index.ts';
 import { DEVICE_OWNER, RESERVED_TAG, reservePort } from '../../src/resources/index.ts';
 import { openStore, type PodNetworkConfig } from '../../src/store/index.ts';
 import { startTestCluster } from '../support/cluster.ts';
-import { ensureEnv, PROJECT_ROOT, type TestEnv } from '../support/env.ts';
+import { ensureEnv, type TestEnv } from '../support/env.ts';
 import { createStandin } from '../support/kubectl-standin/index.ts';
+import {
+  bundleKubenetctl,
+  failsWith,
+  type Kubenetctl,
+  type KubenetctlRun,
+  kubenetctlRunner,
+  type RunOptions,
+  userEnv,
+} from '../support/kubenetctl.ts';
 import { createNetns } from '../support/netns.ts';
 
 const PREFIX = `nntk-${randomBytes(3).toString('hex')}`;
@@ -32,46 +40,15 @@ const SUBNET_A = `${PREFIX}-a`; // 1.2.0.0/16
 const SUBNET_B = `${PREFIX}-b`; // 192.168.10.0/24, on OTHER_NET
 let env: TestEnv;
 let work: string;
-let bundleDir: string;
-let bundle: string;
+let bin: { path: string; remove(): void } | undefined;
+let k: Kubenetctl;
 let admin: NeutronClient;
 let storeUrl: string;
 let baseEnv: NodeJS.ProcessEnv;
 
-interface Run extends SpawnSyncReturns<string> {
-  json(): Record<string, unknown>;
-}
-
-function kubenetctl(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Run {
-  const r = spawnSync(process.execPath, [bundle, ...args], {
-    env: { ...baseEnv, ...options.env },
-    input: options.input ?? '',
-    encoding: 'utf8',
-    timeout: 120_000,
-    cwd: work,
-  });
-  return Object.assign(r, { json: () => JSON.parse(r.stdout) as Record<string, unknown> });
-}
-
-function ok(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Run {
-  const r = kubenetctl(args, options);
-  assert.equal(r.status, 0, `kubenetctl ${args.join(' ')}: ${r.stderr}`);
-  return r;
-}
-
-function fails(r: Run, message: RegExp): void {
-  assert.equal(r.status, 1, `expected exit 1: ${r.stdout}${r.stderr}`);
-  assert.match(r.stderr, /^error: /);
-  assert.match(r.stderr, message);
-}
-
-async function bundleKubenetctl(): Promise<void> {
-  // Inside the project, so that the bundle finds the native better-sqlite3 in node_modules.
-  mkdirSync(join(PROJECT_ROOT, 'node_modules', '.cache'), { recursive: true });
-  bundleDir = mkdtempSync(join(PROJECT_ROOT, 'node_modules', '.cache', `${PREFIX}-`));
-  bundle = join(bundleDir, 'kubenetctl.js');
-  await bundleBinary('kubenetctl', bundle);
-}
+const kubenetctl = (args: string[], options?: RunOptions): KubenetctlRun => k.run(args, options);
+const ok = (args: string[], options?: RunOptions): KubenetctlRun => k.ok(args, options);
+const fails = failsWith;
 
 /** N-Net's ports of a cluster (by its tag), optionally of one pod. */
 function podPorts(pod?: string, cluster = CLUSTER): Promise<Port[]> {
@@ -119,25 +96,16 @@ function withStandin(t: { after(fn: () => unknown): void }, extra: NodeJS.Proces
 before(async () => {
   env = ensureEnv();
   work = mkdtempSync(join(tmpdir(), `${PREFIX}-`));
-  mkdirSync(join(work, 'home'));
-  await bundleKubenetctl();
+  bin = await bundleKubenetctl(PREFIX);
   admin = createNeutronClient(
     createSession(loadCredentials({ file: env.cloudsYaml, cloud: env.cloud, env: {} }), {
       cacheDir: join(work, 'admin-tokens'),
     }),
   );
   storeUrl = `sqlite:${work}/nnet.db`;
-  baseEnv = {
-    PATH: process.env.PATH,
-    HOME: join(work, 'home'),
-    LANG: 'C',
-    NNET_STORE: storeUrl,
-    NNET_TOKEN_CACHE_DIR: join(work, 'tokens'),
-    OS_CLIENT_CONFIG_FILE: env.cloudsYaml,
-    OS_CLOUD: env.cloud,
-    // Never the real kubectl: each test points KUBECTL at its own stand-in.
-    KUBECTL: '/nonexistent/kubectl',
-  };
+  // Never the real kubectl: each test points KUBECTL at its own stand-in.
+  baseEnv = { ...userEnv(env, work, storeUrl), KUBECTL: '/nonexistent/kubectl' };
+  k = kubenetctlRunner(bin.path, baseEnv, work);
   ok(['create', 'cluster', CLUSTER]);
   ok(['create', 'network', NET]);
   ok(['create', 'subnet', SUBNET_A, '--network', NET, '--cidr', '1.2.0.0/16']);
@@ -154,7 +122,7 @@ after(async () => {
     }
   } finally {
     if (work) rmSync(work, { recursive: true, force: true });
-    if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
+    bin?.remove();
   }
 });
 
@@ -186,10 +154,14 @@ test('run pod1 --subnet=1.2.0.0/16 --ip=1.2.0.100 -n team-a reserves the port, r
       cluster: CLUSTER,
       namespace: 'team-a',
       pod: 'pod1',
-      networkId: subnet!.networkId,
-      subnetId: subnet!.id,
-      ip: '1.2.0.100',
-      reservedPortId: port.id,
+      nics: [
+        {
+          ifname: 'eth0',
+          networkId: subnet!.networkId,
+          fixedIps: [{ subnetId: subnet!.id, ip: '1.2.0.100' }],
+          reservedPortId: port.id,
+        },
+      ],
       createdAt: undefined,
       updatedAt: undefined,
     },
@@ -375,7 +347,7 @@ test('gc leaves alone what may still be in use: a fresh unrecorded reservation a
   const orphan = await reservePort(admin, {
     pod: { cluster: CLUSTER, namespace: 'team-g', pod: 'orphan' },
     networkId: subnet!.networkId,
-    subnetId: subnet!.id,
+    fixedIps: [{ subnetId: subnet!.id }],
   });
   const r = ok(['gc', '--dry-run']);
   assert.equal(r.stdout, '');
@@ -519,6 +491,7 @@ test('create podnetwork reserves without kubectl; get -o wide joins the CNI side
       portId: port.id,
       portCreatedByAdd: false,
       ips: [{ address: '1.2.0.105', prefixLength: 16, gateway: '1.2.0.1' }],
+      routes: [{ dst: '0.0.0.0/0', gateway: '1.2.0.1' }],
       mac: port.macAddress,
       mtu: 1442,
       plugDriver: 'internal',
@@ -560,7 +533,7 @@ test('create podnetwork reserves without kubectl; get -o wide joins the CNI side
 // --- signals ---------------------------------------------------------------------------------------
 
 async function spawnKubenetctl(args: string[], extra: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [bundle, ...args], {
+  const child = spawn(process.execPath, [bin!.path, ...args], {
     env: { ...baseEnv, ...extra },
     stdio: ['ignore', 'ignore', 'pipe'],
     cwd: work,

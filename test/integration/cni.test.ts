@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { listPorts } from '../../src/deploy/index.ts';
+import { listPorts } from '../../src/plug/index.ts';
 import { DEVICE_OWNER, reservePort } from '../../src/resources/index.ts';
 import { type StoreBackend, startTestCluster, type TestCluster } from '../support/cluster.ts';
 import type { HarnessResult } from '../support/cni.ts';
@@ -46,7 +46,7 @@ function pings(from: TestNetns, ip: string): boolean {
 /** What a pod leaves behind: N-Net's Neutron ports on the test network, OVS ports, store rows. */
 async function leftovers(c: TestCluster) {
   const ports = await c.neutron.ports.list({ networkId: c.network.id, deviceOwner: DEVICE_OWNER });
-  const ovs = await listPorts(c.node.deploySettings());
+  const ovs = await listPorts(c.node.plugSettings());
   const rows = await c.store.attachments.list({ node: c.name });
   return {
     neutron: ports.map((p) => p.id),
@@ -86,18 +86,11 @@ function suite(backend: StoreBackend) {
     test('ADD of a pod with static IP 1.2.0.100: valid result, eth0 has it, port ACTIVE on the node, reachable, CHECK passes, DEL twice, nothing left', async () => {
       // What kubenetctl does for `--subnet 1.2.0.0/16 --ip 1.2.0.100`: reserve the port, record the config.
       const ref = { cluster: c.name, namespace: 'team-a', pod: 'pod1' };
-      const reserved = await reservePort(c.neutron, {
-        pod: ref,
-        networkId: c.network.id,
-        subnetId: c.subnet.id,
-        ip: '1.2.0.100',
-      });
+      const fixedIps = [{ subnetId: c.subnet.id, ip: '1.2.0.100' }];
+      const reserved = await reservePort(c.neutron, { pod: ref, networkId: c.network.id, fixedIps });
       await c.store.podConfigs.create({
         ...ref,
-        networkId: c.network.id,
-        subnetId: c.subnet.id,
-        ip: '1.2.0.100',
-        reservedPortId: reserved.id,
+        nics: [{ ifname: 'eth0', networkId: c.network.id, fixedIps, reservedPortId: reserved.id }],
       });
 
       const p1 = pod();
@@ -163,15 +156,14 @@ function suite(backend: StoreBackend) {
 
     test('ADD with a taken static IP fails with code 101 naming the holder and leaks nothing', async () => {
       const holderRef = { cluster: c.name, namespace: 'team-b', pod: 'holder' };
-      const holder = await reservePort(c.neutron, {
-        pod: holderRef,
-        networkId: c.network.id,
-        subnetId: c.subnet.id,
-        ip: '1.2.0.77',
-      });
+      const fixedIps = [{ subnetId: c.subnet.id, ip: '1.2.0.77' }];
+      const holder = await reservePort(c.neutron, { pod: holderRef, networkId: c.network.id, fixedIps });
       try {
         const ref = { cluster: c.name, namespace: 'team-b', pod: 'late' };
-        await c.store.podConfigs.create({ ...ref, subnetId: c.subnet.id, ip: '1.2.0.77' });
+        await c.store.podConfigs.create({
+          ...ref,
+          nics: [{ ifname: 'eth0', networkId: c.network.id, fixedIps }],
+        });
         const p = pod();
         const call = { id: cid(), netns: p.path, args: podArgs('team-b', 'late') };
         const r = c.rt.call('add', call);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { listPorts } from '../../src/deploy/index.ts';
+import { listPorts } from '../../src/plug/index.ts';
 import { DEVICE_OWNER } from '../../src/resources/index.ts';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
 import type { HarnessResult } from '../support/cni.ts';
@@ -141,7 +141,7 @@ describe('Neutron stopped for real (serial)', () => {
         [a.id],
         "only a's record, kept until its port is released",
       );
-      assert.equal((await listPorts(c.node.deploySettings())).length, 0, 'no OVS port (a was unplugged)');
+      assert.equal((await listPorts(c.node.plugSettings())).length, 0, 'no OVS port (a was unplugged)');
       assert.equal(pb.run(['ip', '-br', 'link']).stdout.trim().split('\n').length, 1, 'pod b holds only lo');
     } finally {
       await startNeutron();

@@ -13,7 +13,7 @@ import { createServer, request, type Server } from 'node:http';
 import { type AddressInfo, createServer as createTcpServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { listPorts } from '../../src/deploy/index.ts';
+import { listPorts } from '../../src/plug/index.ts';
 import { DEVICE_OWNER } from '../../src/resources/index.ts';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
 import { type HarnessCall, type HarnessResult, logLines } from '../support/cni.ts';
@@ -55,7 +55,7 @@ async function leftovers(c: TestCluster) {
   const ports = await c.neutron.ports.list({ networkId: c.network.id, deviceOwner: DEVICE_OWNER });
   return {
     neutron: ports.map((p) => p.id),
-    ovs: (await listPorts(c.node.deploySettings())).map((p) => p.name),
+    ovs: (await listPorts(c.node.plugSettings())).map((p) => p.name),
     rows: (await c.store.attachments.list({ node: c.name })).map((r) => r.containerId),
   };
 }
@@ -229,7 +229,7 @@ describe('faults on one node (SQLite store)', () => {
     return p;
   };
   before(async () => {
-    c = await startTestCluster({ prefix: 'nnta', backend: 'sqlite' });
+    c = await startTestCluster({ prefix: 'nnta', backend: 'sqlite', faulty: true });
   });
   after(async () => {
     for (const p of pods) p.remove();
@@ -419,7 +419,7 @@ describe('faults on one node (SQLite store)', () => {
         new Set(ips),
         'the store, the results and Neutron agree',
       );
-      assert.equal((await listPorts(c.node.deploySettings())).length, 32);
+      assert.equal((await listPorts(c.node.plugSettings())).length, 32);
       tally.parallelAdds = 32;
       const dels = await Promise.all(calls.map((call) => c.rt.callAsync('del', call)));
       for (const [i, r] of dels.entries()) ok(r, `DEL p${i}`);

@@ -21,6 +21,7 @@ import { openStore, type Store } from '../../src/store/index.ts';
 import { adminNeutron } from '../support/cluster.ts';
 import { ensureEnv, PROJECT_ROOT, type TestEnv } from '../support/env.ts';
 import { createStandin, type Standin } from '../support/kubectl-standin/index.ts';
+import { sweepCluster } from '../support/kubenetctl.ts';
 
 const KUBENETCTL = join(PROJECT_ROOT, 'dist/kubenetctl.js');
 const summary = { parserCases: 0, cliCases: 0, cliFailed: 0, leaks: 0 };
@@ -214,8 +215,15 @@ function checkParse(argv: string[]): void {
     assert.ok(isSubsequence(r.native, argv), `kubectl's part is the user's words: ${JSON.stringify(r)}`);
 }
 
-test('the parser classifies or rejects (InputError) 1,200 random and mutated kubenetctl command lines, nothing else', () => {
+/** The seed of a randomized test, printed before anything is asserted. */
+function fuzzSeed(what: string): number {
   const seed = Number(process.env.NNTA_FUZZ_SEED ?? randomInt(1, 2 ** 31));
+  console.log(`fuzz-cli ${what}: seed ${seed} (NNTA_FUZZ_SEED=${seed} replays it)`);
+  return seed;
+}
+
+test('the parser classifies or rejects (InputError) 1,200 random and mutated kubenetctl command lines, nothing else', () => {
+  const seed = fuzzSeed('parser');
   const report = (name: string, arb: fc.Arbitrary<string[]>) => {
     try {
       fc.assert(
@@ -241,8 +249,14 @@ test('the parser classifies or rejects (InputError) 1,200 random and mutated kub
 // ---- (2) The built kubenetctl against the real Neutron.
 
 interface Snapshot {
-  names: Set<string>; // "network:NAME", "subnet:NAME", "router:NAME", "port:ID"
-  rows: number;
+  /**
+   * "network:ID NAME", "subnet:ID NAME", "router:ID NAME", "port:ID": everything tagged with our
+   * cluster or named with our prefix. Not by name alone: a mutated line such as `create network 💥`
+   * (or `-`, `=`) succeeds with a name outside the prefix.
+   */
+  names: Set<string>;
+  /** The store's rows: "network/ID NAME", "podnetwork NS/POD", "attachment ID". */
+  rows: string[];
 }
 
 describe('the built kubenetctl under random and mutated network commands (real Keystone/Neutron)', () => {
@@ -300,28 +314,35 @@ describe('the built kubenetctl under random and mutated network commands (real K
   const mine = (name: string | undefined) => !!name?.startsWith(prefix);
 
   async function snapshot(): Promise<Snapshot> {
+    const tags = [`nnet-cluster=${cluster}`];
+    const ours = <T extends { id: string; name: string }>(tagged: T[], all: T[]) => {
+      const found = new Map(tagged.map((x) => [x.id, x]));
+      for (const x of all) if (mine(x.name)) found.set(x.id, x);
+      return [...found.values()];
+    };
     const [nets, subs, routers, ports] = await Promise.all([
-      neutron.networks.list({}),
-      neutron.subnets.list({}),
-      neutron.routers.list({}),
-      neutron.ports.list({ tags: [`nnet-cluster=${cluster}`] }),
+      Promise.all([neutron.networks.list({ tags }), neutron.networks.list({})]).then(([t, a]) => ours(t, a)),
+      Promise.all([neutron.subnets.list({ tags }), neutron.subnets.list({})]).then(([t, a]) => ours(t, a)),
+      Promise.all([neutron.routers.list({ tags }), neutron.routers.list({})]).then(([t, a]) => ours(t, a)),
+      neutron.ports.list({ tags }),
     ]);
     const names = new Set([
-      ...nets.filter((n) => mine(n.name)).map((n) => `network:${n.name}`),
-      ...subs.filter((s) => mine(s.name)).map((s) => `subnet:${s.name}`),
-      ...routers.filter((r) => mine(r.name)).map((r) => `router:${r.name}`),
+      ...nets.map((n) => `network:${n.id} ${n.name}`),
+      ...subs.map((s) => `subnet:${s.id} ${s.name}`),
+      ...routers.map((r) => `router:${r.id} ${r.name}`),
       ...ports.map((p) => `port:${p.id}`),
     ]);
-    const rows =
-      (await store.resources.list({})).length +
-      (await store.podConfigs.list({})).length +
-      (await store.attachments.list({})).length;
+    const rows = [
+      ...(await store.resources.list({})).map((r) => `${r.kind}/${r.id} ${r.name}`),
+      ...(await store.podConfigs.list({})).map((c) => `podnetwork ${c.namespace}/${c.pod}`),
+      ...(await store.attachments.list({})).map((a) => `attachment ${a.containerId}`),
+    ];
     return { names, rows };
   }
 
   async function cleanupDirectly(): Promise<void> {
-    for (const p of await neutron.ports.list({ tags: [`nnet-cluster=${cluster}`] }))
-      await neutron.ports.ensureDeleted(p.id);
+    // Everything tagged with our cluster; then anything named with our prefix but not tagged.
+    await sweepCluster(neutron, cluster);
     for (const r of (await neutron.routers.list({})).filter((x) => mine(x.name))) {
       for (const p of await neutron.ports.list({ deviceId: r.id }))
         for (const f of p.fixedIps)
@@ -421,7 +442,7 @@ describe('the built kubenetctl under random and mutated network commands (real K
   }
 
   test('52 cases: every run ends with exit 0 or 1, no stack, no secret; a failed command leaves nothing; deleting what succeeded leaves nothing', async () => {
-    const seed = Number(process.env.NNTA_FUZZ_SEED ?? randomInt(1, 2 ** 31));
+    const seed = fuzzSeed('cli');
     const cases = fc.sample(commandArb(), { numRuns: 52, seed });
     const password = env.osEnv.OS_PASSWORD!;
     let prev = await snapshot();
@@ -441,31 +462,35 @@ describe('the built kubenetctl under random and mutated network commands (real K
         const added = [...now.names].filter((n) => !prev.names.has(n));
         summary.leaks += added.length;
         assert.deepEqual(added, [], `${what} failed but left ${added.join(', ')}`);
-        assert.ok(now.rows <= prev.rows, `${what} failed but added store rows`);
+        const addedRows = now.rows.filter((r) => !prev.rows.includes(r));
+        assert.deepEqual(addedRows, [], `${what} failed but added store rows`);
       }
       prev = now;
     }
 
-    // What the successful commands made, deleted through kubenetctl, dependents first.
+    // What the successful commands made, deleted through kubenetctl (by id), dependents first.
     const order = ['port', 'router', 'subnet', 'network'];
-    const left = [...prev.names].sort(
-      (a, b) => order.indexOf(a.split(':')[0]!) - order.indexOf(b.split(':')[0]!),
-    );
+    const left = [...prev.names]
+      .map((item) => {
+        const [kind, rest] = item.split(/:(.*)/s) as [string, string];
+        return { kind, id: rest.split(' ')[0]!, item };
+      })
+      .sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
     for (const pc of await store.podConfigs.list({}))
       kubenetctl(['delete', 'podnetwork', pc.pod, '-n', pc.namespace]);
-    for (const item of left) {
-      const [kind, name] = item.split(':') as [string, string];
+    const subnetIds = left.filter((x) => x.kind === 'subnet').map((x) => x.id);
+    for (const { kind, id, item } of left) {
       if (kind === 'router')
-        for (let i = 0; i < 3; i++) kubenetctl(['disconnect', 'router', name, '--subnet', `${prefix}-s${i}`]);
+        for (const subnet of subnetIds) kubenetctl(['disconnect', 'router', id, '--subnet', subnet]);
       if (kind !== 'port') {
-        const d = kubenetctl(['delete', kind, name]);
-        assert.equal(d.code, 0, `kubenetctl delete ${kind} ${name}: ${d.stderr}`);
+        const d = kubenetctl(['delete', kind, id]);
+        assert.equal(d.code, 0, `kubenetctl delete ${item}: ${d.stderr}`);
       }
     }
     const end = await snapshot();
-    summary.leaks += end.names.size + end.rows;
-    assert.deepEqual([...end.names], [], 'Neutron resources with our prefix are left');
-    assert.equal(end.rows, 0, 'store rows are left');
+    summary.leaks += end.names.size + end.rows.length;
+    assert.deepEqual([...end.names], [], 'Neutron resources of our cluster or prefix are left');
+    assert.deepEqual(end.rows, [], 'store rows are left');
     console.log(
       `fuzz-cli: ${cases.length} cases in ${Math.round((Date.now() - started) / 1000)} s, ${summary.cliFailed} failed as expected, seed ${seed}`,
     );

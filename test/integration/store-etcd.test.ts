@@ -97,7 +97,7 @@ test('records are stored as JSON under <prefix>/<table>/<key parts>, with the sc
       cluster: 'c1',
       namespace: 'default',
       pod: 'web-0',
-      ip: '1.2.0.9',
+      nics: [{ ifname: 'eth0', networkId: 'net-1', fixedIps: [{ subnetId: 'sub-1', ip: '1.2.0.9' }] }],
     });
     assert.equal((await rawGet(`${prefix}/schema`))?.value, String(ETCD_MIGRATIONS.length));
     assert.deepEqual(JSON.parse((await rawGet(`${prefix}/clusters/c%2F1`))!.value), c);

@@ -38,6 +38,7 @@ const attachment = (containerId: string) => ({
   portId: 'port-1',
   portCreatedByAdd: false,
   ips: [{ address: '1.2.0.5', prefixLength: 16 }],
+  routes: [],
   mac: 'fa:16:3e:00:00:01',
   mtu: 1500,
   plugDriver: 'internal',

@@ -12,7 +12,13 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { StoreError } from '../../src/errors/index.ts';
-import { type AttachmentInput, type ClusterInput, openStore, type Store } from '../../src/store/index.ts';
+import {
+  type AttachmentInput,
+  type ClusterInput,
+  openStore,
+  type PodNicConfig,
+  type Store,
+} from '../../src/store/index.ts';
 import { ensureEnv, PROJECT_ROOT } from '../support/env.ts';
 
 interface Harness {
@@ -40,6 +46,12 @@ const cluster = (name: string): ClusterInput => ({
   },
 });
 
+const nic = (o: { ip?: string }): PodNicConfig => ({
+  ifname: 'eth0',
+  networkId: 'net-1',
+  fixedIps: [{ subnetId: 'sub-1', ...(o.ip ? { ip: o.ip } : {}) }],
+});
+
 const attachment = (containerId: string, over: Partial<AttachmentInput> = {}): AttachmentInput => ({
   containerId,
   ifname: 'eth0',
@@ -52,6 +64,7 @@ const attachment = (containerId: string, over: Partial<AttachmentInput> = {}): A
   portId: `port-${containerId}`,
   portCreatedByAdd: true,
   ips: [{ address: '1.2.0.100', prefixLength: 16, gateway: '1.2.0.1' }],
+  routes: [{ dst: '0.0.0.0/0', gateway: '1.2.0.1' }],
   mac: 'fa:16:3e:12:34:56',
   mtu: 1450,
   plugDriver: 'internal',
@@ -97,9 +110,9 @@ for (let i = 0; i < Number(env.NNTS_CREATES); i++) {
   await store.attachments.create({ ...base, containerId: 'w' + env.NNTS_WORKER + '-' + i });
   out.created++;
   if (i % 4 === 0) {
-    // A counter kept in reservedPortId: lost updates would show as a short count.
+    // A counter kept in the NIC's reservedPortId: lost updates would show as a short count.
     await store.podConfigs.update({ cluster: 'c1', namespace: 'default', pod: 'counter' }, (cur) => ({
-      ...cur, reservedPortId: String(Number(cur.reservedPortId) + 1),
+      ...cur, nics: [{ ...cur.nics[0], reservedPortId: String(Number(cur.nics[0].reservedPortId) + 1) }],
     }));
     out.increments++;
   }
@@ -235,20 +248,20 @@ function storeSuite(h: Harness): void {
     test('creating a pod config that exists fails with conflict and keeps the first one', async () => {
       await withStore(h.freshUrl(), async (s) => {
         const key = { cluster: 'c1', namespace: 'default', pod: 'pod1' };
-        const first = await s.podConfigs.create({ ...key, subnetId: 'sub-1', ip: '1.2.0.100' });
+        const first = await s.podConfigs.create({ ...key, nics: [nic({ ip: '1.2.0.100' })] });
         assert.equal(first.createdAt, first.updatedAt);
         await assert.rejects(
-          s.podConfigs.create({ ...key, ip: '1.2.0.101' }),
+          s.podConfigs.create({ ...key, nics: [nic({ ip: '1.2.0.101' })] }),
           isStoreError('conflict', 'pod network config "c1/default/pod1"'),
         );
-        assert.equal((await s.podConfigs.get(key))?.ip, '1.2.0.100');
+        assert.equal((await s.podConfigs.get(key))?.nics[0]?.fixedIps[0]?.ip, '1.2.0.100');
         await new Promise((r) => setTimeout(r, 5));
-        const replaced = await s.podConfigs.put({ ...key, ip: '1.2.0.102', mac: 'fa:16:3e:00:00:02' });
+        const replaced = await s.podConfigs.put({ ...key, nics: [{ ...nic({}), mac: 'fa:16:3e:00:00:02' }] });
         assert.equal(replaced.createdAt, first.createdAt);
         assert.notEqual(replaced.updatedAt, first.updatedAt);
-        assert.equal(replaced.subnetId, undefined, 'put replaces the whole record');
-        await s.podConfigs.put({ cluster: 'c2', namespace: 'default', pod: 'pod1' });
-        await s.podConfigs.put({ cluster: 'c1', namespace: 'kube-system', pod: 'dns' });
+        assert.equal(replaced.nics[0]?.fixedIps[0]?.ip, undefined, 'put replaces the whole record');
+        await s.podConfigs.put({ cluster: 'c2', namespace: 'default', pod: 'pod1', nics: [nic({})] });
+        await s.podConfigs.put({ cluster: 'c1', namespace: 'kube-system', pod: 'dns', nics: [nic({})] });
         const names = (cs: { cluster: string; namespace: string; pod: string }[]) =>
           cs.map((c) => `${c.cluster}/${c.namespace}/${c.pod}`);
         assert.deepEqual(names(await s.podConfigs.list({ cluster: 'c1' })), [
@@ -267,11 +280,18 @@ function storeSuite(h: Harness): void {
         const key = { cluster: 'c1', namespace: 'default', pod: 'pod1' };
         assert.equal(await s.podConfigs.update(key, () => undefined), undefined);
         assert.equal(await s.podConfigs.get(key), undefined);
-        const made = await s.podConfigs.update(key, (cur) => ({ ...key, ...cur, ip: '1.2.0.7' }));
-        assert.equal(made?.ip, '1.2.0.7');
-        const changed = await s.podConfigs.update(key, (cur) => cur && { ...cur, reservedPortId: 'port-9' });
-        assert.equal(changed?.ip, '1.2.0.7');
-        assert.equal(changed?.reservedPortId, 'port-9');
+        const made = await s.podConfigs.update(key, (cur) => ({
+          ...key,
+          ...cur,
+          nics: [nic({ ip: '1.2.0.7' })],
+        }));
+        assert.equal(made?.nics[0]?.fixedIps[0]?.ip, '1.2.0.7');
+        const changed = await s.podConfigs.update(
+          key,
+          (cur) => cur && { ...cur, nics: [{ ...cur.nics[0]!, reservedPortId: 'port-9' }] },
+        );
+        assert.equal(changed?.nics[0]?.fixedIps[0]?.ip, '1.2.0.7');
+        assert.equal(changed?.nics[0]?.reservedPortId, 'port-9');
         assert.equal(changed?.createdAt, made?.createdAt);
         assert.deepEqual(await s.podConfigs.update(key, () => undefined), changed);
         await assert.rejects(
@@ -376,7 +396,12 @@ function storeSuite(h: Harness): void {
       const ready = await Promise.all(outs.map((o) => o.next()));
       assert.deepEqual(ready, Array(workers).fill('ready'));
       await withStore(url, (s) =>
-        s.podConfigs.create({ cluster: 'c1', namespace: 'default', pod: 'counter', reservedPortId: '0' }),
+        s.podConfigs.create({
+          cluster: 'c1',
+          namespace: 'default',
+          pod: 'counter',
+          nics: [{ ...nic({}), reservedPortId: '0' }],
+        }),
       );
       for (const c of children) c.stdin!.end('go\n');
       const results = await Promise.all(
@@ -410,7 +435,7 @@ function storeSuite(h: Harness): void {
         );
         const increments = results.reduce((n, r) => n + r.increments, 0);
         const counter = await s.podConfigs.get({ cluster: 'c1', namespace: 'default', pod: 'counter' });
-        assert.equal(counter?.reservedPortId, String(increments));
+        assert.equal(counter?.nics[0]?.reservedPortId, String(increments));
         assert.equal(
           (await s.attachments.list({ node: 'node1' })).length,
           all.filter((a) => a.node === 'node1').length,

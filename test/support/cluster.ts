@@ -16,7 +16,7 @@ import {
   type Subnet,
 } from '../../src/neutron/index.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
-import { type CniRuntime, cniRuntime } from './cni.ts';
+import { type CniRuntime, cniRuntime, FAULTY_PLUGIN } from './cni.ts';
 import { ensureEnv, type TestEnv } from './env.ts';
 import { type OvsNode, startOvsNode } from './ovs-node.ts';
 
@@ -79,6 +79,8 @@ export interface TestClusterOptions {
   backend: StoreBackend;
   cidr?: string;
   plugin?: Record<string, unknown>;
+  /** Run the test build with the fault hook (FAULTY_PLUGIN) instead of the shipped one. */
+  faulty?: boolean;
 }
 
 export async function startTestCluster(o: TestClusterOptions): Promise<TestCluster> {
@@ -124,6 +126,7 @@ export async function startTestCluster(o: TestClusterOptions): Promise<TestClust
     undo.push(() => node.stop());
     const rt = cniRuntime({
       prefix: name,
+      ...(o.faulty ? { binary: FAULTY_PLUGIN } : {}),
       plugin: {
         store: storeUrl,
         cluster: name,

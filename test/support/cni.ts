@@ -14,6 +14,15 @@ import { PROJECT_ROOT } from './env.ts';
 
 export const HARNESS = join(PROJECT_ROOT, 'test/harness/bin/nnet-cni-harness');
 export const PLUGIN = join(PROJECT_ROOT, 'dist/nnet.js');
+/**
+ * The runtime's deadline for one call, and the plugin's own (timeouts.totalMs). Generous: on a
+ * loaded 2-core machine 32 ADDs queued at Neutron's single API worker take minutes, and a test
+ * must not fail for that; speed is the benchmark's to report.
+ */
+const RUNTIME_DEADLINE_S = 300;
+const PLUGIN_DEADLINE_MS = 280_000;
+/** The test build with the fault hook (test/support/faulty/): NNET_FAULT_KILL_AFTER / _FAIL_AFTER. */
+export const FAULTY_PLUGIN = join(PROJECT_ROOT, 'dist/test/nnet.js');
 
 export type HarnessVerb = 'add' | 'check' | 'del' | 'validate' | 'version';
 
@@ -54,6 +63,8 @@ export interface CniRuntimeOptions {
   networkName?: string;
   /** libcni 1.1.2 (Debian) knows results up to 1.0.0. */
   cniVersion?: string;
+  /** The plugin binary (default: the shipped build, PLUGIN). */
+  binary?: string;
 }
 
 export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
@@ -63,7 +74,7 @@ export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
   const cacheDir = join(dir, 'cache');
   const logFile = join(dir, 'nnet.log');
   for (const d of [confDir, binDir, cacheDir]) mkdirSync(d, { recursive: true });
-  symlinkSync(PLUGIN, join(binDir, 'nnet'));
+  symlinkSync(o.binary ?? PLUGIN, join(binDir, 'nnet'));
   const name = o.networkName ?? `${o.prefix}-net`;
   const cniVersion = o.cniVersion ?? '1.0.0';
   // libcni passes the ips/mac capabilities only to plugins that declare them.
@@ -72,6 +83,7 @@ export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
     capabilities: { ips: true, mac: true },
     logFile,
     logLevel: 'debug',
+    timeouts: { totalMs: PLUGIN_DEADLINE_MS },
     ...o.plugin,
   };
   writeFileSync(
@@ -86,6 +98,7 @@ export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
     `-id=${c.id}`,
     `-netns=${c.netns ?? ''}`,
     `-ifname=${c.ifname ?? 'eth0'}`,
+    `-timeout=${RUNTIME_DEADLINE_S}s`,
     `-args=${Object.entries(c.args ?? {})
       .map(([k, v]) => `${k}=${v}`)
       .join(';')}`,
@@ -110,7 +123,10 @@ export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
     logFile,
     plugin: { cniVersion, name, ...plugin },
     call(verb, c) {
-      const r = spawnSync(HARNESS, argv(verb, c), { encoding: 'utf8', timeout: 120_000 });
+      const r = spawnSync(HARNESS, argv(verb, c), {
+        encoding: 'utf8',
+        timeout: (RUNTIME_DEADLINE_S + 30) * 1000,
+      });
       return parse(r.status ?? 1, r.stdout ?? '', r.stderr ?? '');
     },
     callAsync(verb, c) {
@@ -132,7 +148,7 @@ export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
         encoding: 'utf8',
         input: stdin,
         env: { PATH: process.env.PATH ?? '', CNI_PATH: binDir, ...env },
-        timeout: 120_000,
+        timeout: (RUNTIME_DEADLINE_S + 30) * 1000,
       });
       return parse(r.status ?? 1, r.stdout ?? '', r.stderr ?? '');
     },

@@ -5,7 +5,7 @@
  *
  *   const node = await startOvsNode({ name: 'nntp-n1' });
  *   t.after(() => node.stop());
- *   const settings = node.deploySettings({ driver: 'hybrid' });
+ *   const settings = node.plugSettings({ driver: 'hybrid' });
  *
  * Every daemon runs inside the node netns with OVS_RUNDIR/OVS_DBDIR/OVN_RUNDIR… pointing at the
  * node's private dir, so its taps and sockets are the node's. stop() kills exactly its own PIDs,
@@ -17,11 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitForChassisLive } from '../../lab/nodes.ts';
-import {
-  type DeploySettings,
-  type DeploySettingsInput,
-  parseDeploySettings,
-} from '../../src/deploy/index.ts';
+import { type PlugSettings, type PlugSettingsInput, parsePlugSettings } from '../../src/plug/index.ts';
 import { createNetns, deleteNetns, type ExecResult, execInNetns } from './netns.ts';
 
 export interface OvsNodeOptions {
@@ -50,7 +46,7 @@ export interface OvsNode {
   chassis: string | undefined;
   pids: { ovsdbServer: number; vswitchd: number; ovnController?: number };
   /** Deploy settings for this node (netdev datapath, vswitchd netns = the node netns). */
-  deploySettings(overrides?: Partial<DeploySettingsInput>): DeploySettings;
+  plugSettings(overrides?: Partial<PlugSettingsInput>): PlugSettings;
   /** ovs-vsctl against this node's DB; throws on failure. */
   vsctl(...args: string[]): string;
   /** Runs argv inside the node netns. */
@@ -278,8 +274,8 @@ export async function startOvsNode(opts: OvsNodeOptions): Promise<OvsNode> {
     bridge: 'br-int',
     chassis: opts.ovn?.chassis,
     pids,
-    deploySettings: (overrides = {}) =>
-      parseDeploySettings({
+    plugSettings: (overrides = {}) =>
+      parsePlugSettings({
         ovsdb: `unix:${sock}`,
         bridge: 'br-int',
         datapathType: 'netdev',

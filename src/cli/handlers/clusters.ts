@@ -13,11 +13,11 @@ import {
   loadCredentials,
 } from '../../identity/index.ts';
 import { createNeutronClient } from '../../neutron/index.ts';
-import { findNetwork, findSubnet } from '../../resources/index.ts';
-import type { Cluster, ClusterCredentials, Store } from '../../store/index.ts';
+import { type ClusterScope, resolveNetwork, resolveSubnet } from '../../resources/index.ts';
+import type { Cluster, ClusterCredentials, ClusterInput, Store } from '../../store/index.ts';
 import type { CommandContext, CommandOf } from '../context.ts';
 import type { ExitStatus } from '../kubectl.ts';
-import { type ClusterView, clusterPrinter, describeCluster } from '../resources.ts';
+import { type ClusterView, clusterPrinter, describeCluster } from '../printers.ts';
 import { KEYSTONE_TIMEOUT_MS, NEUTRON_TIMEOUT_MS } from '../session.ts';
 import type { ClusterCredentialSource } from '../types.ts';
 import { type Listing, pick, printCreated, printDeleted, printDescriptions, printListing } from './common.ts';
@@ -138,31 +138,43 @@ export async function createCluster(
     throw e;
   }
 
-  let defaultNetworkId: string | undefined;
-  let defaultSubnetId: string | undefined;
-  if (command.defaultNetwork !== undefined || command.defaultSubnet !== undefined) {
-    // Looked up as the cluster sees Neutron: the CNI plugin uses these credentials.
-    const neutron = createNeutronClient(keystone, { timeoutMs: NEUTRON_TIMEOUT_MS });
-    if (command.defaultNetwork !== undefined)
-      defaultNetworkId = (await findNetwork(neutron, command.defaultNetwork)).id;
-    if (command.defaultSubnet !== undefined) {
-      const subnet = await findSubnet(neutron, command.defaultSubnet, defaultNetworkId);
-      defaultSubnetId = subnet.id;
-      defaultNetworkId ??= subnet.networkId;
-    }
-  }
-
-  const store = await session.store();
-  const cluster = await store.clusters.put({
+  const record: ClusterInput = {
     name: command.name,
     authUrl: credentials.authUrl,
     ...(credentials.regionName ? { region: credentials.regionName } : {}),
     interface: credentials.interface,
     credentials: stored,
-    ...(defaultNetworkId ? { defaultNetworkId } : {}),
-    ...(defaultSubnetId ? { defaultSubnetId } : {}),
-  });
+  };
+  const store = await session.store();
+  if (command.defaultNetwork !== undefined || command.defaultSubnet !== undefined) {
+    // Looked up as the cluster will see Neutron: the CNI plugin uses these credentials.
+    const scope: ClusterScope = {
+      store,
+      cluster: { name: record.name },
+      neutron: createNeutronClient(keystone, { timeoutMs: NEUTRON_TIMEOUT_MS }),
+    };
+    Object.assign(record, await resolveDefaults(scope, command));
+  }
+  const cluster = await store.clusters.put(record);
   return printCreated(ctx, clusterPrinter, await viewOf(cluster, store), command.output);
+}
+
+/** --default-network / --default-subnet → their Neutron ids (a subnet alone names its network). */
+async function resolveDefaults(
+  scope: ClusterScope,
+  command: Pick<CommandOf<'create-cluster'>, 'defaultNetwork' | 'defaultSubnet'>,
+): Promise<Pick<Cluster, 'defaultNetworkId' | 'defaultSubnetId'>> {
+  const network =
+    command.defaultNetwork !== undefined ? await resolveNetwork(scope, command.defaultNetwork) : undefined;
+  const subnet =
+    command.defaultSubnet !== undefined
+      ? await resolveSubnet(scope, command.defaultSubnet, network)
+      : undefined;
+  const defaultNetworkId = network?.id ?? subnet?.networkId;
+  return {
+    ...(defaultNetworkId !== undefined ? { defaultNetworkId } : {}),
+    ...(subnet ? { defaultSubnetId: subnet.id } : {}),
+  };
 }
 
 async function viewOf(c: Cluster, store: Store): Promise<ClusterView> {

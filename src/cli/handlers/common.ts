@@ -1,7 +1,13 @@
 /** What the resource handlers share: the cluster scope, printing, "in use" checks, tags. */
 import { InputError, NeutronError, StoreError } from '../../errors/index.ts';
 import type { Port } from '../../neutron/index.ts';
-import { describePort, podOfPort } from '../../resources/index.ts';
+import {
+  type ClusterScope,
+  describePort,
+  findManaged,
+  notManaged,
+  podOfPort,
+} from '../../resources/index.ts';
 import type { ManagedResource, ResourceKind } from '../../store/index.ts';
 import type { CommandContext } from '../context.ts';
 import {
@@ -13,7 +19,6 @@ import {
   type ResourcePrinter,
 } from '../format.ts';
 import type { ExitStatus } from '../kubectl.ts';
-import { type ClusterScope, findManaged, notManaged } from '../lookup.ts';
 import type { Noun, OutputFormat, Scope } from '../types.ts';
 
 export async function clusterScope(ctx: CommandContext, scope: Scope): Promise<ClusterScope> {

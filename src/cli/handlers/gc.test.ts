@@ -14,21 +14,34 @@ const port = (id: string, over: Partial<Port> = {}): Port =>
     ...over,
   }) as Port;
 
+const nic = (reservedPortId?: string) => ({
+  ifname: 'eth0',
+  networkId: 'net',
+  fixedIps: [],
+  ...(reservedPortId ? { reservedPortId } : {}),
+});
+
 test('gc takes reserved ports no config refers to, unbound and older than a minute; nothing else', () => {
   const ports = [
     port('orphan'),
     port('referenced'),
+    port('second-nic'),
     port('bound', { hostId: 'node1' }),
     port('young', { createdAt: '2025-01-01T00:59:30Z' }),
     port('not-reserved', { tags: ['nnet', 'nnet-cluster=c'] }),
     port('no-date', { createdAt: undefined }),
   ];
   assert.deepEqual(
-    orphanedReservations(ports, [{ reservedPortId: 'referenced' }], NOW).map((p) => p.id),
+    orphanedReservations(
+      ports,
+      [{ nics: [nic('referenced'), nic('second-nic')] }, { nics: [nic()] }],
+      NOW,
+    ).map((p) => p.id),
     ['orphan'],
+    "every NIC's reservation counts, not only the first's",
   );
   assert.deepEqual(
     orphanedReservations(ports, [], NOW, 10_000).map((p) => p.id),
-    ['orphan', 'referenced', 'young'],
+    ['orphan', 'referenced', 'second-nic', 'young'],
   );
 });

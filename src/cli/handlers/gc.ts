@@ -9,18 +9,19 @@ import { describePort, RESERVED_TAG } from '../../resources/index.ts';
 import type { PodNetworkConfig } from '../../store/index.ts';
 import type { CommandContext, CommandOf } from '../context.ts';
 import type { ExitStatus } from '../kubectl.ts';
+import { reservedPortIds } from '../podnet.ts';
 import { clusterScope } from './common.ts';
 
 export const GC_MIN_AGE_MS = 60_000;
 
-/** The reserved ports gc deletes: no config refers to them, unbound, older than `minAgeMs`. */
+/** The reserved ports gc deletes: no NIC of any config refers to them, unbound, older than `minAgeMs`. */
 export function orphanedReservations(
   ports: readonly Port[],
-  configs: readonly Pick<PodNetworkConfig, 'reservedPortId'>[],
+  configs: readonly Pick<PodNetworkConfig, 'nics'>[],
   now: number,
   minAgeMs = GC_MIN_AGE_MS,
 ): Port[] {
-  const referenced = new Set(configs.map((c) => c.reservedPortId));
+  const referenced = new Set(configs.flatMap(reservedPortIds));
   return ports.filter(
     (p) =>
       p.tags.includes(RESERVED_TAG) &&
@@ -36,9 +37,8 @@ export function orphanedReservations(
  * whose plugin config is given.
  */
 async function sweepNode(file: string, ctx: CommandContext): Promise<void> {
-  const [{ loadNodeConfig }, { withNodeContext }, { sweep }, { createLogger }] = await Promise.all([
+  const [{ loadNodeConfig }, { sweep, withNodeContext }, { createLogger }] = await Promise.all([
     import('../../agent/index.ts'),
-    import('../../cni/index.ts'),
     import('../../network/index.ts'),
     import('../../log/index.ts'),
   ]);

@@ -5,10 +5,10 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import type { Reservation } from '../backend.ts';
 import type { CommandContext, Handler } from '../context.ts';
 import type { ExitStatus } from '../kubectl.ts';
 import { type ManifestText, podNetworksFromManifests } from '../manifest.ts';
+import type { Reservation } from '../reservations.ts';
 import type { ManifestSource } from '../types.ts';
 import { releaseDeleted, stopIfInterrupted, undoAll, warnNotConfigured } from './pod.ts';
 

@@ -1,10 +1,10 @@
 import type { Network, Port, Subnet } from '../../neutron/index.ts';
+import { type ClusterScope, compareCidrs } from '../../resources/index.ts';
 import type { ManagedResource } from '../../store/index.ts';
 import type { CommandContext, CommandOf } from '../context.ts';
 import type { ExitStatus } from '../kubectl.ts';
-import type { ClusterScope } from '../lookup.ts';
-import { describeNetwork, type NetworkView, networkPrinter } from '../resources.ts';
-import { compareCidrs } from '../validate.ts';
+import { reservedPortIds } from '../podnet.ts';
+import { describeNetwork, type NetworkView, networkPrinter } from '../printers.ts';
 import {
   alreadyExists,
   clusterScope,
@@ -155,11 +155,12 @@ async function checkNetworkUnused(scope: ClusterScope, network: ManagedResource)
   for (const c of await scope.store.clusters.list())
     if (c.defaultNetworkId === network.id) users.push(`cluster ${c.name} (its default network)`);
   const configs = await scope.store.podConfigs.list({ cluster: scope.cluster.name });
-  for (const p of configs) if (p.networkId === network.id) users.push(`podnetwork ${p.namespace}/${p.pod}`);
+  for (const p of configs)
+    if (p.nics.some((n) => n.networkId === network.id)) users.push(`podnetwork ${p.namespace}/${p.pod}`);
   const ports = await scope.neutron.ports.list({ networkId: network.id });
   const names = await routerNames(scope, ports);
   // A reserved port is named above by its podnetwork.
-  const reserved = new Set(configs.map((p) => p.reservedPortId));
+  const reserved = new Set(configs.flatMap(reservedPortIds));
   for (const p of ports) if (!isServicePort(p) && !reserved.has(p.id)) users.push(portUser(p, names));
   if (users.length > 0)
     throw inUse(

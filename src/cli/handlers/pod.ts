@@ -3,10 +3,11 @@
  * undo on kubectl failure; and the reverse on delete: kubectl → release. Signals are deferred
  * meanwhile (dispatch.ts): one that arrives before kubectl starts undoes the reservation.
  */
-import type { NetworkBackend, Reservation } from '../backend.ts';
+
 import type { CommandContext, Handler } from '../context.ts';
 import { toCliFailure } from '../exit.ts';
 import type { ExitStatus } from '../kubectl.ts';
+import type { NetworkBackend, Reservation } from '../reservations.ts';
 import { interruptedStatus } from '../signals.ts';
 import type { PodNetworkRequest } from '../types.ts';
 
@@ -80,7 +81,7 @@ export const runPod: Handler<'pod'> = async (command, ctx) => {
     pod: command.pod,
     ...(command.network !== undefined ? { network: command.network } : {}),
     ...(command.subnet !== undefined ? { subnet: command.subnet } : {}),
-    ...(command.ip !== undefined ? { ip: command.ip } : {}),
+    ips: command.ips,
     ...(command.mac !== undefined ? { mac: command.mac } : {}),
   };
   if (command.dryRun) {

@@ -1,16 +1,16 @@
 /**
- * Podnetworks: a pod's network config as kubenetctl recorded it (the wanted subnet, IP, MAC),
+ * Podnetworks: a pod's network config as kubenetctl recorded it (the wanted subnets, IPs, MAC),
  * joined with what exists: the reserved Neutron port (its IPs, binding:host_id, status) and the
  * attachment the CNI plugin recorded at ADD. Create is the network-only form of the pod flow
  * (for runtimes without an API server); delete releases the reservation.
  */
 import type { Network, Port, Subnet } from '../../neutron/index.ts';
-import type { PodNetworkConfig } from '../../store/index.ts';
+import type { ClusterScope } from '../../resources/index.ts';
+import type { PodNetworkConfig, PodNicConfig } from '../../store/index.ts';
 import type { CommandContext, CommandOf } from '../context.ts';
 import type { ExitStatus } from '../kubectl.ts';
-import type { ClusterScope } from '../lookup.ts';
 import { releasePodNetwork, reservePodNetwork } from '../podnet.ts';
-import { describePodNetwork, type PodNetworkView, podNetworkPrinter } from '../resources.ts';
+import { describePodNetwork, type PodNetworkView, podNetworkPrinter } from '../printers.ts';
 import type { Scope } from '../types.ts';
 import {
   clusterScope,
@@ -23,12 +23,18 @@ import {
 } from './common.ts';
 
 /** Status of a pod's network: Reserved (port unbound), Neutron's port status once bound, or what is missing. */
-function statusOf(config: PodNetworkConfig, port: Port | undefined): string {
-  if (!config.reservedPortId) return 'NotReserved';
+function statusOf(nic: PodNicConfig, port: Port | undefined): string {
+  if (!nic.reservedPortId) return 'NotReserved';
   if (!port) return 'PortMissing';
   if (!port.hostId) return 'Reserved';
   return port.status || 'Bound';
 }
+
+/** The NIC a podnetwork row shows: the pod's first (eth0). */
+const primaryNic = (c: PodNetworkConfig): PodNicConfig => c.nics[0]!;
+
+/** IPv4 first, as the NIC's fixed IPs are ordered. */
+const byFamily = (ips: string[]) => ips.sort((a, b) => Number(a.includes(':')) - Number(b.includes(':')));
 
 export async function podNetworkViews(
   scope: ClusterScope,
@@ -36,53 +42,56 @@ export async function podNetworkViews(
 ): Promise<PodNetworkView[]> {
   if (configs.length === 0) return [];
   const { neutron, store } = scope;
-  const portIds = configs.flatMap((c) => (c.reservedPortId ? [c.reservedPortId] : []));
+  const nics = configs.map(primaryNic);
+  const portIds = nics.flatMap((n) => (n.reservedPortId ? [n.reservedPortId] : []));
   const [ports, attachments] = await Promise.all([
     portIds.length > 0 ? neutron.ports.list({ id: portIds }) : ([] as Port[]),
     store.attachments.list({ cluster: scope.cluster.name }),
   ]);
   const portById = new Map(ports.map((p) => [p.id, p]));
-  const subnetIds = new Set<string>();
-  const networkIds = new Set<string>();
-  for (const c of configs) {
-    if (c.subnetId) subnetIds.add(c.subnetId);
-    if (c.networkId) networkIds.add(c.networkId);
-    const port = c.reservedPortId ? portById.get(c.reservedPortId) : undefined;
-    if (!c.subnetId && port?.fixedIps[0]) subnetIds.add(port.fixedIps[0].subnetId);
-  }
+  const portOf = (n: PodNicConfig) => (n.reservedPortId ? portById.get(n.reservedPortId) : undefined);
+  // The subnets asked for; a config that names none shows its port's.
+  const subnetIdsOf = (n: PodNicConfig) => [
+    ...new Set(
+      n.fixedIps.length > 0
+        ? n.fixedIps.map((f) => f.subnetId)
+        : (portOf(n)?.fixedIps ?? []).map((f) => f.subnetId),
+    ),
+  ];
+  const subnetIds = [...new Set(nics.flatMap(subnetIdsOf))];
+  const networkIds = [...new Set(nics.map((n) => n.networkId))];
   const [subnets, networks] = await Promise.all([
-    subnetIds.size > 0 ? neutron.subnets.list({ id: [...subnetIds] }) : ([] as Subnet[]),
-    networkIds.size > 0 ? neutron.networks.list({ id: [...networkIds] }) : ([] as Network[]),
+    subnetIds.length > 0 ? neutron.subnets.list({ id: subnetIds }) : ([] as Subnet[]),
+    networkIds.length > 0 ? neutron.networks.list({ id: networkIds }) : ([] as Network[]),
   ]);
   const subnetById = new Map(subnets.map((s) => [s.id, s]));
   const networkById = new Map(networks.map((n) => [n.id, n]));
 
-  return configs.map((c) => {
-    const port = c.reservedPortId ? portById.get(c.reservedPortId) : undefined;
+  return configs.map((c, i) => {
+    const nic = nics[i]!;
+    const port = portOf(nic);
     const attachment = attachments.find(
       (a) => a.namespace === c.namespace && a.pod === c.pod && (!port || a.portId === port.id),
     );
-    const subnetId = c.subnetId ?? port?.fixedIps[0]?.subnetId;
-    const subnet = subnetId ? subnetById.get(subnetId) : undefined;
-    const network = c.networkId ? networkById.get(c.networkId) : undefined;
     const node = port?.hostId || attachment?.node;
     const container = attachment?.containerId ?? (port?.hostId ? port.deviceId || undefined : undefined);
     return {
       namespace: c.namespace,
       pod: c.pod,
       cluster: c.cluster,
-      ...(c.networkId ? { network: { id: c.networkId, name: network?.name ?? '' } } : {}),
-      ...(subnetId
-        ? { subnet: { id: subnetId, name: subnet?.name ?? '', cidr: subnet?.cidr ?? subnetId } }
-        : {}),
-      ...(c.ip !== undefined ? { wantedIp: c.ip } : {}),
-      ...(c.mac !== undefined ? { wantedMac: c.mac } : {}),
-      ...(c.reservedPortId ? { portId: c.reservedPortId } : {}),
-      ips: port ? port.fixedIps.map((f) => f.ipAddress) : [],
+      network: { id: nic.networkId, name: networkById.get(nic.networkId)?.name ?? '' },
+      subnets: subnetIdsOf(nic).map((id) => {
+        const s = subnetById.get(id);
+        return { id, name: s?.name ?? '', cidr: s?.cidr ?? id };
+      }),
+      wantedIps: nic.fixedIps.flatMap((f) => (f.ip !== undefined ? [f.ip] : [])),
+      ...(nic.mac !== undefined ? { wantedMac: nic.mac } : {}),
+      ...(nic.reservedPortId ? { portId: nic.reservedPortId } : {}),
+      ips: port ? byFamily(port.fixedIps.map((f) => f.ipAddress)) : [],
       ...(port ? { mac: port.macAddress } : {}),
       ...(node ? { node } : {}),
       ...(container ? { container } : {}),
-      status: statusOf(c, port),
+      status: statusOf(nic, port),
       createdAt: c.createdAt,
     };
   });
@@ -130,7 +139,7 @@ export async function createPodNetwork(
     pod: command.pod,
     ...(command.network !== undefined ? { network: command.network } : {}),
     ...(command.subnet !== undefined ? { subnet: command.subnet } : {}),
-    ...(command.ip !== undefined ? { ip: command.ip } : {}),
+    ips: command.ips,
     ...(command.mac !== undefined ? { mac: command.mac } : {}),
   });
   const action = reservation.port ? 'created' : 'unchanged';

@@ -4,17 +4,17 @@
  */
 import { InputError, NeutronError } from '../../errors/index.ts';
 import type { Port, Router, Subnet } from '../../neutron/index.ts';
-import type { CommandContext, CommandOf } from '../context.ts';
-import type { ExitStatus } from '../kubectl.ts';
 import {
   type ClusterScope,
+  compareCidrs,
   resolveManagedRouter,
   resolveNetwork,
   resolveSubnet,
   subnetLabel,
-} from '../lookup.ts';
-import { describeRouter, type RouterView, routerPrinter, type SubnetRef } from '../resources.ts';
-import { compareCidrs } from '../validate.ts';
+} from '../../resources/index.ts';
+import type { CommandContext, CommandOf } from '../context.ts';
+import type { ExitStatus } from '../kubectl.ts';
+import { describeRouter, type RouterView, routerPrinter, type SubnetRef } from '../printers.ts';
 import {
   alreadyExists,
   clusterScope,

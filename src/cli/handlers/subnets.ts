@@ -5,12 +5,18 @@
  */
 import { InputError, NeutronError } from '../../errors/index.ts';
 import type { Network, Subnet } from '../../neutron/index.ts';
+import {
+  type ClusterScope,
+  cidrsOverlap,
+  parseCidr,
+  resolveNetwork,
+  subnetLabel,
+} from '../../resources/index.ts';
 import type { ManagedResource } from '../../store/index.ts';
 import type { CommandContext, CommandOf } from '../context.ts';
 import type { ExitStatus } from '../kubectl.ts';
-import { type ClusterScope, resolveNetwork, subnetLabel } from '../lookup.ts';
-import { describeSubnet, type SubnetView, subnetPrinter } from '../resources.ts';
-import { ipInCidr, parseCidr } from '../validate.ts';
+import { reservedPortIds } from '../podnet.ts';
+import { describeSubnet, type SubnetView, subnetPrinter } from '../printers.ts';
 import {
   alreadyExists,
   clusterScope,
@@ -115,9 +121,7 @@ export async function describeSubnets(
 function overlaps(a: string, b: string): boolean {
   const x = parseCidr(a);
   const y = parseCidr(b);
-  if (!x.ok || !y.ok || x.value.family !== y.value.family) return false;
-  const ipOf = (c: typeof x.value) => ({ text: '', family: c.family, addr: c.network });
-  return ipInCidr(ipOf(x.value), y.value) || ipInCidr(ipOf(y.value), x.value);
+  return x.ok && y.ok && cidrsOverlap(x.value, y.value);
 }
 
 export async function createSubnet(
@@ -144,6 +148,9 @@ export async function createSubnet(
       ...(command.allocationPools.length > 0 ? { allocationPools: command.allocationPools } : {}),
       ...(command.dns.length > 0 ? { dnsNameservers: command.dns } : {}),
       enableDhcp: command.dhcp,
+      ...(command.ipv6AddressMode !== undefined
+        ? { ipv6AddressMode: command.ipv6AddressMode, ipv6RaMode: command.ipv6AddressMode }
+        : {}),
       ...(command.description !== undefined ? { description: command.description } : {}),
       tags: clusterTags(cluster.name),
     })
@@ -193,10 +200,12 @@ async function checkSubnetUnused(scope: ClusterScope, subnet: ManagedResource): 
   for (const c of await scope.store.clusters.list())
     if (c.defaultSubnetId === subnet.id) users.push(`cluster ${c.name} (its default subnet)`);
   const configs = await scope.store.podConfigs.list({ cluster: scope.cluster.name });
-  for (const p of configs) if (p.subnetId === subnet.id) users.push(`podnetwork ${p.namespace}/${p.pod}`);
+  for (const p of configs)
+    if (p.nics.some((n) => n.fixedIps.some((f) => f.subnetId === subnet.id)))
+      users.push(`podnetwork ${p.namespace}/${p.pod}`);
   const ports = await scope.neutron.ports.list({ fixedIps: [{ subnetId: subnet.id }] });
   const names = await routerNames(scope, ports);
-  const reserved = new Set(configs.map((p) => p.reservedPortId));
+  const reserved = new Set(configs.flatMap(reservedPortIds));
   for (const p of ports) if (!isServicePort(p) && !reserved.has(p.id)) users.push(portUser(p, names));
   if (users.length > 0)
     throw inUse(

@@ -2,16 +2,50 @@
  * The plugin's verbs: each turns a parsed CNI request into a call of the network module
  * (src/network) and its answer into the spec's shape. Loaded lazily by src/bin/nnet.ts.
  */
-import { attach, checkAttachment, detach, readiness, sweep } from '../../network/index.ts';
-import type { AddRequest, CheckRequest, DelRequest, GcRequest, StatusRequest, Verbs } from '../index.ts';
+import {
+  attach,
+  checkAttachment,
+  detach,
+  type NodeContext,
+  readiness,
+  sweep,
+  withNodeContext,
+} from '../../network/index.ts';
+import type { Attachment } from '../../store/index.ts';
+import type {
+  AddRequest,
+  CheckRequest,
+  CniResult,
+  DelRequest,
+  GcRequest,
+  StatusRequest,
+  Verbs,
+} from '../index.ts';
 import { attachmentResult, CniCode } from '../index.ts';
-import { withNodeContext } from './context.ts';
 
-/** One default route per IP family that has a gateway. */
-function defaultRoutes(ips: { address: string; gateway?: string }[]): { dst: string; gw: string }[] {
-  const v4 = ips.find((i) => i.gateway && !i.address.includes(':'))?.gateway;
-  const v6 = ips.find((i) => i.gateway?.includes(':'))?.gateway;
-  return [...(v4 ? [{ dst: '0.0.0.0/0', gw: v4 }] : []), ...(v6 ? [{ dst: '::/0', gw: v6 }] : [])];
+/** The result reports the attachment record as ADD installed it: its addresses and its routes. */
+function resultOf(a: Attachment, dns: AddRequest['conf']['dns']): CniResult {
+  return attachmentResult({
+    ifname: a.ifname,
+    mac: a.mac,
+    mtu: a.mtu,
+    sandbox: a.netns,
+    addresses: a.ips.map((i) => ({
+      ip: i.address,
+      prefixLength: i.prefixLength,
+      ...(i.gateway ? { gateway: i.gateway } : {}),
+    })),
+    routes: a.routes.map((r) => ({ dst: r.dst, ...(r.gateway ? { gw: r.gateway } : {}) })),
+    ...(dns ? { dns } : {}),
+  });
+}
+
+/** Runs a verb on this node's context, every Neutron request bounded by the command's deadline. */
+function onNode<T>(
+  req: { conf: AddRequest['conf']; log: AddRequest['log']; signal: AbortSignal },
+  fn: (ctx: NodeContext) => Promise<T>,
+): Promise<T> {
+  return withNodeContext(req.conf, req.log, fn, { signal: req.signal });
 }
 
 function podOf(req: AddRequest | DelRequest | CheckRequest) {
@@ -25,7 +59,7 @@ function podOf(req: AddRequest | DelRequest | CheckRequest) {
 
 export const verbs: Verbs = {
   add: (req: AddRequest) =>
-    withNodeContext(req.conf, req.log, async (ctx) => {
+    onNode(req, async (ctx) => {
       const a = await attach(ctx, {
         containerId: req.containerId,
         ifname: req.ifname,
@@ -35,28 +69,14 @@ export const verbs: Verbs = {
         ips: req.conf.runtimeConfig.ips.map((i) => i.ip),
         mac: req.conf.runtimeConfig.mac,
       });
-      return attachmentResult({
-        ifname: a.ifname,
-        mac: a.mac,
-        mtu: a.mtu,
-        sandbox: a.netns,
-        addresses: a.ips.map((i) => ({
-          ip: i.address,
-          prefixLength: i.prefixLength,
-          ...(i.gateway ? { gateway: i.gateway } : {}),
-        })),
-        routes: defaultRoutes(a.ips),
-        ...(req.conf.dns ? { dns: req.conf.dns } : {}),
-      });
+      return resultOf(a, req.conf.dns);
     }),
 
   del: (req: DelRequest) =>
-    withNodeContext(req.conf, req.log, (ctx) =>
-      detach(ctx, { containerId: req.containerId, ifname: req.ifname, netns: req.netns }),
-    ),
+    onNode(req, (ctx) => detach(ctx, { containerId: req.containerId, ifname: req.ifname, netns: req.netns })),
 
   check: (req: CheckRequest) =>
-    withNodeContext(req.conf, req.log, async (ctx) => {
+    onNode(req, async (ctx) => {
       const ours = req.prevResult.interfaces.findIndex(
         (i) => i.name === req.ifname && i.sandbox !== undefined,
       );
@@ -69,14 +89,14 @@ export const verbs: Verbs = {
     }),
 
   status: (req: StatusRequest) =>
-    withNodeContext(req.conf, req.log, async (ctx) => {
+    onNode(req, async (ctx) => {
       const problems = await readiness(ctx);
       if (problems.length === 0) return undefined;
       return { code: CniCode.PluginNotAvailable, msg: `nnet is not ready: ${problems.join('; ')}` };
     }),
 
   gc: (req: GcRequest) =>
-    withNodeContext(req.conf, req.log, async (ctx) => {
+    onNode(req, async (ctx) => {
       const valid = new Set(req.validAttachments.map((a) => `${a.containerId}\u0000${a.ifname}`));
       const report = await sweep(ctx, {
         wanted: (a) =>

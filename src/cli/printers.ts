@@ -1,0 +1,365 @@
+/**
+ * How each N-Net resource looks on the command line: the plain view records handlers fill from
+ * the store and Neutron, their table columns (normal and -o wide), their -o json/yaml objects
+ * and their describe blocks.
+ */
+import type { DescribeEntry, ResourcePrinter } from './format.ts';
+import { ageOf } from './format.ts';
+import type { AllocationPool, Noun } from './types.ts';
+
+export const API_VERSION = 'nnet.io/v1';
+
+export interface SubnetRef {
+  id: string;
+  name: string;
+  cidr: string;
+}
+
+export interface NetworkView {
+  name: string;
+  id: string;
+  /** Neutron's status; "Missing" when N-Net's record names a network Neutron no longer has. */
+  status: string;
+  mtu?: number;
+  subnets: SubnetRef[];
+  /** The N-Net cluster that manages it; undefined: not N-Net's (get --all). */
+  cluster?: string;
+  shared?: boolean;
+  external?: boolean;
+  description?: string;
+  createdAt?: string;
+  /** Ports on it other than Neutron's own (describe only). */
+  usedBy?: string[];
+}
+
+export interface SubnetView {
+  name: string;
+  id: string;
+  network: string;
+  networkId: string;
+  cidr: string;
+  gateway: string | null;
+  allocationPools: AllocationPool[];
+  dns: string[];
+  dhcp: boolean;
+  status?: string;
+  cluster?: string;
+  description?: string;
+  createdAt?: string;
+  usedBy?: string[];
+}
+
+export interface RouterView {
+  name: string;
+  id: string;
+  status: string;
+  /** The subnets it connects. */
+  subnets: SubnetRef[];
+  externalNetwork?: string;
+  cluster?: string;
+  description?: string;
+  createdAt?: string;
+}
+
+/** A registered cluster; never holds a secret. */
+export interface ClusterView {
+  name: string;
+  authUrl: string;
+  /** The user name, or `application-credential/<id>`. */
+  user: string;
+  userDomain?: string;
+  project?: string;
+  projectDomain?: string;
+  region?: string;
+  interface?: string;
+  /** Name (when N-Net manages it) or id. */
+  defaultNetwork?: string;
+  defaultSubnet?: string;
+  createdAt?: string;
+}
+
+export interface PodNetworkView {
+  namespace: string;
+  pod: string;
+  cluster: string;
+  /** What was asked for: the network, a subnet per IP family (IPv4 first), the static IPs. */
+  network?: { id: string; name: string };
+  subnets: SubnetRef[];
+  wantedIps: string[];
+  wantedMac?: string;
+  /** What there is: the reserved port, its addresses, where it is bound. */
+  portId?: string;
+  ips: string[];
+  mac?: string;
+  node?: string;
+  container?: string;
+  /** Reserved (port unbound), ACTIVE/DOWN/BUILD (bound: Neutron's port status), PortMissing. */
+  status: string;
+  createdAt?: string;
+}
+
+const cidrs = (values: readonly SubnetRef[]) => values.map((s) => s.cidr).join(',');
+const list = (values: readonly string[]) => values.join(',');
+const pools = (values: readonly AllocationPool[]) => values.map((p) => `${p.start}-${p.end}`).join(',');
+const subnetText = (s: SubnetRef) => (s.name ? `${s.name} (${s.cidr})` : s.cidr);
+
+function metadata(name: string, extra: { id?: string; namespace?: string; createdAt?: string }) {
+  return {
+    name,
+    ...(extra.namespace !== undefined ? { namespace: extra.namespace } : {}),
+    ...(extra.id !== undefined ? { uid: extra.id } : {}),
+    ...(extra.createdAt !== undefined ? { creationTimestamp: extra.createdAt } : {}),
+  };
+}
+
+function defined(object: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined));
+}
+
+export const networkPrinter: ResourcePrinter<NetworkView> = {
+  noun: 'network',
+  name: (n) => n.name,
+  columns: [
+    { header: 'NAME', cell: (n) => n.name },
+    { header: 'SUBNETS', cell: (n) => cidrs(n.subnets) },
+    { header: 'STATUS', cell: (n) => n.status },
+    { header: 'AGE', cell: (n, now) => ageOf(n.createdAt, now) },
+    { header: 'MTU', cell: (n) => (n.mtu === undefined ? '' : String(n.mtu)), wide: true },
+    { header: 'ID', cell: (n) => n.id, wide: true },
+    { header: 'CLUSTER', cell: (n) => n.cluster ?? '', wide: true },
+  ],
+  toObject: (n) => ({
+    apiVersion: API_VERSION,
+    kind: 'Network',
+    metadata: metadata(n.name, n),
+    spec: defined({
+      mtu: n.mtu,
+      description: n.description,
+      cluster: n.cluster,
+      shared: n.shared,
+      external: n.external,
+    }),
+    status: defined({ status: n.status, subnets: n.subnets }),
+  }),
+};
+
+export const subnetPrinter: ResourcePrinter<SubnetView> = {
+  noun: 'subnet',
+  name: (s) => s.name,
+  columns: [
+    { header: 'NAME', cell: (s) => s.name },
+    { header: 'NETWORK', cell: (s) => s.network },
+    { header: 'CIDR', cell: (s) => s.cidr },
+    { header: 'GATEWAY', cell: (s) => s.gateway ?? '' },
+    { header: 'AGE', cell: (s, now) => ageOf(s.createdAt, now) },
+    { header: 'DHCP', cell: (s) => String(s.dhcp), wide: true },
+    { header: 'ALLOCATION-POOLS', cell: (s) => pools(s.allocationPools), wide: true },
+    { header: 'DNS', cell: (s) => list(s.dns), wide: true },
+    { header: 'ID', cell: (s) => s.id, wide: true },
+    { header: 'CLUSTER', cell: (s) => s.cluster ?? '', wide: true },
+  ],
+  toObject: (s) => ({
+    apiVersion: API_VERSION,
+    kind: 'Subnet',
+    metadata: metadata(s.name, s),
+    spec: defined({
+      network: s.network,
+      networkId: s.networkId,
+      cidr: s.cidr,
+      gateway: s.gateway,
+      allocationPools: s.allocationPools,
+      dns: s.dns,
+      dhcp: s.dhcp,
+      description: s.description,
+      cluster: s.cluster,
+    }),
+    ...(s.status !== undefined ? { status: { status: s.status } } : {}),
+  }),
+};
+
+export const routerPrinter: ResourcePrinter<RouterView> = {
+  noun: 'router',
+  name: (r) => r.name,
+  columns: [
+    { header: 'NAME', cell: (r) => r.name },
+    { header: 'SUBNETS', cell: (r) => cidrs(r.subnets) },
+    { header: 'STATUS', cell: (r) => r.status },
+    { header: 'AGE', cell: (r, now) => ageOf(r.createdAt, now) },
+    { header: 'EXTERNAL-NETWORK', cell: (r) => r.externalNetwork ?? '', wide: true },
+    { header: 'ID', cell: (r) => r.id, wide: true },
+    { header: 'CLUSTER', cell: (r) => r.cluster ?? '', wide: true },
+  ],
+  toObject: (r) => ({
+    apiVersion: API_VERSION,
+    kind: 'Router',
+    metadata: metadata(r.name, r),
+    spec: defined({ externalNetwork: r.externalNetwork, description: r.description, cluster: r.cluster }),
+    status: defined({ status: r.status, subnets: r.subnets }),
+  }),
+};
+
+export const clusterPrinter: ResourcePrinter<ClusterView> = {
+  noun: 'cluster',
+  name: (c) => c.name,
+  columns: [
+    { header: 'NAME', cell: (c) => c.name },
+    { header: 'AUTH-URL', cell: (c) => c.authUrl },
+    { header: 'USER', cell: (c) => c.user },
+    { header: 'PROJECT', cell: (c) => c.project ?? '' },
+    { header: 'REGION', cell: (c) => c.region ?? '' },
+    { header: 'DEFAULT-NETWORK', cell: (c) => c.defaultNetwork ?? '' },
+    { header: 'AGE', cell: (c, now) => ageOf(c.createdAt, now) },
+    { header: 'DEFAULT-SUBNET', cell: (c) => c.defaultSubnet ?? '', wide: true },
+    { header: 'INTERFACE', cell: (c) => c.interface ?? '', wide: true },
+  ],
+  toObject: (c) => ({
+    apiVersion: API_VERSION,
+    kind: 'Cluster',
+    metadata: metadata(c.name, c),
+    spec: defined({
+      authUrl: c.authUrl,
+      user: c.user,
+      userDomain: c.userDomain,
+      project: c.project,
+      projectDomain: c.projectDomain,
+      region: c.region,
+      interface: c.interface,
+      defaultNetwork: c.defaultNetwork,
+      defaultSubnet: c.defaultSubnet,
+    }),
+  }),
+};
+
+const podIp = (p: PodNetworkView) => list(p.ips.length > 0 ? p.ips : p.wantedIps);
+
+export const podNetworkPrinter: ResourcePrinter<PodNetworkView> = {
+  noun: 'podnetwork',
+  name: (p) => p.pod,
+  columns: [
+    { header: 'NAMESPACE', cell: (p) => p.namespace },
+    { header: 'NAME', cell: (p) => p.pod },
+    { header: 'SUBNET', cell: (p) => cidrs(p.subnets) },
+    { header: 'IP', cell: podIp },
+    { header: 'PORT', cell: (p) => p.portId ?? '' },
+    { header: 'NODE', cell: (p) => p.node ?? '' },
+    { header: 'STATUS', cell: (p) => p.status },
+    { header: 'AGE', cell: (p, now) => ageOf(p.createdAt, now) },
+    { header: 'MAC', cell: (p) => p.mac ?? p.wantedMac ?? '', wide: true },
+    { header: 'NETWORK', cell: (p) => p.network?.name || p.network?.id || '', wide: true },
+    { header: 'CONTAINER', cell: (p) => p.container ?? '', wide: true },
+  ],
+  toObject: (p) => ({
+    apiVersion: API_VERSION,
+    kind: 'PodNetwork',
+    metadata: metadata(p.pod, p),
+    // subnet and ip: the first (IPv4 when there is one), as Kubernetes keeps podIP next to podIPs.
+    spec: defined({
+      cluster: p.cluster,
+      network: p.network,
+      subnet: p.subnets[0],
+      subnets: p.subnets,
+      ip: p.wantedIps[0],
+      ips: p.wantedIps,
+      mac: p.wantedMac,
+    }),
+    status: defined({
+      status: p.status,
+      portId: p.portId,
+      ips: p.ips,
+      mac: p.mac,
+      node: p.node,
+      containerId: p.container,
+    }),
+  }),
+};
+
+export const PRINTERS = {
+  network: networkPrinter,
+  subnet: subnetPrinter,
+  router: routerPrinter,
+  cluster: clusterPrinter,
+  podnetwork: podNetworkPrinter,
+} as const satisfies Record<Noun, ResourcePrinter<never>>;
+
+/** describe's blocks, one per noun. */
+export function describeNetwork(n: NetworkView): DescribeEntry[] {
+  return [
+    ['Name', n.name],
+    ['ID', n.id],
+    ['Cluster', n.cluster ?? ''],
+    ['Status', n.status],
+    ['MTU', n.mtu === undefined ? '' : String(n.mtu)],
+    ['Subnets', n.subnets.map(subnetText)],
+    ['Used By', n.usedBy ?? []],
+    ['Description', n.description ?? ''],
+  ];
+}
+
+export function describeSubnet(s: SubnetView): DescribeEntry[] {
+  return [
+    ['Name', s.name],
+    ['ID', s.id],
+    ['Cluster', s.cluster ?? ''],
+    ['Network', s.network],
+    ['CIDR', s.cidr],
+    ['Gateway', s.gateway ?? ''],
+    ['DHCP', String(s.dhcp)],
+    ['Allocation Pools', s.allocationPools.map((p) => `${p.start}-${p.end}`)],
+    ['DNS', s.dns],
+    ['Used By', s.usedBy ?? []],
+    ['Description', s.description ?? ''],
+  ];
+}
+
+export function describeRouter(r: RouterView): DescribeEntry[] {
+  return [
+    ['Name', r.name],
+    ['ID', r.id],
+    ['Cluster', r.cluster ?? ''],
+    ['Status', r.status],
+    ['External Network', r.externalNetwork ?? ''],
+    ['Subnets', r.subnets.map(subnetText)],
+    ['Description', r.description ?? ''],
+  ];
+}
+
+export function describeCluster(c: ClusterView): DescribeEntry[] {
+  return [
+    ['Name', c.name],
+    ['Auth URL', c.authUrl],
+    ['User', c.userDomain ? `${c.user} (domain ${c.userDomain})` : c.user],
+    ['Project', c.project ? `${c.project}${c.projectDomain ? ` (domain ${c.projectDomain})` : ''}` : ''],
+    ['Region', c.region ?? ''],
+    ['Interface', c.interface ?? ''],
+    ['Default Network', c.defaultNetwork ?? ''],
+    ['Default Subnet', c.defaultSubnet ?? ''],
+  ];
+}
+
+export function describePodNetwork(p: PodNetworkView): DescribeEntry[] {
+  return [
+    ['Name', p.pod],
+    ['Namespace', p.namespace],
+    ['Cluster', p.cluster],
+    [
+      'Requested',
+      [
+        ['Network', p.network ? p.network.name || p.network.id : ''],
+        ['Subnets', p.subnets.map(subnetText)],
+        ['IPs', p.wantedIps],
+        ['MAC', p.wantedMac ?? ''],
+      ],
+    ],
+    [
+      'Port',
+      [
+        ['ID', p.portId ?? ''],
+        ['IPs', p.ips],
+        ['MAC', p.mac ?? ''],
+        ['Node', p.node ?? ''],
+        ['Container', p.container ?? ''],
+        ['Status', p.status],
+      ],
+    ],
+  ];
+}

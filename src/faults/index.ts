@@ -1,0 +1,34 @@
+/**
+ * Fault points: named places in ADD where a test can make N-Net fail or die, to prove that the
+ * undo, DEL, GC and the agent's reconcile leave nothing behind. Production code only announces
+ * the points; nothing is injected unless a hook is installed, and only the test build of the
+ * binaries (test/support/faulty/) installs one.
+ *
+ *   await faultPoint('port'); // no-op in production
+ */
+
+/** ADD's own points, then the plug drivers' steps (src/plug/spec.ts). */
+export type FaultPoint =
+  | 'port' // the Neutron port is created / bound
+  | 'plug' // the NIC is configured, before the store write
+  | 'record' // the attachment is recorded, before the result is returned
+  | 'bridge'
+  | 'veth-ovs'
+  | 'ovs-port'
+  | 'veth-pod'
+  | 'move'
+  | 'configure';
+
+export type FaultHook = (point: FaultPoint) => void | Promise<void>;
+
+let hook: FaultHook | undefined;
+
+/** Installs (or, with undefined, removes) the hook. Tests only. */
+export function installFaultHook(h: FaultHook | undefined): void {
+  hook = h;
+}
+
+/** Announces that `point` was reached; the hook may throw (a failure) or kill the process. */
+export async function faultPoint(point: FaultPoint): Promise<void> {
+  if (hook) await hook(point);
+}

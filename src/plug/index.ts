@@ -1,0 +1,56 @@
+/**
+ * Network deployment: plug a Neutron port into a pod's network namespace on OVS.
+ *
+ *   const settings = parsePlugSettings({ bridge: 'br-int', datapathType: 'netdev' });
+ *   const spec = parsePlugSpec({ portId, mac, ips: [{ address: '1.2.0.100', prefixLength: 16 }],
+ *     gateway: '1.2.0.1', mtu: 1450, netns: '/var/run/netns/pod1', ifname: 'eth0' });
+ *   await plug(settings, spec);    // idempotent; undoes its own partial work on failure
+ *   await check(settings, spec);   // PlugError('check-failed') when something differs
+ *   await unplug(settings, spec);  // idempotent; works when the netns is gone
+ *
+ * See README.md for the design and the measurements behind it.
+ */
+import { checkPlug } from './check.ts';
+import { findPortByIfaceId, listNnetPorts, type OvsPort, withOvsdb } from './ovs.ts';
+import type { PlugSettings } from './settings.ts';
+import type { PlugSpec } from './spec.ts';
+
+export type { NetnsPath } from './netns.ts';
+export { netnsExists, setSysctls } from './netns.ts';
+export { type InterfaceEvent, type InterfaceWatch, NNET_IDS, type OvsPort, watchInterfaces } from './ovs.ts';
+export { type PlugOptions, type PlugResult, plug, replug, unplug } from './plug.ts';
+export {
+  PLUG_DRIVERS,
+  type PlugDriver,
+  type PlugSettings,
+  type PlugSettingsInput,
+  parsePlugSettings,
+} from './settings.ts';
+export {
+  type DeviceNames,
+  deviceNames,
+  HYBRID_STEPS,
+  INTERNAL_STEPS,
+  type PlugSpec,
+  type PlugSpecInput,
+  type PlugStep,
+  parsePlugSpec,
+  parseUnplugSpec,
+  podAlias,
+  type UnplugSpec,
+} from './spec.ts';
+
+/** CHECK: throws PlugError('check-failed') naming the first thing that is not as plugged. */
+export function check(settings: PlugSettings, spec: PlugSpec): Promise<void> {
+  return checkPlug(settings, spec);
+}
+
+/** N-Net's ports on the bridge (those with external_ids:nnet-driver), for reconcile / GC. */
+export function listPorts(settings: PlugSettings): Promise<OvsPort[]> {
+  return withOvsdb(settings, (c) => listNnetPorts(c, settings));
+}
+
+/** The OVS interface with external_ids:iface-id=`portId`, or undefined. */
+export function findPort(settings: PlugSettings, portId: string): Promise<OvsPort | undefined> {
+  return withOvsdb(settings, (c) => findPortByIfaceId(c, portId));
+}

@@ -1,0 +1,45 @@
+/** What the plug needs to know about the node: where OVSDB is, which bridge, which datapath. */
+import { z } from 'zod';
+import { InputError } from '../errors/index.ts';
+
+export const PLUG_DRIVERS = ['internal', 'hybrid'] as const;
+export type PlugDriver = (typeof PLUG_DRIVERS)[number];
+
+const OVS_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+export const PlugSettingsSchema = z.object({
+  /** OVSDB server: `unix:/path` or a plain absolute socket path. */
+  ovsdb: z
+    .string()
+    .regex(/^(unix:)?\/\S+$/, 'must be unix:/absolute/path or /absolute/path')
+    .default('unix:/var/run/openvswitch/db.sock'),
+  /** The integration bridge ovn-controller / the Neutron OVS agent watches. */
+  bridge: z.string().regex(OVS_NAME, 'not a valid OVS bridge name').default('br-int'),
+  /** 'system' (kernel datapath) in production; 'netdev' (userspace) where there is no OVS kernel module. */
+  datapathType: z.enum(['system', 'netdev']).default('system'),
+  driver: z.enum(PLUG_DRIVERS).default('internal'),
+  /**
+   * Network namespace where ovs-vswitchd runs (an nsfs path): its internal-port taps appear there,
+   * and the hybrid driver's veths and qbr bridge live there. Unset: the namespace of this process.
+   */
+  vswitchdNetns: z.string().startsWith('/', 'must be an absolute path').optional(),
+  /** How long to wait for ovs-vswitchd to apply a change (and the tap to appear). */
+  timeoutMs: z.number().int().min(100).max(300_000).default(10_000),
+});
+
+export type PlugSettingsInput = z.input<typeof PlugSettingsSchema>;
+export interface PlugSettings extends Omit<z.output<typeof PlugSettingsSchema>, 'ovsdb'> {
+  /** The OVSDB unix socket path (without `unix:`). */
+  ovsdbSocket: string;
+}
+
+/** Validates plug settings (defaults filled in); InputError('invalid-config') names the bad field. */
+export function parsePlugSettings(input: unknown = {}): PlugSettings {
+  const r = PlugSettingsSchema.safeParse(input ?? {});
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => `${i.path.join('.') || '(settings)'}: ${i.message}`).join('; ');
+    throw new InputError('invalid-config', `invalid deploy settings: ${issues}`);
+  }
+  const { ovsdb, ...rest } = r.data;
+  return { ...rest, ovsdbSocket: ovsdb.replace(/^unix:/, '') };
+}
