@@ -5,6 +5,7 @@
  */
 import { loadBackend, type NetworkBackend } from './backend.ts';
 import { type ExitStatus, type KubectlResult, runKubectl } from './kubectl.ts';
+import { type InvokedAs, invokedAs } from './plugin.ts';
 import { type NnetSession, openSession } from './session.ts';
 import { resolveSettings } from './settings.ts';
 import { deferSignals, type SignalGuard } from './signals.ts';
@@ -18,6 +19,8 @@ export interface CliIo {
   readStdin(): Promise<Buffer>;
   /** kubenetctl's own path (never run as kubectl). */
   self?: string;
+  /** The name it runs as: `kubectl-nnet` is the kubectl plugin (see plugin.ts). */
+  invokedAs?: InvokedAs;
   now?: () => Date;
 }
 
@@ -120,5 +123,6 @@ export function processIo(): CliIo {
         process.stdin.on('error', reject);
       }),
     ...(process.argv[1] !== undefined ? { self: process.argv[1] } : {}),
+    invokedAs: invokedAs(process.argv[1]),
   };
 }
