@@ -15,6 +15,7 @@ export const ENTRIES = {
   nnet: 'src/bin/nnet.ts',
   kubenetctl: 'src/bin/kubenetctl.ts',
   'nnet-agent': 'src/bin/nnet-agent.ts',
+  'nnet-install-cni': 'src/bin/nnet-install-cni.ts',
 } as const;
 
 /** Test builds with the fault hook (test/support/faulty/): never installed anywhere. */

@@ -68,3 +68,9 @@ test('bad flags fail with InputError naming the flag', () => {
     );
   }
 });
+
+test('--require-credentials is off by default and takes no value', () => {
+  assert.equal(parseAgentArgs([]).requireCredentials, false);
+  assert.equal(parseAgentArgs(['--require-credentials']).requireCredentials, true);
+  assert.throws(() => parseAgentArgs(['--require-credentials=yes']), /--require-credentials takes no value/);
+});

@@ -27,6 +27,8 @@ export interface AgentArgs {
   metricsListen: ListenAddress | undefined;
   /** One replug pass and one reconcile, then exit. */
   once: boolean;
+  /** Refuse a CNI config without a `credentials` reference (no fallback to the store's). */
+  requireCredentials: boolean;
   /** JSON-lines log file; undefined = stderr. */
   logFile: string | undefined;
   logLevel: LogLevel;
@@ -44,6 +46,7 @@ Flags:
   --grace DUR                leave leftovers younger than this to the ADD that may own them (default 60s)
   --metrics-listen HOST:PORT serve /metrics there, or "off" (default ${DEFAULT_METRICS_LISTEN})
   --once                     one replug pass and one reconcile, then exit (1 when something failed)
+  --require-credentials      exit 2 unless the CNI config references a usable credentials file
   --log-file PATH            JSON-lines log file (default: stderr)
   --log-level LEVEL          debug, info, warn or error (default info)
   -h, --help                 this text
@@ -91,6 +94,7 @@ export function parseAgentArgs(argv: readonly string[]): AgentArgs {
     graceMs: 60_000,
     metricsListen: parseListen(DEFAULT_METRICS_LISTEN),
     once: false,
+    requireCredentials: false,
     logFile: undefined,
     logLevel: 'info',
     help: false,
@@ -105,9 +109,10 @@ export function parseAgentArgs(argv: readonly string[]): AgentArgs {
     const m = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
     if (!m) throw bad(`unexpected argument "${arg.slice(0, 60)}" (see --help)`);
     const name = m[1]!;
-    if (name === 'once') {
-      if (m[2] !== undefined) throw bad('--once takes no value');
-      out.once = true;
+    if (name === 'once' || name === 'require-credentials') {
+      if (m[2] !== undefined) throw bad(`--${name} takes no value`);
+      if (name === 'once') out.once = true;
+      else out.requireCredentials = true;
       continue;
     }
     if (!VALUE_FLAGS.has(name)) throw bad(`unknown flag --${name.slice(0, 40)} (see --help)`);

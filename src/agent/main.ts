@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../log/index.ts';
 import { createAgent } from './agent.ts';
 import { type AgentArgs, parseAgentArgs, USAGE } from './args.ts';
 import { describeError, loadNodeConfig, type NetConf } from './config.ts';
+import { checkCredentialsReference } from './credentials.ts';
 import { createMetrics } from './metrics.ts';
 import { serveMetrics } from './server.ts';
 
@@ -61,6 +62,13 @@ export async function main(argv: readonly string[], io: MainIo = processMainIo()
     log.error('cannot load the CNI config', { file: args.cniConfig, error: describeError(e) });
     if (args.logFile) io.stderr(`nnet-agent: ${describeError(e)}\n`);
     return e instanceof InputError ? 2 : 1;
+  }
+  try {
+    checkCredentialsReference(conf, args.cniConfig, { required: args.requireCredentials });
+  } catch (e) {
+    log.error('cannot use the credentials', { file: args.cniConfig, error: describeError(e) });
+    if (args.logFile) io.stderr(`nnet-agent: ${describeError(e)}\n`);
+    return 2;
   }
   const metrics = createMetrics();
   const agent = createAgent({

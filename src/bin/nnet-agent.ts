@@ -1,6 +1,6 @@
 /**
  * `nnet-agent`: the N-Net node agent (one per node; deploy/systemd/nnet-agent.service or the
- * DaemonSet in deploy/k8s/nnet-agent.yaml). See src/agent.
+ * DaemonSet in deploy/k8s/nnet.yaml). See src/agent.
  */
 import { main } from '../agent/index.ts';
 

@@ -5,6 +5,7 @@
  */
 
 import { type ExitStatus, type KubectlResult, runKubectl } from './kubectl.ts';
+import { type InvokedAs, invokedAs } from './plugin.ts';
 import { loadBackend, type NetworkBackend } from './reservations.ts';
 import { type NnetSession, openSession } from './session.ts';
 import { resolveSettings } from './settings.ts';
@@ -19,6 +20,8 @@ export interface CliIo {
   readStdin(): Promise<Buffer>;
   /** kubenetctl's own path (never run as kubectl). */
   self?: string;
+  /** The name it runs as: `kubectl-nnet` is the kubectl plugin (see plugin.ts). */
+  invokedAs?: InvokedAs;
   now?: () => Date;
 }
 
@@ -121,5 +124,6 @@ export function processIo(): CliIo {
         process.stdin.on('error', reject);
       }),
     ...(process.argv[1] !== undefined ? { self: process.argv[1] } : {}),
+    invokedAs: invokedAs(process.argv[1]),
   };
 }

@@ -7,12 +7,14 @@ import { dispatch } from './dispatch.ts';
 import { toCliFailure } from './exit.ts';
 import type { ExitStatus } from './kubectl.ts';
 import { parseCommandLine } from './parse.ts';
+import { asKubectlPlugin } from './plugin.ts';
 import { interruptedStatus } from './signals.ts';
 
 export async function main(argv: readonly string[], io: CliIo): Promise<ExitStatus> {
   let ctx: CommandContext | undefined;
   try {
-    const { native, network } = parseCommandLine(argv);
+    const parsed = parseCommandLine(argv);
+    const { native, network } = io.invokedAs === 'kubectl-nnet' ? asKubectlPlugin(argv, parsed) : parsed;
     ctx = createContext(native, io);
     if (network === null) return await ctx.kubectl(native ?? []);
     return await dispatch(network, ctx);

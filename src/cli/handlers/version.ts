@@ -3,9 +3,19 @@ import pkg from '../../../package.json' with { type: 'json' };
 import type { Handler } from '../context.ts';
 import { formatYaml } from '../format.ts';
 
-/** kubenetctl's version, then kubectl's (kubectl gets the same arguments). */
+/**
+ * kubenetctl's version, then kubectl's (kubectl gets the same arguments). As `kubectl nnet
+ * version`, N-Net's only: the parser leaves no native part.
+ */
 export const version: Handler<'version'> = async (command, ctx) => {
-  const native = ctx.native ?? ['version'];
+  if (ctx.native === null) {
+    const ours = { kubenetctlVersion: { gitVersion: `v${pkg.version}` } };
+    if (command.output === 'json') ctx.io.stdout(`${JSON.stringify(ours, null, 2)}\n`);
+    else if (command.output === 'yaml') ctx.io.stdout(formatYaml(ours));
+    else ctx.io.stdout(`N-Net (kubectl nnet) Version: v${pkg.version}\n`);
+    return { code: 0 };
+  }
+  const native = ctx.native;
   if (command.output === undefined) {
     ctx.io.stdout(`kubenetctl Version: v${pkg.version}\n`);
     return ctx.kubectl(native);

@@ -1,0 +1,355 @@
+/**
+ * The image (npm run image) run with podman (scripts/podman.sh), exactly as deploy/k8s/nnet.yaml
+ * runs it: the init container's command, arguments, environment, mounts and security settings
+ * are read from the manifest, and each of its volumes is a temporary directory standing for the
+ * host's (or for the ConfigMap and the Secret). libcni (test/harness) validates what it installs.
+ * Containers are named nnt-img-…, run without a network, and are removed after each test.
+ */
+import assert from 'node:assert/strict';
+import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseAllDocuments } from 'yaml';
+import pkg from '../../package.json' with { type: 'json' };
+import { PROJECT_ROOT } from '../support/env.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: parsed Kubernetes YAML, which the assertions check
+type Obj = Record<string, any>;
+const PREFIX = `nnt-img-${randomBytes(3).toString('hex')}`;
+const IMAGE = `localhost/nnet:${pkg.version}`;
+const PODMAN = join(PROJECT_ROOT, 'scripts/podman.sh');
+const HARNESS = join(PROJECT_ROOT, 'test/harness/bin/nnet-cni-harness');
+const NODE = 'nnt-node1';
+
+const manifest = parseAllDocuments(readFileSync(join(PROJECT_ROOT, 'deploy/k8s/nnet.yaml'), 'utf8')).map(
+  (d) => d.toJS() as Obj,
+);
+const configMap = manifest.find((d) => d.kind === 'ConfigMap')!;
+const podSpec = manifest.find((d) => d.kind === 'DaemonSet')!.spec.template.spec as Obj;
+const INIT = podSpec.initContainers.find((c: Obj) => c.name === 'install-cni') as Obj;
+const AGENT = podSpec.containers.find((c: Obj) => c.name === 'nnet-agent') as Obj;
+const TEMPLATE_KEY = Object.keys(configMap.data)[0]!;
+
+let work: string;
+const containers: string[] = [];
+
+function podman(args: string[], timeout = 120_000): SpawnSyncReturns<string> {
+  return spawnSync('bash', [PODMAN, ...args], { encoding: 'utf8', timeout });
+}
+
+before(() => {
+  // Cached: only the app layer is rebuilt (and loaded when it changed). dist/ is the suite's build.
+  const built = spawnSync('bash', [join(PROJECT_ROOT, 'scripts/image/build.sh'), '--no-build'], {
+    encoding: 'utf8',
+    timeout: 60 * 60_000,
+  });
+  assert.equal(built.status, 0, `npm run image failed:\n${built.stdout}\n${built.stderr}`);
+  const harness = spawnSync('bash', [join(PROJECT_ROOT, 'test/harness/build.sh')], { encoding: 'utf8' });
+  assert.equal(harness.status, 0, harness.stderr);
+  work = mkdtempSync(join(tmpdir(), `${PREFIX}-`));
+});
+
+after(() => {
+  for (const name of containers) podman(['rm', '-f', '-t', '0', name]);
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/** A node's directories, the ConfigMap's and the Secret's, as the pod's volumes will see them. */
+interface Volumes {
+  'cni-bin': string;
+  'cni-conf': string;
+  'host-credentials': string;
+  config: string;
+  credentials: string;
+}
+interface Node {
+  root: string;
+  volumes: Volumes;
+  cniBin: string;
+  cniConf: string;
+  hostCredentials: string;
+}
+
+let nodes = 0;
+function newNode(template = configMap.data[TEMPLATE_KEY] as string): Node {
+  const root = join(work, `node${++nodes}`);
+  const dirs: Volumes = {
+    'cni-bin': join(root, 'host/opt/cni/bin'),
+    'cni-conf': join(root, 'host/etc/cni/net.d'),
+    'host-credentials': join(root, 'host/etc/nnet/credentials'),
+    config: join(root, 'configmap'),
+    credentials: join(root, 'secret'),
+  };
+  for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
+  writeFileSync(join(dirs.config, TEMPLATE_KEY), template);
+  writeFileSync(
+    join(dirs.credentials, 'clouds.yaml'),
+    'clouds:\n  nnet:\n    auth:\n      auth_url: http://127.0.0.1:5000/v3\n      application_credential_id: nnt-id\n      application_credential_secret: nnt-not-a-secret\n    auth_type: v3applicationcredential\n',
+    { mode: 0o600 },
+  );
+  return {
+    root,
+    volumes: dirs,
+    cniBin: dirs['cni-bin'],
+    cniConf: dirs['cni-conf'],
+    hostCredentials: dirs['host-credentials'],
+  };
+}
+
+/** podman run flags for container `c` of the manifest, its volumes mapped to `volumes`. */
+function runFlags(c: Obj, volumes: Partial<Record<string, string>>, env: Record<string, string>): string[] {
+  const flags = ['--network', 'none'];
+  for (const m of c.volumeMounts as Obj[]) {
+    const dir = volumes[m.name];
+    if (dir) flags.push('-v', `${dir}:${m.mountPath}${m.readOnly ? ':ro' : ''}`);
+  }
+  for (const [k, v] of Object.entries(env)) flags.push('-e', `${k}=${v}`);
+  const sc = (c.securityContext ?? {}) as Obj;
+  if (sc.readOnlyRootFilesystem) flags.push('--read-only');
+  if (sc.runAsUser !== undefined) flags.push('--user', String(sc.runAsUser));
+  if (sc.allowPrivilegeEscalation === false) flags.push('--security-opt', 'no-new-privileges');
+  for (const cap of sc.capabilities?.drop ?? []) flags.push('--cap-drop', cap);
+  return flags;
+}
+
+const initFlags = (n: Node) => runFlags(INIT, { ...n.volumes }, { NODE_NAME: NODE });
+
+function installCni(n: Node, extra: string[] = [], mounts: string[] = []): SpawnSyncReturns<string> {
+  const name = `${PREFIX}-${containers.length}`;
+  containers.push(name);
+  return podman([
+    'run',
+    '--rm',
+    '--name',
+    name,
+    ...initFlags(n),
+    ...mounts,
+    IMAGE,
+    ...INIT.command,
+    ...INIT.args,
+    ...extra,
+  ]);
+}
+
+/** Bytes, inode, mtime and mode of every file under `dir` (the names in order). */
+function snapshot(dir: string): Record<string, { bytes: string; ino: bigint; mtime: bigint; mode: number }> {
+  const out: Record<string, { bytes: string; ino: bigint; mtime: bigint; mode: number }> = {};
+  for (const name of readdirSync(dir).sort()) {
+    const st = statSync(join(dir, name), { bigint: true });
+    if (st.isFile())
+      out[name] = {
+        bytes: readFileSync(join(dir, name)).toString('base64'),
+        ino: st.ino,
+        mtime: st.mtimeNs,
+        mode: Number(st.mode) & 0o7777,
+      };
+  }
+  return out;
+}
+const snapshotAll = (n: Node) => ({
+  bin: snapshot(n.cniBin),
+  conf: snapshot(n.cniConf),
+  creds: snapshot(n.hostCredentials),
+});
+
+function validate(n: Node): SpawnSyncReturns<string> {
+  return spawnSync(
+    HARNESS,
+    ['-confdir', n.cniConf, '-bindir', n.cniBin, '-cachedir', join(n.root, 'cache'), 'validate'],
+    {
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
+}
+
+function imageFile(path: string): Buffer {
+  const r = spawnSync('bash', [PODMAN, 'run', '--rm', '--network', 'none', IMAGE, 'cat', path], {
+    timeout: 60_000,
+  });
+  assert.equal(r.status, 0, r.stderr?.toString());
+  return r.stdout;
+}
+
+test('install-cni installs nnet and a conflist libcni validates; a second run changes nothing', () => {
+  const n = newNode();
+  const first = installCni(n);
+  assert.equal(first.status, 0, first.stderr);
+  assert.deepEqual(first.stdout.trim().split('\n'), [
+    'installed /host/opt/cni/bin/nnet',
+    'installed /host/etc/nnet/credentials/clouds.yaml',
+    `installed /host/etc/cni/net.d/${TEMPLATE_KEY}`,
+  ]);
+  assert.ok(
+    readFileSync(join(n.cniBin, 'nnet')).equals(imageFile('/opt/nnet/dist/nnet.js')),
+    'the image’s plugin',
+  );
+  assert.equal(statSync(join(n.cniBin, 'nnet')).mode & 0o7777, 0o755);
+  const conflist = JSON.parse(readFileSync(join(n.cniConf, TEMPLATE_KEY), 'utf8'));
+  assert.equal(conflist.plugins[0].nodeName, NODE);
+  assert.equal(statSync(join(n.hostCredentials, 'clouds.yaml')).mode & 0o7777, 0o600);
+  assert.equal(statSync(n.hostCredentials).mode & 0o7777, 0o700);
+  assert.ok(
+    readFileSync(join(n.hostCredentials, 'clouds.yaml')).equals(
+      readFileSync(join(n.volumes.credentials, 'clouds.yaml')),
+    ),
+  );
+
+  const valid = validate(n);
+  assert.equal(valid.status, 0, `libcni ValidateNetworkList: ${valid.stdout}${valid.stderr}`);
+  assert.deepEqual(JSON.parse(valid.stdout).capabilities.sort(), ['ips', 'mac']);
+
+  const before = snapshotAll(n);
+  const second = installCni(n);
+  assert.equal(second.status, 0, second.stderr);
+  assert.deepEqual(second.stdout.trim().split('\n'), [
+    'unchanged /host/opt/cni/bin/nnet',
+    'unchanged /host/etc/nnet/credentials/clouds.yaml',
+    `unchanged /host/etc/cni/net.d/${TEMPLATE_KEY}`,
+  ]);
+  assert.deepEqual(snapshotAll(n), before, 'same bytes, inodes, mtimes and modes');
+});
+
+test('install-cni killed while copying the plugin leaves the old plugin and conflist intact', async (t) => {
+  const n = newNode();
+  assert.equal(installCni(n).status, 0);
+  const before = snapshotAll(n);
+
+  // v2: a new plugin (streamed through a FIFO, so the copy is midway when the test says) and a
+  // changed template; SIGKILL lands while the temporary copy is half written.
+  const src = join(n.root, 'v2');
+  mkdirSync(src);
+  assert.equal(spawnSync('mkfifo', [join(src, 'nnet.fifo')]).status, 0);
+  const v2 = readFileSync(join(n.cniBin, 'nnet'));
+  const tpl = JSON.parse(configMap.data[TEMPLATE_KEY]);
+  tpl.plugins[0].logLevel = 'debug';
+  writeFileSync(join(n.volumes.config, TEMPLATE_KEY), JSON.stringify(tpl));
+  const name = `${PREFIX}-${containers.length}`;
+  containers.push(name);
+  const child = spawn(
+    'bash',
+    [
+      PODMAN,
+      'run',
+      '--name',
+      name,
+      ...initFlags(n),
+      '-v',
+      `${src}:/v2:ro`,
+      IMAGE,
+      ...INIT.command,
+      ...INIT.args,
+      '--plugin=/v2/nnet.fifo',
+    ],
+    { stdio: 'ignore' },
+  );
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.after(() => child.kill('SIGKILL'));
+  const fifo = await open(join(src, 'nnet.fifo'), 'w'); // returns once install-cni opened it
+  const half = 256 * 1024;
+  await fifo.write(v2.subarray(0, half));
+  const tmp = await waitFor(() => {
+    const leftover = readdirSync(n.cniBin).find((f) => /^\.nnet\.nnet-install-\d+\.tmp$/.test(f));
+    return leftover && statSync(join(n.cniBin, leftover)).size >= half / 2 ? leftover : undefined;
+  });
+  assert.equal(podman(['kill', '-s', 'KILL', name]).status, 0);
+  assert.equal(await exited, 137, 'killed by SIGKILL');
+  await fifo.close().catch(() => undefined);
+
+  const now = snapshotAll(n);
+  assert.deepEqual(
+    { ...now, bin: { nnet: now.bin.nnet } },
+    before,
+    'nnet, the credentials and the conflist are as they were',
+  );
+  assert.deepEqual(Object.keys(now.bin).sort(), [tmp, 'nnet'].sort(), 'only the temporary copy is new');
+
+  // The next run cleans up and installs v2's conflist; the plugin is unchanged.
+  const again = installCni(n);
+  assert.equal(again.status, 0, again.stderr);
+  assert.deepEqual(again.stdout.trim().split('\n'), [
+    `removed leftover /host/opt/cni/bin/${tmp}`,
+    'unchanged /host/opt/cni/bin/nnet',
+    'unchanged /host/etc/nnet/credentials/clouds.yaml',
+    `installed /host/etc/cni/net.d/${TEMPLATE_KEY}`,
+  ]);
+  assert.deepEqual(readdirSync(n.cniBin), ['nnet']);
+  assert.equal(JSON.parse(readFileSync(join(n.cniConf, TEMPLATE_KEY), 'utf8')).plugins[0].logLevel, 'debug');
+});
+
+test('a bad ConfigMap template: install-cni exits non-zero with the plugin’s code-7 text and writes nothing', () => {
+  const n = newNode();
+  assert.equal(installCni(n).status, 0);
+  const before = snapshotAll(n);
+  const bad = JSON.parse(configMap.data[TEMPLATE_KEY]);
+  bad.plugins[0].plugDriver = 'veth';
+  writeFileSync(join(n.volumes.config, TEMPLATE_KEY), JSON.stringify(bad));
+
+  // What the plugin itself answers to that config at ADD (as libcni hands it: name and cniVersion in).
+  const plugin = spawnSync(process.execPath, [join(PROJECT_ROOT, 'dist/nnet.js')], {
+    input: JSON.stringify({ ...bad.plugins[0], name: bad.name, cniVersion: bad.cniVersion }),
+    env: {
+      CNI_COMMAND: 'ADD',
+      CNI_CONTAINERID: 'nnt-c',
+      CNI_NETNS: '/run/netns/nnt-none',
+      CNI_IFNAME: 'eth0',
+      CNI_PATH: '/opt/cni/bin',
+    },
+    encoding: 'utf8',
+  });
+  const answer = JSON.parse(plugin.stdout) as { code: number; msg: string };
+  assert.equal(answer.code, 7);
+
+  const r = installCni(n);
+  assert.equal(r.status, 2, r.stdout + r.stderr);
+  assert.equal(r.stdout, '');
+  assert.equal(
+    r.stderr,
+    `nnet-install-cni: invalid conflist template /etc/nnet/config/${TEMPLATE_KEY} (CNI error code 7): ${answer.msg}\n`,
+  );
+  assert.deepEqual(snapshotAll(n), before, 'nothing written, nothing left behind');
+
+  const empty = newNode(JSON.stringify(bad));
+  assert.equal(installCni(empty).status, 2);
+  assert.deepEqual(snapshotAll(empty), { bin: {}, conf: {}, creds: {} }, 'a fresh node gets nothing');
+});
+
+test('without the credentials Secret the agent exits non-zero, naming the file it needs', () => {
+  const n = newNode();
+  assert.equal(installCni(n).status, 0);
+  const name = `${PREFIX}-${containers.length}`;
+  containers.push(name);
+  // The pod as the manifest has it, less the Secret (and the host's OVS, netns and state dirs:
+  // the agent must stop before it needs them).
+  const r = podman([
+    'run',
+    '--rm',
+    '--name',
+    name,
+    ...runFlags(AGENT, { 'cni-conf': n.cniConf }, {}),
+    IMAGE,
+    ...AGENT.command,
+    ...AGENT.args.map((a: string) => a.replace('$(NODE_IP)', '127.0.0.1')),
+  ]);
+  assert.equal(r.status, 2, r.stdout + r.stderr);
+  assert.match(
+    r.stderr,
+    /the credentials file \/etc\/nnet\/credentials\/clouds.yaml that the CNI config \/etc\/cni\/net.d\/10-nnet.conflist references does not exist/,
+  );
+  assert.doesNotMatch(r.stderr, /nnt-not-a-secret/);
+});
+
+async function waitFor<T>(probe: () => T | undefined, deadlineMs = 60_000): Promise<T> {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await sleep(50);
+  }
+}
