@@ -7,7 +7,15 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log/index.ts';
-import { type NodeContext, plugSpecOf, type SweepReport, sweep, withNodeContext } from '../network/index.ts';
+import {
+  ensureNodePort,
+  type NodeContext,
+  plugNodePort,
+  plugSpecOf,
+  type SweepReport,
+  sweep,
+  withNodeContext,
+} from '../network/index.ts';
 import {
   type InterfaceWatch,
   listPorts,
@@ -142,6 +150,7 @@ export function createAgent(o: AgentOptions): Agent {
             if (suspects !== 'all') retryLater(a.portId);
           }
         }
+        await replugNodePorts(ctx, byId, suspects, report);
       });
     } catch (e) {
       report.errors.push(fail('replug', 'listing attachments and OVS ports', e));
@@ -150,10 +159,61 @@ export function createAgent(o: AgentOptions): Agent {
     return report;
   }
 
+  /** The node's own ports, restored like pods' NICs (their taps live in the node's netns). */
+  async function replugNodePorts(
+    ctx: NodeContext,
+    ovs: ReadonlyMap<string, unknown>,
+    suspects: Set<string> | 'all',
+    report: ReplugReport,
+  ): Promise<void> {
+    const node = await ctx.store.nodes.get({ cluster: ctx.cluster, name: ctx.node });
+    for (const p of node?.ports ?? []) {
+      if (suspects !== 'all' && !suspects.has(p.portId)) continue;
+      if (!ovs.has(p.portId) && suspects !== 'all') continue;
+      try {
+        if ((await plugNodePort(ctx, p)) === 'unchanged') report.unchanged += 1;
+        else {
+          metrics.replugs.inc();
+          report.replugged.push(`node ${ctx.node} ${p.device}`);
+          log.info('re-plugged the node port', {
+            portId: p.portId,
+            device: p.device,
+            networkId: p.networkId,
+          });
+        }
+      } catch (e) {
+        report.errors.push(fail('replug', `re-plugging node port ${p.device} (port ${p.portId})`, e));
+        if (suspects !== 'all') retryLater(p.portId);
+      }
+    }
+  }
+
+  /** A port of the node's own on each of the cluster's networks, so the node reaches every pod. */
+  async function ensureNodePorts(ctx: NodeContext): Promise<string[]> {
+    const errors: string[] = [];
+    const cluster = await ctx.store.clusters.get(ctx.cluster);
+    if (!cluster) return errors;
+    const managed = await ctx.store.resources.list({ kind: 'network', cluster: ctx.cluster });
+    const networks = new Set([
+      ...managed.map((r) => r.id),
+      ...(cluster.defaultNetworkId ? [cluster.defaultNetworkId] : []),
+    ]);
+    for (const id of networks) {
+      try {
+        await ensureNodePort(ctx, id);
+      } catch (e) {
+        errors.push(fail('reconcile', `making node ${ctx.node}'s port on network ${id}`, e));
+      }
+    }
+    return errors;
+  }
+
   async function reconcile(): Promise<SweepReport | undefined> {
     try {
       const report = await withCtx(async (ctx) => {
+        const portErrors = await ensureNodePorts(ctx);
         const r = await sweep(ctx, { graceMs: o.graceMs });
+        r.errors.push(...portErrors);
         metrics.attachments.set((await ctx.store.attachments.list({ node: ctx.node })).length);
         return r;
       });

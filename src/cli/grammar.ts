@@ -249,6 +249,12 @@ export const FLAGS: Readonly<Record<string, FlagSpec>> = {
     type: 'name',
     usage: 'Subnet (name or id) of the default network for those pods (default: Neutron picks one).',
   },
+  'service-cidr': {
+    name: 'service-cidr',
+    type: 'string',
+    usage:
+      "The cluster's Service CIDRs, as kube-apiserver's --service-cluster-ip-range (one per family, comma-separated; default 10.96.0.0/12). Pods route them through their node, where kube-proxy handles them.",
+  },
 };
 
 /** Flags that would put a secret on the command line (ps, shell history): always refused. */
@@ -416,6 +422,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'secret-file',
       'default-network',
       'default-subnet',
+      'service-cidr',
       'output',
     ],
     outputs: ['table', 'json', 'yaml', 'name'],

@@ -784,6 +784,8 @@ function buildCluster(
   const region = one(p, 'region');
   const defaultNetwork = nameValue(p, 'default-network');
   const defaultSubnet = nameValue(p, 'default-subnet');
+  const serviceCidrText = one(p, 'service-cidr');
+  const serviceCidrs = serviceCidrText === undefined ? undefined : serviceCidrList(serviceCidrText);
   return {
     kind: 'create-cluster',
     name,
@@ -792,9 +794,27 @@ function buildCluster(
     ...(iface !== undefined ? { interface: iface as 'public' | 'internal' | 'admin' } : {}),
     ...(defaultNetwork !== undefined ? { defaultNetwork } : {}),
     ...(defaultSubnet !== undefined ? { defaultSubnet } : {}),
+    ...(serviceCidrs !== undefined ? { serviceCidrs } : {}),
     ...withOutput,
     scope,
   };
+}
+
+/** `10.96.0.0/12[,fd00:10:96::/112]`: canonical CIDRs, at most one per family. */
+function serviceCidrList(text: string): string[] {
+  const out: Cidr[] = [];
+  for (const part of text.split(',').map((s) => s.trim())) {
+    const c = parseCidr(part);
+    if (!c.ok) throw invalidValue('service-cidr', part, c.reason);
+    if (out.some((o) => o.family === c.value.family))
+      throw invalidValue(
+        'service-cidr',
+        text,
+        `gives two IPv${c.value.family} ranges; give at most one per family`,
+      );
+    out.push(c.value);
+  }
+  return out.map((c) => c.cidr);
 }
 
 /** An http(s) URL without user info; the value is not echoed (it could hold a password). */

@@ -75,6 +75,8 @@ export interface ClusterView {
   /** Name (when N-Net manages it) or id. */
   defaultNetwork?: string;
   defaultSubnet?: string;
+  /** The Service CIDRs pods route through their node (the default when the cluster sets none). */
+  serviceCidrs: string[];
   createdAt?: string;
 }
 
@@ -211,6 +213,7 @@ export const clusterPrinter: ResourcePrinter<ClusterView> = {
     { header: 'AGE', cell: (c, now) => ageOf(c.createdAt, now) },
     { header: 'DEFAULT-SUBNET', cell: (c) => c.defaultSubnet ?? '', wide: true },
     { header: 'INTERFACE', cell: (c) => c.interface ?? '', wide: true },
+    { header: 'SERVICE-CIDR', cell: (c) => c.serviceCidrs.join(','), wide: true },
   ],
   toObject: (c) => ({
     apiVersion: API_VERSION,
@@ -226,6 +229,7 @@ export const clusterPrinter: ResourcePrinter<ClusterView> = {
       interface: c.interface,
       defaultNetwork: c.defaultNetwork,
       defaultSubnet: c.defaultSubnet,
+      serviceCidrs: c.serviceCidrs,
     }),
   }),
 };
@@ -333,6 +337,7 @@ export function describeCluster(c: ClusterView): DescribeEntry[] {
     ['Interface', c.interface ?? ''],
     ['Default Network', c.defaultNetwork ?? ''],
     ['Default Subnet', c.defaultSubnet ?? ''],
+    ['Service CIDRs', c.serviceCidrs.join(', ')],
   ];
 }
 

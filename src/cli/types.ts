@@ -121,6 +121,7 @@ export type NetworkCommand =
       interface?: 'public' | 'internal' | 'admin';
       defaultNetwork?: string;
       defaultSubnet?: string;
+      serviceCidrs?: string[];
       output?: OutputFormat;
       scope: Scope;
     }

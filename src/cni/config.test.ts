@@ -46,6 +46,7 @@ test('a minimal config gets every default', () => {
     ovsdbSocket: 'unix:/var/run/openvswitch/db.sock',
     ovsNetns: undefined,
     mtu: undefined,
+    serviceCidrs: undefined,
     logFile: '/var/log/nnet/nnet.log',
     logLevel: 'info',
     tokenCacheDir: '/var/lib/nnet/tokens',
@@ -55,6 +56,19 @@ test('a minimal config gets every default', () => {
     prevResult: undefined,
     validAttachments: undefined,
   });
+});
+
+test('serviceCidr takes a comma list like kube-apiserver, one CIDR per family', () => {
+  assert.deepEqual(parse({ ...MINIMAL, serviceCidr: '10.96.0.0/12' }).serviceCidrs, ['10.96.0.0/12']);
+  assert.deepEqual(parse({ ...MINIMAL, serviceCidr: '10.96.0.0/12, fd00:10:96:0::/112' }).serviceCidrs, [
+    '10.96.0.0/12',
+    'fd00:10:96::/112',
+  ]);
+  for (const bad of ['10.96.0.1/12', '10.96.0.0/12,10.100.0.0/16', 'nope'])
+    assert.match(
+      inputError(() => parse({ ...MINIMAL, serviceCidr: bad }), 'invalid-config').message,
+      /field "serviceCidr"/,
+    );
 });
 
 test('nodeName defaults to the host name', () => {

@@ -13,7 +13,7 @@ import { hostname } from 'node:os';
 import * as z from 'zod/mini';
 import { InputError } from '../errors/index.ts';
 import type { LogLevel } from '../log/index.ts';
-import { parseIfaceAddress, parseIp, parseMac } from '../resources/index.ts';
+import { parseCidr, parseIfaceAddress, parseIp, parseMac } from '../resources/index.ts';
 import { resultProblems } from './result.ts';
 import {
   type Attachment,
@@ -85,6 +85,11 @@ export interface NetConf {
   ovsNetns: string | undefined;
   /** MTU override; undefined = the Neutron network's MTU. */
   mtu: number | undefined;
+  /**
+   * Overrides the cluster's Service CIDRs (kept in the store; default 10.96.0.0/12): `serviceCidr`,
+   * comma-separated like kube-apiserver's --service-cluster-ip-range, at most one per family.
+   */
+  serviceCidrs: string[] | undefined;
   logFile: string;
   logLevel: LogLevel;
   /** Directory for cached Keystone tokens (0700; files 0600). */
@@ -200,6 +205,21 @@ function parseStore(s: string): StoreLocation | { problem: string } {
   // Never echo the value: a URL may carry a password.
   if (!ok) return { problem: 'must be etcd:http(s)://host:port[,…], each a URL without user info' };
   return { kind: 'etcd', endpoints: endpoints.map((e) => e.replace(/\/+$/, '')), url: s };
+}
+
+function parseServiceCidrs(s: string): string[] | { problem: string } {
+  const out: string[] = [];
+  for (const part of s.split(',').map((p) => p.trim())) {
+    const c = parseCidr(part);
+    if (!c.ok)
+      return {
+        problem: `must be CIDRs like "10.96.0.0/12" or "10.96.0.0/12,fd00:10:96::/112" (${part}: ${c.reason})`,
+      };
+    if (out.some((o) => o.includes(':') === c.value.cidr.includes(':')))
+      return { problem: 'must hold at most one CIDR per IP family' };
+    out.push(c.value.cidr);
+  }
+  return out;
 }
 
 function parseOvsdb(s: string): string | { problem: string } {
@@ -352,6 +372,7 @@ function schemaFor(nodeName: string) {
     ovsdbSocket: z.prefault(parsedString(parseOvsdb), DEFAULTS.ovsdbSocket),
     ovsNetns: z.optional(netnsSchema),
     mtu: z.optional(z.int().check(z.minimum(68), z.maximum(65535))),
+    serviceCidr: z.optional(parsedString(parseServiceCidrs)),
     logFile: z._default(absPath, DEFAULTS.logFile),
     logLevel: z._default(z.enum(['debug', 'info', 'warn', 'error']), DEFAULTS.logLevel),
     tokenCacheDir: z._default(absPath, DEFAULTS.tokenCacheDir),
@@ -494,6 +515,7 @@ export function parseNetConf(raw: Record<string, unknown>, options: ParseOptions
     ovsdbSocket: c.ovsdbSocket,
     ovsNetns: c.ovsNetns,
     mtu: c.mtu,
+    serviceCidrs: c.serviceCidr,
     logFile: c.logFile,
     logLevel: c.logLevel,
     tokenCacheDir: c.tokenCacheDir,

@@ -43,6 +43,8 @@ export const NnetCode = {
   StoreNotFound: 110,
   /** Neutron answered with content that makes no sense (a malformed address, route or id). */
   NeutronBadReply: 111,
+  /** N-Net refused to act on a Neutron object that is not its cluster's or is another device's. */
+  Refused: 112,
 } as const;
 
 const INPUT: Record<InputReason, number> = {
@@ -67,6 +69,7 @@ const NEUTRON: Record<NeutronReason, number> = {
   forbidden: NnetCode.NeutronRejected,
   'over-quota': NnetCode.NeutronRejected,
   'bad-reply': NnetCode.NeutronBadReply,
+  refused: NnetCode.Refused,
   unavailable: CniCode.TryAgainLater,
 };
 const STORE: Record<StoreReason, number> = {

@@ -67,6 +67,7 @@ export type NeutronReason =
   | 'forbidden'
   | 'over-quota'
   | 'bad-reply' // a reply whose content makes no sense (a malformed address, route or id)
+  | 'refused' // N-Net will not act on it: not its cluster's, or another device's
   | 'unavailable'; // 5xx, connection refused, timeout: retryable
 export class NeutronError extends NnetError {
   readonly domain = 'neutron';

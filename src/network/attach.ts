@@ -4,14 +4,17 @@
  * step undoes the steps before it, newest first.
  */
 
-import { StoreError } from '../errors/index.ts';
+import { InputError, NeutronError, StoreError } from '../errors/index.ts';
 import { faultPoint } from '../faults/index.ts';
 import type { Logger } from '../log/index.ts';
-import { parsePlugSpec, plug, unplug } from '../plug/index.ts';
+import type { NeutronClient } from '../neutron/index.ts';
+import { assertNetns, parsePlugSpec, plug, unplug } from '../plug/index.ts';
 import {
   type AcquireRequest,
   acquirePort,
+  addressing,
   fixedIpsOf,
+  type NodeAccess,
   type PodRef,
   releasePort,
   resolveNicTarget,
@@ -19,6 +22,7 @@ import {
 import type { Attachment, AttachmentInput, PodNicConfig } from '../store/index.ts';
 import { clusterScope, type NodeContext } from './context.ts';
 import { plugSpecOf } from './nic.ts';
+import { ensureNodePort, nodeAccess, serviceCidrs, serviceOverlap, serviceRoutes } from './node-port.ts';
 
 export interface AttachRequest {
   containerId: string;
@@ -52,32 +56,43 @@ export async function attach(ctx: NodeContext, req: AttachRequest): Promise<Atta
     ctx.log.info('attachment exists; returning it', { portId: existing.portId });
     return existing;
   }
+  assertNetns(req.netns); // before anything is asked of Neutron
   const neutron = await ctx.neutron();
-  const config = await ctx.store.podConfigs.get(req.pod);
+  const [config, access] = await Promise.all([ctx.store.podConfigs.get(req.pod), nodeAccess(ctx, neutron)]);
   const nic = config?.nics.find((n) => n.ifname === req.ifname);
   const undo: Undo[] = [];
   try {
-    const port = await acquirePort(neutron, {
+    const { port, createdByAdd } = await acquirePort(neutron, {
       pod: req.pod,
       containerId: req.containerId,
       node: ctx.node,
-      mtu: ctx.mtu,
+      securityGroupIds: await podSecurityGroups(ctx, neutron, access),
       ...(nic?.reservedPortId
         ? { reservedPortId: nic.reservedPortId }
         : { create: await portToCreate(ctx, req, nic) }),
     });
-    ctx.log.info('port acquired', { portId: port.portId, createdByAdd: port.createdByAdd });
+    ctx.log.info('port acquired', { portId: port.id, createdByAdd });
     await faultPoint('port');
     undo.push({
       what: 'release port',
       // Past the command's deadline too: the undo gets requests of its own.
       run: () =>
         releasePort(neutron.withSignal(undefined), {
-          portId: port.portId,
-          createdByAdd: port.createdByAdd,
+          portId: port.id,
+          createdByAdd,
           containerId: req.containerId,
         }),
     });
+
+    // Service traffic goes through this node's own port on the pod's network (kube-proxy's DNAT).
+    const [nodePort, cidrs] = await Promise.all([ensureNodePort(ctx, port.networkId), serviceCidrs(ctx)]);
+    const nicAddr = await addressing(neutron, port, {
+      mtu: ctx.mtu,
+      extraRoutes: serviceRoutes(cidrs, nodePort),
+    });
+    const overlap = serviceOverlap(cidrs, nicAddr.ips);
+    if (overlap)
+      throw new InputError('invalid-config', `${overlap}; choose a Service CIDR outside the pod networks`);
 
     const record: AttachmentInput = {
       ...key,
@@ -87,13 +102,13 @@ export async function attach(ctx: NodeContext, req: AttachRequest): Promise<Atta
       ...(req.podUid ? { podUid: req.podUid } : {}),
       netns: req.netns,
       node: ctx.node,
-      portId: port.portId,
-      portCreatedByAdd: port.createdByAdd,
+      portId: port.id,
+      portCreatedByAdd: createdByAdd,
       networkId: port.networkId,
-      ips: port.ips.map(({ family: _, ...ip }) => ip),
-      routes: port.routes,
-      mac: port.mac,
-      mtu: port.mtu,
+      ips: nicAddr.ips.map(({ family: _, ...ip }) => ip),
+      routes: nicAddr.routes,
+      mac: nicAddr.mac,
+      mtu: nicAddr.mtu,
       plugDriver: ctx.plug.driver,
       ovsPort: '',
     };
@@ -101,7 +116,7 @@ export async function attach(ctx: NodeContext, req: AttachRequest): Promise<Atta
     await faultPoint('plug');
     undo.push({
       what: 'unplug',
-      run: () => unplug(ctx.plug, { portId: port.portId, netns: req.netns, ifname: req.ifname }),
+      run: () => unplug(ctx.plug, { portId: port.id, netns: req.netns, ifname: req.ifname }),
     });
 
     const attachment = await ctx.store.attachments.create({
@@ -111,9 +126,9 @@ export async function attach(ctx: NodeContext, req: AttachRequest): Promise<Atta
     });
     await faultPoint('record');
     ctx.log.info('attached', {
-      portId: port.portId,
+      portId: port.id,
       ovsPort: plugged.ovsPort,
-      ips: port.ips.map((i) => i.address),
+      ips: record.ips.map((i) => i.address),
     });
     return attachment;
   } catch (e) {
@@ -127,6 +142,29 @@ export async function attach(ctx: NodeContext, req: AttachRequest): Promise<Atta
     }
     throw e;
   }
+}
+
+/**
+ * The security groups a pod port carries: the cluster's default set (else the project's
+ * `default` group), and always the cluster's node-access group, so that the node's probes and
+ * Service traffic reach the pod whatever its own groups admit.
+ */
+async function podSecurityGroups(
+  ctx: NodeContext,
+  neutron: NeutronClient,
+  access: NodeAccess,
+): Promise<string[]> {
+  const cluster = await ctx.store.clusters.get(ctx.cluster);
+  const own = cluster?.podSecurityGroupIds ?? [await projectDefaultGroup(neutron)];
+  return [...new Set([...own, access.securityGroupId])];
+}
+
+async function projectDefaultGroup(neutron: NeutronClient): Promise<string> {
+  const projectId = (await neutron.session.auth()).project?.id;
+  const found = await neutron.securityGroups.list({ name: 'default', ...(projectId ? { projectId } : {}) });
+  if (!found[0])
+    throw new NeutronError('not-found', `the project ${projectId ?? ''} has no "default" security group`);
+  return found[0].id;
 }
 
 /**

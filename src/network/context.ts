@@ -19,6 +19,8 @@ export interface NodeContext {
   defaultSubnet?: string | undefined;
   /** Overrides the Neutron network's MTU. */
   mtu?: number | undefined;
+  /** Overrides the cluster's Service CIDRs (the store's cluster record; default 10.96.0.0/12). */
+  serviceCidrs?: string[] | undefined;
 }
 
 /**

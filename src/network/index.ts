@@ -11,5 +11,14 @@ export type { NodeContext } from './context.ts';
 export { type DetachRequest, detach } from './detach.ts';
 export { type NicRecord, plugSpecOf } from './nic.ts';
 export { type NodeSettings, withNodeContext } from './node.ts';
+export {
+  ensureNodePort,
+  nodeAccess,
+  plugNodePort,
+  releaseRecordedNodePort,
+  serviceCidrs,
+  serviceOverlap,
+  serviceRoutes,
+} from './node-port.ts';
 export { readiness } from './status.ts';
 export { type SweepOptions, type SweepReport, sweep } from './sweep.ts';

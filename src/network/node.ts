@@ -35,6 +35,7 @@ export interface NodeSettings {
   ovsdbSocket: string;
   ovsNetns: string | undefined;
   mtu: number | undefined;
+  serviceCidrs?: string[] | undefined;
   tokenCacheDir: string;
   timeouts: { keystoneMs: number; neutronMs?: number | undefined; storeMs: number; ovsdbMs: number };
 }
@@ -72,6 +73,7 @@ export async function withNodeContext<T>(
     defaultNetwork: conf.network,
     defaultSubnet: conf.subnet,
     mtu: conf.mtu,
+    serviceCidrs: conf.serviceCidrs,
     neutron: () => {
       neutron ??= (async () => {
         const credentials = conf.credentials

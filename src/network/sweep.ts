@@ -5,8 +5,9 @@
  */
 
 import { NeutronError } from '../errors/index.ts';
-import { listPorts, NNET_IDS, netnsExists, unplug } from '../plug/index.ts';
-import { DEVICE_OWNER, isReserved, releasePort } from '../resources/index.ts';
+import type { NeutronClient } from '../neutron/index.ts';
+import { listPorts, NNET_IDS, netnsExists, unplug, unplugHostNic } from '../plug/index.ts';
+import { DEVICE_OWNER, isReserved, nodePorts, releaseNodePort, releasePort } from '../resources/index.ts';
 import type { Attachment } from '../store/index.ts';
 import type { NodeContext } from './context.ts';
 import { detach } from './detach.ts';
@@ -64,7 +65,7 @@ export async function sweep(ctx: NodeContext, opts: SweepOptions = {}): Promise<
   // OVS ports N-Net made whose attachment is gone.
   const neutron = await ctx.neutron();
   for (const p of await listPorts(ctx.plug)) {
-    if (!p.ifaceId || kept.has(p.ifaceId)) continue;
+    if (!p.ifaceId || kept.has(p.ifaceId) || p.driver === 'host') continue;
     const owner = {
       containerId: p.externalIds[NNET_IDS.containerId] ?? '',
       ifname: p.externalIds[NNET_IDS.ifname] ?? '',
@@ -107,6 +108,40 @@ export async function sweep(ctx: NodeContext, opts: SweepOptions = {}): Promise<
       note(`releasing Neutron port ${port.id}`, e);
     }
   }
+  await sweepNodePorts(ctx, neutron, { graceMs, now, report, note });
   ctx.log.info('sweep done', { ...report });
   return report;
+}
+
+/**
+ * The node's own ports that its record does not hold: OVS ports of a port released meanwhile, and
+ * Neutron ports an ADD made and then lost to another one (or crashed before recording).
+ */
+async function sweepNodePorts(
+  ctx: NodeContext,
+  neutron: NeutronClient,
+  o: { graceMs: number; now: () => number; report: SweepReport; note: (what: string, e: unknown) => void },
+): Promise<void> {
+  const recorded = new Set(
+    ((await ctx.store.nodes.get({ cluster: ctx.cluster, name: ctx.node }))?.ports ?? []).map((p) => p.portId),
+  );
+  for (const p of await listPorts(ctx.plug)) {
+    if (p.driver !== 'host' || !p.ifaceId || recorded.has(p.ifaceId)) continue;
+    try {
+      await unplugHostNic(ctx.plug, p.ifaceId);
+      o.report.ovsPortsRemoved.push(p.name);
+    } catch (e) {
+      o.note(`removing the unrecorded node port ${p.name}`, e);
+    }
+  }
+  const access = (await ctx.store.clusters.get(ctx.cluster))?.nodeAccess;
+  for (const port of await nodePorts(neutron, ctx.cluster, ctx.node)) {
+    if (recorded.has(port.id) || Date.parse(port.updatedAt ?? '') > o.now() - o.graceMs) continue;
+    try {
+      await releaseNodePort(neutron, port, access);
+      o.report.neutronPortsReleased.push(port.id);
+    } catch (e) {
+      o.note(`releasing the unrecorded node port ${port.id}`, e);
+    }
+  }
 }

@@ -16,7 +16,13 @@ import { errorFromResponse, type FaultContext } from './errors.ts';
 import { buildQuery, nextPageQuery, type QueryValue } from './query.ts';
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy, safeToResend } from './retry.ts';
 import {
+  type AddressGroup,
+  type AddressGroupCreate,
+  type AddressGroupFilters,
+  type AddressGroupUpdate,
   type AnyFilters,
+  addressGroupBody,
+  addressGroupSchema,
   type CreateCommon,
   filterParams,
   type Network,
@@ -115,6 +121,13 @@ export interface RouterApi extends ResourceApi<Router, RouterCreate, RouterUpdat
     target: { subnetId: string } | { portId: string },
   ): Promise<RouterInterface>;
 }
+export interface AddressGroupApi
+  extends ResourceApi<AddressGroup, AddressGroupCreate, AddressGroupUpdate, AddressGroupFilters> {
+  /** Adds CIDRs (atomically on Neutron's side; CIDRs already in the group are no error). */
+  addAddresses(id: string, addresses: readonly string[]): Promise<AddressGroup>;
+  /** Removes CIDRs; CIDRs not in the group are no error. */
+  removeAddresses(id: string, addresses: readonly string[]): Promise<AddressGroup>;
+}
 export type SecurityGroupRuleApi = Omit<
   ResourceApi<SecurityGroupRule, SecurityGroupRuleCreate, never, SecurityGroupRuleFilters>,
   'update'
@@ -151,6 +164,7 @@ export class NeutronClient {
     SecurityGroupFilters
   >;
   readonly securityGroupRules: SecurityGroupRuleApi;
+  readonly addressGroups: AddressGroupApi;
 
   private base: string | undefined;
   private readonly retry: RetryPolicy;
@@ -267,6 +281,24 @@ export class NeutronClient {
     );
     const { update: _noUpdate, ...ruleApi } = rules;
     this.securityGroupRules = ruleApi;
+    const ag: Kind<AddressGroup> = {
+      path: 'address-groups',
+      singular: 'address_group',
+      plural: 'address_groups',
+      label: 'address group',
+      schema: addressGroupSchema,
+    };
+    const groups = this.resource<AddressGroup, AddressGroupCreate, AddressGroupUpdate, AddressGroupFilters>(
+      ag,
+      addressGroupBody,
+      addressGroupBody,
+      (c) => `address group${named(c.name)}`,
+    );
+    this.addressGroups = {
+      ...groups,
+      addAddresses: (id, addresses) => this.addressGroupMembers('add', id, addresses),
+      removeAddresses: (id, addresses) => this.addressGroupMembers('remove', id, addresses),
+    };
   }
 
   /**
@@ -475,6 +507,21 @@ export class NeutronClient {
       }
     }
     return api;
+  }
+
+  private async addressGroupMembers(
+    op: 'add' | 'remove',
+    id: string,
+    addresses: readonly string[],
+  ): Promise<AddressGroup> {
+    const ctx = {
+      what: `${op === 'add' ? 'adding' : 'removing'} ${addresses.join(', ')} ${op === 'add' ? 'to' : 'from'} address group ${id}`,
+    };
+    const r = await this.call('PUT', `/address-groups/${encodeURIComponent(id)}/${op}_addresses`, {
+      body: { addresses },
+      ctx,
+    });
+    return parseWith(addressGroupSchema, (r as Record<string, unknown> | undefined)?.address_group, ctx);
   }
 
   private async routerInterface(

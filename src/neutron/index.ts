@@ -21,6 +21,7 @@
  * IdentityError from the session.
  */
 export type {
+  AddressGroupApi,
   ListOptions,
   NeutronClientOptions,
   PortApi,
@@ -33,6 +34,10 @@ export { createNeutronClient, NeutronClient } from './client.ts';
 export type { QueryValue } from './query.ts';
 export type { RetryPolicy } from './retry.ts';
 export type {
+  AddressGroup,
+  AddressGroupCreate,
+  AddressGroupFilters,
+  AddressGroupUpdate,
   AllocationPool,
   CommonFilters,
   CreateCommon,

@@ -348,6 +348,7 @@ export interface SecurityGroupRule extends Meta {
   portRangeMax: number | null;
   remoteIpPrefix: string | null;
   remoteGroupId: string | null;
+  remoteAddressGroupId: string | null;
 }
 const ruleObject = z.object({
   id: str,
@@ -359,6 +360,7 @@ const ruleObject = z.object({
   port_range_max: z.number().nullable().default(null),
   remote_ip_prefix: z.string().nullable().default(null),
   remote_group_id: z.string().nullable().default(null),
+  remote_address_group_id: z.string().nullable().default(null),
   ...ids,
   ...meta,
 });
@@ -372,6 +374,7 @@ const toRule = (r: z.output<typeof ruleObject>): SecurityGroupRule => ({
   portRangeMax: r.port_range_max,
   remoteIpPrefix: r.remote_ip_prefix,
   remoteGroupId: r.remote_group_id,
+  remoteAddressGroupId: r.remote_address_group_id,
   ...metaOf(r),
 });
 export const securityGroupRuleSchema = ruleObject.transform(toRule);
@@ -401,6 +404,33 @@ export const securityGroupSchema = z
       stateful: r.stateful ?? undefined,
       rules: r.security_group_rules,
       ...metaOf(r),
+    }),
+  );
+
+/** A Neutron address group: a named set of CIDRs that security group rules can refer to. */
+export interface AddressGroup {
+  id: string;
+  name: string;
+  description: string;
+  /** CIDRs, as Neutron normalised them. */
+  addresses: string[];
+  projectId: string | undefined;
+}
+export const addressGroupSchema = z
+  .object({
+    id: str,
+    name: z.string().default(''),
+    description: z.string().nullish(),
+    addresses: strList,
+    ...ids,
+  })
+  .transform(
+    (r): AddressGroup => ({
+      id: r.id,
+      name: r.name,
+      description: r.description ?? '',
+      addresses: r.addresses,
+      projectId: r.project_id ?? r.tenant_id ?? undefined,
     }),
   );
 
@@ -584,9 +614,25 @@ export interface SecurityGroupRuleCreate {
   portRangeMax?: number;
   remoteIpPrefix?: string;
   remoteGroupId?: string;
+  remoteAddressGroupId?: string;
   description?: string;
   projectId?: string;
 }
+export interface AddressGroupCreate extends Omit<CreateCommon, 'tags'> {
+  name: string;
+  addresses?: string[];
+}
+export type AddressGroupUpdate = Partial<Pick<AddressGroupCreate, 'name' | 'description'>>;
+export function addressGroupBody(a: AddressGroupCreate | AddressGroupUpdate): Body {
+  const c = a as AddressGroupCreate;
+  return compact({
+    name: c.name,
+    description: c.description,
+    addresses: c.addresses,
+    project_id: c.projectId,
+  });
+}
+
 export function securityGroupRuleBody(r: SecurityGroupRuleCreate): Body {
   return compact({
     security_group_id: r.securityGroupId,
@@ -597,6 +643,7 @@ export function securityGroupRuleBody(r: SecurityGroupRuleCreate): Body {
     port_range_max: r.portRangeMax,
     remote_ip_prefix: r.remoteIpPrefix,
     remote_group_id: r.remoteGroupId,
+    remote_address_group_id: r.remoteAddressGroupId,
     description: r.description,
     project_id: r.projectId,
   });
@@ -649,6 +696,7 @@ export interface RouterFilters extends CommonFilters {
   adminStateUp?: boolean;
 }
 export type SecurityGroupFilters = CommonFilters;
+export type AddressGroupFilters = Omit<CommonFilters, 'tags' | 'tagsAny' | 'notTags' | 'notTagsAny'>;
 export interface SecurityGroupRuleFilters
   extends Omit<CommonFilters, 'name' | 'tags' | 'tagsAny' | 'notTags' | 'notTagsAny'> {
   securityGroupId?: F;
@@ -657,6 +705,7 @@ export interface SecurityGroupRuleFilters
   protocol?: F;
   remoteGroupId?: F;
   remoteIpPrefix?: F;
+  remoteAddressGroupId?: F;
 }
 export type AnyFilters = CommonFilters & Record<string, unknown>;
 
@@ -676,6 +725,7 @@ const FILTER_KEYS: Record<string, string> = {
   securityGroupId: 'security_group_id',
   remoteGroupId: 'remote_group_id',
   remoteIpPrefix: 'remote_ip_prefix',
+  remoteAddressGroupId: 'remote_address_group_id',
   tagsAny: 'tags-any',
   notTags: 'not-tags',
   notTagsAny: 'not-tags-any',

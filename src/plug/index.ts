@@ -15,8 +15,17 @@ import { findPortByIfaceId, listNnetPorts, type OvsPort, withOvsdb } from './ovs
 import type { PlugSettings } from './settings.ts';
 import type { PlugSpec } from './spec.ts';
 
+export { type HostNicSpec, plugHostNic, unplugHostNic } from './host.ts';
+export { listHostAddresses } from './links.ts';
+export {
+  ensureNodeRouting,
+  NFT_TABLE,
+  nodeNatScript,
+  nodeRoutingInPlace,
+  removeNodeRouting,
+} from './netfilter.ts';
 export type { NetnsPath } from './netns.ts';
-export { netnsExists, setSysctls } from './netns.ts';
+export { assertNetns, netnsExists, setSysctls } from './netns.ts';
 export { type InterfaceEvent, type InterfaceWatch, NNET_IDS, type OvsPort, watchInterfaces } from './ovs.ts';
 export { type PlugOptions, type PlugResult, plug, replug, unplug } from './plug.ts';
 export {

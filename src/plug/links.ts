@@ -60,6 +60,17 @@ export function parseRoute(j: Json): RouteInfo {
   return { dst: str(j.dst) ?? 'default', gateway: str(j.gateway), dev: str(j.dev) };
 }
 
+/** Every address of a namespace with the device that holds it (one process). */
+export async function listHostAddresses(
+  ns: NetnsPath,
+): Promise<{ device: string; family: 4 | 6; address: string; prefixLength: number }[]> {
+  const [links] = await ipJsonBatch(ns, [['addr', 'show']]);
+  return (links ?? []).flatMap((l) => {
+    const device = str((l as Json).ifname) ?? '';
+    return parseAddrs(l as Json).map((a) => ({ device, ...a }));
+  });
+}
+
 /** All links of a namespace (one process). */
 export async function listLinks(ns: NetnsPath): Promise<LinkInfo[]> {
   const [links] = await ipJsonBatch(ns, [['link', 'show']]);

@@ -25,7 +25,8 @@ export interface OvsPort {
   /** ifindex of the device as vswitchd opened it: a new value after a restart recreated the tap. */
   ifindex: number | undefined;
   error: string | undefined; // Interface:error, set by vswitchd when it cannot open the device
-  driver: PlugDriver | undefined; // from nnet-driver: undefined for ports N-Net did not create
+  /** From nnet-driver: a pod NIC's driver, 'host' for a node's own port; undefined: not N-Net's. */
+  driver: PlugDriver | 'host' | undefined;
 }
 
 export async function withOvsdb<T>(settings: PlugSettings, fn: (c: OvsdbClient) => Promise<T>): Promise<T> {
@@ -53,7 +54,7 @@ function toPort(row: Record<string, unknown>): OvsPort {
     ofport: typeof ofport === 'number' ? ofport : undefined,
     ifindex: typeof ifindex === 'number' ? ifindex : undefined,
     error: typeof error === 'string' ? error : undefined,
-    driver: driver === 'internal' || driver === 'hybrid' ? driver : undefined,
+    driver: driver === 'internal' || driver === 'hybrid' || driver === 'host' ? driver : undefined,
   };
 }
 

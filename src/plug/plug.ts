@@ -40,6 +40,11 @@ async function runDriver(
   if (settings.vswitchdNetns) assertNetns(settings.vswitchdNetns, 'ovs-vswitchd');
   return withOvsdb(settings, async (ovsdb) => {
     const existing = await findPortByIfaceId(ovsdb, spec.portId);
+    if (existing?.driver === 'host')
+      throw new PlugError(
+        'link',
+        `port ${spec.portId} is a node's own port (OVS port ${existing.name}), not a pod's`,
+      );
     const use = driver ?? existing?.driver ?? settings.driver;
     if (existing?.driver && existing.driver !== use)
       throw new PlugError(

@@ -59,7 +59,10 @@ export async function deleteFromPod(spec: Pick<PlugSpec, 'netns' | 'portId'>): P
     );
 }
 
-function routeArgs(spec: PlugSpec, r: PlugSpec['routes'][number]): string[] {
+/** What configureBatch sets on a NIC (a pod's, or a node's own port). */
+export type NicConfig = Pick<PlugSpec, 'ifname' | 'mac' | 'mtu' | 'ips' | 'routes'>;
+
+function routeArgs(spec: NicConfig, r: PlugSpec['routes'][number]): string[] {
   const args = ['route', 'replace', r.dst];
   if (r.gateway) args.push('via', r.gateway);
   args.push('dev', spec.ifname);
@@ -72,7 +75,7 @@ function routeArgs(spec: PlugSpec, r: PlugSpec['routes'][number]): string[] {
  * and routes, and brings it up. With `state` (the device as it is now), only what differs is
  * changed; addresses and routes use replace, so the batch is idempotent.
  */
-export function configureBatch(spec: PlugSpec, current: string, state?: DeviceState): IpCommand[] {
+export function configureBatch(spec: NicConfig, current: string, state?: DeviceState): IpCommand[] {
   const dev = spec.ifname;
   const cmds: IpCommand[] = [];
   const macDiffers = !state || state.link.mac !== spec.mac;

@@ -63,7 +63,8 @@ test('device names are ≤ 15 bytes, start with nn and never collide between dri
       }
       // internal: nn + hex; hybrid names have a non-hex third letter
       assert.match(n.internal, /^nn[0-9a-f]{12}$/);
-      for (const h of [n.qbr, n.tap, n.pod, n.qvb, n.qvo]) assert.match(h, /^nn[qtpbo][0-9a-f]{12}$/);
+      for (const h of [n.qbr, n.tap, n.pod, n.qvb, n.qvo, n.host])
+        assert.match(h, /^nn[qtpboh][0-9a-f]{12}$/);
     }),
   );
   assert.equal(deviceNames('3F2A9C1E-5B7D-4E8F-9A0B-1C2D3E4F5A6B').internal, 'nn3f2a9c1e5b7d');

@@ -81,6 +81,7 @@ export interface DeviceNames {
   pod: string; // hybrid: pod end of the pod veth before it is moved and renamed
   qvb: string; // hybrid: veth end in qbr
   qvo: string; // hybrid: veth end on the OVS bridge
+  host: string; // a node's own port: an internal port that stays in the node's netns
 }
 
 export function deviceNames(portId: string): DeviceNames {
@@ -93,6 +94,7 @@ export function deviceNames(portId: string): DeviceNames {
     pod: `nnp${hex}`,
     qvb: `nnb${hex}`,
     qvo: `nno${hex}`,
+    host: `nnh${hex}`,
   };
 }
 

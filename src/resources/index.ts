@@ -58,6 +58,20 @@ export {
   subnetMatches,
 } from './lookup.ts';
 export {
+  clusterNodePorts,
+  createNodePort,
+  ensureNodeAccess,
+  NODE_ACCESS_TAG,
+  NODE_PORT_OWNER,
+  NODE_PORT_TAG,
+  type NodeAccess,
+  nodeAddressGroupName,
+  nodeOfPort,
+  nodePorts,
+  nodePortTags,
+  releaseNodePort,
+} from './node-ports.ts';
+export {
   type AcquiredPort,
   type AcquireRequest,
   acquirePort,
@@ -77,6 +91,7 @@ export {
   releasePort,
   reservePort,
 } from './ports.ts';
+export { clusterTag, tagValue } from './tags.ts';
 export {
   type NicRequest,
   type NicTarget,

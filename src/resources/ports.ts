@@ -7,6 +7,7 @@
 import { InputError, NeutronError } from '../errors/index.ts';
 import type { Network, NeutronClient, Port, PortCreate } from '../neutron/index.ts';
 import { type AddressingInput, type NicAddressing, nicAddressing } from './addressing.ts';
+import { clusterTag, tagValue } from './tags.ts';
 import type { NicTarget } from './target.ts';
 
 /** device_owner of every port N-Net makes; GC and DEL look ports up by it. */
@@ -22,7 +23,13 @@ export interface PodRef {
 
 /** Tags that name the owner of a port, so every port traces back to its cluster and pod. */
 export function podTags(pod: PodRef, extra: string[] = []): string[] {
-  return ['nnet', `nnet-cluster=${pod.cluster}`, `nnet-ns=${pod.namespace}`, `nnet-pod=${pod.pod}`, ...extra];
+  return [
+    'nnet',
+    clusterTag(pod.cluster),
+    `nnet-ns=${tagValue(pod.namespace)}`,
+    `nnet-pod=${tagValue(pod.pod)}`,
+    ...extra,
+  ];
 }
 
 /** Reads the pod a port was made for from its tags (undefined when it is not N-Net's). */
@@ -38,7 +45,8 @@ export function portName(pod: PodRef): string {
   return `nnet-${pod.namespace}-${pod.pod}`.slice(0, 255);
 }
 
-export interface AcquiredPort extends NicAddressing {
+export interface AcquiredPort {
+  port: Port;
   /** true: ADD created it and DEL deletes it; false: it was reserved and DEL only unbinds it. */
   createdByAdd: boolean;
 }
@@ -61,35 +69,43 @@ export interface AcquireRequest {
   /** The port kubenetctl reserved; else a new port is made on `create`. */
   reservedPortId?: string | undefined;
   create?: { networkId: string; fixedIps: FixedIpRequest[]; mac?: string | undefined } | undefined;
-  /** Overrides the network's MTU. */
-  mtu?: number | undefined;
-  /** Passed to nicAddressing: routes N-Net adds (e.g. the Service CIDR). */
-  extraRoutes?: AddressingInput['extraRoutes'];
+  /**
+   * Security groups the port must carry: a new port gets exactly these; a reserved one keeps its
+   * own and gains these (the cluster's node-access group).
+   */
+  securityGroupIds?: readonly string[] | undefined;
 }
 
 /**
- * Gets the pod's port bound to `node`: the reserved one (rebound) or a new one, and its
- * addressing. A taken static IP fails with NeutronError('ip-taken') naming the pod or port that
- * holds it. On failure nothing is left behind: a port created here is deleted again, a reserved
- * port is unbound again.
+ * Gets the pod's port bound to `node`: the reserved one (rebound) or a new one. A taken static IP
+ * fails with NeutronError('ip-taken') naming the pod or port that holds it. A reserved port that
+ * is not this cluster's, or that another container holds, is refused (NeutronError 'refused')
+ * and left untouched. On failure nothing is left behind: a port created here is deleted again, a
+ * reserved port is unbound again.
  */
 export async function acquirePort(neutron: NeutronClient, req: AcquireRequest): Promise<AcquiredPort> {
   if (req.reservedPortId) {
-    const port = await neutron.ports
-      .update(req.reservedPortId, { hostId: req.node, deviceId: req.containerId, deviceOwner: DEVICE_OWNER })
-      .catch((e: unknown) => {
-        if (e instanceof NeutronError && e.reason === 'not-found') {
-          throw new NeutronError(
-            'not-found',
-            `the port ${req.reservedPortId} reserved for pod ${req.pod.namespace}/${req.pod.pod} no longer exists in Neutron; delete and recreate the pod's network config`,
-            { status: 404 },
-          );
-        }
-        throw e;
-      });
+    const reserved = await neutron.ports.get(req.reservedPortId).catch((e: unknown) => {
+      if (e instanceof NeutronError && e.reason === 'not-found') {
+        throw new NeutronError(
+          'not-found',
+          `the port ${req.reservedPortId} reserved for pod ${req.pod.namespace}/${req.pod.pod} no longer exists in Neutron; delete and recreate the pod's network config`,
+          { status: 404 },
+        );
+      }
+      throw e;
+    });
+    const refusal = reservationProblem(reserved, req);
+    if (refusal) throw new NeutronError('refused', refusal);
+    const groups = [...new Set([...reserved.securityGroups, ...(req.securityGroupIds ?? [])])];
+    const port = await neutron.ports.update(reserved.id, {
+      hostId: req.node,
+      deviceId: req.containerId,
+      deviceOwner: DEVICE_OWNER,
+      ...(groups.length !== reserved.securityGroups.length ? { securityGroups: groups } : {}),
+    });
     try {
-      await ensureBound(neutron, port, req.node);
-      return { ...(await addressing(neutron, port, req)), createdByAdd: false };
+      return { port: await ensureBound(neutron, port, req.node), createdByAdd: false };
     } catch (e) {
       await unbind(neutron, port.id, req.containerId).catch(() => undefined);
       throw e;
@@ -105,17 +121,36 @@ export async function acquirePort(neutron: NeutronClient, req: AcquireRequest): 
     hostId: req.node,
     deviceId: req.containerId,
     tags: podTags(req.pod),
+    ...(req.securityGroupIds?.length ? { securityGroups: [...req.securityGroupIds] } : {}),
   };
   const port = await neutron.ports.create(create).catch(async (e: unknown) => {
     throw await explainIpTaken(neutron, e, create);
   });
   try {
-    await ensureBound(neutron, port, req.node);
-    return { ...(await addressing(neutron, port, req)), createdByAdd: true };
+    return { port: await ensureBound(neutron, port, req.node), createdByAdd: true };
   } catch (e) {
     await neutron.ports.ensureDeleted(port.id).catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * Why a port named as a pod's reservation must not be touched: it does not carry this cluster's
+ * reservation tags, it is not N-Net's, or another container holds it. Undefined when it may be bound.
+ */
+export function reservationProblem(
+  port: Pick<Port, 'id' | 'tags' | 'deviceOwner' | 'deviceId' | 'name'>,
+  req: { pod: PodRef; containerId: string },
+): string | undefined {
+  const who = `pod ${req.pod.namespace}/${req.pod.pod}`;
+  const tags = port.tags ?? [];
+  if (!tags.includes('nnet') || !tags.includes(clusterTag(req.pod.cluster)) || !tags.includes(RESERVED_TAG))
+    return `refusing to bind port ${port.id} for ${who}: it is not a reservation of cluster ${req.pod.cluster} (it lacks the nnet, ${clusterTag(req.pod.cluster)} and ${RESERVED_TAG} tags); the store's record for the pod does not match Neutron`;
+  if (port.deviceOwner !== '' && port.deviceOwner !== DEVICE_OWNER)
+    return `refusing to bind port ${port.id} for ${who}: it belongs to device_owner ${port.deviceOwner}, not to N-Net`;
+  if (port.deviceId !== '' && port.deviceId !== req.containerId)
+    return `refusing to bind port ${port.id} for ${who}: container ${port.deviceId} holds it; delete that pod's sandbox first`;
+  return undefined;
 }
 
 function portCreate(
@@ -143,7 +178,7 @@ function portCreate(
  * caught up with NB_Global.nb_cfg) with vif_type binding_failed, and such a port never goes
  * ACTIVE. Rebinding once the agent is alive fixes it; a chassis that never shows up is an error.
  */
-async function ensureBound(neutron: NeutronClient, port: Port, node: string, attempts = 5): Promise<void> {
+async function ensureBound(neutron: NeutronClient, port: Port, node: string, attempts = 5): Promise<Port> {
   let current = port;
   for (let i = 0; current.vifType === 'binding_failed' && i < attempts; i++) {
     await new Promise((r) => setTimeout(r, 200 * 2 ** i));
@@ -156,6 +191,7 @@ async function ensureBound(neutron: NeutronClient, port: Port, node: string, att
       `Neutron could not bind port ${port.id} to node "${node}": no live OVN chassis with that hostname (is ovn-controller running there with external_ids:hostname=${node}?)`,
     );
   }
+  return current;
 }
 
 /** Turns Neutron's "IP already allocated" into a message naming who holds the IP. */

@@ -254,6 +254,11 @@ export const ETCD_MIGRATIONS: readonly EtcdMigration[] = [
     description: 'clusters, managed resources, pod network configs, attachments',
     plan: async () => [], // etcd has no tables to create
   },
+  {
+    version: 2,
+    description: "nodes: each node's own ports on the pod networks",
+    plan: async () => [],
+  },
 ];
 
 export async function migrateEtcd(

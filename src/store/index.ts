@@ -31,6 +31,10 @@ export type {
   ClusterInput,
   ManagedResource,
   ManagedResourceInput,
+  NodeKey,
+  NodePort,
+  NodeRecord,
+  NodeRecordInput,
   PodKey,
   PodNetworkConfig,
   PodNetworkConfigInput,
@@ -38,6 +42,7 @@ export type {
   ResourceKey,
   ResourceKind,
 } from './types.ts';
+export { DEFAULT_SERVICE_CIDRS } from './types.ts';
 export { DEFAULT_STORE_URL, parseStoreUrl, type StoreLocation } from './url.ts';
 
 export interface OpenStoreOptions {

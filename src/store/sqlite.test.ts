@@ -40,7 +40,7 @@ test('a new database gets every migration and records the last version in user_v
   await (await openSqlite(path)).close();
   inspect(path, (db) => {
     assert.equal(version(db), SQLITE_MIGRATIONS.length);
-    assert.deepEqual(tables(db), ['attachments', 'clusters', 'pod_configs', 'resources']);
+    assert.deepEqual(tables(db), ['attachments', 'clusters', 'nodes', 'pod_configs', 'resources']);
   });
 });
 

@@ -37,6 +37,14 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX attachments_by_node ON attachments (node);
       CREATE INDEX attachments_by_cluster ON attachments (cluster);`,
   },
+  {
+    version: 2,
+    description: "nodes: each node's own ports on the pod networks",
+    sql: `
+      CREATE TABLE nodes (
+        cluster TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY (cluster, name)) STRICT;`,
+  },
 ];
 
 export interface SqliteOptions {

@@ -13,6 +13,9 @@ import {
   type ClusterInput,
   type ManagedResource,
   type ManagedResourceInput,
+  type NodeKey,
+  type NodeRecord,
+  type NodeRecordInput,
   type PodKey,
   type PodNetworkConfig,
   type PodNetworkConfigInput,
@@ -50,6 +53,12 @@ export interface Store {
       fn: UpdateFn<PodNetworkConfig, PodNetworkConfigInput>,
     ): Promise<PodNetworkConfig | undefined>;
     delete(key: PodKey): Promise<boolean>;
+  };
+  readonly nodes: {
+    get(key: NodeKey): Promise<NodeRecord | undefined>;
+    list(filter?: { cluster?: string }): Promise<NodeRecord[]>;
+    update(key: NodeKey, fn: UpdateFn<NodeRecord, NodeRecordInput>): Promise<NodeRecord | undefined>;
+    delete(key: NodeKey): Promise<boolean>;
   };
   readonly attachments: {
     /** StoreError('conflict') when (containerId, ifname) is already recorded. */
@@ -157,6 +166,7 @@ export function createStore(
   const resources = collection<ManagedResource, ManagedResourceInput>(TABLES.resources);
   const podConfigs = collection<PodNetworkConfig, PodNetworkConfigInput>(TABLES.podConfigs);
   const attachments = collection<Attachment, AttachmentInput>(TABLES.attachments);
+  const nodes = collection<NodeRecord, NodeRecordInput>(TABLES.nodes);
 
   return {
     location: backend.location,
@@ -180,6 +190,12 @@ export function createStore(
       list: (filter) => podConfigs.list(filter),
       update: (key, fn) => podConfigs.update(keyOf(TABLES.podConfigs, key), fn),
       delete: podConfigs.delete,
+    },
+    nodes: {
+      get: nodes.get,
+      list: (filter) => nodes.list(filter),
+      update: (key, fn) => nodes.update(keyOf(TABLES.nodes, key), fn),
+      delete: nodes.delete,
     },
     attachments: {
       create: attachments.create,

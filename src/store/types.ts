@@ -25,8 +25,20 @@ export interface Cluster {
   credentials: ClusterCredentials;
   defaultNetworkId?: string;
   defaultSubnetId?: string;
+  /** Kubernetes' Service CIDRs (kube-apiserver --service-cluster-ip-range), one per family. */
+  serviceCidrs?: string[];
+  /**
+   * The Neutron objects that let nodes reach pods: the address group of the nodes' own ports and
+   * the security group every pod port carries, which admits traffic from that address group.
+   */
+  nodeAccess?: { addressGroupId: string; securityGroupId: string };
+  /** The security groups of pods that ask for none (default: the project's `default` group). */
+  podSecurityGroupIds?: string[];
   createdAt: string;
 }
+
+/** Kubernetes' default Service CIDR (kube-apiserver's --service-cluster-ip-range default). */
+export const DEFAULT_SERVICE_CIDRS: readonly string[] = ['10.96.0.0/12'];
 
 export type ResourceKind = 'network' | 'subnet' | 'router';
 
@@ -99,11 +111,39 @@ export interface Attachment {
   createdAt: string;
 }
 
+/**
+ * One of a node's own ports on a pod network, plugged as an OVS internal port that stays in the
+ * node's network namespace: how the node (kubelet probes, hostNetwork pods) reaches pods, and the
+ * next hop that carries pods' Service traffic through the node's netfilter (kube-proxy).
+ */
+export interface NodePort {
+  networkId: string;
+  portId: string;
+  /** Its device in the node's netns (nnh…). */
+  device: string;
+  mac: string;
+  mtu: number;
+  ips: AttachmentIp[];
+  /** Routes in the node's netns through this port: the network's other subnets. */
+  routes: AttachmentRoute[];
+}
+
+/** A node of a cluster as N-Net knows it: its own ports. Keyed by (cluster, name). */
+export interface NodeRecord {
+  cluster: string;
+  name: string;
+  ports: NodePort[];
+  createdAt: string;
+  updatedAt: string;
+}
+
 /** What callers write: the store sets the timestamps. */
 export type ClusterInput = Omit<Cluster, 'createdAt'>;
 export type ManagedResourceInput = Omit<ManagedResource, 'createdAt'>;
 export type PodNetworkConfigInput = Omit<PodNetworkConfig, 'createdAt' | 'updatedAt'>;
 export type AttachmentInput = Omit<Attachment, 'createdAt'>;
+export type NodeRecordInput = Omit<NodeRecord, 'createdAt' | 'updatedAt'>;
+export type NodeKey = Pick<NodeRecord, 'cluster' | 'name'>;
 
 export type ResourceKey = Pick<ManagedResource, 'kind' | 'id'>;
 export type PodKey = Pick<PodNetworkConfig, 'cluster' | 'namespace' | 'pod'>;
@@ -135,6 +175,9 @@ export const clusterSchema: z.ZodType<Cluster> = z.object({
   credentials: credentialsSchema,
   defaultNetworkId: name.optional(),
   defaultSubnetId: name.optional(),
+  serviceCidrs: z.array(cidr).min(1).max(2).optional(),
+  nodeAccess: z.object({ addressGroupId: name, securityGroupId: name }).optional(),
+  podSecurityGroupIds: z.array(name).max(16).optional(),
   createdAt: timestamp,
 });
 
@@ -225,6 +268,31 @@ export const attachmentSchema: z.ZodType<Attachment> = z.preprocess(
   }),
 ) as unknown as z.ZodType<Attachment>;
 
+const addressingIps = z.array(
+  z.object({ address: ip, prefixLength: z.int().min(0).max(128), gateway: ip.optional() }),
+);
+const addressingRoutes = z.array(
+  z.object({ dst: cidr, gateway: ip.optional(), onlink: z.boolean().optional() }),
+);
+
+export const nodeRecordSchema: z.ZodType<NodeRecord> = z.object({
+  cluster: name,
+  name,
+  ports: z.array(
+    z.object({
+      networkId: name,
+      portId: name,
+      device: ifname,
+      mac,
+      mtu: z.int().min(68).max(65535),
+      ips: addressingIps.min(1),
+      routes: addressingRoutes,
+    }),
+  ),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+
 /**
  * How a record type is stored. `name` is the SQLite table and the etcd key segment; `keyFields`
  * form the primary key (in order: a filter on a leading run of them is an etcd prefix scan);
@@ -232,7 +300,7 @@ export const attachmentSchema: z.ZodType<Attachment> = z.preprocess(
  * migration.
  */
 export interface Table<R> {
-  name: 'clusters' | 'resources' | 'pod_configs' | 'attachments';
+  name: 'clusters' | 'resources' | 'pod_configs' | 'attachments' | 'nodes';
   noun: string;
   schema: z.ZodType<R>;
   keyFields: readonly (keyof R & string)[];
@@ -274,6 +342,14 @@ export const TABLES = {
     indexFields: ['node', 'cluster'],
     updatedAt: false,
   } satisfies Table<Attachment>,
+  nodes: {
+    name: 'nodes',
+    noun: 'node',
+    schema: nodeRecordSchema,
+    keyFields: ['cluster', 'name'],
+    indexFields: [],
+    updatedAt: true,
+  } satisfies Table<NodeRecord>,
 } as const;
 
 /** Any table, for code that handles rows without knowing their record type. */

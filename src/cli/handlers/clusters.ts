@@ -12,9 +12,22 @@ import {
   type DomainRef,
   loadCredentials,
 } from '../../identity/index.ts';
-import { createNeutronClient } from '../../neutron/index.ts';
-import { type ClusterScope, resolveNetwork, resolveSubnet } from '../../resources/index.ts';
-import type { Cluster, ClusterCredentials, ClusterInput, Store } from '../../store/index.ts';
+import { createNeutronClient, type Subnet } from '../../neutron/index.ts';
+import {
+  type ClusterScope,
+  cidrsOverlap,
+  parseCidr,
+  resolveNetwork,
+  resolveSubnet,
+  subnetLabel,
+} from '../../resources/index.ts';
+import {
+  type Cluster,
+  type ClusterCredentials,
+  type ClusterInput,
+  DEFAULT_SERVICE_CIDRS,
+  type Store,
+} from '../../store/index.ts';
 import type { CommandContext, CommandOf } from '../context.ts';
 import type { ExitStatus } from '../kubectl.ts';
 import { type ClusterView, clusterPrinter, describeCluster } from '../printers.ts';
@@ -155,6 +168,16 @@ export async function createCluster(
     };
     Object.assign(record, await resolveDefaults(scope, command));
   }
+  if (command.serviceCidrs) {
+    const defaultSubnets = record.defaultNetworkId
+      ? await createNeutronClient(keystone, { timeoutMs: NEUTRON_TIMEOUT_MS }).subnets.list({
+          networkId: record.defaultNetworkId,
+        })
+      : [];
+    const problem = serviceCidrClash(command.serviceCidrs, defaultSubnets);
+    if (problem) throw new InputError('invalid-argument', problem);
+    record.serviceCidrs = command.serviceCidrs;
+  }
   const cluster = await store.clusters.put(record);
   return printCreated(ctx, clusterPrinter, await viewOf(cluster, store), command.output);
 }
@@ -201,6 +224,7 @@ async function viewOf(c: Cluster, store: Store): Promise<ClusterView> {
     ...(c.interface !== undefined ? { interface: c.interface } : {}),
     ...(defaultNetwork !== undefined ? { defaultNetwork } : {}),
     ...(defaultSubnet !== undefined ? { defaultSubnet } : {}),
+    serviceCidrs: c.serviceCidrs ?? [...DEFAULT_SERVICE_CIDRS],
     createdAt: c.createdAt,
   };
 }
@@ -257,4 +281,18 @@ export async function deleteClusters(command: CommandOf<'delete'>, ctx: CommandC
     printDeleted(ctx, 'cluster', cluster.name);
   }
   return { code: 0 };
+}
+
+/** A Service CIDR must not overlap a pod subnet: say which two ranges clash. */
+function serviceCidrClash(serviceCidrs: readonly string[], subnets: readonly Subnet[]): string | undefined {
+  for (const svc of serviceCidrs) {
+    const a = parseCidr(svc);
+    if (!a.ok) return `--service-cidr ${svc} is ${a.reason}`;
+    for (const s of subnets) {
+      const b = parseCidr(s.cidr);
+      if (b.ok && cidrsOverlap(a.value, b.value))
+        return `the Service CIDR ${svc} overlaps the pod subnet ${subnetLabel(s)} of the default network; choose a Service CIDR outside it`;
+    }
+  }
+  return undefined;
 }

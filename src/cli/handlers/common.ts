@@ -3,6 +3,7 @@ import { InputError, NeutronError, StoreError } from '../../errors/index.ts';
 import type { Port } from '../../neutron/index.ts';
 import {
   type ClusterScope,
+  clusterTag,
   describePort,
   findManaged,
   notManaged,
@@ -30,7 +31,7 @@ export async function clusterScope(ctx: CommandContext, scope: Scope): Promise<C
 
 /** Tags on every Neutron resource N-Net creates for a cluster. */
 export function clusterTags(cluster: string): string[] {
-  return ['nnet', `nnet-cluster=${cluster}`];
+  return ['nnet', clusterTag(cluster)];
 }
 
 /** The object after a create: `network/pods created`, or the object in the asked format. */

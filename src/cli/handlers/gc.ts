@@ -5,7 +5,7 @@
  * a bound one carries a running pod.
  */
 import type { Port } from '../../neutron/index.ts';
-import { describePort, RESERVED_TAG } from '../../resources/index.ts';
+import { clusterTag, describePort, RESERVED_TAG } from '../../resources/index.ts';
 import type { PodNetworkConfig } from '../../store/index.ts';
 import type { CommandContext, CommandOf } from '../context.ts';
 import type { ExitStatus } from '../kubectl.ts';
@@ -60,7 +60,7 @@ export async function gc(command: CommandOf<'gc'>, ctx: CommandContext): Promise
   const scope = await clusterScope(ctx, command.scope);
   const [configs, ports] = await Promise.all([
     scope.store.podConfigs.list({ cluster: scope.cluster.name }),
-    scope.neutron.ports.list({ tags: [RESERVED_TAG, `nnet-cluster=${scope.cluster.name}`] }),
+    scope.neutron.ports.list({ tags: [RESERVED_TAG, clusterTag(scope.cluster.name)] }),
   ]);
   const orphans = orphanedReservations(ports, configs, ctx.now().getTime());
   for (const port of orphans) {

@@ -1,0 +1,234 @@
+/**
+ * A node's own ports on the pod networks (src/resources/node-ports.ts for the Neutron side): made
+ * on the first ADD that needs one (and by the agent for every network of the cluster), recorded in
+ * the store's node record, plugged as an OVS internal port that stays in the node's netns, with
+ * routes to the network's other subnets and the node's masquerade table (src/plug/netfilter.ts).
+ * The store's compare-and-swap decides which port a node keeps when two ADDs race to make one.
+ */
+import { InputError, NeutronError } from '../errors/index.ts';
+import type { NeutronClient, Port, Subnet } from '../neutron/index.ts';
+import {
+  deviceNames,
+  ensureNodeRouting,
+  findPort,
+  listHostAddresses,
+  plugHostNic,
+  unplugHostNic,
+} from '../plug/index.ts';
+import {
+  canonicalCidr,
+  cidrsOverlap,
+  containsIp,
+  createNodePort,
+  ensureNodeAccess,
+  ipFamily,
+  type NodeAccess,
+  nodePorts,
+  parseCidr,
+  releaseNodePort,
+} from '../resources/index.ts';
+import { DEFAULT_SERVICE_CIDRS, type NodePort } from '../store/index.ts';
+import type { NodeContext } from './context.ts';
+
+const nodeKey = (ctx: NodeContext) => ({ cluster: ctx.cluster, name: ctx.node });
+
+/** The Service CIDRs in force: the node's config overrides the cluster's setting. */
+export async function serviceCidrs(ctx: NodeContext): Promise<string[]> {
+  if (ctx.serviceCidrs?.length) return ctx.serviceCidrs;
+  return (await ctx.store.clusters.get(ctx.cluster))?.serviceCidrs ?? [...DEFAULT_SERVICE_CIDRS];
+}
+
+/** The cluster's node-access objects, made and recorded in the cluster record when missing. */
+export async function nodeAccess(ctx: NodeContext, neutron: NeutronClient): Promise<NodeAccess> {
+  const cluster = await ctx.store.clusters.get(ctx.cluster);
+  const access = await ensureNodeAccess(neutron, ctx.cluster, cluster?.nodeAccess);
+  if (
+    cluster &&
+    (cluster.nodeAccess?.addressGroupId !== access.addressGroupId ||
+      cluster.nodeAccess?.securityGroupId !== access.securityGroupId)
+  ) {
+    const { createdAt: _, ...input } = cluster;
+    await ctx.store.clusters.put({ ...input, nodeAccess: access });
+  }
+  return access;
+}
+
+/**
+ * The node's port on `networkId`, made and plugged when missing. Any failure is retryable for the
+ * caller (Neutron down, quota, the tap not appearing): an ADD that needs it fails with code 11.
+ */
+export async function ensureNodePort(ctx: NodeContext, networkId: string): Promise<NodePort> {
+  const known = (await ctx.store.nodes.get(nodeKey(ctx)))?.ports.find((p) => p.networkId === networkId);
+  try {
+    if (known) {
+      if (!(await findPort(ctx.plug, known.portId))) await plugNodePort(ctx, known);
+      return known;
+    }
+    return await makeNodePort(ctx, networkId);
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new NeutronError(
+      'unavailable',
+      `node ${ctx.node} has no port of its own on network ${networkId} yet and could not make one: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
+  }
+}
+
+async function makeNodePort(ctx: NodeContext, networkId: string): Promise<NodePort> {
+  const neutron = await ctx.neutron();
+  const access = await nodeAccess(ctx, neutron);
+  // A port an earlier run made but did not record (it crashed in between) is adopted.
+  const left = await nodePorts(neutron, ctx.cluster, ctx.node, networkId);
+  const port =
+    left[0] ?? (await createNodePort(neutron, { cluster: ctx.cluster, node: ctx.node, networkId, access }));
+  let record: NodePort;
+  try {
+    record = await nodePortRecord(ctx, neutron, port);
+    await checkServiceCidrs(ctx, record);
+    await ctx.store.nodes.update(nodeKey(ctx), (cur) => {
+      if (cur?.ports.some((p) => p.networkId === networkId)) return undefined;
+      return { cluster: ctx.cluster, name: ctx.node, ports: [...(cur?.ports ?? []), record] };
+    });
+  } catch (e) {
+    if (!left[0]) await releaseNodePort(neutron, port, access).catch(() => undefined);
+    throw e;
+  }
+  const winner = (await ctx.store.nodes.get(nodeKey(ctx)))?.ports.find((p) => p.networkId === networkId);
+  if (!winner)
+    throw new NeutronError(
+      'unavailable',
+      `the node record of ${ctx.node} lost its port on network ${networkId}`,
+    );
+  if (winner.portId !== port.id) {
+    // Another ADD recorded its port first: keep that one.
+    await releaseNodePort(neutron, port, access);
+  }
+  await plugNodePort(ctx, winner);
+  ctx.log.info('node port ready', { networkId, portId: winner.portId, device: winner.device });
+  return winner;
+}
+
+/** Plugs (or restores) a recorded node port and the node's routing for it. */
+export async function plugNodePort(ctx: NodeContext, p: NodePort): Promise<'replugged' | 'unchanged'> {
+  const r = await plugHostNic(
+    ctx.plug,
+    {
+      portId: p.portId,
+      mac: p.mac,
+      mtu: p.mtu,
+      ips: p.ips,
+      routes: p.routes,
+      node: ctx.node,
+      networkId: p.networkId,
+    },
+    { log: ctx.log },
+  );
+  await ensureNodeRouting(ctx.plug.vswitchdNetns, { ipv6: p.ips.some((i) => ipFamily(i.address) === 6) });
+  return r.changed ? 'replugged' : 'unchanged';
+}
+
+/** Unplugs a node port and releases it in Neutron; the caller removes it from the node record. */
+export async function releaseRecordedNodePort(
+  ctx: NodeContext,
+  p: Pick<NodePort, 'portId' | 'ips'>,
+): Promise<void> {
+  await unplugHostNic(ctx.plug, p.portId);
+  const neutron = await ctx.neutron();
+  const access = (await ctx.store.clusters.get(ctx.cluster))?.nodeAccess;
+  await releaseNodePort(
+    neutron,
+    { id: p.portId, fixedIps: p.ips.map((i) => ({ subnetId: '', ipAddress: i.address })) },
+    access,
+  );
+}
+
+/** What the node port carries: its addresses, the network's MTU, on-link routes to the network's other subnets. */
+async function nodePortRecord(ctx: NodeContext, neutron: NeutronClient, port: Port): Promise<NodePort> {
+  const [subnets, network] = await Promise.all([
+    neutron.subnets.list({ networkId: port.networkId }),
+    ctx.mtu === undefined ? neutron.networks.get(port.networkId) : undefined,
+  ]);
+  const ips = port.fixedIps.map((f) => {
+    const s = subnets.find((x) => x.id === f.subnetId);
+    if (!s)
+      throw new NeutronError('bad-reply', `node port ${port.id}: subnet ${f.subnetId} is not on its network`);
+    return { address: f.ipAddress, prefixLength: Number(s.cidr.split('/')[1]) };
+  });
+  if (ips.length === 0) throw new NeutronError('bad-reply', `node port ${port.id} has no IP address`);
+  return {
+    networkId: port.networkId,
+    portId: port.id,
+    device: deviceNames(port.id).host,
+    mac: port.macAddress.toLowerCase(),
+    mtu: ctx.mtu ?? network?.mtu ?? 1500,
+    ips,
+    routes: otherSubnets(subnets, ips).map((s) => ({ dst: canonicalCidr(s.cidr) ?? s.cidr })),
+  };
+}
+
+function otherSubnets(subnets: Subnet[], ips: { address: string }[]): Subnet[] {
+  return subnets.filter((s) => !ips.some((i) => containsIp(s.cidr, i.address)));
+}
+
+/**
+ * A Service CIDR that overlaps the node's own network (its underlay) would capture the node's
+ * traffic: refuse it as a config error naming both ranges.
+ */
+async function checkServiceCidrs(ctx: NodeContext, p: NodePort): Promise<void> {
+  const underlay = (await listHostAddresses(ctx.plug.vswitchdNetns)).filter(
+    (a) => !a.device.startsWith('nnh'),
+  );
+  const ranges = [
+    ...underlay.map((a) => ({
+      cidr: `${a.address}/${a.prefixLength}`,
+      what: `the node's address ${a.address}/${a.prefixLength} on ${a.device}`,
+    })),
+    ...p.ips.map((i) => ({
+      cidr: `${i.address}/${i.prefixLength}`,
+      what: `the pod network ${canonicalCidr(`${i.address}/${i.prefixLength}`)}`,
+    })),
+  ];
+  for (const svc of await serviceCidrs(ctx)) {
+    const s = parseCidr(svc);
+    if (!s.ok) throw new InputError('invalid-config', `Service CIDR "${svc}" is ${s.reason}`);
+    for (const r of ranges) {
+      const c = parseCidr(canonicalCidr(r.cidr) ?? r.cidr);
+      if (c.ok && cidrsOverlap(s.value, c.value))
+        throw new InputError(
+          'invalid-config',
+          `the Service CIDR ${svc} overlaps ${r.what}; choose a Service CIDR outside both`,
+        );
+    }
+  }
+}
+
+/** The routes a pod's NIC gets for Services: each Service CIDR via the node port's address of its family. */
+export function serviceRoutes(
+  cidrs: readonly string[],
+  p: Pick<NodePort, 'ips'>,
+): { dst: string; gateway: string }[] {
+  return cidrs.flatMap((c) => {
+    const family = ipFamily(c.split('/')[0]!);
+    const via = p.ips.find((i) => ipFamily(i.address) === family);
+    return via ? [{ dst: c, gateway: via.address }] : [];
+  });
+}
+
+/** Whether a Service CIDR overlaps one of the pod's subnets (a config error for the ADD). */
+export function serviceOverlap(
+  cidrs: readonly string[],
+  podIps: readonly { address: string; prefixLength: number }[],
+): string | undefined {
+  for (const svc of cidrs) {
+    const s = parseCidr(svc);
+    if (!s.ok) return `Service CIDR "${svc}" is ${s.reason}`;
+    for (const ip of podIps) {
+      const net = canonicalCidr(`${ip.address}/${ip.prefixLength}`)!;
+      const c = parseCidr(net);
+      if (c.ok && cidrsOverlap(s.value, c.value))
+        return `the Service CIDR ${svc} overlaps the pod subnet ${net}`;
+    }
+  }
+  return undefined;
+}
