@@ -18,7 +18,7 @@ import {
 } from '../network/index.ts';
 import {
   type InterfaceWatch,
-  listPorts,
+  listAllPorts,
   netnsExists,
   type PlugSettings,
   parsePlugSpec,
@@ -109,7 +109,7 @@ export function createAgent(o: AgentOptions): Agent {
       await withCtx(async (ctx) => {
         const attachments = await ctx.store.attachments.list({ node: ctx.node });
         metrics.attachments.set(attachments.length);
-        const ports = await listPorts(ctx.plug);
+        const ports = await listAllPorts(ctx.plug);
         for (const p of ports) {
           const changed = noteInterface(taps, { kind: 'modify', port: p });
           if (changed && suspects !== 'all') suspects.add(changed);

@@ -6,7 +6,7 @@
 
 import { NeutronError } from '../errors/index.ts';
 import type { NeutronClient } from '../neutron/index.ts';
-import { listPorts, NNET_IDS, netnsExists, unplug, unplugHostNic } from '../plug/index.ts';
+import { listHostPorts, listPorts, NNET_IDS, netnsExists, unplug, unplugHostNic } from '../plug/index.ts';
 import { DEVICE_OWNER, isReserved, nodePorts, releaseNodePort, releasePort } from '../resources/index.ts';
 import type { Attachment } from '../store/index.ts';
 import type { NodeContext } from './context.ts';
@@ -65,7 +65,7 @@ export async function sweep(ctx: NodeContext, opts: SweepOptions = {}): Promise<
   // OVS ports N-Net made whose attachment is gone.
   const neutron = await ctx.neutron();
   for (const p of await listPorts(ctx.plug)) {
-    if (!p.ifaceId || kept.has(p.ifaceId) || p.driver === 'host') continue;
+    if (!p.ifaceId || kept.has(p.ifaceId)) continue;
     const owner = {
       containerId: p.externalIds[NNET_IDS.containerId] ?? '',
       ifname: p.externalIds[NNET_IDS.ifname] ?? '',
@@ -125,8 +125,8 @@ async function sweepNodePorts(
   const recorded = new Set(
     ((await ctx.store.nodes.get({ cluster: ctx.cluster, name: ctx.node }))?.ports ?? []).map((p) => p.portId),
   );
-  for (const p of await listPorts(ctx.plug)) {
-    if (p.driver !== 'host' || !p.ifaceId || recorded.has(p.ifaceId)) continue;
+  for (const p of await listHostPorts(ctx.plug)) {
+    if (!p.ifaceId || recorded.has(p.ifaceId)) continue;
     try {
       await unplugHostNic(ctx.plug, p.ifaceId);
       o.report.ovsPortsRemoved.push(p.name);

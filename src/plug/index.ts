@@ -54,8 +54,18 @@ export function check(settings: PlugSettings, spec: PlugSpec): Promise<void> {
   return checkPlug(settings, spec);
 }
 
-/** N-Net's ports on the bridge (those with external_ids:nnet-driver), for reconcile / GC. */
-export function listPorts(settings: PlugSettings): Promise<OvsPort[]> {
+/** N-Net's pod NICs on the bridge (internal and hybrid; not the node's own ports), for reconcile / GC. */
+export async function listPorts(settings: PlugSettings): Promise<OvsPort[]> {
+  return (await listAllPorts(settings)).filter((p) => p.driver !== 'host');
+}
+
+/** The node's own ports on the bridge (src/plug/host.ts). */
+export async function listHostPorts(settings: PlugSettings): Promise<OvsPort[]> {
+  return (await listAllPorts(settings)).filter((p) => p.driver === 'host');
+}
+
+/** Every port N-Net made on the bridge: pods' NICs and the node's own. */
+export function listAllPorts(settings: PlugSettings): Promise<OvsPort[]> {
   return withOvsdb(settings, (c) => listNnetPorts(c, settings));
 }
 
