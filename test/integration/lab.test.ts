@@ -77,6 +77,7 @@ function processesMentioning(dir: string): number[] {
 }
 
 test('the lab runs experiments 1 and 2 in podman containers on two nodes, and nnet-agent recovers pods after an ovs-vswitchd restart', async () => {
+  ensureEnv(); // up before the lab looks: the lab then neither starts nor stops it
   const r = await labUp(opts).catch((e) => {
     console.log(lines.join('\n'));
     throw e;
