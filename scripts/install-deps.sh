@@ -93,6 +93,7 @@ SEL
   apt-get update -q >>"$LOG" 2>&1 || fail "apt-get update"
   say "apt-get update: done in $(dur $((EPOCHSECONDS - t)))"
   local opts=(-y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+  say "resolving their dependencies …"
   # shellcheck disable=SC2086
   sim=$(apt-get install -s "${opts[@]}" $missing 2>>"$LOG") || fail "apt cannot resolve:$missing"
   total=$(grep -c '^Inst ' <<<"$sim" || true)
@@ -108,10 +109,36 @@ SEL
   say "Debian packages installed in $(dur $((EPOCHSECONDS - t)))"
 }
 
+# Packages whose package.json has landed under node_modules (at any depth).
+unpacked() {
+  find "$1" -mindepth 2 -maxdepth 8 -name package.json 2>/dev/null | grep -cE 'node_modules/(@[^/]+/)?[^/@][^/]*/package\.json$' || true
+}
+
+# The commands running under PID, deepest last, e.g. "sh node-gyp make g++ cc1plus".
+running_under() {
+  local pids=" $1 " all names='' kids
+  all=$(ps -eo ppid=,pid=,comm=)
+  while [ "$pids" != " " ]; do
+    names="$names $(awk -v p="$pids" 'index(p, " " $1 " ") {print $3}' <<<"$all" | tr '\n' ' ')"
+    kids=$(awk -v p="$pids" 'index(p, " " $1 " ") {print $2}' <<<"$all" | tr '\n' ' ')
+    pids=" $kids"
+  done
+  # shellcheck disable=SC2086
+  printf '%s\n' $names | awk '!seen[$0]++' | tr '\n' ' ' | sed 's/ $//'
+}
+
+# The package whose install script npm runs now: the working dir of npm's child.
+script_package() {
+  local kid dir
+  kid=$(ps -o pid= --ppid "$1" | head -n 1 | tr -d ' ')
+  dir=$(readlink "/proc/$kid/cwd" 2>/dev/null || true)
+  echo "${dir##*/node_modules/}"
+}
+
 # npm ci replaces node_modules: only when package-lock.json changed since the last install here
 # (a hash stamp), never through a symlinked node_modules (a worktree sharing another checkout's).
 install_npm() {
-  local lock=$ROOT/package-lock.json nm=$ROOT/node_modules stamp sum t n watcher
+  local lock=$ROOT/package-lock.json nm=$ROOT/node_modules stamp sum t n npm_pid last=0 got cmds
   stamp=$nm/.nnet-package-lock.sha256
   sum=$(sha256sum "$lock" | cut -d' ' -f1)
   if [ -L "$nm" ]; then say "npm packages: node_modules is a symlink to $(readlink -f "$nm"): left as it is"; return; fi
@@ -121,20 +148,31 @@ install_npm() {
     say "npm packages present (node_modules matches package-lock.json)"
     return
   fi
-  n=$(grep -c '"resolved":' "$lock" || true)
+  # The lock's packages for this platform (the others are optional and skipped).
+  n=$(node -e 'const l = require(process.argv[1]); let n = 0;
+    for (const [k, v] of Object.entries(l.packages ?? {}))
+      if (k && !(v.os && !v.os.includes(process.platform)) && !(v.cpu && !v.cpu.includes(process.arch)) && !(v.libc && !v.libc.includes("glibc"))) n++;
+    console.log(n)' "$lock" 2>/dev/null || echo '?')
   say "npm ci: $n npm packages from package-lock.json …"
-  t=$EPOCHSECONDS
-  # npm ci prints nothing useful while it works: count what has landed in node_modules.
-  ( while sleep "$EVERY"; do
-      say "  npm ci: $(ls -d "$nm"/*/package.json "$nm"/@*/*/package.json 2>/dev/null | wc -l) packages in node_modules (of $n, some nested), $(dur $((EPOCHSECONDS - t))) so far"
-    done ) &
-  watcher=$!
-  if ! (cd "$ROOT" && npm ci --no-audit --no-fund --no-progress) >>"$LOG" 2>&1; then
-    kill "$watcher" 2>/dev/null || true
-    fail "npm ci"
-  fi
-  kill "$watcher" 2>/dev/null || true
-  wait "$watcher" 2>/dev/null || true
+  t=$EPOCHSECONDS last=$EPOCHSECONDS
+  (cd "$ROOT" && exec npm ci --no-audit --no-fund --no-progress) >>"$LOG" 2>&1 &
+  npm_pid=$!
+  # npm ci prints nothing useful while it works: say what has landed in node_modules, then which
+  # install scripts run (a native module compiles when no prebuilt binary can be fetched).
+  while kill -0 "$npm_pid" 2>/dev/null; do
+    sleep 1
+    ((EPOCHSECONDS - last >= EVERY)) || continue
+    last=$EPOCHSECONDS
+    got=$(unpacked "$nm")
+    if [ "$n" = '?' ] || ((got < n)); then
+      say "  npm ci: $got of $n packages unpacked, $(dur $((EPOCHSECONDS - t))) so far"
+    elif cmds=$(running_under "$npm_pid") && [ -n "$cmds" ]; then
+      say "  npm ci: all unpacked; install script of $(script_package "$npm_pid") running ($cmds), $(dur $((EPOCHSECONDS - t))) so far"
+    else
+      say "  npm ci: all unpacked; finishing, $(dur $((EPOCHSECONDS - t))) so far"
+    fi
+  done
+  wait "$npm_pid" || fail "npm ci"
   echo "$sum" > "$stamp"
   say "npm packages installed in $(dur $((EPOCHSECONDS - t)))"
 }
