@@ -263,7 +263,7 @@ export async function teardown(store?: Store): Promise<string[]> {
       delete d.storePrefix;
     });
   }
-  done.push(...(await teardownNodes(state, env.ovnSb)));
+  done.push(...(await teardownNodes(state, env.ovnSb)).done);
   rmSync(BENCH_DIR, { recursive: true, force: true });
   return done;
 }

@@ -1,21 +1,35 @@
 /**
  * The two-node lab: real Keystone + Neutron (ML2/OVN) + etcd, two nodes (each a netns with its own
- * ovsdb-server, ovs-vswitchd and ovn-controller), the nnet plugin installed on each node with the
- * etcd store, and the paper's experiments 1 and 2 — network side through kubenetctl, kubelet side
- * through libcni on each node.
+ * ovsdb-server, ovs-vswitchd, ovn-controller, the nnet plugin and nnet-agent), and the paper's
+ * experiments 1 and 2 with real containers: network side through kubenetctl, kubelet side through
+ * podman running on the node, through the node's nnet conflist. Then one node's ovs-vswitchd is
+ * restarted while a pod pings, and the agent's recovery is measured. lab/README.md has the layout.
  */
-import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
+import { type LabAgent, startAgent } from './agent.ts';
+import { adminNeutron, type Leftover, removeLabNeutron } from './neutron.ts';
 import { createLabNodes, type LabNode, teardownNodes } from './nodes.ts';
-import { run, waitFor } from './sh.ts';
+import { busyboxTarball, importImage, type NodePodman, podman, removeNodePodman, runArgs } from './podman.ts';
+import { relayPorts, startRelay } from './relay.ts';
+import { type RestartResult, restartVswitchdWhilePinging } from './restart.ts';
+import { mountsUnder, run, waitFor } from './sh.ts';
 import { StateFile } from './state.ts';
 import type { StepLog } from './steps.ts';
 
 export const ROOT = join(import.meta.dirname, '..');
 
 export interface LabOptions {
-  /** Prefix of every namespace, device, Neutron name and store key the lab makes. */
+  /** Prefix of every namespace, device, container, Neutron name and store key the lab makes. */
   prefix: string;
   /** Where the lab keeps its state. */
   dir: string;
@@ -24,6 +38,8 @@ export interface LabOptions {
   log: StepLog;
   /** Skip install/build (the test suite has done them). */
   skipInstall?: boolean;
+  /** scripts/lab.sh installed the packages already, in this many ms (shown in the summary). */
+  depsMs?: number;
 }
 
 export const DEFAULT_LAB: Omit<LabOptions, 'log'> = {
@@ -32,11 +48,30 @@ export const DEFAULT_LAB: Omit<LabOptions, 'log'> = {
   underlay: '100.64.0',
 };
 
+/** NNET_LAB_PREFIX, NNET_LAB_DIR, NNET_LAB_UNDERLAY: a second lab beside the default one (tests). */
+export function labOptionsFromEnv(env: NodeJS.ProcessEnv): Omit<LabOptions, 'log'> {
+  const o = { ...DEFAULT_LAB };
+  if (env.NNET_LAB_PREFIX) {
+    if (!/^[a-z][a-z0-9]{1,5}$/.test(env.NNET_LAB_PREFIX))
+      throw new Error(`NNET_LAB_PREFIX "${env.NNET_LAB_PREFIX}" must be 2-6 lower-case letters or digits`);
+    o.prefix = env.NNET_LAB_PREFIX;
+  }
+  if (env.NNET_LAB_DIR) o.dir = env.NNET_LAB_DIR;
+  if (env.NNET_LAB_UNDERLAY) {
+    if (!/^\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(env.NNET_LAB_UNDERLAY))
+      throw new Error(`NNET_LAB_UNDERLAY "${env.NNET_LAB_UNDERLAY}" must be three octets, e.g. 100.64.0`);
+    o.underlay = env.NNET_LAB_UNDERLAY;
+  }
+  return o;
+}
+
 interface Endpoints {
   sbRemote: string;
   nbRemote: string;
   cloudsYaml: string;
   cloud: string;
+  keystone: string;
+  neutron: string;
   etcd: string;
 }
 
@@ -47,6 +82,8 @@ function endpoints(): Endpoints {
     nbRemote: ep.ovn_nb,
     cloudsYaml: ep.clouds_yaml,
     cloud: ep.cloud,
+    keystone: ep.keystone,
+    neutron: ep.neutron,
     etcd: 'http://127.0.0.1:2379',
   };
 }
@@ -63,18 +100,71 @@ export interface PingResult {
 }
 
 export interface LabResult {
-  pod1: { ip: string; node: string; status: string; eth0: string };
+  pod1: { ip: string; node: string; status: string; eth0: string; container: string };
   pings: PingResult[];
+  restart: RestartResult;
+  agents: LabAgent[];
   seconds: number;
 }
 
+/** Thrown when something the lab cannot (or may not) delete is in the way. */
+export class LabLeftoversError extends Error {
+  constructor(
+    readonly left: Leftover[],
+    readonly verb: 'up' | 'down',
+  ) {
+    super(formatLeftovers(left, verb).join('\n'));
+  }
+}
+
+/** The report of what is left: what, why, and the command that removes the cause. */
+export function formatLeftovers(left: readonly Leftover[], verb: 'up' | 'down'): string[] {
+  const head =
+    verb === 'down'
+      ? `lab down: NOT everything could be removed; ${left.length} thing(s) left:`
+      : `lab up: refusing to start: ${left.length} thing(s) in the way that the lab cannot remove:`;
+  const lines = [head];
+  for (const l of left) lines.push(`  - ${l.what}`, `      why: ${l.why}`, `      fix: ${l.fix}`);
+  lines.push(
+    verb === 'down'
+      ? 'After the fix, run `npm run lab -- down` again: it removes the rest.'
+      : 'After the fix, run `npm run lab` again.',
+  );
+  return lines;
+}
+
 interface Pod {
+  /** The experiment's name for it (p1 is pod1). */
+  label: string;
+  /** Container name = podnetwork name = K8S_POD_NAME. */
   name: string;
   node: LabNode;
   subnet: string;
   ip: string;
-  netns: string;
-  containerId: string;
+}
+
+const storeUrl = (o: Pick<LabOptions, 'prefix'>, ep: Endpoints) => `etcd:${ep.etcd}?prefix=/${o.prefix}`;
+const clusterName = (o: Pick<LabOptions, 'prefix'>) => `${o.prefix}-cluster`;
+const networkName = (o: Pick<LabOptions, 'prefix'>) => `${o.prefix}-nnet`;
+const POD_NAMESPACE = 'default';
+
+function labNames(o: Pick<LabOptions, 'prefix'>) {
+  return {
+    network: [`${o.prefix}-net1`, `${o.prefix}-net2`],
+    subnet: [`${o.prefix}-sub1`, `${o.prefix}-sub2`],
+    router: [`${o.prefix}-router`],
+  };
+}
+
+export function nodePodman(o: Pick<LabOptions, 'dir'>, node: { name: string; netns: string }): NodePodman {
+  const cni = join(o.dir, node.name, 'cni');
+  return {
+    node: node.name,
+    netns: node.netns,
+    dir: join(o.dir, 'podman', node.name),
+    netD: join(cni, 'net.d'),
+    cniBin: join(cni, 'bin'),
+  };
 }
 
 function ctl(o: LabOptions, ep: Endpoints, args: string[]) {
@@ -89,42 +179,25 @@ function ctl(o: LabOptions, ep: Endpoints, args: string[]) {
   });
 }
 
-const storeUrl = (o: LabOptions, ep: Endpoints) => `etcd:${ep.etcd}?prefix=/${o.prefix}`;
-const clusterName = (o: LabOptions) => `${o.prefix}-cluster`;
-
 /** kubenetctl, echoed to the progress output as a person would type it. */
 async function kubenetctl(o: LabOptions, ep: Endpoints, args: string[], show = true): Promise<string> {
   if (show) o.log.info(`$ kubenetctl ${args.join(' ')}`);
-  const r = await ctl(o, ep, args);
-  return r.stdout;
+  return (await ctl(o, ep, args)).stdout;
 }
 
-function harness(
-  o: LabOptions,
-  node: LabNode,
-  verb: 'add' | 'del',
-  pod: Pick<Pod, 'name' | 'netns' | 'containerId'>,
-) {
-  const cni = join(o.dir, node.name, 'cni');
-  return run(join(ROOT, 'test/harness/bin/nnet-cni-harness'), [
-    `-confdir=${join(cni, 'net.d')}`,
-    `-bindir=${join(cni, 'bin')}`,
-    `-cachedir=${join(cni, 'cache')}`,
-    `-id=${pod.containerId}`,
-    `-netns=/run/netns/${pod.netns}`,
-    '-ifname=eth0',
-    `-args=K8S_POD_NAMESPACE=default;K8S_POD_NAME=${pod.name}`,
-    verb,
-  ]);
+/** podman on the pod's node, echoed as a person on that node would type it. */
+async function podmanOn(o: LabOptions, node: LabNode, args: string[], show = true): Promise<string> {
+  if (show) o.log.info(`(${node.name}) $ podman ${args.join(' ')}`);
+  return (await podman(nodePodman(o, node), args, { timeoutMs: 120_000 })).stdout;
 }
 
-function installPlugin(o: LabOptions, ep: Endpoints, node: LabNode): void {
+function installPlugin(o: LabOptions, ep: Endpoints, node: LabNode): string {
   const cni = join(o.dir, node.name, 'cni');
   for (const d of ['bin', 'net.d', 'cache']) mkdirSync(join(cni, d), { recursive: true });
   copyFileSync(join(ROOT, 'dist/nnet.js'), join(cni, 'bin/nnet'));
   const conflist = {
     cniVersion: '1.0.0',
-    name: 'nnet',
+    name: networkName(o),
     plugins: [
       {
         type: 'nnet',
@@ -140,18 +213,23 @@ function installPlugin(o: LabOptions, ep: Endpoints, node: LabNode): void {
       },
     ],
   };
-  writeFileSync(join(cni, 'net.d/10-nnet.conflist'), `${JSON.stringify(conflist, null, 2)}\n`);
+  const file = join(cni, 'net.d/10-nnet.conflist');
+  writeFileSync(file, `${JSON.stringify(conflist, null, 2)}\n`);
+  return file;
 }
 
-async function ping(from: Pod, to: Pod): Promise<{ ok: boolean; rttMs: number | undefined }> {
+async function ping(from: Pod, to: Pod, o: LabOptions): Promise<{ ok: boolean; rttMs: number | undefined }> {
   // The first packets may be lost while OVN learns the path: retry for a few seconds.
   const deadline = Date.now() + 15_000;
   let last = '';
   while (Date.now() < deadline) {
-    const r = await run('ping', ['-c', '3', '-i', '0.2', '-W', '1', to.ip], {
-      netns: from.netns,
-      allowFail: true,
-    });
+    const r = await podman(
+      nodePodman(o, from.node),
+      ['exec', from.name, 'ping', '-c', '3', '-i', '0.2', '-W', '1', to.ip],
+      {
+        allowFail: true,
+      },
+    );
     last = r.stdout;
     if (r.code === 0 && / 0% packet loss/.test(r.stdout)) {
       const m = /= [\d.]+\/([\d.]+)\//.exec(r.stdout);
@@ -161,45 +239,66 @@ async function ping(from: Pod, to: Pod): Promise<{ ok: boolean; rttMs: number | 
   return { ok: !!last && !/100% packet loss/.test(last), rttMs: undefined };
 }
 
-export async function labUp(o: LabOptions): Promise<LabResult> {
-  const previous = new StateFile(o.dir).state;
-  if (previous.netns.length > 0 || previous.pods.length > 0) {
-    await o.log.step('remove the previous lab run (the environment stays up)', () =>
-      labDown(o, { keepEnv: true }),
-    );
-  }
-  // Read after the clean-up above, which rewrote the file.
-  const state = new StateFile(o.dir);
-  if (!o.skipInstall) {
-    await o.log.step('install Debian and npm packages (idempotent)', () =>
-      run('bash', [join(ROOT, 'scripts/install-deps.sh')], { timeoutMs: 1_200_000 }),
-    );
-    await o.log.step('build nnet, kubenetctl, nnet-agent', () =>
-      run('npm', ['run', '-s', 'build'], { env: { npm_config_loglevel: 'error' } }),
-    );
-    await o.log.step('build the libcni harness (the CNI runtime each node uses)', () =>
-      run('bash', [join(ROOT, 'test/harness/build.sh')]),
-    );
-  }
-  const envUp =
-    (await run('bash', [join(ROOT, 'scripts/env/status.sh')], { allowFail: true, env: { QUIET: '1' } }))
-      .code === 0;
-  if (!envUp)
+async function envIsUp(): Promise<boolean> {
+  const r = await run('bash', [join(ROOT, 'scripts/env/status.sh')], {
+    allowFail: true,
+    env: { QUIET: '1' },
+  });
+  return r.code === 0;
+}
+
+async function installAndBuild(o: LabOptions): Promise<void> {
+  if (o.depsMs !== undefined) o.log.record('install Debian and npm packages (scripts/lab.sh)', o.depsMs);
+  else
+    await o.log.step('install Debian and npm packages (scripts/install-deps.sh)', async () => {
+      const r = await run('bash', [join(ROOT, 'scripts/install-deps.sh')], { timeoutMs: 1_800_000 });
+      for (const l of r.stdout.trimEnd().split('\n')) o.log.info(l);
+    });
+  await o.log.step('build nnet, kubenetctl, nnet-agent', () =>
+    run('npm', ['run', '-s', 'build'], { env: { npm_config_loglevel: 'error' } }),
+  );
+}
+
+async function startEnv(o: LabOptions, state: StateFile): Promise<Endpoints> {
+  const up = await envIsUp();
+  if (!up) {
+    // An environment this checkout does not own (a symlinked .lab/env, NNET_ENV_DIR) is someone
+    // else's: starting it here would make `lab down` stop it later.
+    const own = join(realpathSync(ROOT), '.lab/env');
+    const dir = process.env.NNET_ENV_DIR ?? join(ROOT, '.lab/env');
+    if (existsSync(dir) && realpathSync(dir) !== own)
+      throw new Error(
+        `the test environment at ${realpathSync(dir)} is not running, and it is not this checkout's: start it where it belongs (scripts/env/up.sh there), then run the lab again`,
+      );
     state.update((s) => {
       s.envStartedByLab = true;
     });
+  }
   await o.log.step(
-    envUp
+    up
       ? 'OpenStack environment already up: reuse it'
       : 'start Keystone, Neutron (ML2/OVN), OVN central, MariaDB, etcd',
     () =>
       run('bash', [join(ROOT, 'scripts/env/up.sh')], { env: { NNET_SKIP_INSTALL: '1' }, timeoutMs: 300_000 }),
   );
-  const ep = endpoints();
-  state.update((s) => {
-    s.storeUrl = storeUrl(o, ep);
-  });
+  return endpoints();
+}
 
+/** Removes what an earlier run left; refuses (LabLeftoversError) when something cannot go. */
+async function clearPrevious(o: LabOptions): Promise<void> {
+  const r = await o.log.step("remove what an earlier lab run left (by the lab's names and tags)", () =>
+    labDown(o, { keepEnv: true }),
+  );
+  if (r.lines.length === 0) o.log.info('nothing was left');
+  for (const l of r.lines) o.log.info(l);
+  if (r.left.length > 0) throw new LabLeftoversError(r.left, 'up');
+}
+
+async function startNodes(
+  o: LabOptions,
+  state: StateFile,
+  ep: Endpoints,
+): Promise<{ nodes: LabNode[]; agents: LabAgent[] }> {
   const nodes = await o.log.step(
     'start two nodes (netns + ovsdb-server + ovs-vswitchd + ovn-controller, geneve underlay)',
     () =>
@@ -212,127 +311,143 @@ export async function labUp(o: LabOptions): Promise<LabResult> {
       }),
   );
   for (const n of nodes) o.log.info(`${n.name}: netns ${n.netns}, chassis ${n.name}, encap ${n.underlayIp}`);
-  const [node1, node2] = nodes as [LabNode, LabNode];
+  const ports = relayPorts([ep.keystone, ep.neutron, ep.etcd]);
+  const agents = await o.log.step(
+    'on each node: the nnet plugin and its conflist, the control-plane relay, nnet-agent',
+    async () => {
+      const out: LabAgent[] = [];
+      for (const n of nodes) {
+        const conflist = installPlugin(o, ep, n);
+        await startRelay(state, n.netns, n.dir, ports);
+        const agent = await startAgent(state, n.name, conflist, n.dir);
+        o.log.info(
+          `${n.name}: ${conflist}; relay 127.0.0.1:{${ports.join(',')}} → host; nnet-agent pid ${agent.pid}, metrics ${agent.metricsUrl}`,
+        );
+        out.push(agent);
+      }
+      return out;
+    },
+  );
+  await o.log.step(
+    "build the busybox image from Debian's busybox-static on each node (nothing is pulled)",
+    async () => {
+      const tar = busyboxTarball(o.dir);
+      for (const n of nodes) {
+        o.log.info(`(${n.name}) $ podman import ${tar} localhost/nnet-busybox:1`);
+        await importImage(nodePodman(o, n), tar);
+      }
+    },
+  );
+  return { nodes, agents };
+}
 
-  await o.log.step('install the nnet plugin and its conflist on each node (etcd store)', async () => {
-    for (const n of nodes) installPlugin(o, ep, n);
-  });
-
+async function createNetworks(o: LabOptions, state: StateFile, ep: Endpoints): Promise<void> {
   const cluster = clusterName(o);
-  const net1 = `${o.prefix}-net1`;
-  const net2 = `${o.prefix}-net2`;
+  const [net1, net2] = labNames(o).network as [string, string];
+  state.update((s) => {
+    s.neutronTouched = true;
+  });
   await o.log.step(
     `register cluster ${cluster}'s Keystone identity; create networks, subnets and a router`,
     async () => {
-      await kubenetctl(o, ep, [
-        'create',
-        'cluster',
-        cluster,
-        '--cloud',
-        ep.cloud,
-        '--clouds-file',
-        ep.cloudsYaml,
-      ]);
-      await kubenetctl(o, ep, ['create', 'network', net1]);
-      await kubenetctl(o, ep, [
-        'create',
-        'subnet',
-        `${o.prefix}-sub1`,
-        '--network',
-        net1,
-        '--cidr',
-        '1.2.0.0/16',
-      ]);
-      await kubenetctl(o, ep, ['create', 'network', net2]);
-      await kubenetctl(o, ep, [
-        'create',
-        'subnet',
-        `${o.prefix}-sub2`,
-        '--network',
-        net2,
-        '--cidr',
-        '192.168.10.0/24',
-      ]);
-      await kubenetctl(o, ep, ['create', 'router', `${o.prefix}-router`]);
-      await kubenetctl(o, ep, ['connect', 'router', `${o.prefix}-router`, '--subnet', `${o.prefix}-sub1`]);
-      await kubenetctl(o, ep, ['connect', 'router', `${o.prefix}-router`, '--subnet', `${o.prefix}-sub2`]);
+      const k = (...args: string[]) => kubenetctl(o, ep, args);
+      await k('create', 'cluster', cluster, '--cloud', ep.cloud, '--clouds-file', ep.cloudsYaml);
+      await k('create', 'network', net1);
+      await k('create', 'subnet', `${o.prefix}-sub1`, '--network', net1, '--cidr', '1.2.0.0/16');
+      await k('create', 'network', net2);
+      await k('create', 'subnet', `${o.prefix}-sub2`, '--network', net2, '--cidr', '192.168.10.0/24');
+      await k('create', 'router', `${o.prefix}-router`);
+      await k('connect', 'router', `${o.prefix}-router`, '--subnet', `${o.prefix}-sub1`);
+      await k('connect', 'router', `${o.prefix}-router`, '--subnet', `${o.prefix}-sub2`);
     },
   );
+}
 
-  const mkPod = (name: string, node: LabNode, subnet: string, ip: string): Pod => ({
-    name,
-    node,
-    subnet,
-    ip,
-    netns: `${o.prefix}-pod-${name}`,
-    containerId: randomBytes(16).toString('hex'),
+/** kubenetctl reserves the pod's IP; podman on its node starts the container, whose CNI ADD binds and plugs it. */
+async function addPod(o: LabOptions, state: StateFile, ep: Endpoints, p: Pod): Promise<void> {
+  await kubenetctl(o, ep, [
+    'create',
+    'podnetwork',
+    p.name,
+    '-n',
+    POD_NAMESPACE,
+    '--subnet',
+    p.subnet,
+    '--ip',
+    p.ip,
+  ]);
+  const np = nodePodman(o, p.node);
+  state.update((s) => {
+    s.containers.push({ name: p.name, node: p.node.name, netns: p.node.netns, podmanDir: np.dir });
   });
-  const addPod = async (p: Pod) => {
-    await kubenetctl(o, ep, [
-      'create',
-      'podnetwork',
-      p.name,
-      '-n',
-      'default',
-      '--subnet',
-      p.subnet,
-      '--ip',
-      p.ip,
-    ]);
-    o.log.info(`(kubelet on ${p.node.name}) create netns ${p.netns}, CNI ADD through libcni`);
-    await run('ip', ['netns', 'add', p.netns]);
-    state.update((s) => {
-      s.netns.push(p.netns);
-      s.pods.push({
-        name: p.name,
-        namespace: 'default',
-        node: p.node.name,
-        containerId: p.containerId,
-        netns: p.netns,
-      });
-    });
-    await run('ip', ['-n', p.netns, 'link', 'set', 'lo', 'up']);
-    await harness(o, p.node, 'add', p);
-  };
+  await podmanOn(o, p.node, runArgs(p.name, networkName(o)));
+}
 
-  // Experiment 1: a pod with a chosen subnet and a static IP.
-  const pod1 = mkPod('pod1', node1, '1.2.0.0/16', '1.2.0.100');
-  const exp1 = await o.log.step('experiment 1: pod1 with subnet 1.2.0.0/16 and IP 1.2.0.100', async () => {
-    await addPod(pod1);
-    let row: Record<string, unknown> | undefined;
-    await waitFor(
-      'pod1 port ACTIVE',
-      async () => {
-        const list = JSON.parse(
-          await kubenetctl(o, ep, ['get', 'podnetworks', '-n', 'default', '-o', 'json'], false),
-        );
-        row = (list.items as Record<string, unknown>[]).find((i) => JSON.stringify(i).includes('"pod1"'));
-        return JSON.stringify(row ?? {}).includes('ACTIVE');
-      },
-      30_000,
-    );
-    const table = await kubenetctl(o, ep, ['get', 'podnetworks', '-n', 'default', '-o', 'wide']);
-    for (const l of table.trimEnd().split('\n')) o.log.info(l);
-    const eth0 = (await run('ip', ['-br', 'addr', 'show', 'eth0'], { netns: pod1.netns })).stdout.trim();
-    o.log.info(`$ ip -n ${pod1.netns} -br addr show eth0`);
-    o.log.info(eth0);
-    return {
-      ip: pod1.ip,
-      node: node1.name,
-      status: JSON.stringify(row).includes('ACTIVE') ? 'ACTIVE' : 'unknown',
-      eth0,
-    };
-  });
-
-  // Experiment 2: connectivity across hosts and subnets (the paper's Table 2).
-  const p1 = pod1;
-  const p2 = mkPod('p2', node1, '1.2.0.0/16', '1.2.0.101');
-  const p3 = mkPod('p3', node2, '192.168.10.0/24', '192.168.10.10');
-  const p4 = mkPod('p4', node2, '1.2.0.0/16', '1.2.0.102');
-  const pings = await o.log.step(
-    'experiment 2: p1 (=pod1), p2 on node 1; p3, p4 on node 2; routed subnets',
+async function experiment1(
+  o: LabOptions,
+  state: StateFile,
+  ep: Endpoints,
+  pod1: Pod,
+): Promise<LabResult['pod1']> {
+  return o.log.step(
+    `experiment 1: ${pod1.name} with subnet ${pod1.subnet} and IP ${pod1.ip}, a container on ${pod1.node.name}`,
     async () => {
-      for (const p of [p2, p3, p4]) await addPod(p);
+      await addPod(o, state, ep, pod1);
+      let row: Record<string, unknown> | undefined;
+      await waitFor(
+        `${pod1.name}'s port ACTIVE`,
+        async () => {
+          const list = JSON.parse(
+            await kubenetctl(o, ep, ['get', 'podnetworks', '-n', POD_NAMESPACE, '-o', 'json'], false),
+          );
+          row = (list.items as Record<string, unknown>[]).find((i) =>
+            JSON.stringify(i).includes(`"${pod1.name}"`),
+          );
+          return JSON.stringify(row ?? {}).includes('ACTIVE');
+        },
+        30_000,
+      );
+      const table = await kubenetctl(o, ep, ['get', 'podnetworks', '-n', POD_NAMESPACE, '-o', 'wide']);
+      for (const l of table.trimEnd().split('\n')) o.log.info(l);
+      const addr = await podmanOn(o, pod1.node, [
+        'exec',
+        pod1.name,
+        'ip',
+        '-o',
+        '-4',
+        'addr',
+        'show',
+        'eth0',
+      ]);
+      // busybox: "6: eth0    inet 1.2.0.100/16 scope global eth0\       valid_lft …" → "eth0 inet 1.2.0.100/16 scope global"
+      const eth0 = addr
+        .replace(/^\d+:\s*/, '')
+        .replace(/\s+eth0\b.*$/s, '')
+        .replace(/\s+/g, ' ')
+        .trim();
+      o.log.info(eth0);
+      return {
+        ip: pod1.ip,
+        node: pod1.node.name,
+        status: JSON.stringify(row).includes('ACTIVE') ? 'ACTIVE' : 'unknown',
+        eth0,
+        container: pod1.name,
+      };
+    },
+  );
+}
+
+async function experiment2(
+  o: LabOptions,
+  state: StateFile,
+  ep: Endpoints,
+  pods: [Pod, Pod, Pod, Pod],
+): Promise<PingResult[]> {
+  const [p1, p2, p3, p4] = pods;
+  return o.log.step(
+    `experiment 2: ${p1.name} (=p1), ${p2.name} on node 1; ${p3.name}, ${p4.name} on node 2; routed subnets; pings from inside the containers`,
+    async () => {
+      for (const p of [p2, p3, p4]) await addPod(o, state, ep, p);
       const pairs: [Pod, Pod][] = [
         [p1, p2],
         [p4, p3],
@@ -341,9 +456,9 @@ export async function labUp(o: LabOptions): Promise<LabResult> {
       ];
       const out: PingResult[] = [];
       for (const [a, b] of pairs) {
-        const r = await ping(a, b);
+        const r = await ping(a, b, o);
         out.push({
-          pair: `${a === pod1 ? 'p1' : a.name} → ${b.name}`,
+          pair: `${a.label} → ${b.label}`,
           from: a.name,
           to: b.name,
           toIp: b.ip,
@@ -356,7 +471,65 @@ export async function labUp(o: LabOptions): Promise<LabResult> {
       return out;
     },
   );
-  return { pod1: exp1, pings, seconds: o.log.elapsedS() };
+}
+
+async function restartStep(o: LabOptions, from: Pod, to: Pod, agent: LabAgent): Promise<RestartResult> {
+  return o.log.step(
+    `restart ${from.node.name}'s ovs-vswitchd while ${from.name} pings ${to.name} (${to.ip}); nnet-agent re-plugs the pods' NICs`,
+    async () => {
+      const r = await restartVswitchdWhilePinging({
+        node: from.node.ovs,
+        nodePodman: nodePodman(o, from.node),
+        from: from.name,
+        to: to.name,
+        toIp: to.ip,
+        metricsUrl: agent.metricsUrl,
+        info: (l) => o.log.info(l),
+      });
+      for (const l of restartLines(r)) o.log.info(l);
+      if (r.recoveryMs === undefined)
+        throw new Error(`no ping reply within 30 s of the restart: ${from.name} did not recover`);
+      return r;
+    },
+  );
+}
+
+export function restartLines(r: RestartResult): string[] {
+  const s = (ms: number | undefined) => (ms === undefined ? 'never' : `${(ms / 1000).toFixed(2)} s`);
+  return [
+    `ping ${r.from} → ${r.to}: ${r.sent} sent, ${r.received} received, ${r.lost} lost (every 100 ms)`,
+    `recovery: first reply ${s(r.recoveryMs)} after the kill, ${s(r.afterStartMs)} after the new ovs-vswitchd started`,
+    `nnet-agent on ${r.node}: nnet_replugs_total ${r.replugs.before ?? '?'} → ${r.replugs.after ?? '?'}`,
+  ];
+}
+
+export async function labUp(o: LabOptions): Promise<LabResult> {
+  if (!o.skipInstall) await installAndBuild(o);
+  const ep = await startEnv(o, new StateFile(o.dir));
+  await clearPrevious(o);
+  // Read after the clean-up above, which rewrote the file.
+  const state = new StateFile(o.dir);
+  state.update((s) => {
+    s.storeUrl = storeUrl(o, ep);
+  });
+  const { nodes, agents } = await startNodes(o, state, ep);
+  const [node1, node2] = nodes as [LabNode, LabNode];
+  await createNetworks(o, state, ep);
+  const mk = (label: string, node: LabNode, subnet: string, ip: string): Pod => ({
+    label,
+    name: `${o.prefix}-${label === 'p1' ? 'pod1' : label}`,
+    node,
+    subnet,
+    ip,
+  });
+  const p1 = mk('p1', node1, '1.2.0.0/16', '1.2.0.100');
+  const p2 = mk('p2', node1, '1.2.0.0/16', '1.2.0.101');
+  const p3 = mk('p3', node2, '192.168.10.0/24', '192.168.10.10');
+  const p4 = mk('p4', node2, '1.2.0.0/16', '1.2.0.102');
+  const pod1 = await experiment1(o, state, ep, p1);
+  const pings = await experiment2(o, state, ep, [p1, p2, p3, p4]);
+  const restart = await restartStep(o, p1, p4, agents[0]!);
+  return { pod1, pings, restart, agents, seconds: o.log.elapsedS() };
 }
 
 export function table2(pings: PingResult[]): string[] {
@@ -380,71 +553,158 @@ export function table2(pings: PingResult[]): string[] {
   );
 }
 
-export async function labDown(o: LabOptions, opts: { keepEnv?: boolean } = {}): Promise<string[]> {
-  const state = new StateFile(o.dir);
-  const done: string[] = [];
-  const envAlive =
-    (await run('bash', [join(ROOT, 'scripts/env/status.sh')], { allowFail: true, env: { QUIET: '1' } }))
-      .code === 0;
-  if (envAlive && existsSync(join(ROOT, 'dist/kubenetctl.js'))) {
-    const ep = endpoints();
-    // Kubelet side first: DEL every pod through its node's plugin, then release network config.
-    for (const p of [...state.state.pods].reverse()) {
-      const node = { name: p.node } as LabNode;
-      await harness(o, node, 'del', { name: p.name, netns: p.netns, containerId: p.containerId }).catch(
-        () => undefined,
-      );
+export interface DownReport {
+  /** What was removed. */
+  lines: string[];
+  /** What could not be removed (empty: everything went). */
+  left: Leftover[];
+}
+
+/** Every node podman store the lab has: those the state names, and any found under <dir>/podman. */
+function podmanStores(o: LabOptions, state: StateFile): NodePodman[] {
+  const nodes = new Map<string, string>();
+  for (const c of state.state.containers) nodes.set(c.node, c.netns);
+  const root = join(o.dir, 'podman');
+  if (existsSync(root))
+    for (const name of readdirSync(root))
+      if (name.startsWith(`${o.prefix}-`) && !nodes.has(name)) nodes.set(name, name);
+  return [...nodes].map(([node, netns]) =>
+    nodePodman(o, { name: node, netns: existsSync(`/run/netns/${netns}`) ? netns : '' }),
+  );
+}
+
+async function removeContainers(o: LabOptions, state: StateFile, report: DownReport): Promise<void> {
+  for (const p of podmanStores(o, state)) {
+    const r = await removeNodePodman(p, o.prefix);
+    report.lines.push(...r.removed.map((x) => `removed ${x}`));
+    report.left.push(...r.left);
+    if (r.left.length === 0)
       state.update((s) => {
-        s.pods = s.pods.filter((x) => x.containerId !== p.containerId);
+        s.containers = s.containers.filter((c) => c.node !== p.node);
       });
-      done.push(`CNI DEL ${p.name}`);
-    }
-    const quiet = (args: string[]) => ctl(o, ep, args).catch(() => undefined);
-    for (const pod of ['pod1', 'p2', 'p3', 'p4']) await quiet(['delete', 'podnetwork', pod, '-n', 'default']);
-    await quiet(['disconnect', 'router', `${o.prefix}-router`, '--subnet', `${o.prefix}-sub1`]);
-    await quiet(['disconnect', 'router', `${o.prefix}-router`, '--subnet', `${o.prefix}-sub2`]);
-    await quiet(['delete', 'router', `${o.prefix}-router`]);
-    await quiet(['delete', 'subnet', `${o.prefix}-sub1`]);
-    await quiet(['delete', 'subnet', `${o.prefix}-sub2`]);
-    await quiet(['delete', 'network', `${o.prefix}-net1`]);
-    await quiet(['delete', 'network', `${o.prefix}-net2`]);
-    await quiet(['delete', 'cluster', clusterName(o)]);
-    done.push('released Neutron resources and store records');
-    await wipeEtcd(ep.etcd, `/${o.prefix}`).catch(() => undefined);
-    done.push(...(await teardownNodes(state, ep.sbRemote)));
-  } else {
-    done.push(...(await teardownNodes(state, undefined)));
   }
+}
+
+async function removeNeutron(
+  o: LabOptions,
+  state: StateFile,
+  envAlive: boolean,
+  report: DownReport,
+): Promise<void> {
+  const cluster = clusterName(o);
+  if (!envAlive) {
+    if (state.state.neutronTouched)
+      report.left.push({
+        what: `the lab's Neutron resources (tagged nnet-cluster=${cluster}) and store keys (/${o.prefix}/…)`,
+        why: 'the OpenStack environment is not running, so they could not be looked up and deleted',
+        fix: 'npm run env:up',
+      });
+    return;
+  }
+  const ep = endpoints();
+  try {
+    const neutron = adminNeutron(ep.cloudsYaml, ep.cloud, join(o.dir, 'tokens-admin'));
+    const r = await removeLabNeutron(neutron, {
+      cluster,
+      names: labNames(o),
+      openstack: `OS_CLIENT_CONFIG_FILE=${ep.cloudsYaml} /usr/bin/openstack --os-cloud ${ep.cloud}`,
+    });
+    report.lines.push(...r.deleted.map((x) => `deleted Neutron ${x}`));
+    report.left.push(...r.left);
+  } catch (e) {
+    report.left.push({
+      what: `the lab's Neutron resources (tagged nnet-cluster=${cluster})`,
+      why: `Neutron failed: ${e instanceof Error ? e.message : String(e)}`,
+      fix: 'check the environment (bash scripts/env/status.sh)',
+    });
+  }
+  if (await wipeEtcd(ep.etcd, `/${o.prefix}`))
+    report.lines.push(`deleted the store's keys under /${o.prefix}/`);
+  else
+    report.left.push({
+      what: `store keys under /${o.prefix}/ in etcd ${ep.etcd}`,
+      why: 'etcd did not answer the delete',
+      fix: `ETCDCTL_API=3 etcdctl --endpoints ${ep.etcd} del --prefix /${o.prefix}/`,
+    });
+}
+
+export async function labDown(o: LabOptions, opts: { keepEnv?: boolean } = {}): Promise<DownReport> {
+  const state = new StateFile(o.dir);
+  const report: DownReport = { lines: [], left: [] };
+  const envAlive = await envIsUp();
+  // Containers first: their CNI DEL needs the node, its relay and the environment.
+  await removeContainers(o, state, report);
+  await removeNeutron(o, state, envAlive, report);
+  const nodes = await teardownNodes(state, envAlive ? endpoints().sbRemote : undefined);
+  report.lines.push(...nodes.done);
+  report.left.push(...nodes.left);
+  state.update((s) => {
+    s.agents = s.agents.filter((a) => s.pids.some((p) => p.pid === a.pid));
+    if (report.left.length === 0) s.neutronTouched = false;
+  });
   if (state.state.envStartedByLab && !opts.keepEnv) {
     await run('bash', [join(ROOT, 'scripts/env/down.sh')], { allowFail: true });
     state.update((s) => {
       s.envStartedByLab = false;
     });
-    done.push('stopped the OpenStack environment the lab had started');
+    report.lines.push('stopped the OpenStack environment the lab had started');
   }
-  if (!opts.keepEnv) rmSync(o.dir, { recursive: true, force: true });
-  return done;
+  if (!opts.keepEnv && report.left.length === 0) {
+    const mounts = await mountsUnder(o.dir);
+    if (mounts.length === 0) rmSync(o.dir, { recursive: true, force: true });
+    else
+      report.left.push({
+        what: o.dir,
+        why: `still mounted there: ${mounts.join(', ')}`,
+        fix: `umount ${mounts.join(' ')}`,
+      });
+  }
+  return report;
 }
 
-/** Deletes every key under `${prefix}/` (the lab's store). */
-async function wipeEtcd(etcd: string, prefix: string): Promise<void> {
+/** Deletes every key under `${prefix}/` (the lab's store); false when etcd did not answer. */
+async function wipeEtcd(etcd: string, prefix: string): Promise<boolean> {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   // '0' follows '/' in byte order: [prefix/, prefix0) is exactly the keys under prefix/.
-  await fetch(`${etcd}/v3/kv/deleterange`, {
-    method: 'POST',
-    body: JSON.stringify({ key: b64(`${prefix}/`), range_end: b64(`${prefix}0`) }),
-  });
+  try {
+    const r = await fetch(`${etcd}/v3/kv/deleterange`, {
+      method: 'POST',
+      body: JSON.stringify({ key: b64(`${prefix}/`), range_end: b64(`${prefix}0`) }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    return r.ok;
+  } catch {
+    return false;
+  }
 }
 
 export async function labStatus(o: LabOptions): Promise<string[]> {
-  const state = new StateFile(o.dir);
-  const s = state.state;
-  if (s.netns.length === 0) return ['the lab is not running'];
+  const s = new StateFile(o.dir).state;
+  if (s.netns.length === 0 && s.containers.length === 0) return ['the lab is not running'];
+  const agents: string[] = [];
+  for (const a of s.agents) {
+    const healthy = await fetch(a.metricsUrl.replace(/\/metrics$/, '/healthz'), {
+      signal: AbortSignal.timeout(3_000),
+    })
+      .then((r) => r.ok)
+      .catch(() => false);
+    agents.push(
+      `  ${a.node}: pid ${a.pid}, metrics ${a.metricsUrl} (${healthy ? 'answering' : 'NOT answering'}), log ${a.logFile}`,
+    );
+  }
+  const containers: string[] = [];
+  for (const p of podmanStores(o, new StateFile(o.dir))) {
+    const r = await podman(p, ['ps', '-a', '--format', '{{.Names}} {{.Status}}'], { allowFail: true });
+    for (const l of r.stdout.trim().split('\n').filter(Boolean)) containers.push(`  ${p.node}: ${l}`);
+  }
   return [
     `nodes/chassis: ${s.chassis.join(', ') || '-'}`,
-    `namespaces: ${s.netns.join(', ')}`,
-    `pods: ${s.pods.map((p) => `${p.name}@${p.node}`).join(', ') || '-'}`,
-    `processes: ${s.pids.map((p) => `${p.label}(${p.pid})`).join(', ')}`,
+    `namespaces: ${s.netns.join(', ') || '-'}`,
+    'containers (podman on each node):',
+    ...(containers.length ? containers : ['  -']),
+    'nnet-agent:',
+    ...(agents.length ? agents : ['  -']),
+    `processes: ${s.pids.map((p) => `${p.label}(${p.pid})`).join(', ') || '-'}`,
     `store: ${s.storeUrl ?? '-'}`,
   ];
 }

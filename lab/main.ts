@@ -1,46 +1,86 @@
 /**
- * `npm run lab [up|down|status]`: the two-node N-Net lab on real OpenStack, and the paper's
- * experiments 1 and 2. Everything it makes is recorded under .lab/lab; `down` removes exactly that.
+ * `npm run lab [up|down|status]`: the two-node N-Net lab on real OpenStack, the paper's experiments
+ * 1 and 2 with real containers, and an ovs-vswitchd restart. Everything it makes is recorded under
+ * .lab/lab; `down` removes it, and exits 1 naming whatever it could not remove.
+ * NNET_LAB_PREFIX / NNET_LAB_DIR / NNET_LAB_UNDERLAY run a second lab beside the default one.
+ * scripts/lab.sh passes NNET_LAB_T0_MS (when it started) and NNET_LAB_DEPS_MS (its installs).
  */
-import { DEFAULT_LAB, labDown, labStatus, labUp, table2 } from './lab.ts';
-import { stepLog } from './steps.ts';
+import {
+  formatLeftovers,
+  LabLeftoversError,
+  labDown,
+  labOptionsFromEnv,
+  labStatus,
+  labUp,
+  restartLines,
+  table2,
+} from './lab.ts';
+import { stepLog, timeSummary } from './steps.ts';
 
 const cmd = process.argv[2] ?? 'up';
-const log = stepLog();
-const opts = { ...DEFAULT_LAB, log };
+const t0 = Number(process.env.NNET_LAB_T0_MS) || Date.now();
+const depsMs = process.env.NNET_LAB_DEPS_MS ? Number(process.env.NNET_LAB_DEPS_MS) : undefined;
 
-try {
-  if (cmd === 'up') {
+async function up(): Promise<number> {
+  const log = stepLog(undefined, t0);
+  const opts = { ...labOptionsFromEnv(process.env), log, ...(depsMs !== undefined ? { depsMs } : {}) };
+  if (depsMs === undefined)
     console.log(
-      "N-Net lab: two nodes on real Keystone + Neutron (ML2/OVN), the paper's experiments 1 and 2\n",
+      "N-Net lab: two nodes on real Keystone + Neutron (ML2/OVN), the paper's experiments 1 and 2 in podman containers\n",
     );
-    const r = await labUp(opts);
-    console.log('\n== Experiment 1: a pod with a chosen subnet and static IP');
-    console.log(
-      `pod1 on ${r.pod1.node}: IP ${r.pod1.ip}, Neutron port ${r.pod1.status}; in the pod: ${r.pod1.eth0}`,
-    );
-    console.log("\n== Experiment 2: connectivity (the paper's Table 2)");
-    for (const l of table2(r.pings)) console.log(l);
-    const passed = r.pings.filter((p) => p.ok).length;
-    const ok =
-      passed === r.pings.length && r.pod1.status === 'ACTIVE' && r.pod1.eth0.includes(`${r.pod1.ip}/16`);
-    console.log(
-      `\n${ok ? 'OK' : 'FAILED'}: ${passed}/${r.pings.length} pings passed, pod1 at ${r.pod1.ip}; ${r.seconds.toFixed(1)} s in all.`,
-    );
-    console.log(
-      'Look around: ip netns list | grep nnl; `npm run lab -- status`; remove it all: `npm run lab -- down`.',
-    );
-    process.exitCode = ok ? 0 : 1;
-  } else if (cmd === 'down') {
-    for (const l of await labDown(opts)) console.log(l);
+  const r = await labUp(opts);
+  console.log('\n== Experiment 1: a pod with a chosen subnet and static IP');
+  console.log(
+    `${r.pod1.container} (a podman container) on ${r.pod1.node}: IP ${r.pod1.ip}, Neutron port ${r.pod1.status}; in the container: ${r.pod1.eth0}`,
+  );
+  console.log("\n== Experiment 2: connectivity between containers (the paper's Table 2)");
+  for (const l of table2(r.pings)) console.log(l);
+  console.log(`\n== ovs-vswitchd restart on ${r.restart.node}, with nnet-agent on every node`);
+  for (const l of restartLines(r.restart)) console.log(l);
+  for (const a of r.agents) console.log(`nnet-agent on ${a.node}: pid ${a.pid}, metrics ${a.metricsUrl}`);
+  console.log('\n== Where the time went');
+  for (const l of timeSummary(log.times(), r.seconds)) console.log(l);
+  const passed = r.pings.filter((p) => p.ok).length;
+  const ok =
+    passed === r.pings.length &&
+    r.pod1.status === 'ACTIVE' &&
+    r.pod1.eth0.includes(`${r.pod1.ip}/16`) &&
+    r.restart.recoveryMs !== undefined;
+  console.log(
+    `\n${ok ? 'OK' : 'FAILED'}: ${passed}/${r.pings.length} pings passed, ${r.pod1.container} at ${r.pod1.ip}, recovered ${((r.restart.recoveryMs ?? Number.NaN) / 1000).toFixed(2)} s after the ovs-vswitchd restart; ${r.seconds.toFixed(1)} s in all.`,
+  );
+  console.log(
+    `Look around: \`npm run lab -- status\`; ip netns list | grep ${opts.prefix}; remove it all: \`npm run lab -- down\`.`,
+  );
+  return ok ? 0 : 1;
+}
+
+async function down(): Promise<number> {
+  const opts = { ...labOptionsFromEnv(process.env), log: stepLog() };
+  const r = await labDown(opts);
+  for (const l of r.lines) console.log(l);
+  if (r.left.length === 0) {
     console.log('lab removed');
-  } else if (cmd === 'status') {
-    for (const l of await labStatus(opts)) console.log(l);
-  } else {
+    return 0;
+  }
+  for (const l of formatLeftovers(r.left, 'down')) console.log(l);
+  return 1;
+}
+
+async function status(): Promise<number> {
+  for (const l of await labStatus({ ...labOptionsFromEnv(process.env), log: stepLog() })) console.log(l);
+  return 0;
+}
+
+const commands: Record<string, () => Promise<number>> = { up, down, status };
+try {
+  const fn = commands[cmd];
+  if (!fn) {
     console.error(`usage: npm run lab [-- up|down|status]   (unknown command "${cmd}")`);
     process.exitCode = 2;
-  }
+  } else process.exitCode = await fn();
 } catch (e) {
-  console.error(`lab ${cmd} failed: ${e instanceof Error ? e.message : String(e)}`);
+  if (e instanceof LabLeftoversError) console.error(e.message);
+  else console.error(`lab ${cmd} failed: ${e instanceof Error ? e.message : String(e)}`);
   process.exitCode = 1;
 }

@@ -99,16 +99,46 @@ export async function isOurs(pid: number, marker: string): Promise<boolean> {
   }
 }
 
-/** TERM, wait, then KILL — only if the PID is still ours. */
-export async function stopPid(pid: number, marker: string, graceMs = 5_000): Promise<boolean> {
+export interface StopOptions {
+  /** The first signal (default SIGTERM); KILL follows after graceMs. */
+  signal?: NodeJS.Signals;
+  graceMs?: number;
+}
+
+/** TERM (or `signal`), wait, then KILL — only if the PID is still ours; resolves once it is gone. */
+export async function stopPid(
+  pid: number,
+  marker: string,
+  opts: StopOptions | number = {},
+): Promise<boolean> {
+  const { signal = 'SIGTERM', graceMs = 5_000 } = typeof opts === 'number' ? { graceMs: opts } : opts;
   if (!(await isOurs(pid, marker))) return false;
   try {
-    process.kill(pid, 'SIGTERM');
+    process.kill(pid, signal);
   } catch {
     return false;
   }
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline && (await isOurs(pid, marker))) await sleep(50);
-  if (await isOurs(pid, marker)) process.kill(pid, 'SIGKILL');
+  const gone = async (ms: number) => {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline && (await isOurs(pid, marker))) await sleep(50);
+    return !(await isOurs(pid, marker));
+  };
+  if (await gone(graceMs)) return true;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {}
+  await gone(2_000);
   return true;
+}
+
+/** Mount points at or below `dir` (rm -rf must not cross one). */
+export async function mountsUnder(dir: string): Promise<string[]> {
+  const { readFile } = await import('node:fs/promises');
+  const text = await readFile('/proc/self/mounts', 'utf8');
+  const decode = (s: string) =>
+    s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+  return text
+    .split('\n')
+    .map((l) => decode(l.split(' ')[1] ?? ''))
+    .filter((m) => m === dir || m.startsWith(`${dir}/`));
 }

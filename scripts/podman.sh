@@ -7,6 +7,10 @@
 # `--ulimit nofile=1024:1024 --ulimit nproc=1024:1024` to `run` (podman_run adds them).
 #   NNET_PODMAN_CNI_BIN  extra CNI plugin dir searched before Debian's /usr/lib/cni (e.g. a node's cni/bin)
 #   NNET_PODMAN_NET_D    the CNI config dir podman's networks come from (default $NNET_PODMAN_DIR/net.d)
+#   NNET_PODMAN_NETNS    run podman (and so the CNI plugins it calls) inside this netns (a name under
+#                        /run/netns), as a node's runtime runs in the node: `nsenter --net`, which enters
+#                        no mount namespace. (`ip netns exec` makes a private one, in which podman's
+#                        bind mounts of container netns under /run/netns would stay invisible to others.)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 D=${NNET_PODMAN_DIR:-$ROOT/.lab/podman}
@@ -37,4 +41,5 @@ graphroot = "$D/storage"
 runroot = "$D/run"
 CONF
 export CONTAINERS_CONF=$D/containers.conf CONTAINERS_STORAGE_CONF=$D/storage.conf
+if [ -n "${NNET_PODMAN_NETNS:-}" ]; then exec nsenter --net="/run/netns/$NNET_PODMAN_NETNS" podman "$@"; fi
 exec podman "$@"
