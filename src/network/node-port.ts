@@ -5,6 +5,8 @@
  * routes to the network's other subnets and the node's masquerade table (src/plug/netfilter.ts).
  * The store's compare-and-swap decides which port a node keeps when two ADDs race to make one.
  */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { InputError, NeutronError } from '../errors/index.ts';
 import type { NeutronClient, Port, Subnet } from '../neutron/index.ts';
 import {
@@ -19,8 +21,9 @@ import {
   canonicalCidr,
   cidrsOverlap,
   containsIp,
+  createNodeAccess,
   createNodePort,
-  ensureNodeAccess,
+  deleteNodeAccess,
   ipFamily,
   type NodeAccess,
   nodePorts,
@@ -38,19 +41,69 @@ export async function serviceCidrs(ctx: NodeContext): Promise<string[]> {
   return (await ctx.store.clusters.get(ctx.cluster))?.serviceCidrs ?? [...DEFAULT_SERVICE_CIDRS];
 }
 
-/** The cluster's node-access objects, made and recorded in the cluster record when missing. */
+/**
+ * The cluster's node-access objects: as recorded in the cluster record, else made by the one
+ * process that takes the record's lease (a compare-and-swap) while the others wait for it, so
+ * that every pod carries the same group and racing ADDs do not each make one.
+ */
 export async function nodeAccess(ctx: NodeContext, neutron: NeutronClient): Promise<NodeAccess> {
-  const cluster = await ctx.store.clusters.get(ctx.cluster);
-  const access = await ensureNodeAccess(neutron, ctx.cluster, cluster?.nodeAccess);
-  if (
-    cluster &&
-    (cluster.nodeAccess?.addressGroupId !== access.addressGroupId ||
-      cluster.nodeAccess?.securityGroupId !== access.securityGroupId)
-  ) {
-    const { createdAt: _, ...input } = cluster;
-    await ctx.store.clusters.put({ ...input, nodeAccess: access });
+  const me = `${ctx.node}:${process.pid}:${randomUUID()}`;
+  const deadline = Date.now() + NODE_ACCESS_WAIT_MS;
+  for (;;) {
+    const cluster = await ctx.store.clusters.get(ctx.cluster);
+    if (!cluster)
+      throw new NeutronError(
+        'unavailable',
+        `cluster "${ctx.cluster}" has no record in the store to hold its node-access groups; register it with kubenetctl create cluster`,
+      );
+    if (cluster.nodeAccess) return cluster.nodeAccess;
+    const held = cluster.nodeAccessLease && Date.parse(cluster.nodeAccessLease.until) > Date.now();
+    if (!held) {
+      const until = new Date(Date.now() + NODE_ACCESS_LEASE_MS).toISOString();
+      const taken = await ctx.store.clusters.update(ctx.cluster, (cur) => {
+        if (!cur || cur.nodeAccess) return undefined;
+        if (cur.nodeAccessLease && Date.parse(cur.nodeAccessLease.until) > Date.now()) return undefined;
+        const { createdAt: _, ...input } = cur;
+        return { ...input, nodeAccessLease: { holder: me, until } };
+      });
+      if (taken?.nodeAccessLease?.holder === me) return makeNodeAccess(ctx, neutron, me);
+    }
+    if (Date.now() > deadline)
+      throw new NeutronError(
+        'unavailable',
+        `the node-access groups of cluster ${ctx.cluster} are still being made by another node`,
+      );
+    await sleep(200 + Math.random() * 300);
   }
-  return access;
+}
+
+const NODE_ACCESS_LEASE_MS = 60_000;
+const NODE_ACCESS_WAIT_MS = 90_000;
+
+async function makeNodeAccess(ctx: NodeContext, neutron: NeutronClient, me: string): Promise<NodeAccess> {
+  const release = (access?: NodeAccess) =>
+    ctx.store.clusters.update(ctx.cluster, (cur) => {
+      if (!cur || cur.nodeAccessLease?.holder !== me) return undefined;
+      const { createdAt: _, nodeAccessLease: __, ...input } = cur;
+      return access ? { ...input, nodeAccess: access } : input;
+    });
+  let made: NodeAccess;
+  try {
+    made = await createNodeAccess(neutron, ctx.cluster);
+  } catch (e) {
+    await release().catch(() => undefined);
+    throw e;
+  }
+  const stored = await release(made).catch(() => undefined);
+  if (stored?.nodeAccess?.securityGroupId !== made.securityGroupId) {
+    await deleteNodeAccess(neutron, made).catch(() => undefined);
+    throw new NeutronError(
+      'unavailable',
+      `could not record the node-access groups of cluster ${ctx.cluster} (its lease ran out)`,
+    );
+  }
+  ctx.log.info('node-access groups made', { ...made });
+  return made;
 }
 
 /**

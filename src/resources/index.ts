@@ -59,16 +59,19 @@ export {
 } from './lookup.ts';
 export {
   clusterNodePorts,
+  createNodeAccess,
   createNodePort,
-  ensureNodeAccess,
+  deleteNodeAccess,
   NODE_ACCESS_TAG,
   NODE_PORT_OWNER,
   NODE_PORT_TAG,
   type NodeAccess,
+  nodeAccessExists,
   nodeAddressGroupName,
   nodeOfPort,
   nodePorts,
   nodePortTags,
+  releaseClusterNodes,
   releaseNodePort,
 } from './node-ports.ts';
 export {

@@ -33,15 +33,53 @@ export interface NodeAccess {
 }
 
 /**
- * The cluster's node-access objects: the ones recorded (when they still exist), else found by
- * name and tag, else created. The caller records the result in the cluster record.
+ * Makes a fresh set of node-access objects for the cluster: the address group and the security
+ * group with its two ingress rules. The caller records them with a compare-and-swap in the
+ * cluster record and, when another process recorded its own first, deletes these again
+ * (deleteNodeAccess): so every pod of the cluster carries the same group.
  */
-export async function ensureNodeAccess(
-  neutron: NeutronClient,
-  cluster: string,
-  recorded: NodeAccess | undefined,
-): Promise<NodeAccess> {
-  const exists = async (get: () => Promise<unknown>) =>
+export async function createNodeAccess(neutron: NeutronClient, cluster: string): Promise<NodeAccess> {
+  const ag = await neutron.addressGroups.create({
+    name: nodeAddressGroupName(cluster),
+    description: `N-Net: the node ports of cluster ${cluster}`,
+    addresses: [],
+  });
+  try {
+    const sg = await neutron.securityGroups.create({
+      name: `nnet-${cluster}-node-access`.slice(0, 255),
+      description: `N-Net: lets the nodes of cluster ${cluster} (kubelet probes, hostNetwork pods, Services) reach pods`,
+      tags: ['nnet', clusterTag(cluster), NODE_ACCESS_TAG],
+    });
+    const access = { addressGroupId: ag.id, securityGroupId: sg.id };
+    try {
+      for (const ethertype of ['IPv4', 'IPv6'] as const)
+        await neutron.securityGroupRules.create({
+          securityGroupId: sg.id,
+          direction: 'ingress',
+          ethertype,
+          remoteAddressGroupId: ag.id,
+          description: 'N-Net: from the cluster nodes',
+        });
+      return access;
+    } catch (e) {
+      await deleteNodeAccess(neutron, access).catch(() => undefined);
+      throw e;
+    }
+  } catch (e) {
+    await neutron.addressGroups.ensureDeleted(ag.id).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Deletes a set of node-access objects (success when already gone). */
+export async function deleteNodeAccess(neutron: NeutronClient, access: NodeAccess): Promise<void> {
+  await neutron.securityGroups.ensureDeleted(access.securityGroupId);
+  await neutron.addressGroups.ensureDeleted(access.addressGroupId);
+}
+
+/** Whether recorded node-access objects still exist in Neutron (for the agent's reconcile). */
+export async function nodeAccessExists(neutron: NeutronClient, access: NodeAccess): Promise<boolean> {
+  const exists = (get: () => Promise<unknown>) =>
     get().then(
       () => true,
       (e: unknown) => {
@@ -49,50 +87,10 @@ export async function ensureNodeAccess(
         throw e;
       },
     );
-  if (
-    recorded &&
-    (await exists(() => neutron.addressGroups.get(recorded.addressGroupId))) &&
-    (await exists(() => neutron.securityGroups.get(recorded.securityGroupId)))
-  )
-    return recorded;
-
-  const agName = nodeAddressGroupName(cluster);
-  const ag =
-    oldest(await neutron.addressGroups.list({ name: agName })) ??
-    (await neutron.addressGroups.create({
-      name: agName,
-      description: `N-Net: the node ports of cluster ${cluster}`,
-      addresses: [],
-    }));
-  const sgTags = ['nnet', clusterTag(cluster), NODE_ACCESS_TAG];
-  let sg = oldest(await neutron.securityGroups.list({ tags: sgTags }));
-  if (!sg) {
-    sg = await neutron.securityGroups.create({
-      name: `nnet-${cluster}-node-access`.slice(0, 255),
-      description: `N-Net: lets the nodes of cluster ${cluster} (kubelet probes, hostNetwork pods, Services) reach pods`,
-      tags: sgTags,
-    });
-  }
-  for (const ethertype of ['IPv4', 'IPv6'] as const) {
-    const has = sg.rules.some(
-      (r) => r.direction === 'ingress' && r.ethertype === ethertype && r.remoteAddressGroupId === ag.id,
-    );
-    if (!has)
-      await neutron.securityGroupRules.create({
-        securityGroupId: sg.id,
-        direction: 'ingress',
-        ethertype,
-        remoteAddressGroupId: ag.id,
-        description: 'N-Net: from the cluster nodes',
-      });
-  }
-  return { addressGroupId: ag.id, securityGroupId: sg.id };
-}
-
-function oldest<T extends { id: string; createdAt?: string | undefined }>(found: T[]): T | undefined {
-  return [...found].sort(
-    (a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.id.localeCompare(b.id),
-  )[0];
+  return (
+    (await exists(() => neutron.addressGroups.get(access.addressGroupId))) &&
+    (await exists(() => neutron.securityGroups.get(access.securityGroupId)))
+  );
 }
 
 /** The node's ports (on every network, or one), as Neutron has them. */
@@ -162,4 +160,28 @@ export async function releaseNodePort(
         if (!(e instanceof NeutronError && (e.reason === 'not-found' || e.reason === 'bad-request'))) throw e;
       });
   await neutron.ports.ensureDeleted(port.id);
+}
+
+/**
+ * Everything of the cluster's node presence in Neutron: every node port (of every node), then the
+ * node-access security group and address group. For deleting a cluster; pods must be gone.
+ * Objects already gone are success.
+ */
+export async function releaseClusterNodes(
+  neutron: NeutronClient,
+  cluster: string,
+  recorded: NodeAccess | undefined,
+): Promise<{ ports: string[]; groups: string[] }> {
+  const done = { ports: [] as string[], groups: [] as string[] };
+  for (const p of await clusterNodePorts(neutron, cluster)) {
+    await neutron.ports.ensureDeleted(p.id);
+    done.ports.push(p.id);
+  }
+  const sgs = await neutron.securityGroups.list({ tags: ['nnet', clusterTag(cluster), NODE_ACCESS_TAG] });
+  const sgIds = new Set([...sgs.map((s) => s.id), ...(recorded ? [recorded.securityGroupId] : [])]);
+  for (const id of sgIds) if (await neutron.securityGroups.ensureDeleted(id)) done.groups.push(id);
+  const ags = await neutron.addressGroups.list({ name: nodeAddressGroupName(cluster) });
+  const agIds = new Set([...ags.map((a) => a.id), ...(recorded ? [recorded.addressGroupId] : [])]);
+  for (const id of agIds) if (await neutron.addressGroups.ensureDeleted(id)) done.groups.push(id);
+  return done;
 }

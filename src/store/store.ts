@@ -34,6 +34,8 @@ export interface Store {
     put(cluster: ClusterInput): Promise<Cluster>;
     get(name: string): Promise<Cluster | undefined>;
     list(): Promise<Cluster[]>;
+    /** Atomic read-modify-write (compare-and-swap), as for pod configs. */
+    update(name: string, fn: UpdateFn<Cluster, ClusterInput>): Promise<Cluster | undefined>;
     delete(name: string): Promise<boolean>;
   };
   readonly resources: {
@@ -175,6 +177,7 @@ export function createStore(
       put: clusters.put,
       get: (name) => clusters.get({ name }),
       list: () => clusters.list(),
+      update: (name, fn) => clusters.update(keyOf(TABLES.clusters, { name }), fn),
       delete: (name) => clusters.delete({ name }),
     },
     resources: {

@@ -32,6 +32,8 @@ export interface Cluster {
    * the security group every pod port carries, which admits traffic from that address group.
    */
   nodeAccess?: { addressGroupId: string; securityGroupId: string };
+  /** Held by the one process making the node-access objects, so that only one makes them. */
+  nodeAccessLease?: { holder: string; until: string };
   /** The security groups of pods that ask for none (default: the project's `default` group). */
   podSecurityGroupIds?: string[];
   createdAt: string;
@@ -177,6 +179,7 @@ export const clusterSchema: z.ZodType<Cluster> = z.object({
   defaultSubnetId: name.optional(),
   serviceCidrs: z.array(cidr).min(1).max(2).optional(),
   nodeAccess: z.object({ addressGroupId: name, securityGroupId: name }).optional(),
+  nodeAccessLease: z.object({ holder: name, until: timestamp }).optional(),
   podSecurityGroupIds: z.array(name).max(16).optional(),
   createdAt: timestamp,
 });

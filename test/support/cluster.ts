@@ -15,6 +15,7 @@ import {
   type NeutronClient,
   type Subnet,
 } from '../../src/neutron/index.ts';
+import { releaseClusterNodes } from '../../src/resources/index.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
 import { type CniRuntime, cniRuntime, FAULTY_PLUGIN } from './cni.ts';
 import { ensureEnv, type TestEnv } from './env.ts';
@@ -105,6 +106,8 @@ export async function startTestCluster(o: TestClusterOptions): Promise<TestClust
     const neutron = adminNeutron(env, join(dir, 'tokens'));
     const network = await neutron.networks.create({ name: `${name}-net` });
     undo.push(() => neutron.networks.ensureDeleted(network.id));
+    // After the ports (the subnet's undo, below, runs first): the node-access groups are in use until then.
+    undo.push(async () => releaseClusterNodes(neutron, name, (await store.clusters.get(name))?.nodeAccess));
     const subnet = await neutron.subnets.create({
       networkId: network.id,
       name: `${name}-sub`,

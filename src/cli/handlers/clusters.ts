@@ -17,6 +17,7 @@ import {
   type ClusterScope,
   cidrsOverlap,
   parseCidr,
+  releaseClusterNodes,
   resolveNetwork,
   resolveSubnet,
   subnetLabel,
@@ -277,6 +278,13 @@ export async function deleteClusters(command: CommandOf<'delete'>, ctx: CommandC
     targets.push(cluster);
   }
   for (const cluster of targets) {
+    // The nodes' own ports and the node-access groups go with the cluster.
+    const nodes = await store!.nodes.list({ cluster: cluster.name });
+    if (nodes.length > 0 || cluster.nodeAccess) {
+      const neutron = await ctx.session(command.scope).neutron();
+      await releaseClusterNodes(neutron, cluster.name, cluster.nodeAccess);
+      for (const n of nodes) await store!.nodes.delete({ cluster: cluster.name, name: n.name });
+    }
     await store!.clusters.delete(cluster.name);
     printDeleted(ctx, 'cluster', cluster.name);
   }
