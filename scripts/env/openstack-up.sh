@@ -18,6 +18,8 @@ HERE=$(dirname "$(readlink -f "$0")")      # where up.sh/down.sh live
 ROOT=$(cd "$HERE/../.." && pwd)
 BASE=${OPENSTACK_DIR:-$ROOT/.lab/env/openstack}
 mkdir -p "$BASE"; chmod 700 "$BASE"
+# The real path: a symlinked .lab/env must be recognised as the environment already running.
+BASE=$(readlink -f "$BASE")
 # secret NAME: a random password generated once, kept in a 0600 file under $BASE
 secret() { local f="$BASE/.$1"; [ -s "$f" ] || (umask 077; head -c 18 /dev/urandom | base64 | tr -d "/+=" > "$f"); cat "$f"; }
 DB_BACKEND=${DB_BACKEND:-mariadb}

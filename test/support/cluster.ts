@@ -2,8 +2,11 @@
  * A registered N-Net cluster on a test node, as the CNI tests need it: a real OVS node joined to
  * the env's OVN as a chassis, a store (SQLite or etcd) holding the cluster's Keystone identity, a
  * Neutron network + subnet of the test's own, an admin Neutron client for assertions, and the
- * libcni runtime with the built plugin configured for the node.
+ * libcni runtime with the built plugin configured for the node. With `nodes: 2`, a second node
+ * and runtime, the two joined by an underlay of their own (a Linux bridge in a netns, geneve
+ * between the nodes), as in the lab.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +37,11 @@ export interface TestCluster {
   network: Network;
   subnet: Subnet;
   rt: CniRuntime;
+  /** Every node and its runtime (node/rt are the first); two with `nodes: 2`. */
+  nodes: OvsNode[];
+  rts: CniRuntime[];
+  /** With `nodes: 2`: the underlay's netns and each node's underlay address. */
+  underlay?: { netns: string; ips: string[] };
   stop(): Promise<void>;
 }
 
@@ -82,6 +90,8 @@ export interface TestClusterOptions {
   plugin?: Record<string, unknown>;
   /** Run the test build with the fault hook (FAULTY_PLUGIN) instead of the shipped one. */
   faulty?: boolean;
+  /** 1 (default) or 2 nodes. */
+  nodes?: 1 | 2;
 }
 
 export async function startTestCluster(o: TestClusterOptions): Promise<TestCluster> {
@@ -121,32 +131,88 @@ export async function startTestCluster(o: TestClusterOptions): Promise<TestClust
       await neutron.subnets.ensureDeleted(subnet.id);
     });
     await registerAdminCluster(store, env, name, { networkId: network.id, subnetId: subnet.id });
-    const node = await startOvsNode({
+    const count = o.nodes ?? 1;
+    const underlay = count > 1 ? await createTestUnderlay(name, undo) : undefined;
+    const nodes: OvsNode[] = [];
+    const rts: CniRuntime[] = [];
+    for (let i = 0; i < count; i++) {
+      const nodeName = i === 0 ? name : `${name}-n${i + 1}`;
+      const ip = underlay?.ips[i];
+      const node = await startOvsNode({
+        name: nodeName,
+        prefix: o.prefix,
+        ovn: { sbRemote: env.ovnSb, nbRemote: env.ovnNb, chassis: nodeName, encapIp: ip ?? randomEncapIp() },
+        ...(underlay && ip
+          ? {
+              underlay: {
+                netns: underlay.netns,
+                bridge: underlay.bridge,
+                device: `${o.prefix}ul${i}`,
+                cidr: `${ip}/24`,
+                mtu: 9000,
+              },
+            }
+          : {}),
+      });
+      undo.push(() => node.stop());
+      nodes.push(node);
+      const rt = cniRuntime({
+        prefix: nodeName,
+        ...(o.faulty ? { binary: FAULTY_PLUGIN } : {}),
+        plugin: {
+          store: storeUrl,
+          cluster: name,
+          nodeName,
+          ovsdbSocket: `unix:${node.ovsdbSocket}`,
+          ovsNetns: node.netnsPath,
+          datapathType: 'netdev',
+          tokenCacheDir: join(dir, `plugin-tokens-${i}`),
+          ...o.plugin,
+        },
+      });
+      undo.push(() => rt.remove());
+      rts.push(rt);
+    }
+    const [node, rt] = [nodes[0]!, rts[0]!];
+    return {
+      env,
+      tag,
       name,
-      prefix: o.prefix,
-      ovn: { sbRemote: env.ovnSb, nbRemote: env.ovnNb, chassis: name, encapIp: randomEncapIp() },
-    });
-    undo.push(() => node.stop());
-    const rt = cniRuntime({
-      prefix: name,
-      ...(o.faulty ? { binary: FAULTY_PLUGIN } : {}),
-      plugin: {
-        store: storeUrl,
-        cluster: name,
-        nodeName: name,
-        ovsdbSocket: `unix:${node.ovsdbSocket}`,
-        ovsNetns: node.netnsPath,
-        datapathType: 'netdev',
-        tokenCacheDir: join(dir, 'plugin-tokens'),
-        ...o.plugin,
-      },
-    });
-    undo.push(() => rt.remove());
-    return { env, tag, name, node, storeUrl, store, neutron, network, subnet, rt, stop };
+      node,
+      storeUrl,
+      store,
+      neutron,
+      network,
+      subnet,
+      rt,
+      nodes,
+      rts,
+      ...(underlay ? { underlay: { netns: underlay.netns, ips: underlay.ips } } : {}),
+      stop,
+    };
   } catch (e) {
     await stop();
     throw e;
   }
+}
+
+/**
+ * An underlay of the test's own: a netns with a Linux bridge, and a /24 in 100.64.100–199.0/24
+ * picked at random (the lab uses 100.64.0 and its test 100.64.7).
+ */
+async function createTestUnderlay(
+  name: string,
+  undo: (() => Promise<unknown> | unknown)[],
+): Promise<{ netns: string; bridge: string; ips: string[] }> {
+  const netns = `${name}-ul`;
+  const bridge = 'nntulbr';
+  const third = 100 + (randomBytes(1)[0]! % 100);
+  execFileSync('ip', ['netns', 'add', netns]);
+  undo.push(() => execFileSync('ip', ['netns', 'del', netns]));
+  execFileSync('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+  execFileSync('ip', ['-n', netns, 'link', 'add', bridge, 'type', 'bridge']);
+  execFileSync('ip', ['-n', netns, 'link', 'set', bridge, 'mtu', '9000', 'up']);
+  return { netns, bridge, ips: [`100.64.${third}.1`, `100.64.${third}.2`] };
 }
 
 async function wipeEtcdPrefix(etcdUrl: string, prefix: string): Promise<void> {

@@ -33,6 +33,8 @@ export interface HarnessCall {
   args?: Record<string, string>;
   ips?: string[];
   mac?: string;
+  /** The runtime's portMappings capability (for portmap chained after nnet). */
+  portMappings?: { hostPort: number; containerPort: number; protocol: 'tcp' | 'udp' }[];
 }
 
 export interface HarnessResult {
@@ -104,6 +106,7 @@ export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
       .join(';')}`,
     ...(c.ips ? [`-ips=${c.ips.join(',')}`] : []),
     ...(c.mac ? [`-mac=${c.mac}`] : []),
+    ...(c.portMappings ? [`-portmappings=${JSON.stringify(c.portMappings)}`] : []),
     verb,
   ];
   const parse = (code: number, stdout: string, stderr: string): HarnessResult => {
