@@ -70,9 +70,9 @@ const JUMPS: [string, string, string][] = [
 export async function applyStandin(netns: string, services: readonly StandinService[]): Promise<void> {
   await run('iptables-restore', ['--noflush'], { netns, input: standinRules(services) });
   for (const [builtin, comment, target] of JUMPS) {
-    const spec = ['-t', 'nat', builtin, '-m', 'comment', '--comment', comment, '-j', target];
-    const has = await run('iptables', ['-C', ...spec], { netns, allowFail: true });
-    if (has.code !== 0) await run('iptables', ['-A', ...spec], { netns });
+    const spec = [builtin, '-m', 'comment', '--comment', comment, '-j', target];
+    const has = await run('iptables', ['-t', 'nat', '-C', ...spec], { netns, allowFail: true });
+    if (has.code !== 0) await run('iptables', ['-t', 'nat', '-A', ...spec], { netns });
   }
 }
 

@@ -64,28 +64,16 @@ function httpServer(p: Pod): void {
   serve(['busybox', 'httpd', '-f', '-p', '80', '-h', dir], p.netns.name);
 }
 
-/** wget from a netns, retried until the deadline (the first packets may be lost while OVN learns). */
+/** curl from a netns, retried until the deadline (the first packets may be lost while OVN learns). */
 async function fetchFrom(netns: string, url: string, deadlineMs = 30_000): Promise<string> {
   const until = Date.now() + deadlineMs;
   let last = '';
   for (;;) {
-    const r = await execAsync([
-      'ip',
-      'netns',
-      'exec',
-      netns,
-      'busybox',
-      'wget',
-      '-q',
-      '-T',
-      '3',
-      '-O',
-      '-',
-      url,
-    ]);
+    // curl, not busybox wget: the static busybox's wget segfaults inside these namespaces.
+    const r = await execAsync(['ip', 'netns', 'exec', netns, 'curl', '-sS', '-m', '5', url]);
     if (r.code === 0) return r.stdout;
     last = r.stderr;
-    if (Date.now() > until) throw new Error(`wget ${url} from ${netns} failed: ${last}`);
+    if (Date.now() > until) throw new Error(`curl ${url} from ${netns} failed: ${last}`);
     await new Promise((res) => setTimeout(res, 500));
   }
 }
@@ -94,7 +82,9 @@ async function lookupFrom(netns: string, name: string, server: string, deadlineM
   const until = Date.now() + deadlineMs;
   for (;;) {
     const r = await execAsync(['ip', 'netns', 'exec', netns, 'busybox', 'nslookup', name, server]);
-    if (r.code === 0 && /Address:?\s+10\.96\./.test(r.stdout.split(name)[1] ?? '')) return r.stdout;
+    // busybox nslookup also asks for AAAA, which dnsmasq refuses here: the A answer is what counts.
+    const answer = r.stdout.split(`Name:\t${name}`)[1] ?? r.stdout.split(`Name: ${name}`)[1] ?? '';
+    if (/^\s*Address:?\s+10\.96\./.test(answer)) return r.stdout;
     if (Date.now() > until)
       throw new Error(`nslookup ${name} ${server} from ${netns} failed: ${r.stdout} ${r.stderr}`);
     await new Promise((res) => setTimeout(res, 500));
