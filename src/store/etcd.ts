@@ -132,10 +132,15 @@ export interface EtcdGatewayOptions {
   /** TLS settings of every endpoint (tlsAgent()); undefined = system CAs. */
   agent?: Agent | undefined;
   credentials?: EtcdCredentials | undefined;
+  /** How long a cluster whose every endpoint failed is tried again (default CLUSTER_GRACE_MS). */
+  graceMs?: number | undefined;
 }
 
+/** An etcd leader election takes 1–2 s at etcd's default 1 s election timeout. */
+export const CLUSTER_GRACE_MS = 5000;
+
 type Exchange =
-  | { kind: 'reply'; status: number; json: unknown }
+  | { kind: 'reply'; status: number; json: unknown; text: string }
   | { kind: 'failed'; why: string; sent: boolean; tls: boolean };
 
 /**
@@ -154,8 +159,11 @@ export class EtcdGateway {
   private readonly agent: Agent | undefined;
   private readonly credentials: EtcdCredentials | undefined;
   private token: string | undefined;
+  private readonly graceMs: number;
   /** Authentications done (for tests: a re-authentication after the token expired). */
   authentications = 0;
+  /** Rounds over every endpoint that all failed and were tried again (for tests and logs). */
+  rounds = 0;
 
   constructor(
     readonly endpoints: readonly string[],
@@ -164,13 +172,44 @@ export class EtcdGateway {
     if (endpoints.length === 0) throw new Error('etcd: no endpoints');
     const o = typeof options === 'number' ? { timeoutMs: options } : options;
     this.timeoutMs = o.timeoutMs ?? DEFAULT_ETCD_TIMEOUT_MS;
+    this.graceMs = o.graceMs ?? CLUSTER_GRACE_MS;
     this.agent = o.agent;
     this.credentials = o.credentials;
     if (o.credentials && 'token' in o.credentials) this.token = o.credentials.token;
     this.bases = endpoints.map((e) => `${e}/v3`);
   }
 
+  /**
+   * One request, to the first endpoint that serves it. When every endpoint of a cluster failed
+   * (a member killed and a leader election under way: the others answer "no leader" or time out
+   * for a second or two), all are tried again after 250 ms, 500 ms, … for up to `graceMs`. TLS
+   * failures on every endpoint are configuration, and auth or request refusals are answers:
+   * neither is tried again.
+   */
   async call<T>(path: string, body: unknown, schema: z.ZodType<T>): Promise<EtcdReply<T>> {
+    const started = Date.now();
+    let retried = false;
+    for (let pause = 250; ; pause *= 2) {
+      const round = await this.round(path, body, schema);
+      retried ||= round.retried;
+      if ('body' in round) return { body: round.body, retried };
+      if (round.allTls)
+        throw new StoreError(
+          'tls',
+          `TLS with etcd failed on every endpoint: ${round.failures.join('; ')}; check cacert, cert and key in the store URL`,
+        );
+      if (this.endpoints.length < 2 || Date.now() - started + pause > this.graceMs)
+        throw new StoreError('unavailable', `etcd unreachable: ${round.failures.join('; ')}`);
+      this.rounds += 1;
+      await sleep(pause);
+    }
+  }
+
+  private async round<T>(
+    path: string,
+    body: unknown,
+    schema: z.ZodType<T>,
+  ): Promise<{ body: T; retried: boolean } | { failures: string[]; retried: boolean; allTls: boolean }> {
     const failures: string[] = [];
     let retried = false;
     let allTls = true;
@@ -212,12 +251,7 @@ export class EtcdGateway {
       this.preferred = i;
       return { body: parsed.data, retried };
     }
-    if (allTls)
-      throw new StoreError(
-        'tls',
-        `TLS with etcd failed on every endpoint: ${failures.join('; ')}; check cacert, cert and key in the store URL`,
-      );
-    throw new StoreError('unavailable', `etcd unreachable: ${failures.join('; ')}`);
+    return { failures, retried, allTls };
   }
 
   /** One request on endpoint i with a valid token: authenticates first, and once more if it went stale. */
@@ -251,7 +285,8 @@ export class EtcdGateway {
     const err = errorReply.safeParse(x.json);
     if (x.status >= 500 || (err.success && err.data.code !== undefined && TRY_ELSEWHERE.has(err.data.code)))
       return { kind: 'failed', why: err.data?.message ?? `HTTP ${x.status}`, sent: true, tls: false };
-    const message = (err.success && err.data.message) || `HTTP ${x.status}`;
+    const message =
+      (err.success && err.data.message) || `HTTP ${x.status}${json(x) ? '' : ` ${oneLine(x.text)}`}`;
     if (err.success && err.data.code === GRPC_FAILED_PRECONDITION)
       throw new StoreError(
         'rejected',
@@ -266,22 +301,23 @@ export class EtcdGateway {
   /** A reply refused for who we are (auth) or what we asked (anything else): never tried elsewhere. */
   private refusal(endpoint: string, path: string, code: number, message: string): StoreError {
     const c = this.credentials;
+    const authProblem =
+      code === GRPC_PERMISSION_DENIED ||
+      code === GRPC_UNAUTHENTICATED ||
+      /user name is empty|invalid auth token|auth store is old/.test(message);
+    if (!c && authProblem)
+      return new StoreError(
+        'rejected',
+        `etcd ${endpoint} requires authentication (${message} on ${path}): give user= and password-file= (or token-file=) in the store URL`,
+      );
     const who = !c ? 'no etcd user' : 'user' in c ? `user "${c.user}"` : `the token from ${c.from}`;
     if (code === GRPC_PERMISSION_DENIED)
       return new StoreError(
         'rejected',
         `etcd ${endpoint} refused ${path} for ${who}: ${message} (its role needs readwrite on the store's prefix)`,
       );
-    if (
-      code === GRPC_UNAUTHENTICATED ||
-      /user name is empty|invalid auth token|auth store is old/.test(message)
-    )
-      return new StoreError(
-        'rejected',
-        c
-          ? `etcd ${endpoint} refused ${path} for ${who}: ${message}`
-          : `etcd ${endpoint} requires authentication (${message}): give user= and password-file= (or token-file=) in the store URL`,
-      );
+    if (authProblem)
+      return new StoreError('rejected', `etcd ${endpoint} refused ${path} for ${who}: ${message}`);
     return new StoreError('unavailable', `etcd ${endpoint} refused ${path}: ${message}`);
   }
 
@@ -316,7 +352,7 @@ export class EtcdGateway {
     } catch {
       json = undefined;
     }
-    return { kind: 'reply', status: res.status, json };
+    return { kind: 'reply', status: res.status, json, text: text.slice(0, 200) };
   }
 
   private post(i: number, path: string, body: unknown, withToken: boolean): Promise<Response> {
@@ -361,6 +397,9 @@ export class EtcdGateway {
     return Number(body.deleted ?? '0');
   }
 }
+
+const json = (x: { json: unknown }) => x.json !== undefined;
+const oneLine = (t: string) => t.replace(/\s+/g, ' ').trim();
 
 function isStaleToken(x: { status: number; json: unknown }): boolean {
   const err = errorReply.safeParse(x.json);
