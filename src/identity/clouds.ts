@@ -225,11 +225,11 @@ function fromExplicitFile(path: string, cloudName: string | undefined, envFlat: 
 
 /** `line 3, column 12` of a JSON or YAML parse error, without any of the text. */
 export function parseErrorPosition(e: unknown, text: string): string | undefined {
-  const linePos = (e as { linePos?: { line: number; col: number }[] }).linePos?.[0];
-  if (linePos) return `line ${linePos.line}, column ${linePos.col}`;
-  const m = /position (\d+)/.exec(e instanceof Error ? e.message : '');
-  if (!m) return undefined;
-  const before = text.slice(0, Number(m[1]));
+  const yamlOffset = (e as { pos?: unknown }).pos;
+  const jsonOffset = /position (\d+)/.exec(e instanceof Error ? e.message : '')?.[1];
+  const offset = Array.isArray(yamlOffset) ? Number(yamlOffset[0]) : Number(jsonOffset ?? Number.NaN);
+  if (!Number.isInteger(offset) || offset < 0) return undefined;
+  const before = text.slice(0, offset);
   const line = before.split('\n').length;
   return `line ${line}, column ${before.length - before.lastIndexOf('\n')}`;
 }

@@ -240,6 +240,25 @@ describe('TLS towards Keystone and Neutron, as the openstack CLI does it', () =>
     await assertNoLeaks();
   });
 
+  test('Keystone in clear but Neutron behind an untrusted certificate: code 112 from Neutron, not retried', async () => {
+    const file = cloudsYaml(plain, regions.plain!, {});
+    writeFileSync(file, readFileSync(file, 'utf8').replace(`${plain.url}/v3`, c.env.keystoneUrl), {
+      mode: 0o600,
+    });
+    const p = createNetns('nntt');
+    pods.push(p);
+    plain.reset();
+    const r = await cni('ADD', file, cid(), p.path);
+    const err = JSON.parse(r.stdout);
+    assert.equal(err.code, 112, r.stdout);
+    assert.match(
+      err.msg,
+      /TLS with Neutron at https:\/\/127\.0\.0\.1:\d+ failed: the server's certificate is not trusted/,
+    );
+    assert.equal(plain.connections, 1, 'one connection: Neutron calls are not retried on a TLS failure');
+    await assertNoLeaks();
+  });
+
   test('with cacert: ADD and DEL work over TLS to Keystone and Neutron', async () => {
     await addAndDel(cloudsYaml(plain, regions.plain!, { cacert: pki.caCert }), plain);
   });
