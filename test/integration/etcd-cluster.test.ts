@@ -28,8 +28,8 @@ const KILL_AFTER = 30;
 const ATTEMPTS = 4;
 
 const tag = randomBytes(3).toString('hex');
-const dir = mkdtempSync(join(tmpdir(), `nntk-${tag}-`));
-const prefix = `/nntk-${tag}`;
+const dir = mkdtempSync(join(tmpdir(), `nntm-${tag}-`));
+const prefix = `/nntm-${tag}`;
 
 const figures = {
   pods: 0,
@@ -61,10 +61,10 @@ describe('a 3-member etcd cluster with TLS and auth loses its leader during a 10
 
   before(async () => {
     const pki = makePki(join(dir, 'pki'));
-    etcd = await startEtcd({ name: `nntk-${tag}`, dir, members: 3, pki, clientCertAuth: true });
+    etcd = await startEtcd({ name: `nntm-${tag}`, dir, members: 3, pki, clientCertAuth: true });
     const auth = etcd.enableAuth({ prefix, user: 'nnet' });
     c = await startTestCluster({
-      prefix: 'nntk',
+      prefix: 'nntm',
       backend: 'etcd',
       storeUrl: etcd.storeUrl(prefix, auth),
       cidr: '10.77.0.0/16',
@@ -99,7 +99,7 @@ describe('a 3-member etcd cluster with TLS and auth loses its leader during a 10
       for (;;) {
         const i = next++;
         if (i >= PODS) return;
-        const p = createNetns('nntk');
+        const p = createNetns('nntm');
         pods.add(p);
         const call = {
           id: randomBytes(16).toString('hex'),

@@ -22,7 +22,7 @@ import { PROJECT_ROOT } from '../support/env.ts';
 import { createNetns, type TestNetns } from '../support/netns.ts';
 
 const KUBENETCTL = join(PROJECT_ROOT, 'dist/kubenetctl.js');
-const dir = mkdtempSync(join(tmpdir(), 'nnts-'));
+const dir = mkdtempSync(join(tmpdir(), 'nntx-'));
 /**
  * One secret per case: 16 letters that no hex id, token or word of ours holds, so that any
  * 6-letter piece of it found in the output is a leak (a parser quotes only a window of the input).
@@ -58,7 +58,7 @@ function runPlugin(conf: Record<string, unknown> | string, netns: string): Promi
         CNI_CONTAINERID: randomBytes(16).toString('hex'),
         CNI_NETNS: netns,
         CNI_IFNAME: 'eth0',
-        CNI_ARGS: 'K8S_POD_NAMESPACE=nnts;K8S_POD_NAME=leak',
+        CNI_ARGS: 'K8S_POD_NAMESPACE=nntx;K8S_POD_NAME=leak',
       },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -138,10 +138,10 @@ describe('secrets inside malformed input appear nowhere', () => {
   let pod: TestNetns;
   const base = () => ({
     cniVersion: '1.0.0',
-    name: 'nnts',
+    name: 'nntx',
     type: 'nnet',
-    cluster: 'nnts',
-    network: 'nnts-net',
+    cluster: 'nntx',
+    network: 'nntx-net',
     store: `sqlite:${join(dir, 'nnet.db')}`,
     tokenCacheDir: join(dir, `tokens-${randomBytes(3).toString('hex')}`),
     timeouts: { totalMs: 30_000, keystoneMs: 2000 },
@@ -152,7 +152,7 @@ describe('secrets inside malformed input appear nowhere', () => {
     return path;
   };
   before(() => {
-    pod = createNetns('nnts');
+    pod = createNetns('nntx');
   });
   after(() => {
     pod?.remove();
@@ -218,7 +218,7 @@ describe('secrets inside malformed input appear nowhere', () => {
     const sql = new Database(db);
     sql
       .prepare('INSERT INTO clusters (name, data) VALUES (?, ?)')
-      .run('nnts', `{"name": "nnts", "credentials": {"type": "password", "password": ${s}"`);
+      .run('nntx', `{"name": "nntx", "credentials": {"type": "password", "password": ${s}"`);
     sql.close();
     const o = await runPlugin({ ...base(), store: `sqlite:${db}` }, pod.path);
     assert.equal(JSON.parse(o.stdout).code, 105, o.stdout);
