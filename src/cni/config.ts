@@ -14,6 +14,7 @@ import * as z from 'zod/mini';
 import { InputError } from '../errors/index.ts';
 import type { LogLevel } from '../log/index.ts';
 import { parseCidr, parseIfaceAddress, parseIp, parseMac } from '../resources/index.ts';
+import { parseStoreUrl } from '../store/index.ts';
 import { resultProblems } from './result.ts';
 import {
   type Attachment,
@@ -185,26 +186,24 @@ const word = (max: number) =>
 const ms = z.int().check(z.minimum(1), z.maximum(3_600_000));
 
 function parseStore(s: string): StoreLocation | { problem: string } {
-  const usage = { problem: 'must be sqlite:/absolute/path or etcd:http://host:port[,http://host:port…]' };
-  if (s.startsWith('sqlite:')) {
-    const path = s.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-    return isAbsPath(path) ? { kind: 'sqlite', path, url: s } : usage;
+  let where: ReturnType<typeof parseStoreUrl>;
+  try {
+    where = parseStoreUrl(s);
+  } catch (e) {
+    // What is wrong, without echoing any part of the value (quoted parts are left out).
+    const why = (e instanceof Error ? e.message : '')
+      .replace(/^invalid store URL "[^"]*": /, '')
+      .replace(/"[^"]*"/g, '…');
+    const usage = s.startsWith('etcd:')
+      ? 'etcd:http(s)://host:port[,…][?prefix=/p&cacert=…&cert=…&key=…&user=…&password-file=…]'
+      : s.startsWith('sqlite:')
+        ? 'sqlite:/absolute/path'
+        : 'sqlite:/absolute/path or etcd:http(s)://host:port[,…]';
+    return { problem: `must be ${usage}${why ? ` (${why})` : ''}` };
   }
-  if (!s.startsWith('etcd:')) return usage;
-  const endpoints = s.slice('etcd:'.length).split(',');
-  const ok = endpoints.every((e) => {
-    try {
-      const u = new URL(e);
-      return (
-        (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' && !u.username && !u.password
-      );
-    } catch {
-      return false;
-    }
-  });
-  // Never echo the value: a URL may carry a password.
-  if (!ok) return { problem: 'must be etcd:http(s)://host:port[,…], each a URL without user info' };
-  return { kind: 'etcd', endpoints: endpoints.map((e) => e.replace(/\/+$/, '')), url: s };
+  return where.backend === 'sqlite'
+    ? { kind: 'sqlite', path: where.path, url: s }
+    : { kind: 'etcd', endpoints: where.endpoints, url: s };
 }
 
 function parseServiceCidrs(s: string): string[] | { problem: string } {

@@ -12,7 +12,7 @@ import { InputError } from '../errors/index.ts';
 import { createLogger, type LogFields, type Logger, type LogLevel } from '../log/index.ts';
 import type { NetConf } from './config.ts';
 import { type CniArgs, type CniInvocation, type Env, parseCommand, parseEnv } from './env.ts';
-import { type CniFailure, errorJson, redactSecrets, safeText, toCniError } from './errors.ts';
+import { type CniFailure, errorJson, safeStack, safeText, toCniError } from './errors.ts';
 import {
   type Attachment,
   CniCode,
@@ -147,7 +147,7 @@ export async function runPlugin(io: PluginIO): Promise<number> {
         details: failure.details,
         durationMs: now() - started,
         // The stack goes to the log file only, for internal errors worth a bug report.
-        stack: failure.code === 100 && e instanceof Error && e.stack ? redactSecrets(e.stack) : undefined,
+        stack: failure.code === 100 && e instanceof Error && e.stack ? safeStack(e) : undefined,
       });
     } catch {
       // A failing log must not hide the error from the runtime.

@@ -3,7 +3,9 @@
  * expires, the catalog that came with it, and authenticated requests that re-authenticate once
  * when a service answers 401 (token revoked, expired, or otherwise invalid).
  */
+import type { Agent } from 'node:https';
 import { IdentityError } from '../errors/index.ts';
+import { discard, tlsAgent } from '../http/index.ts';
 import { type Logger, silentLogger } from '../log/index.ts';
 import { cacheFile, DEFAULT_TOKEN_CACHE_DIR, dropCache, readCache, writeCache } from './cache.ts';
 import { type EndpointOptions, findEndpoint } from './catalog.ts';
@@ -46,6 +48,8 @@ export class Session {
   private rejected = new Set<string>();
   private issuedCount = 0;
   private tokenSource: TokenSource | undefined;
+  private tlsAgentMade = false;
+  private agentOfTls: Agent | undefined;
 
   constructor(credentials: Credentials, opts: SessionOptions = {}) {
     this.credentials = credentials;
@@ -90,6 +94,18 @@ export class Session {
     });
   }
 
+  /**
+   * The https.Agent carrying the credentials' TLS settings (cacert, cert/key, verify), shared by
+   * Keystone and every service reached through this session; undefined for the defaults.
+   */
+  get agent(): Agent | undefined {
+    if (!this.tlsAgentMade) {
+      this.agentOfTls = tlsAgent(this.credentials.tls, this.credentials.source);
+      this.tlsAgentMade = true;
+    }
+    return this.agentOfTls;
+  }
+
   /** Forget `token` (in memory and on disk, if the cache still holds it). */
   invalidate(token: string): void {
     this.rejected.add(token);
@@ -111,15 +127,15 @@ export class Session {
    */
   async request(url: string, opts: RequestOptions = {}): Promise<Response> {
     const first = await this.auth();
-    const res = await httpFetch(url, withToken(opts, first.token), this.userAgent);
+    const res = await httpFetch(url, this.withToken(opts, first.token), this.userAgent);
     if (res.status !== 401 || opts.noReauth) return res;
-    await res.arrayBuffer().catch(() => undefined);
+    await discard(res);
     this.log.info('token rejected by a service; authenticating again', { url, status: 401 });
     this.invalidate(first.token);
     const second = await this.auth();
-    const retry = await httpFetch(url, withToken(opts, second.token), this.userAgent);
+    const retry = await httpFetch(url, this.withToken(opts, second.token), this.userAgent);
     if (retry.status === 401) {
-      await retry.arrayBuffer().catch(() => undefined);
+      await discard(retry);
       this.invalidate(second.token);
       throw new IdentityError(
         'rejected',
@@ -127,6 +143,10 @@ export class Session {
       );
     }
     return retry;
+  }
+
+  private withToken(opts: RequestOptions, token: string): HttpOptions {
+    return { agent: this.agent, ...opts, headers: { ...opts.headers, 'x-auth-token': token } };
   }
 
   private fresh(s: AuthState): boolean {
@@ -184,6 +204,7 @@ export class Session {
         return await issueToken(this.credentials, {
           timeoutMs: this.authTimeoutMs,
           userAgent: this.userAgent,
+          agent: this.agent,
         });
       } catch (e) {
         if (!(e instanceof IdentityError) || !e.retryable || attempt >= this.authRetries) throw e;
@@ -197,10 +218,6 @@ export class Session {
       }
     }
   }
-}
-
-function withToken(opts: RequestOptions, token: string): HttpOptions {
-  return { ...opts, headers: { ...opts.headers, 'x-auth-token': token } };
 }
 
 function stripQuery(url: string): string {

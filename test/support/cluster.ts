@@ -92,6 +92,11 @@ export interface TestClusterOptions {
   faulty?: boolean;
   /** 1 (default) or 2 nodes. */
   nodes?: 1 | 2;
+  /**
+   * A store URL of the test's own (e.g. an etcd it started, with TLS and auth) instead of the
+   * backend's default; the test owns it and wipes nothing there.
+   */
+  storeUrl?: string;
 }
 
 export async function startTestCluster(o: TestClusterOptions): Promise<TestCluster> {
@@ -107,10 +112,12 @@ export async function startTestCluster(o: TestClusterOptions): Promise<TestClust
         .catch(() => undefined);
   };
   try {
-    const storeUrl = o.backend === 'sqlite' ? `sqlite:${dir}/nnet.db` : `etcd:${env.etcdUrl}?prefix=/${name}`;
+    const storeUrl =
+      o.storeUrl ??
+      (o.backend === 'sqlite' ? `sqlite:${dir}/nnet.db` : `etcd:${env.etcdUrl}?prefix=/${name}`);
     const store = await openStore(storeUrl);
     undo.push(async () => {
-      if (o.backend === 'etcd') await wipeEtcdPrefix(env.etcdUrl, `/${name}`);
+      if (o.backend === 'etcd' && !o.storeUrl) await wipeEtcdPrefix(env.etcdUrl, `/${name}`);
       await store.close();
     });
     const neutron = adminNeutron(env, join(dir, 'tokens'));

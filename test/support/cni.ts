@@ -56,6 +56,8 @@ export interface CniRuntime {
   callAsync(verb: HarnessVerb, c?: HarnessCall): Promise<HarnessResult>;
   /** Runs the plugin directly with CNI_* env and a config on stdin (STATUS, GC: libcni 1.1 lacks them). */
   direct(env: Record<string, string>, stdin: string): HarnessResult;
+  /** The same without blocking this process (for tests that serve the plugin from it). */
+  directAsync(env: Record<string, string>, stdin: string): Promise<HarnessResult>;
   remove(): void;
 }
 
@@ -154,6 +156,24 @@ export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
         timeout: (RUNTIME_DEADLINE_S + 30) * 1000,
       });
       return parse(r.status ?? 1, r.stdout ?? '', r.stderr ?? '');
+    },
+    directAsync(env, stdin) {
+      return new Promise((resolve) => {
+        const child = spawn(process.execPath, [PLUGIN], {
+          env: { PATH: process.env.PATH ?? '', CNI_PATH: binDir, ...env },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d) => {
+          out += d;
+        });
+        child.stderr.on('data', (d) => {
+          err += d;
+        });
+        child.on('close', (code) => resolve(parse(code ?? 1, out, err)));
+        child.stdin.end(stdin);
+      });
     },
     remove() {
       rmSync(dir, { recursive: true, force: true });
