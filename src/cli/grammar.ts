@@ -194,6 +194,13 @@ export const FLAGS: Readonly<Record<string, FlagSpec>> = {
     usage: 'The external network of the router gateway.',
   },
   'dry-run': { name: 'dry-run', type: 'bool', usage: 'Only print what would be deleted.' },
+  node: {
+    name: 'node',
+    type: 'name',
+    placeholder: 'NAME',
+    usage:
+      "Release a node that left the cluster: its pods' ports (reservations are unbound and kept), its own ports and its records.",
+  },
   'cni-config': {
     name: 'cni-config',
     type: 'string',
@@ -487,8 +494,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     verb: 'gc',
     nouns: [],
     args: { name: '', min: 0, max: 0 },
-    flags: ['cluster', 'os-cloud', 'dry-run', 'cni-config'],
-    summary: 'Delete reserved ports no pod config refers to; with --cni-config, also sweep a node',
+    flags: ['cluster', 'os-cloud', 'dry-run', 'cni-config', 'node'],
+    summary:
+      'Delete reserved ports no pod config refers to; with --cni-config, also sweep a node; with --node, release a node that left the cluster',
     examples: [
       '# What would be deleted',
       'kubenetctl gc --dry-run',

@@ -614,13 +614,17 @@ function buildCommand(
     }
     case 'gc': {
       const cniConfig = one(p, 'cni-config');
+      const node = nameValue(p, 'node');
       if (cniConfig !== undefined && p.bools.has('dry-run'))
         throw invalid('kubenetctl gc: --dry-run cannot be combined with --cni-config (the node sweep acts)');
+      if (node !== undefined && p.bools.has('dry-run'))
+        throw invalid('kubenetctl gc: --dry-run cannot be combined with --node (the release acts)');
       return {
         kind: 'gc',
         dryRun: p.bools.has('dry-run'),
         scope,
         ...(cniConfig !== undefined ? { cniConfig } : {}),
+        ...(node !== undefined ? { node } : {}),
       };
     }
     default:

@@ -17,6 +17,8 @@ import { applyStandin, removeStandin, type StandinService } from '../../lab/kube
 import { DEVICE_OWNER, NODE_PORT_OWNER } from '../../src/resources/index.ts';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
 import type { HarnessResult } from '../support/cni.ts';
+import { PROJECT_ROOT } from '../support/env.ts';
+import { bundleKubenetctl, kubenetctlRunner, userEnv } from '../support/kubenetctl.ts';
 import { createNetns, type TestNetns } from '../support/netns.ts';
 
 const PREFIX = 'nntk8';
@@ -237,5 +239,116 @@ describe('a Kubernetes node on N-Net: probes, host network, ClusterIP Services (
     assert.match(r.stdout, /lacks route 10\.96\.0\.0\/12/);
     p.netns.exec(['ip', 'route', 'add', '10.96.0.0/12', 'via', via, 'dev', 'eth0']);
     ok(c.rts[0]!.call('check', call), 'CHECK after the route is back');
+  });
+
+  test('after node 1’s ovs-vswitchd restarts, the agent restores its own port and its pods: every row passes again', async () => {
+    await c.nodes[0]!.restartVswitchd('SIGKILL');
+    const agent = await execAsync([
+      process.execPath,
+      join(PROJECT_ROOT, 'dist/nnet-agent.js'),
+      '--cni-config',
+      join(c.rts[0]!.confDir, '10-nnet.conflist'),
+      '--once',
+    ]);
+    assert.equal(agent.code, 0, agent.stderr);
+    // A node port's tap never left the node's netns, so the new ovs-vswitchd reopens it as it was.
+    assert.match(c.nodes[0]!.exec(['ip', '-o', 'addr', 'show']).stdout, /nnh[0-9a-f]{12}\s+inet 1\.2\./);
+    assert.equal(await fetchFrom(c.nodes[0]!.netnsName, `http://${pods.web1!.ip}/`), 'served by web1\n');
+    assert.equal(await fetchFrom(c.nodes[1]!.netnsName, `http://${pods.web1!.ip}/`), 'served by web1\n');
+    assert.equal(await fetchFrom(pods.client1!.netns.name, `http://${WEB_LOCAL}/`), 'served by web1\n');
+    assert.equal(await fetchFrom(pods.client1!.netns.name, `http://${WEB_REMOTE}/`), 'served by web2\n');
+    await lookupFrom(pods.client1!.netns.name, 'web2.default.svc.cluster.local', DNS);
+  });
+
+  test('a Service CIDR that overlaps the pod subnet is a config error (code 7) naming both, and nothing is made', async () => {
+    const before = await c.neutron.ports.list({ networkId: c.network.id, deviceOwner: DEVICE_OWNER });
+    await c.store.clusters.update(c.name, (cur) => cur && { ...cur, serviceCidrs: ['1.2.0.0/20'] });
+    try {
+      const netns = createNetns(PREFIX);
+      cleanups.push(() => netns.remove());
+      const r = await c.rts[0]!.callAsync('add', {
+        id: 'overlap',
+        netns: netns.path,
+        args: { K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: 'overlap' },
+      });
+      assert.equal(r.code, 2, r.stdout);
+      assert.equal(r.json?.code, 7);
+      assert.match(String(r.json?.msg), /Service CIDR 1\.2\.0\.0\/20 overlaps the pod subnet 1\.2\.0\.0\/16/);
+      const after = await c.neutron.ports.list({ networkId: c.network.id, deviceOwner: DEVICE_OWNER });
+      assert.deepEqual(after.map((p) => p.id).sort(), before.map((p) => p.id).sort(), 'no pod port left');
+      assert.equal(netns.exec(['ip', '-o', 'link']).includes('eth0'), false);
+    } finally {
+      await c.store.clusters.update(c.name, (cur) => {
+        if (!cur) return undefined;
+        const { serviceCidrs: _, ...rest } = cur;
+        return rest;
+      });
+    }
+  });
+
+  test('when the node cannot make its port on a network, ADD fails with code 11, leaks nothing, and the next ADD succeeds', async () => {
+    // A network whose only subnet has one free address: the pod takes it, the node port finds none.
+    const net = await c.neutron.networks.create({ name: `${c.name}-full` });
+    cleanups.push(async () => {
+      for (const p of await c.neutron.ports.list({ networkId: net.id }))
+        await c.neutron.ports.ensureDeleted(p.id);
+      await c.neutron.networks.ensureDeleted(net.id);
+    });
+    const sub = await c.neutron.subnets.create({
+      networkId: net.id,
+      cidr: '10.77.0.0/24',
+      allocationPools: [{ start: '10.77.0.10', end: '10.77.0.10' }],
+    });
+    const netns = createNetns(PREFIX);
+    cleanups.push(() => netns.remove());
+    const ref = { cluster: c.name, namespace: 'default', pod: 'full' };
+    await c.store.podConfigs.create({
+      ...ref,
+      nics: [{ ifname: 'eth0', networkId: net.id, fixedIps: [{ subnetId: sub.id, ip: '10.77.0.10' }] }],
+    });
+    cleanups.push(() => c.store.podConfigs.delete(ref));
+    const call = {
+      id: 'full-net',
+      netns: netns.path,
+      args: { K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: 'full' },
+    };
+    const r = await c.rts[0]!.callAsync('add', call);
+    assert.equal(r.json?.code, 11, r.stdout);
+    assert.match(String(r.json?.msg), /has no port of its own on network/);
+    assert.deepEqual(
+      await c.neutron.ports.list({ networkId: net.id }),
+      [],
+      'neither the pod port nor a node port is left',
+    );
+    await c.neutron.subnets.update(sub.id, { allocationPools: [{ start: '10.77.0.10', end: '10.77.0.20' }] });
+    ok(await c.rts[0]!.callAsync('add', call), 'ADD once the network has room');
+    ok(await c.rts[0]!.callAsync('del', call), 'DEL');
+  });
+
+  test('kubenetctl gc --node releases a node that left: its pods’ ports and its own port, not the other node’s', async () => {
+    const bin = await bundleKubenetctl(PREFIX);
+    cleanups.push(() => bin.remove());
+    const dir = mkdtempSync(join(tmpdir(), `${PREFIX}-k-`));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const k = kubenetctlRunner(bin.path, { ...userEnv(c.env, dir, c.storeUrl), NNET_CLUSTER: c.name }, dir);
+    const gone = c.nodes[1]!.name;
+    const out = k.ok(['gc', '--node', gone]).stdout;
+    assert.match(out, new RegExp(`node ${gone}: released the node's port`));
+    const nodePortsLeft = await c.neutron.ports.list({
+      networkId: c.network.id,
+      deviceOwner: NODE_PORT_OWNER,
+    });
+    assert.deepEqual(
+      nodePortsLeft.map((p) => p.hostId),
+      [c.nodes[0]!.name],
+    );
+    assert.deepEqual(await c.neutron.ports.list({ hostId: gone, deviceOwner: DEVICE_OWNER }), []);
+    assert.equal(await c.store.nodes.get({ cluster: c.name, name: gone }), undefined);
+    assert.deepEqual(await c.store.attachments.list({ node: gone }), []);
+    const access = (await c.store.clusters.get(c.name))!.nodeAccess!;
+    const group = await c.neutron.addressGroups.get(access.addressGroupId);
+    // What is left in the group is node 1's: its port on the pod network and on the test's other network.
+    const node1Ports = await c.neutron.ports.list({ hostId: c.nodes[0]!.name, deviceOwner: NODE_PORT_OWNER });
+    assert.deepEqual(group.addresses.sort(), node1Ports.map((p) => `${p.fixedIps[0]!.ipAddress}/32`).sort());
   });
 });

@@ -5,7 +5,7 @@
  * a bound one carries a running pod.
  */
 import type { Port } from '../../neutron/index.ts';
-import { clusterTag, describePort, RESERVED_TAG } from '../../resources/index.ts';
+import { type ClusterScope, clusterTag, describePort, RESERVED_TAG } from '../../resources/index.ts';
 import type { PodNetworkConfig } from '../../store/index.ts';
 import type { CommandContext, CommandOf } from '../context.ts';
 import type { ExitStatus } from '../kubectl.ts';
@@ -55,9 +55,24 @@ async function sweepNode(file: string, ctx: CommandContext): Promise<void> {
   if (report.errors.length > 0) throw new Error(`node sweep left work undone: ${report.errors.join('; ')}`);
 }
 
+/** `gc --node NAME`: what N-Net holds for a node that left (src/network releaseNode). */
+async function releaseLeftNode(scope: ClusterScope, node: string, ctx: CommandContext): Promise<void> {
+  const { releaseNode } = await import('../../network/index.ts');
+  const r = await releaseNode(scope.store, scope.neutron, scope.cluster.name, node);
+  const lines = [
+    ...r.podPortsDeleted.map((p) => `deleted pod port ${p}`),
+    ...r.reservationsUnbound.map((p) => `unbound reservation ${p} (kept for the pod's next start)`),
+    ...r.nodePortsReleased.map((p) => `released the node's port ${p}`),
+    ...(r.recordsDeleted > 0 ? [`deleted ${r.recordsDeleted} record(s)`] : []),
+  ];
+  for (const l of lines) ctx.io.stdout(`node ${node}: ${l}\n`);
+  if (lines.length === 0) ctx.io.stderr(`node ${node}: nothing to release\n`);
+}
+
 export async function gc(command: CommandOf<'gc'>, ctx: CommandContext): Promise<ExitStatus> {
   if (command.cniConfig !== undefined) await sweepNode(command.cniConfig, ctx);
   const scope = await clusterScope(ctx, command.scope);
+  if (command.node !== undefined) await releaseLeftNode(scope, command.node, ctx);
   const [configs, ports] = await Promise.all([
     scope.store.podConfigs.list({ cluster: scope.cluster.name }),
     scope.neutron.ports.list({ tags: [RESERVED_TAG, clusterTag(scope.cluster.name)] }),
