@@ -13,9 +13,12 @@ import {
   type AcquireRequest,
   acquirePort,
   addressing,
+  clusterNetworkIds,
   fixedIpsOf,
+  isUuid,
   type NodeAccess,
   type PodRef,
+  parseIp,
   releasePort,
   resolveNicTarget,
 } from '../resources/index.ts';
@@ -60,12 +63,15 @@ export async function attach(ctx: NodeContext, req: AttachRequest): Promise<Atta
   const neutron = await ctx.neutron();
   const [config, access] = await Promise.all([ctx.store.podConfigs.get(req.pod), nodeAccess(ctx, neutron)]);
   const nic = config?.nics.find((n) => n.ifname === req.ifname);
+  const allowedNetworkIds = await clusterNetworkIds(await clusterScope(ctx));
+  if (nic) trustNic(nic, req.pod, allowedNetworkIds);
   const undo: Undo[] = [];
   try {
     const { port, createdByAdd } = await acquirePort(neutron, {
       pod: req.pod,
       containerId: req.containerId,
       node: ctx.node,
+      allowedNetworkIds,
       securityGroupIds: await podSecurityGroups(ctx, neutron, access),
       ...(nic?.reservedPortId
         ? { reservedPortId: nic.reservedPortId }
@@ -142,6 +148,31 @@ export async function attach(ctx: NodeContext, req: AttachRequest): Promise<Atta
     }
     throw e;
   }
+}
+
+/**
+ * A pod's NIC config comes from the shared store, which others can write: before it steers
+ * anything, its ids must be Neutron ids and its network one of the cluster's. Else the ADD is
+ * refused (code 115), naming what was refused, and nothing is touched.
+ */
+function trustNic(nic: PodNicConfig, pod: PodRef, allowed: ReadonlySet<string>): void {
+  const who = `the store's network config of pod ${pod.namespace}/${pod.pod}`;
+  const ids = [
+    nic.networkId,
+    ...nic.fixedIps.map((f) => f.subnetId),
+    ...(nic.reservedPortId ? [nic.reservedPortId] : []),
+  ];
+  const bad = ids.find((id) => !isUuid(id));
+  if (bad !== undefined)
+    throw new NeutronError('refused', `${who} names "${bad}", which is not a Neutron id; refusing it`);
+  for (const f of nic.fixedIps)
+    if (f.ip !== undefined && !parseIp(f.ip).ok)
+      throw new NeutronError('refused', `${who} asks for "${f.ip}", which is not an IP address; refusing it`);
+  if (!allowed.has(nic.networkId))
+    throw new NeutronError(
+      'refused',
+      `${who} names network ${nic.networkId}, which is not one of cluster ${pod.cluster}'s networks (managed, default or allowed); refusing it`,
+    );
 }
 
 /**

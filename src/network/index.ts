@@ -20,6 +20,6 @@ export {
   serviceOverlap,
   serviceRoutes,
 } from './node-port.ts';
-export { type NodeRelease, releaseNode } from './node-release.ts';
+export { type LostNodeRule, lostNodes, type NodeRelease, releaseNode, reportNode } from './node-release.ts';
 export { readiness } from './status.ts';
 export { type SweepOptions, type SweepReport, sweep } from './sweep.ts';

@@ -51,3 +51,53 @@ export async function releaseNode(
   if (await store.nodes.delete({ cluster, name: node })) done.recordsDeleted += 1;
   return done;
 }
+
+/** A node that has left: its agent has not reported for `lostAfterReports` of its intervals, and Neutron shows none of its ports up. */
+export interface LostNodeRule {
+  now: number;
+  /** How many report intervals of silence make a node lost (default 3). */
+  lostAfterReports?: number;
+}
+
+/**
+ * The cluster's nodes that have left: silent (no report from their agent for several intervals)
+ * and with every port Neutron has bound to them DOWN — OVN takes a port down when the chassis
+ * that claimed it is gone, so a node that is only cut off from the store, with its pods still
+ * running, is not released.
+ */
+export async function lostNodes(
+  store: Store,
+  neutron: NeutronClient,
+  cluster: string,
+  rule: LostNodeRule,
+): Promise<string[]> {
+  const lost: string[] = [];
+  for (const n of await store.nodes.list({ cluster })) {
+    if (!n.seenAt || !n.reportEveryMs) continue; // never reported: not an agent's node yet
+    const silentFor = rule.now - Date.parse(n.seenAt);
+    if (silentFor < (rule.lostAfterReports ?? 3) * n.reportEveryMs) continue;
+    const ports = [
+      ...(await neutron.ports.list({ hostId: n.name, deviceOwner: DEVICE_OWNER })),
+      ...(await nodePorts(neutron, cluster, n.name)),
+    ];
+    if (ports.every((p) => p.status !== 'ACTIVE')) lost.push(n.name);
+  }
+  return lost;
+}
+
+/** The node's agent reports in: its record's seenAt (and interval) are brought up to date. */
+export async function reportNode(
+  store: Store,
+  cluster: string,
+  node: string,
+  everyMs: number,
+  now = new Date(),
+): Promise<void> {
+  await store.nodes.update({ cluster, name: node }, (cur) => ({
+    cluster,
+    name: node,
+    ports: cur?.ports ?? [],
+    seenAt: now.toISOString(),
+    reportEveryMs: everyMs,
+  }));
+}

@@ -45,10 +45,12 @@ export {
 } from './ip.ts';
 export {
   type ClusterScope,
+  clusterNetworkIds,
   clusterSubnets,
   findManaged,
   ipProblem,
   networkLabel,
+  networkProblem,
   notManaged,
   resolveManagedRouter,
   resolveNetwork,

@@ -74,6 +74,8 @@ export interface AcquireRequest {
    * own and gains these (the cluster's node-access group).
    */
   securityGroupIds?: readonly string[] | undefined;
+  /** The networks the pod may be on (clusterNetworkIds); a reserved port elsewhere is refused. */
+  allowedNetworkIds?: ReadonlySet<string> | undefined;
 }
 
 /**
@@ -95,7 +97,11 @@ export async function acquirePort(neutron: NeutronClient, req: AcquireRequest): 
       }
       throw e;
     });
-    const refusal = reservationProblem(reserved, req);
+    const refusal =
+      reservationProblem(reserved, req) ??
+      (req.allowedNetworkIds && !req.allowedNetworkIds.has(reserved.networkId)
+        ? `refusing to bind port ${reserved.id} for pod ${req.pod.namespace}/${req.pod.pod}: it is on network ${reserved.networkId}, which is not one of cluster ${req.pod.cluster}'s networks`
+        : undefined);
     if (refusal) throw new NeutronError('refused', refusal);
     const groups = [...new Set([...reserved.securityGroups, ...(req.securityGroupIds ?? [])])];
     const port = await neutron.ports.update(reserved.id, {

@@ -36,6 +36,8 @@ export interface Cluster {
   nodeAccessLease?: { holder: string; until: string };
   /** The security groups of pods that ask for none (default: the project's `default` group). */
   podSecurityGroupIds?: string[];
+  /** Networks N-Net does not manage that the cluster's pods may use anyway (besides the default). */
+  allowedNetworkIds?: string[];
   createdAt: string;
 }
 
@@ -135,6 +137,10 @@ export interface NodeRecord {
   cluster: string;
   name: string;
   ports: NodePort[];
+  /** When the node's agent last reported in (its reconcile): a node silent for long has left. */
+  seenAt?: string;
+  /** How long the node's agent lets pass between reports (its reconcile interval, ms). */
+  reportEveryMs?: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -181,6 +187,7 @@ export const clusterSchema: z.ZodType<Cluster> = z.object({
   nodeAccess: z.object({ addressGroupId: name, securityGroupId: name }).optional(),
   nodeAccessLease: z.object({ holder: name, until: timestamp }).optional(),
   podSecurityGroupIds: z.array(name).max(16).optional(),
+  allowedNetworkIds: z.array(name).max(256).optional(),
   createdAt: timestamp,
 });
 
@@ -281,6 +288,12 @@ const addressingRoutes = z.array(
 export const nodeRecordSchema: z.ZodType<NodeRecord> = z.object({
   cluster: name,
   name,
+  seenAt: timestamp.optional(),
+  reportEveryMs: z
+    .int()
+    .min(100)
+    .max(7 * 24 * 3_600_000)
+    .optional(),
   ports: z.array(
     z.object({
       networkId: name,

@@ -139,6 +139,9 @@ describe('dual-stack and IPv6-only pods', () => {
     v6a = await sub6(c.network.id, 'fd00:12::/64', 'fd00:12::1');
     netB = await c.neutron.networks.create({ name: `${c.name}-b` });
     netC = await c.neutron.networks.create({ name: `${c.name}-c` });
+    // Networks of the cluster's own, as kubenetctl would record them: N-Net puts pods nowhere else.
+    for (const n of [netB, netC])
+      await c.store.resources.put({ kind: 'network', id: n.id, name: n.name, cluster: c.name });
     undo.push(async () => {
       for (const n of [netB, netC]) {
         for (const p of await c.neutron.ports.list({ networkId: n.id }))

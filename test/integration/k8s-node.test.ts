@@ -289,6 +289,7 @@ describe('a Kubernetes node on N-Net: probes, host network, ClusterIP Services (
   test('when the node cannot make its port on a network, ADD fails with code 11, leaks nothing, and the next ADD succeeds', async () => {
     // A network whose only subnet has one free address: the pod takes it, the node port finds none.
     const net = await c.neutron.networks.create({ name: `${c.name}-full` });
+    await c.store.resources.put({ kind: 'network', id: net.id, name: net.name, cluster: c.name });
     cleanups.push(async () => {
       for (const p of await c.neutron.ports.list({ networkId: net.id }))
         await c.neutron.ports.ensureDeleted(p.id);

@@ -84,6 +84,12 @@ export async function gc(command: CommandOf<'gc'>, ctx: CommandContext): Promise
       `${command.dryRun ? 'would delete' : 'deleted'} ${describePort(port)}: reserved, no pod config refers to it\n`,
     );
   }
-  if (orphans.length === 0) ctx.io.stderr('Nothing to collect\n');
+  const { lostNodes } = await import('../../network/index.ts');
+  const lost = await lostNodes(scope.store, scope.neutron, scope.cluster.name, { now: ctx.now().getTime() });
+  for (const node of lost)
+    if (command.dryRun)
+      ctx.io.stdout(`would release node ${node}: its agent is silent and its ports are down\n`);
+    else await releaseLeftNode(scope, node, ctx);
+  if (orphans.length === 0 && lost.length === 0) ctx.io.stderr('Nothing to collect\n');
   return { code: 0 };
 }
