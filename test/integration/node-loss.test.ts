@@ -136,7 +136,7 @@ test('a node killed outright is released by the other node’s agent; its static
   const r = await c.rts[0]!.callAsync('add', call);
   assert.equal(r.code, 0, r.stdout);
   undo.push(() => c.rts[0]!.call('del', call));
-  assert.equal((r.json?.ips as { address: string }[])[0]?.address, '1.2.0.77/16');
+  assert.equal(((r.json?.ips ?? []) as { address: string }[])[0]?.address, '1.2.0.77/16');
   assert.equal(
     (await c.neutron.ports.list({ hostId: c.nodes[0]!.name, deviceOwner: DEVICE_OWNER })).length,
     2,

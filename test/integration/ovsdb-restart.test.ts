@@ -29,7 +29,7 @@ async function add(pod: string): Promise<{ netns: TestNetns; ip: string; call: (
   const r = await c.rt.callAsync('add', call);
   assert.equal(r.code, 0, `ADD ${pod}: ${r.stdout}`);
   calls.push(call);
-  return { netns, call, ip: (r.json?.ips as { address: string }[])[0]!.address.split('/')[0]! };
+  return { netns, call, ip: ((r.json?.ips ?? []) as { address: string }[])[0]!.address.split('/')[0]! };
 }
 
 async function pings(from: TestNetns, to: string, deadlineMs = 30_000): Promise<void> {
