@@ -85,6 +85,7 @@ export {
   type FixedIpRequest,
   fixedIpsOf,
   isReserved,
+  isUntaggedReservation,
   type PodRef,
   podOfPort,
   podTags,
@@ -92,6 +93,7 @@ export {
   RESERVED_TAG,
   type ReserveRequest,
   releasePort,
+  reservationDescription,
   reservePort,
 } from './ports.ts';
 export { clusterTag, tagValue } from './tags.ts';
