@@ -503,9 +503,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: { name: '', min: 0, max: 0 },
     flags: ['cluster', 'os-cloud', 'dry-run', 'min-age', 'cni-config', 'node'],
     summary:
-      'Delete reserved ports no pod config refers to (also those a killed kubenetctl left untagged); with --cni-config, also sweep a node; with --node, release a node that left the cluster',
+      'Delete reserved ports no pod config refers to; with --cni-config, also sweep a node; with --node, release a node that left the cluster',
     examples: [
-      '# What would be deleted',
+      '# What would be deleted (also reservations a killed kubenetctl left untagged)',
       'kubenetctl gc --dry-run',
       '',
       'kubenetctl gc',
