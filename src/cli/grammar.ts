@@ -194,6 +194,13 @@ export const FLAGS: Readonly<Record<string, FlagSpec>> = {
     usage: 'The external network of the router gateway.',
   },
   'dry-run': { name: 'dry-run', type: 'bool', usage: 'Only print what would be deleted.' },
+  'min-age': {
+    name: 'min-age',
+    type: 'int',
+    placeholder: 'SECONDS',
+    usage:
+      'Only reserved ports at least this old (default 60): a younger one may belong to a kubenetctl still reserving it.',
+  },
   node: {
     name: 'node',
     type: 'name',
@@ -494,11 +501,11 @@ export const COMMANDS: readonly CommandSpec[] = [
     verb: 'gc',
     nouns: [],
     args: { name: '', min: 0, max: 0 },
-    flags: ['cluster', 'os-cloud', 'dry-run', 'cni-config', 'node'],
+    flags: ['cluster', 'os-cloud', 'dry-run', 'min-age', 'cni-config', 'node'],
     summary:
       'Delete reserved ports no pod config refers to; with --cni-config, also sweep a node; with --node, release a node that left the cluster',
     examples: [
-      '# What would be deleted',
+      '# What would be deleted (also reservations a killed kubenetctl left untagged)',
       'kubenetctl gc --dry-run',
       '',
       'kubenetctl gc',

@@ -615,6 +615,7 @@ function buildCommand(
     case 'gc': {
       const cniConfig = one(p, 'cni-config');
       const node = nameValue(p, 'node');
+      const minAge = one(p, 'min-age');
       if (cniConfig !== undefined && p.bools.has('dry-run'))
         throw invalid('kubenetctl gc: --dry-run cannot be combined with --cni-config (the node sweep acts)');
       if (node !== undefined && p.bools.has('dry-run'))
@@ -623,6 +624,7 @@ function buildCommand(
         kind: 'gc',
         dryRun: p.bools.has('dry-run'),
         scope,
+        ...(minAge !== undefined ? { minAgeSeconds: intValue('min-age', minAge, 0, 31_536_000) } : {}),
         ...(cniConfig !== undefined ? { cniConfig } : {}),
         ...(node !== undefined ? { node } : {}),
       };

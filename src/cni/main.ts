@@ -161,7 +161,7 @@ export async function runPlugin(io: PluginIO): Promise<number> {
     logFields = { command };
     if (command === 'VERSION') return write(versionJson()) ? 0 : 1;
     const stdin = await readInput(io.stdin);
-    const { decodeConfig, parseNetConf, peekVersion } = await import('./config.ts');
+    const { decodeConfig, logFileProblem, parseNetConf, peekVersion } = await import('./config.ts');
     // Decode before checking the environment only to answer in the config's cniVersion; as in
     // libcni's skel, a bad environment is reported before a bad config.
     let raw: Record<string, unknown> | undefined;
@@ -170,7 +170,7 @@ export async function runPlugin(io: PluginIO): Promise<number> {
       raw = decodeConfig(stdin);
       version = peekVersion(raw) ?? LATEST_VERSION;
       // Until the config validates, errors go to the log file it names, if it names a plausible one.
-      if (typeof raw.logFile === 'string' && /^\/[^\0]*$/.test(raw.logFile)) logFile = raw.logFile;
+      if (typeof raw.logFile === 'string' && logFileProblem(raw.logFile) === undefined) logFile = raw.logFile;
     } catch (e) {
       decodeError = e;
     }

@@ -4,10 +4,17 @@
  * when a service answers 401 (token revoked, expired, or otherwise invalid).
  */
 import type { Agent } from 'node:https';
-import { IdentityError } from '../errors/index.ts';
+import { IdentityError, InputError } from '../errors/index.ts';
 import { discard, tlsAgent } from '../http/index.ts';
 import { type Logger, silentLogger } from '../log/index.ts';
-import { cacheFile, DEFAULT_TOKEN_CACHE_DIR, dropCache, readCache, writeCache } from './cache.ts';
+import {
+  cacheFile,
+  DEFAULT_TOKEN_CACHE_DIR,
+  dropCache,
+  readCache,
+  secureCacheDir,
+  writeCache,
+} from './cache.ts';
 import { type EndpointOptions, findEndpoint } from './catalog.ts';
 import { type Credentials, describeCredentials } from './credentials.ts';
 import { type AuthState, issueToken } from './keystone.ts';
@@ -157,8 +164,28 @@ export class Session {
     return this.cacheDir === null ? undefined : cacheFile(this.cacheDir, this.credentials);
   }
 
-  private async load(): Promise<AuthState> {
+  /**
+   * The cache file, once the directory is this user's alone (secureCacheDir). A directory another
+   * user owns is refused (InputError); one that cannot be made or read means no cache this time.
+   */
+  private usableCacheFile(): string | undefined {
     const file = this.file();
+    if (!file || this.cacheDir === null) return undefined;
+    try {
+      secureCacheDir(this.cacheDir);
+      return file;
+    } catch (e) {
+      if (e instanceof InputError) throw e;
+      this.log.warn('the token cache directory is unusable; authenticating without it', {
+        dir: this.cacheDir,
+        error: String(e),
+      });
+      return undefined;
+    }
+  }
+
+  private async load(): Promise<AuthState> {
+    const file = this.usableCacheFile();
     if (file) {
       const cached = readCache(file);
       if (cached && this.fresh(cached)) {

@@ -87,6 +87,7 @@ export {
   type FixedIpRequest,
   fixedIpsOf,
   isReserved,
+  isUntaggedReservation,
   type PodRef,
   podOfPort,
   podTags,
@@ -94,6 +95,7 @@ export {
   RESERVED_TAG,
   type ReserveRequest,
   releasePort,
+  reservationDescription,
   reservePort,
 } from './ports.ts';
 export { clusterTag, tagValue } from './tags.ts';

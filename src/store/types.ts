@@ -74,6 +74,12 @@ export interface PodNetworkConfig {
   cluster: string;
   namespace: string;
   pod: string;
+  /**
+   * The Keystone project of the user who made it (their token's project id): only that project's
+   * users may see, change or delete it. Absent in rows written before it was recorded; kubenetctl
+   * then takes the project of the row's reserved ports as the owner (src/cli/ownership.ts).
+   */
+  projectId?: string;
   nics: PodNicConfig[];
   createdAt: string;
   updatedAt: string;
@@ -213,7 +219,9 @@ const podNicSchema = z.object({
 
 /**
  * Records evolve by upgrade-on-read: a row of an older shape is read into the current one and
- * written back in it on its next write. Pod configs before multi-NIC held one NIC, flat.
+ * written back in it on its next write. Pod configs before multi-NIC held one NIC, flat. Pod
+ * configs before ownership have no `projectId`, and nothing in the row can tell it: they read as
+ * they are, and their owner is the project of their ports (src/cli/ownership.ts).
  */
 function upgradePodConfig(row: unknown): unknown {
   if (typeof row !== 'object' || row === null || 'nics' in row) return row;
@@ -234,6 +242,7 @@ export const podNetworkConfigSchema: z.ZodType<PodNetworkConfig> = z.preprocess(
     cluster: name,
     namespace: name,
     pod: name,
+    projectId: name.optional(),
     nics: z.array(podNicSchema).min(1).max(9),
     createdAt: timestamp,
     updatedAt: timestamp,
