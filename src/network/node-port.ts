@@ -24,6 +24,7 @@ import {
   createNodeAccess,
   createNodePort,
   deleteNodeAccess,
+  findOrCreateNodeAccess,
   ipFamily,
   type NodeAccess,
   nodePorts,
@@ -44,18 +45,15 @@ export async function serviceCidrs(ctx: NodeContext): Promise<string[]> {
 /**
  * The cluster's node-access objects: as recorded in the cluster record, else made by the one
  * process that takes the record's lease (a compare-and-swap) while the others wait for it, so
- * that every pod carries the same group and racing ADDs do not each make one.
+ * that every pod carries the same group and racing ADDs do not each make one. A cluster with no
+ * record (its credentials are in the CNI config) finds them by their Neutron tags.
  */
 export async function nodeAccess(ctx: NodeContext, neutron: NeutronClient): Promise<NodeAccess> {
   const me = `${ctx.node}:${process.pid}:${randomUUID()}`;
   const deadline = Date.now() + NODE_ACCESS_WAIT_MS;
   for (;;) {
     const cluster = await ctx.store.clusters.get(ctx.cluster);
-    if (!cluster)
-      throw new NeutronError(
-        'unavailable',
-        `cluster "${ctx.cluster}" has no record in the store to hold its node-access groups; register it with kubenetctl create cluster`,
-      );
+    if (!cluster) return findOrCreateNodeAccess(neutron, ctx.cluster);
     if (cluster.nodeAccess) return cluster.nodeAccess;
     const held = cluster.nodeAccessLease && Date.parse(cluster.nodeAccessLease.until) > Date.now();
     if (!held) {

@@ -64,6 +64,7 @@ export {
   createNodeAccess,
   createNodePort,
   deleteNodeAccess,
+  findOrCreateNodeAccess,
   NODE_ACCESS_TAG,
   NODE_PORT_OWNER,
   NODE_PORT_TAG,

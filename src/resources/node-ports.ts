@@ -71,6 +71,35 @@ export async function createNodeAccess(neutron: NeutronClient, cluster: string):
   }
 }
 
+/**
+ * The cluster's node-access objects as Neutron has them, for a cluster with no store record to
+ * hold them (credentials in the CNI config): the oldest complete set tagged as the cluster's,
+ * else a new one. Two nodes racing both make a set; each then keeps the oldest and deletes its
+ * own if it lost, so every pod ends with the same group.
+ */
+export async function findOrCreateNodeAccess(neutron: NeutronClient, cluster: string): Promise<NodeAccess> {
+  const found = await taggedNodeAccess(neutron, cluster);
+  if (found[0]) return found[0];
+  const made = await createNodeAccess(neutron, cluster);
+  const chosen = (await taggedNodeAccess(neutron, cluster))[0] ?? made;
+  if (chosen.securityGroupId !== made.securityGroupId)
+    await deleteNodeAccess(neutron, made).catch(() => undefined);
+  return chosen;
+}
+
+async function taggedNodeAccess(neutron: NeutronClient, cluster: string): Promise<NodeAccess[]> {
+  const sgs = await neutron.securityGroups.list({ tags: ['nnet', clusterTag(cluster), NODE_ACCESS_TAG] });
+  const complete = sgs.flatMap((sg) => {
+    const ag = sg.rules.find(
+      (r) => r.direction === 'ingress' && r.remoteAddressGroupId,
+    )?.remoteAddressGroupId;
+    const both = sg.rules.filter((r) => r.remoteAddressGroupId === ag).length === 2;
+    return ag && both ? [{ sg, access: { addressGroupId: ag, securityGroupId: sg.id } }] : [];
+  });
+  const age = (x: { sg: { createdAt?: string; id: string } }) => `${x.sg.createdAt ?? ''}|${x.sg.id}`;
+  return complete.sort((a, b) => (age(a) < age(b) ? -1 : 1)).map((x) => x.access);
+}
+
 /** Deletes a set of node-access objects (success when already gone). */
 export async function deleteNodeAccess(neutron: NeutronClient, access: NodeAccess): Promise<void> {
   await neutron.securityGroups.ensureDeleted(access.securityGroupId);

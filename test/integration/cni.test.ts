@@ -186,11 +186,11 @@ function suite(backend: StoreBackend) {
         id: cid(),
         netns: p.path,
         args: podArgs('default', 'multus'),
-        ips: ['1.2.3.4/16'],
+        ips: ['1.2.254.34/16'], // far from where Neutron allocates (the node ports take the first free IPs)
         mac: 'fa:16:3e:00:12:34',
       };
       const r = ok(c.rt.call('add', call), 'ADD');
-      assert.equal((r.ips as { address: string }[])[0]?.address, '1.2.3.4/16');
+      assert.equal((r.ips as { address: string }[])[0]?.address, '1.2.254.34/16');
       assert.equal((r.interfaces as { mac: string }[])[0]?.mac, 'fa:16:3e:00:12:34');
       ok(c.rt.call('del', call), 'DEL');
       await assertNothingLeft(c);

@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { listPorts } from '../../src/plug/index.ts';
 import { DEVICE_OWNER } from '../../src/resources/index.ts';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
@@ -46,12 +47,22 @@ const figures = {
 };
 after(() => console.log(`reliability(etcd-member-kill): ${JSON.stringify(figures)}`));
 
-function leaderOf(etcd: TestEtcd): number {
-  // etcdctl endpoint status -w simple: "url, id, version, db size, is leader, …"
-  const lines = etcd.etcdctl(['endpoint', 'status', '-w', 'simple', '--cluster=false']).trim().split('\n');
-  const leader = lines.find((l) => l.split(', ')[4] === 'true');
-  assert.ok(leader, `no leader in ${lines.join(' | ')}`);
-  return etcd.members.findIndex((m) => m.clientUrl === leader.split(', ')[0]);
+async function leaderOf(etcd: TestEtcd): Promise<number> {
+  // etcdctl endpoint status -w simple: "url, id, version, db size, is leader, …". Between an
+  // election's start and end no member says it leads: asked again until a generous deadline.
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    let lines: string[] = [];
+    try {
+      lines = etcd.etcdctl(['endpoint', 'status', '-w', 'simple', '--cluster=false']).trim().split('\n');
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+    }
+    const leader = lines.find((l) => l.split(', ')[4] === 'true');
+    if (leader) return etcd.members.findIndex((m) => m.clientUrl === leader.split(', ')[0]);
+    assert.ok(Date.now() < deadline, `no leader in ${lines.join(' | ')}`);
+    await sleep(500);
+  }
 }
 
 describe('a 3-member etcd cluster with TLS and auth loses its leader during a 100-pod churn', () => {
@@ -119,7 +130,7 @@ describe('a 3-member etcd cluster with TLS and auth loses its leader during a 10
           else failures.push(`ADD p${i} succeeded but its record is ${JSON.stringify(row)}`);
         }
         if (figures.adds === KILL_AFTER && !killing) {
-          const victim = etcd.members[leaderOf(etcd)]!;
+          const victim = etcd.members[await leaderOf(etcd)]!;
           figures.killed = `${victim.name} (the leader, pid ${victim.pid})`;
           console.log(`killing etcd ${figures.killed} after ${figures.adds} ADDs`);
           killing = victim.kill();

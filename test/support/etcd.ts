@@ -137,6 +137,9 @@ export async function startEtcd(o: StartEtcdOptions): Promise<TestEtcd> {
           .filter((m) => m.alive())
           .map((m) => m.clientUrl)
           .join(',')}`,
+        // etcdctl's own 5 s command timeout is too tight on a loaded machine.
+        '--dial-timeout=30s',
+        '--command-timeout=60s',
         ...tlsArgs(),
         ...(rootPassword ? [`--user=root:${rootPassword}`] : []),
         ...args,
