@@ -792,10 +792,25 @@ function buildCluster(
   const defaultSubnet = nameValue(p, 'default-subnet');
   const serviceCidrText = one(p, 'service-cidr');
   const serviceCidrs = serviceCidrText === undefined ? undefined : serviceCidrList(serviceCidrText);
+  const nodePath = one(p, 'node-credentials');
+  const nodeCloud = one(p, 'node-cloud');
+  if (nodePath !== undefined && !nodePath.startsWith('/'))
+    throw invalidValue('node-credentials', nodePath, 'must be an absolute path (the one every node has)');
+  if (nodeCloud !== undefined && nodePath === undefined)
+    throw invalid('--node-cloud needs --node-credentials (the file it is in)');
+  const migrate = p.bools.has('migrate-credentials');
+  if (migrate) {
+    const clash = ['default-network', 'default-subnet', 'service-cidr'].find(given);
+    if (clash) throw invalid(`--migrate-credentials changes only the credentials; it cannot take --${clash}`);
+  }
   return {
     kind: 'create-cluster',
     name,
     credentials,
+    ...(nodePath !== undefined
+      ? { nodeCredentials: { path: nodePath, ...(nodeCloud !== undefined ? { cloud: nodeCloud } : {}) } }
+      : {}),
+    ...(migrate ? { migrateCredentials: true } : {}),
     ...(region !== undefined ? { region } : {}),
     ...(iface !== undefined ? { interface: iface as 'public' | 'internal' | 'admin' } : {}),
     ...(defaultNetwork !== undefined ? { defaultNetwork } : {}),

@@ -65,8 +65,10 @@ export interface RouterView {
 export interface ClusterView {
   name: string;
   authUrl: string;
-  /** The user name, or `application-credential/<id>`. */
+  /** The user name, `application-credential/<id>`, or the nodes' credentials file. */
   user: string;
+  /** Where the secret lives. */
+  credentials: string;
   userDomain?: string;
   project?: string;
   projectDomain?: string;
@@ -227,6 +229,7 @@ export const clusterPrinter: ResourcePrinter<ClusterView> = {
       userDomain: c.userDomain,
       project: c.project,
       projectDomain: c.projectDomain,
+      credentials: c.credentials,
       region: c.region,
       interface: c.interface,
       defaultNetwork: c.defaultNetwork,
@@ -336,6 +339,7 @@ export function describeCluster(c: ClusterView): DescribeEntry[] {
     ['Auth URL', c.authUrl],
     ['User', c.userDomain ? `${c.user} (domain ${c.userDomain})` : c.user],
     ['Project', c.project ? `${c.project}${c.projectDomain ? ` (domain ${c.projectDomain})` : ''}` : ''],
+    ['Credentials', c.credentials],
     ['Region', c.region ?? ''],
     ['Interface', c.interface ?? ''],
     ['Default Network', c.defaultNetwork ?? ''],

@@ -117,6 +117,10 @@ export type NetworkCommand =
       kind: 'create-cluster';
       name: string;
       credentials: ClusterCredentialSource;
+      /** Where the nodes read the credentials (default: the clouds.yaml they came from). */
+      nodeCredentials?: { path: string; cloud?: string };
+      /** Replace an existing cluster's credentials only. */
+      migrateCredentials?: boolean;
       region?: string;
       interface?: 'public' | 'internal' | 'admin';
       defaultNetwork?: string;

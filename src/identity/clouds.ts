@@ -180,7 +180,7 @@ export function loadCredentials(opts: LoadCredentialsOptions = {}): Credentials 
       'no-credentials',
       `OpenStack cloud "${name}" not found in ${file ? `${path} (has ${listNames(clouds)})` : 'any clouds.yaml'} (${note})`,
     );
-  return fromEntry(clouds, name, path, envFlat);
+  return fromEntry(clouds, name, path, envFlat, file && !secure ? file.path : undefined);
 }
 
 function fromExplicitFile(path: string, cloudName: string | undefined, envFlat: FlatConfig): Credentials {
@@ -198,7 +198,7 @@ function fromExplicitFile(path: string, cloudName: string | undefined, envFlat: 
     const flat = { ...flattenEnv(parseOpenrc(text)), ...envFlat };
     if (!describesCredentials(flat))
       throw new IdentityError('no-credentials', `no OS_* credentials in ${source}`);
-    return credentialsFromFlat(flat, source);
+    return { ...credentialsFromFlat(flat, source), file: { path } };
   }
   let data: unknown;
   try {
@@ -220,7 +220,7 @@ function fromExplicitFile(path: string, cloudName: string | undefined, envFlat: 
         ? `no OpenStack cloud selected in ${path}: it has ${listNames(clouds)}`
         : `OpenStack cloud "${name}" not found in ${path} (has ${listNames(clouds)})`,
     );
-  return fromEntry(clouds, name, path, envFlat);
+  return fromEntry(clouds, name, path, envFlat, path);
 }
 
 /** `line 3, column 12` of a JSON or YAML parse error, without any of the text. */
@@ -249,9 +249,13 @@ function fromEntry(
   name: string,
   path: string,
   envOverrides: FlatConfig,
+  singleFile: string | undefined,
 ): Credentials {
   const source = `clouds.yaml ${path} cloud "${name}"`;
   const flat = flattenCloud(clouds[name], source);
   // The CLI's --os-* options default to the OS_* variables and override the cloud's values.
-  return credentialsFromFlat({ ...flat, ...envOverrides }, source);
+  const credentials = credentialsFromFlat({ ...flat, ...envOverrides }, source);
+  return singleFile && Object.keys(envOverrides).length === 0
+    ? { ...credentials, file: { path: singleFile, cloud: name } }
+    : credentials;
 }

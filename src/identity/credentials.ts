@@ -24,6 +24,8 @@ interface CommonCredentials {
   source: string;
   /** TLS towards Keystone and the services of its catalog; absent = system CAs, verified. */
   tls?: TlsSettings | undefined;
+  /** The one file that holds all of these (and the cloud in it), when they came from one. */
+  file?: { path: string; cloud?: string } | undefined;
 }
 export interface PasswordCredentials extends CommonCredentials {
   method: 'password';

@@ -2,7 +2,15 @@
  * A cluster's Keystone identity, as kept in N-Net's store, turned into an authenticated Neutron
  * client: the paper's step "authenticate the cluster with Keystone, then talk to Neutron".
  */
-import { type Credentials, createSession, credentialsFromObject, type Session } from '../identity/index.ts';
+import { type Stats, statSync } from 'node:fs';
+import { IdentityError } from '../errors/index.ts';
+import {
+  type Credentials,
+  createSession,
+  credentialsFromObject,
+  loadCredentials,
+  type Session,
+} from '../identity/index.ts';
 import type { Logger } from '../log/index.ts';
 import { createNeutronClient, type NeutronClient } from '../neutron/index.ts';
 import type { Cluster } from '../store/index.ts';
@@ -13,9 +21,13 @@ function domainKey(value: string, kind: 'user' | 'project'): Record<string, stri
   return { [`${kind}_domain_${isId ? 'id' : 'name'}`]: value };
 }
 
-/** The clouds.yaml-shaped entry for a registered cluster (holds its secret: never log it). */
+/**
+ * A registered cluster's credentials (they hold its secret: never log them). A `node-file`
+ * reference is read from this node's file, which must be the caller's and not open to others.
+ */
 export function clusterCredentials(cluster: Cluster): Credentials {
   const c = cluster.credentials;
+  if (c.type === 'node-file') return nodeFileCredentials(cluster, c);
   const common = {
     ...(cluster.region ? { region_name: cluster.region } : {}),
     ...(cluster.interface ? { interface: cluster.interface } : {}),
@@ -44,6 +56,31 @@ export function clusterCredentials(cluster: Cluster): Credentials {
           ...common,
         };
   return credentialsFromObject(entry, `cluster "${cluster.name}" in the N-Net store`);
+}
+
+function nodeFileCredentials(cluster: Cluster, ref: { path: string; cloud?: string }): Credentials {
+  const where = `cluster "${cluster.name}" keeps its credentials in ${ref.path} on each node`;
+  let st: Stats;
+  try {
+    st = statSync(ref.path);
+  } catch (e) {
+    throw new IdentityError(
+      'no-credentials',
+      `${where}; this node has none (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+    );
+  }
+  if (!st.isFile()) throw new IdentityError('no-credentials', `${where}; here it is not a regular file`);
+  if ((st.mode & 0o077) !== 0 || (typeof process.getuid === 'function' && st.uid !== process.getuid()))
+    throw new IdentityError(
+      'no-credentials',
+      `${where}; here it is open to others (mode ${(st.mode & 0o777).toString(8)}, owner ${st.uid}): it must be ours, mode 0600`,
+    );
+  const loaded = loadCredentials({ file: ref.path, cloud: ref.cloud, env: {} });
+  return {
+    ...loaded,
+    ...(cluster.region !== undefined ? { regionName: cluster.region } : {}),
+    ...(cluster.interface !== undefined ? { interface: cluster.interface } : {}),
+  };
 }
 
 export interface ConnectOptions {

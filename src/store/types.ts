@@ -4,8 +4,21 @@
  */
 import { z } from 'zod';
 
-/** Keystone credentials of a cluster. Hold secrets: never log them. */
+/**
+ * Keystone credentials of a cluster. `node-file` is a reference: every node has that file (a
+ * clouds.yaml with `cloud`, or an openrc), mode 0600, and the store never sees the secret. The
+ * other two hold the secret itself; they are what older N-Net versions stored, still read until
+ * `kubenetctl create cluster NAME --migrate-credentials` replaces them. Never log them.
+ */
 export type ClusterCredentials =
+  | {
+      type: 'node-file';
+      path: string;
+      cloud?: string;
+      /** Who the file logged in as when the cluster was registered (names only, for display). */
+      user?: string;
+      project?: string;
+    }
   | {
       type: 'password';
       username: string;
@@ -170,6 +183,16 @@ const cidr = z.union([z.cidrv4(), z.cidrv6()]);
 const mac = z.string().regex(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/);
 
 const credentialsSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('node-file'),
+    path: z
+      .string()
+      .max(4096)
+      .regex(/^\/[^\0]*$/, 'an absolute path'),
+    cloud: name.optional(),
+    user: name.optional(),
+    project: name.optional(),
+  }),
   z.object({
     type: z.literal('password'),
     username: name,

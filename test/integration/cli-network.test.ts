@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -108,6 +108,11 @@ test('create cluster registers the verified Keystone identity the CNI plugin can
     }
   }
   assert.ok(!s.ok(['describe', 'cluster', s.cluster]).stdout.includes(password));
+  assert.equal(spec.credentials, `in ${env.cloudsYaml} (cloud ${env.cloud}) on each node`);
+  // The store itself, byte for byte (the database and its write-ahead log), has no secret.
+  const dbFile = s.storeUrl.slice('sqlite:'.length);
+  for (const f of [dbFile, `${dbFile}-wal`])
+    if (existsSync(f)) assert.ok(!readFileSync(f).includes(password), `${f} holds no secret`);
 
   // What the CNI plugin does with the record: authenticate and reach Neutron.
   const store = await openStore(s.storeUrl);
@@ -131,6 +136,114 @@ test('create cluster registers the verified Keystone identity the CNI plugin can
   assert.equal(s.ok(['get', 'clusters']).stderr, 'No resources found\n');
 });
 
+test('a cluster an older N-Net registered with its secret in the store: --migrate-credentials keeps only a reference, and the plugin logs in with it', async (t) => {
+  const s = await setup(t, false);
+  const password = env.osEnv.OS_PASSWORD!;
+  const store = await openStore(s.storeUrl);
+  try {
+    await store.clusters.put({
+      name: s.cluster,
+      authUrl: env.keystoneUrl,
+      region: env.region,
+      credentials: {
+        type: 'password',
+        username: env.osEnv.OS_USERNAME!,
+        userDomain: env.osEnv.OS_USER_DOMAIN_ID ?? 'default',
+        password,
+        projectName: env.osEnv.OS_PROJECT_NAME!,
+        projectDomain: env.osEnv.OS_PROJECT_DOMAIN_ID ?? 'default',
+      },
+      serviceCidrs: ['10.100.0.0/16'],
+    });
+  } finally {
+    await store.close();
+  }
+  assert.match(
+    s.ok(['describe', 'cluster', s.cluster]).stdout,
+    /secret is in the store.*--migrate-credentials/,
+  );
+  const migrated = s.ok(['create', 'cluster', s.cluster, '--migrate-credentials', '-o', 'json']);
+  const spec = migrated.json().spec as Record<string, unknown>;
+  assert.equal(spec.credentials, `in ${env.cloudsYaml} (cloud ${env.cloud}) on each node`);
+  assert.deepEqual(spec.serviceCidrs, ['10.100.0.0/16'], 'the other settings are kept');
+  const after = await openStore(s.storeUrl);
+  try {
+    const record = (await after.clusters.get(s.cluster))!;
+    assert.deepEqual(record.credentials, {
+      type: 'node-file',
+      path: env.cloudsYaml,
+      cloud: env.cloud,
+      user: env.osEnv.OS_USERNAME,
+      project: env.osEnv.OS_PROJECT_NAME,
+    });
+    const { neutron } = await connect(clusterCredentials(record), {
+      tokenCacheDir: join(work, 'cni-tokens-migrated'),
+      keystoneTimeoutMs: 15_000,
+      neutronTimeoutMs: 30_000,
+    });
+    assert.ok(Array.isArray(await neutron.networks.list({ name: `${s.cluster}-none` })));
+  } finally {
+    await after.close();
+  }
+  assert.ok(!s.ok(['get', 'clusters', '-o', 'yaml']).stdout.includes(password));
+  // Not registered: --migrate-credentials changes an existing cluster only.
+  const r = s.kubenetctl(['create', 'cluster', `${s.cluster}-x`, '--migrate-credentials']);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /is not registered; --migrate-credentials changes an existing cluster/);
+  s.ok(['delete', 'cluster', s.cluster]);
+});
+
+test('create cluster refuses credentials in no one file without --node-credentials, and a credentials file open to others', async (t) => {
+  const s = await setup(t, false);
+  const secretFile = join(work, `secret-${randomBytes(3).toString('hex')}`);
+  writeFileSync(secretFile, `${env.osEnv.OS_PASSWORD}\n`, { mode: 0o600 });
+  const flags = [
+    '--auth-url',
+    env.keystoneUrl,
+    '--username',
+    env.osEnv.OS_USERNAME!,
+    '--project',
+    env.osEnv.OS_PROJECT_NAME!,
+    '--secret-file',
+    secretFile,
+  ];
+  const r = s.kubenetctl(['create', 'cluster', s.cluster, ...flags]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /never keeps a cluster's secret.*--node-credentials PATH/);
+  const open = join(work, `open-${randomBytes(3).toString('hex')}.yaml`);
+  writeFileSync(open, readFileSync(env.cloudsYaml), { mode: 0o644 });
+  const r2 = s.kubenetctl([
+    'create',
+    'cluster',
+    s.cluster,
+    ...flags,
+    '--node-credentials',
+    open,
+    '--node-cloud',
+    env.cloud,
+  ]);
+  assert.equal(r2.status, 1, r2.stderr);
+  assert.match(r2.stderr, /is open to others \(mode 644\).*chmod 600/);
+  assert.equal(s.ok(['get', 'clusters']).stderr, 'No resources found\n', 'nothing stored');
+  const ok = s.ok([
+    'create',
+    'cluster',
+    s.cluster,
+    ...flags,
+    '--node-credentials',
+    env.cloudsYaml,
+    '--node-cloud',
+    env.cloud,
+    '-o',
+    'json',
+  ]);
+  assert.equal(
+    (ok.json().spec as Record<string, unknown>).credentials,
+    `in ${env.cloudsYaml} (cloud ${env.cloud}) on each node`,
+  );
+  s.ok(['delete', 'cluster', s.cluster]);
+});
+
 test('create cluster with a password Keystone rejects: clear error, exit 1, nothing stored, secret not echoed', async (t) => {
   const s = await setup(t, false);
   const wrong = `wrong-${randomBytes(6).toString('hex')}`;
@@ -146,6 +259,8 @@ test('create cluster with a password Keystone rejects: clear error, exit 1, noth
       '--project',
       env.osEnv.OS_PROJECT_NAME!,
       '--secret-stdin',
+      '--node-credentials',
+      '/etc/nnet/clouds.yaml',
     ],
     { input: `${wrong}\n` },
   );

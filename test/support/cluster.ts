@@ -58,19 +58,12 @@ export async function registerAdminCluster(
   name: string,
   defaults: { networkId: string; subnetId: string },
 ): Promise<void> {
-  const pw = env.osEnv;
   await store.clusters.put({
     name,
     authUrl: env.keystoneUrl,
     region: env.region,
-    credentials: {
-      type: 'password',
-      username: pw.OS_USERNAME!,
-      userDomain: pw.OS_USER_DOMAIN_ID ?? 'default',
-      password: pw.OS_PASSWORD!,
-      projectName: pw.OS_PROJECT_NAME!,
-      projectDomain: pw.OS_PROJECT_DOMAIN_ID ?? 'default',
-    },
+    // A reference to the env's clouds.yaml (0600, root's), as kubenetctl create cluster keeps it.
+    credentials: { type: 'node-file', path: env.cloudsYaml, cloud: env.cloud },
     defaultNetworkId: defaults.networkId,
     defaultSubnetId: defaults.subnetId,
   });

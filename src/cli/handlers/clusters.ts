@@ -4,12 +4,12 @@
  * remove them once nothing of theirs is left.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { IdentityError, InputError, StoreError } from '../../errors/index.ts';
 import {
   type Credentials,
   createSession,
   credentialsFromObject,
-  type DomainRef,
   loadCredentials,
 } from '../../identity/index.ts';
 import { createNeutronClient, type Subnet } from '../../neutron/index.ts';
@@ -96,29 +96,92 @@ async function credentialsFrom(source: ClusterCredentialSource, ctx: CommandCont
   }
 }
 
-const domainText = (d: DomainRef) => ('id' in d ? d.id : d.name);
-
-/** What the store keeps: names, because the CNI plugin logs in with them. */
-function storedCredentials(c: Credentials): ClusterCredentials {
-  const refuse = (why: string) =>
-    new InputError('invalid-argument', `cannot register the credentials of ${c.source}: ${why}`);
-  if (c.method === 'application-credential') {
-    const ac = c.applicationCredential;
-    if (!('id' in ac)) throw refuse('give the application credential by id, not by name');
-    return { type: 'application_credential', id: ac.id, secret: ac.secret };
+/**
+ * What the store keeps: where the nodes find the credentials, never the secret. Without
+ * --node-credentials, the one file the credentials came from (a clouds.yaml or an openrc).
+ */
+function credentialsReference(
+  c: Credentials,
+  asked: CommandOf<'create-cluster'>['nodeCredentials'],
+): Extract<ClusterCredentials, { type: 'node-file' }> {
+  const ref = asked ?? c.file;
+  if (!ref)
+    throw new InputError(
+      'invalid-argument',
+      `the N-Net store never keeps a cluster's secret, and the credentials of ${c.source} are in no one file: give --node-credentials PATH, the clouds.yaml (with --node-cloud) or openrc every node has, mode 0600`,
+    );
+  const path = resolve(ref.path);
+  let st: ReturnType<typeof statSync> | undefined;
+  try {
+    st = statSync(path);
+  } catch {
+    st = undefined; // only on the nodes: checked by them
   }
-  if ('id' in c.user) throw refuse('give the user by name and domain (username), not by user id');
-  const scope = c.scope;
-  if (!scope || !('project' in scope)) throw refuse('N-Net needs a project-scoped login: give the project');
-  if ('id' in scope.project) throw refuse('give the project by name and domain, not by project id');
-  return {
-    type: 'password',
-    username: c.user.name,
-    userDomain: domainText(c.user.domain),
-    password: c.password,
-    projectName: scope.project.name,
-    projectDomain: domainText(scope.project.domain),
-  };
+  if (st && (st.mode & 0o077) !== 0)
+    throw new InputError(
+      'invalid-argument',
+      `${path} is open to others (mode ${(st.mode & 0o777).toString(8)}); nodes refuse credentials files that are not 0600: chmod 600 it first`,
+    );
+  const who =
+    c.method === 'application-credential'
+      ? {
+          user: `application-credential/${'id' in c.applicationCredential ? c.applicationCredential.id : c.applicationCredential.name}`,
+        }
+      : {
+          user: 'name' in c.user ? c.user.name : c.user.id,
+          ...(c.scope && 'project' in c.scope
+            ? { project: 'name' in c.scope.project ? c.scope.project.name : c.scope.project.id }
+            : {}),
+        };
+  return { type: 'node-file', path, ...(ref.cloud !== undefined ? { cloud: ref.cloud } : {}), ...who };
+}
+
+/** Keystone's answer for these credentials, as the plugin will ask it (no cached token). */
+async function verifyWithKeystone(credentials: Credentials, cluster: string) {
+  const keystone = createSession(credentials, { cacheDir: null, authTimeoutMs: KEYSTONE_TIMEOUT_MS });
+  try {
+    await keystone.token();
+  } catch (e) {
+    if (e instanceof IdentityError && e.reason === 'rejected')
+      throw new IdentityError('rejected', `cluster "${cluster}" not registered: ${e.message}`, {
+        cause: e,
+      });
+    throw e;
+  }
+  return keystone;
+}
+
+/** --migrate-credentials: an existing cluster keeps everything but its credentials. */
+async function migrateCredentials(
+  command: CommandOf<'create-cluster'>,
+  ctx: CommandContext,
+  credentials: Credentials,
+  stored: ClusterCredentials,
+): Promise<ExitStatus> {
+  const session = ctx.session(command.scope);
+  const store = await session.existingStore();
+  const before = store ? await store.clusters.get(command.name) : undefined;
+  if (!store || !before)
+    throw new StoreError(
+      'not-found',
+      `cluster "${command.name}" is not registered; --migrate-credentials changes an existing cluster`,
+    );
+  if (before.authUrl !== credentials.authUrl)
+    throw new InputError(
+      'invalid-argument',
+      `cluster "${command.name}" uses Keystone ${before.authUrl}, these credentials ${credentials.authUrl}`,
+    );
+  await verifyWithKeystone(credentials, command.name);
+  const after = await store.clusters.update(command.name, (cur) => {
+    if (!cur) return undefined;
+    const { createdAt: _, ...input } = cur;
+    return { ...input, credentials: stored };
+  });
+  if (!after) throw new StoreError('not-found', `cluster "${command.name}" was deleted meanwhile`);
+  ctx.io.stderr(
+    `cluster "${command.name}": the store now keeps only where nodes find its credentials (${stored.type === 'node-file' ? stored.path : ''}); make sure every node has that file before its next pod`,
+  );
+  return printCreated(ctx, clusterPrinter, await viewOf(after, store), command.output);
 }
 
 export async function createCluster(
@@ -127,7 +190,7 @@ export async function createCluster(
 ): Promise<ExitStatus> {
   const session = ctx.session(command.scope);
   const existing = await session.existingStore();
-  if (existing && (await existing.clusters.get(command.name)))
+  if (!command.migrateCredentials && existing && (await existing.clusters.get(command.name)))
     throw new StoreError(
       'conflict',
       `cluster "${command.name}" is already registered in ${session.settings.storeUrl}; delete it first to register it again`,
@@ -139,18 +202,9 @@ export async function createCluster(
     ...(command.region !== undefined ? { regionName: command.region } : {}),
     ...(command.interface !== undefined ? { interface: command.interface } : {}),
   };
-  const stored = storedCredentials(credentials);
-  // Verified with Keystone itself (no cached token): a rejected credential is never stored.
-  const keystone = createSession(credentials, { cacheDir: null, authTimeoutMs: KEYSTONE_TIMEOUT_MS });
-  try {
-    await keystone.token();
-  } catch (e) {
-    if (e instanceof IdentityError && e.reason === 'rejected')
-      throw new IdentityError('rejected', `cluster "${command.name}" not registered: ${e.message}`, {
-        cause: e,
-      });
-    throw e;
-  }
+  const stored = credentialsReference(credentials, command.nodeCredentials);
+  if (command.migrateCredentials) return migrateCredentials(command, ctx, credentials, stored);
+  const keystone = await verifyWithKeystone(credentials, command.name);
 
   const record: ClusterInput = {
     name: command.name,
@@ -213,14 +267,23 @@ async function viewOf(c: Cluster, store: Store): Promise<ClusterView> {
   return {
     name: c.name,
     authUrl: c.authUrl,
-    ...(creds.type === 'password'
+    ...(creds.type === 'node-file'
       ? {
-          user: creds.username,
-          userDomain: creds.userDomain,
-          project: creds.projectName,
-          projectDomain: creds.projectDomain,
+          user: creds.user ?? creds.path,
+          ...(creds.project !== undefined ? { project: creds.project } : {}),
         }
-      : { user: `application-credential/${creds.id}` }),
+      : creds.type === 'password'
+        ? {
+            user: creds.username,
+            userDomain: creds.userDomain,
+            project: creds.projectName,
+            projectDomain: creds.projectDomain,
+          }
+        : { user: `application-credential/${creds.id}` }),
+    credentials:
+      creds.type === 'node-file'
+        ? `in ${creds.path}${creds.cloud !== undefined ? ` (cloud ${creds.cloud})` : ''} on each node`
+        : `its secret is in the store (registered by an older N-Net): move it out with --migrate-credentials`,
     ...(c.region !== undefined ? { region: c.region } : {}),
     ...(c.interface !== undefined ? { interface: c.interface } : {}),
     ...(defaultNetwork !== undefined ? { defaultNetwork } : {}),
