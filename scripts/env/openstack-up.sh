@@ -288,6 +288,10 @@ else:
                                               "password": member_pw}}, tok)[2]['user']
 mrole = one('/roles', 'roles', 'name=member')
 call('PUT', f"/projects/{ci['id']}/users/{member['id']}/roles/{mrole['id']}", token=tok)
+# Only the right to bind ports to nodes (Neutron policy override, written with neutron.conf).
+brole = one('/roles', 'roles', 'name=nnet-node') or call('POST', '/roles', {"role": {"name": "nnet-node",
+    "description": "N-Net: bind ports to nodes (binding:host_id)"}}, tok)[2]['role']
+call('PUT', f"/projects/{ci['id']}/users/{member['id']}/roles/{brole['id']}", token=tok)
 print("keystone: service project, neutron user (admin on service), network endpoints, nnet-ci member OK")
 PYEOF
 ts "Keystone catalog has network service -> $NEUTRON_URL"
@@ -331,7 +335,19 @@ region_name = $REGION
 [oslo_concurrency]
 lock_path = $N/lock
 [oslo_policy]
-policy_dirs = /etc/neutron/policy.d
+# $N/policy.d: N-Net's least-privilege override (below). oslo.policy re-reads the files there.
+policy_dirs = /etc/neutron/policy.d,$N/policy.d
+EOF
+# Binding a port to its node is admin-only in Neutron's default policy; the role nnet-node (given
+# to the member user nnet-member) grants just that, so N-Net's identity needs no admin.
+mkdir -p "$N/policy.d"
+cat > "$N/policy.d/nnet.yaml" <<EOF
+"create_port:binding:host_id": "rule:admin_only or role:nnet-node"
+"update_port:binding:host_id": "rule:admin_only or role:nnet-node"
+"get_port:binding:host_id": "rule:admin_only or role:nnet-node"
+"get_port:binding:vif_type": "rule:admin_only or role:nnet-node"
+"get_port:binding:vif_details": "rule:admin_only or role:nnet-node"
+"get_port:binding:profile": "rule:admin_only or role:nnet-node"
 EOF
 cat > "$N/ml2_conf.ini.new" <<EOF
 [ml2]

@@ -57,20 +57,21 @@ export async function registerAdminCluster(
   env: TestEnv,
   name: string,
   defaults: { networkId: string; subnetId: string },
+  cloud = env.cloud,
 ): Promise<void> {
   await store.clusters.put({
     name,
     authUrl: env.keystoneUrl,
     region: env.region,
     // A reference to the env's clouds.yaml (0600, root's), as kubenetctl create cluster keeps it.
-    credentials: { type: 'node-file', path: env.cloudsYaml, cloud: env.cloud },
+    credentials: { type: 'node-file', path: env.cloudsYaml, cloud },
     defaultNetworkId: defaults.networkId,
     defaultSubnetId: defaults.subnetId,
   });
 }
 
-export function adminNeutron(env: TestEnv, cacheDir: string): NeutronClient {
-  const session = createSession(loadCredentials({ file: env.cloudsYaml, cloud: env.cloud, env: {} }), {
+export function adminNeutron(env: TestEnv, cacheDir: string, cloud = env.cloud): NeutronClient {
+  const session = createSession(loadCredentials({ file: env.cloudsYaml, cloud, env: {} }), {
     cacheDir,
   });
   return createNeutronClient(session);
@@ -85,6 +86,11 @@ export interface TestClusterOptions {
   faulty?: boolean;
   /** 1 (default) or 2 nodes. */
   nodes?: 1 | 2;
+  /**
+   * Whose credentials the cluster (its plugin and agents) and the fixture use: the env's admin
+   * (default), or its least-privilege user, a member of project nnet-ci with the nnet-node role.
+   */
+  identity?: 'admin' | 'member';
   /**
    * A store URL of the test's own (e.g. an etcd it started, with TLS and auth) instead of the
    * backend's default; the test owns it and wipes nothing there.
@@ -113,7 +119,8 @@ export async function startTestCluster(o: TestClusterOptions): Promise<TestClust
       if (o.backend === 'etcd' && !o.storeUrl) await wipeEtcdPrefix(env.etcdUrl, `/${name}`);
       await store.close();
     });
-    const neutron = adminNeutron(env, join(dir, 'tokens'));
+    const cloud = o.identity === 'member' ? env.memberCloud : env.cloud;
+    const neutron = adminNeutron(env, join(dir, 'tokens'), cloud);
     const network = await neutron.networks.create({ name: `${name}-net` });
     undo.push(() => neutron.networks.ensureDeleted(network.id));
     // After the ports (the subnet's undo, below, runs first): the node-access groups are in use until then.
@@ -130,7 +137,7 @@ export async function startTestCluster(o: TestClusterOptions): Promise<TestClust
         await neutron.ports.ensureDeleted(p.id);
       await neutron.subnets.ensureDeleted(subnet.id);
     });
-    await registerAdminCluster(store, env, name, { networkId: network.id, subnetId: subnet.id });
+    await registerAdminCluster(store, env, name, { networkId: network.id, subnetId: subnet.id }, cloud);
     const count = o.nodes ?? 1;
     const underlay = count > 1 ? await createTestUnderlay(name, undo) : undefined;
     const nodes: OvsNode[] = [];

@@ -16,6 +16,8 @@ export interface TestEnv {
   region: string;
   cloudsYaml: string; // 0600 clouds.yaml with cloud `cloud`
   cloud: string;
+  /** The clouds.yaml entry of the env's least-privilege user: member (+ nnet-node) of nnet-ci. */
+  memberCloud: string;
   openrc: string;
   ovnNb: string; // unix:/…/ovnnb_db.sock
   ovnSb: string;
@@ -47,6 +49,7 @@ export function ensureEnv(): TestEnv {
     region: ep.region,
     cloudsYaml: ep.clouds_yaml,
     cloud: ep.cloud,
+    memberCloud: ep.member_cloud,
     openrc: ep.openrc,
     ovnNb: ep.ovn_nb,
     ovnSb: ep.ovn_sb,
