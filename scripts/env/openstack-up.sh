@@ -288,7 +288,7 @@ else:
                                               "password": member_pw}}, tok)[2]['user']
 mrole = one('/roles', 'roles', 'name=member')
 call('PUT', f"/projects/{ci['id']}/users/{member['id']}/roles/{mrole['id']}", token=tok)
-# Only the right to bind ports to nodes (Neutron policy override, written with neutron.conf).
+# Only the right to bind ports to nodes (the Neutron policy file written with neutron.conf below).
 brole = one('/roles', 'roles', 'name=nnet-node') or call('POST', '/roles', {"role": {"name": "nnet-node",
     "description": "N-Net: bind ports to nodes (binding:host_id)"}}, tok)[2]['role']
 call('PUT', f"/projects/{ci['id']}/users/{member['id']}/roles/{brole['id']}", token=tok)
@@ -335,13 +335,13 @@ region_name = $REGION
 [oslo_concurrency]
 lock_path = $N/lock
 [oslo_policy]
-# $N/policy.d: N-Net's least-privilege override (below). oslo.policy re-reads the files there.
-policy_dirs = /etc/neutron/policy.d,$N/policy.d
+policy_dirs = /etc/neutron/policy.d
 EOF
 # Binding a port to its node is admin-only in Neutron's default policy; the role nnet-node (given
-# to the member user nnet-member) grants just that, so N-Net's identity needs no admin.
-mkdir -p "$N/policy.d"
-cat > "$N/policy.d/nnet.yaml" <<EOF
+# to the member user nnet-member) grants just that, so N-Net's identity needs no admin. A file of
+# ours in the policy directory: oslo.policy reads it without a restart (neutron.conf unchanged).
+install -d -m 0755 /etc/neutron/policy.d
+cat > /etc/neutron/policy.d/nnet-lab.yaml.new <<EOF
 "create_port:binding:host_id": "rule:admin_only or role:nnet-node"
 "update_port:binding:host_id": "rule:admin_only or role:nnet-node"
 "get_port:binding:host_id": "rule:admin_only or role:nnet-node"
@@ -349,6 +349,9 @@ cat > "$N/policy.d/nnet.yaml" <<EOF
 "get_port:binding:vif_details": "rule:admin_only or role:nnet-node"
 "get_port:binding:profile": "rule:admin_only or role:nnet-node"
 EOF
+if cmp -s /etc/neutron/policy.d/nnet-lab.yaml.new /etc/neutron/policy.d/nnet-lab.yaml; then
+  rm -f /etc/neutron/policy.d/nnet-lab.yaml.new
+else mv /etc/neutron/policy.d/nnet-lab.yaml.new /etc/neutron/policy.d/nnet-lab.yaml; fi
 cat > "$N/ml2_conf.ini.new" <<EOF
 [ml2]
 type_drivers = geneve,flat,vlan

@@ -1,5 +1,6 @@
 /** CHECK: the pod's interface, its OVS port and its Neutron port are all as ADD left them. */
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { NeutronError, PlugError } from '../errors/index.ts';
 import { check as checkPlug, parsePlugSpec } from '../plug/index.ts';
 import type { Attachment } from '../store/index.ts';
@@ -15,6 +16,7 @@ export interface CheckRequest {
 }
 
 const fail = (msg: string) => new PlugError('check-failed', msg);
+const ACTIVE_WAIT_MS = 30_000;
 
 export async function checkAttachment(ctx: NodeContext, req: CheckRequest): Promise<Attachment> {
   const a = await ctx.store.attachments.get({ containerId: req.containerId, ifname: req.ifname });
@@ -27,17 +29,28 @@ export async function checkAttachment(ctx: NodeContext, req: CheckRequest): Prom
   }
   await checkPlug(ctx.plug, parsePlugSpec(plugSpecOf(a)));
   const neutron = await ctx.neutron();
-  const port = await neutron.ports.get(a.portId).catch((e: unknown) => {
-    if (e instanceof NeutronError && e.reason === 'not-found')
-      throw fail(`Neutron port ${a.portId} no longer exists`);
-    throw e;
-  });
+  const getPort = () =>
+    neutron.ports.get(a.portId).catch((e: unknown) => {
+      if (e instanceof NeutronError && e.reason === 'not-found')
+        throw fail(`Neutron port ${a.portId} no longer exists`);
+      throw e;
+    });
+  let port = await getPort();
   if (port.hostId !== ctx.node) {
     throw fail(
       `Neutron port ${a.portId} is bound to "${port.hostId || '(nothing)'}", not to this node "${ctx.node}"`,
     );
   }
-  if (port.status !== 'ACTIVE') throw fail(`Neutron port ${a.portId} is ${port.status}, not ACTIVE`);
+  // Neutron marks a port ACTIVE only once it has processed OVN's claim, which lags the data path
+  // by seconds on a busy server: a port just plugged is DOWN for a while and is waited for.
+  const until = Date.now() + ACTIVE_WAIT_MS;
+  while (port.status === 'DOWN' || port.status === 'BUILD') {
+    if (Date.now() > until) break;
+    await sleep(500);
+    port = await getPort();
+  }
+  if (port.status !== 'ACTIVE')
+    throw fail(`Neutron port ${a.portId} is ${port.status}, not ACTIVE (waited ${ACTIVE_WAIT_MS / 1000} s)`);
   if (port.macAddress.toLowerCase() !== a.mac.toLowerCase()) {
     throw fail(`Neutron port ${a.portId} has MAC ${port.macAddress}, the pod has ${a.mac}`);
   }
