@@ -20,7 +20,6 @@ import { type LabAgent, startAgent } from './agent.ts';
 import { adminNeutron, type Leftover, removeLabNeutron } from './neutron.ts';
 import { createLabNodes, type LabNode, teardownNodes } from './nodes.ts';
 import { busyboxTarball, importImage, type NodePodman, podman, removeNodePodman, runArgs } from './podman.ts';
-import { relayPorts, startRelay } from './relay.ts';
 import { type RestartResult, restartVswitchdWhilePinging } from './restart.ts';
 import { mountsUnder, run, waitFor } from './sh.ts';
 import { StateFile } from './state.ts';
@@ -191,6 +190,11 @@ async function podmanOn(o: LabOptions, node: LabNode, args: string[], show = tru
   return (await podman(nodePodman(o, node), args, { timeoutMs: 120_000 })).stdout;
 }
 
+/** The node's nnet-agent CNI socket (each lab node has its own agent on this host). */
+function agentSocket(o: LabOptions, node: LabNode): string {
+  return join(o.dir, node.name, 'run', 'cni.sock');
+}
+
 function installPlugin(o: LabOptions, ep: Endpoints, node: LabNode): string {
   const cni = join(o.dir, node.name, 'cni');
   for (const d of ['bin', 'net.d', 'cache']) mkdirSync(join(cni, d), { recursive: true });
@@ -210,6 +214,8 @@ function installPlugin(o: LabOptions, ep: Endpoints, node: LabNode): string {
         datapathType: 'netdev',
         logFile: join(o.dir, node.name, 'nnet.log'),
         tokenCacheDir: join(o.dir, node.name, 'tokens'),
+        // The node's agent serves the plugin here; a unix socket works from any netns.
+        agentSocket: agentSocket(o, node),
       },
     ],
   };
@@ -311,17 +317,15 @@ async function startNodes(
       }),
   );
   for (const n of nodes) o.log.info(`${n.name}: netns ${n.netns}, chassis ${n.name}, encap ${n.underlayIp}`);
-  const ports = relayPorts([ep.keystone, ep.neutron, ep.etcd]);
   const agents = await o.log.step(
-    'on each node: the nnet plugin and its conflist, the control-plane relay, nnet-agent',
+    'on each node: the nnet plugin and its conflist, nnet-agent serving its CNI socket',
     async () => {
       const out: LabAgent[] = [];
       for (const n of nodes) {
         const conflist = installPlugin(o, ep, n);
-        await startRelay(state, n.netns, n.dir, ports);
         const agent = await startAgent(state, n.name, conflist, n.dir);
         o.log.info(
-          `${n.name}: ${conflist}; relay 127.0.0.1:{${ports.join(',')}} → host; nnet-agent pid ${agent.pid}, metrics ${agent.metricsUrl}`,
+          `${n.name}: ${conflist}; nnet-agent pid ${agent.pid} on ${agentSocket(o, n)}, metrics ${agent.metricsUrl}`,
         );
         out.push(agent);
       }
@@ -632,7 +636,7 @@ export async function labDown(o: LabOptions, opts: { keepEnv?: boolean } = {}): 
   const state = new StateFile(o.dir);
   const report: DownReport = { lines: [], left: [] };
   const envAlive = await envIsUp();
-  // Containers first: their CNI DEL needs the node, its relay and the environment.
+  // Containers first: their CNI DEL needs the node, its agent and the environment.
   await removeContainers(o, state, report);
   await removeNeutron(o, state, envAlive, report);
   const nodes = await teardownNodes(state, envAlive ? endpoints().sbRemote : undefined);

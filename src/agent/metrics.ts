@@ -132,11 +132,11 @@ export function histogram(name: string, help: string, buckets: readonly number[]
   };
 }
 
-export const ERROR_OPERATIONS = ['watch', 'replug', 'reconcile', 'cni-log'] as const;
+export const ERROR_OPERATIONS = ['watch', 'replug', 'reconcile', 'pool'] as const;
 export type ErrorOperation = (typeof ERROR_OPERATIONS)[number];
 
 export interface AgentMetrics {
-  /** CNI operations as the plugin logged them (command, result = ok | error | not-ready). */
+  /** CNI requests the agent served (command, result = ok | error | not-ready). */
   cniDuration: Histogram;
   /** Attachments of this node in the store, as of the last look. */
   attachments: Gauge;
@@ -156,7 +156,7 @@ export function createMetrics(): AgentMetrics {
   const m = {
     cniDuration: histogram(
       'nnet_cni_operation_duration_seconds',
-      'Duration of nnet CNI plugin operations, from the plugin log.',
+      'Duration of the CNI requests nnet-agent served, by command and result.',
       CNI_BUCKETS_S,
     ),
     attachments: gauge('nnet_attachments', 'Attachments (pod interfaces) recorded for this node.'),

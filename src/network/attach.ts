@@ -48,7 +48,12 @@ async function unwind(undo: Undo[], log: Logger): Promise<void> {
   }
 }
 
-export async function attach(ctx: NodeContext, req: AttachRequest): Promise<Attachment> {
+/** ADD, one at a time per (container, ifname): a second one waits, then finds the first's record. */
+export function attach(ctx: NodeContext, req: AttachRequest): Promise<Attachment> {
+  return ctx.locks.run({ containerId: req.containerId, ifname: req.ifname }, () => attachNow(ctx, req));
+}
+
+async function attachNow(ctx: NodeContext, req: AttachRequest): Promise<Attachment> {
   const key = { containerId: req.containerId, ifname: req.ifname };
   const existing = await ctx.store.attachments.get(key);
   if (existing) {

@@ -16,7 +16,12 @@ export interface DetachRequest {
   netns?: string | undefined;
 }
 
-export async function detach(ctx: NodeContext, req: DetachRequest): Promise<void> {
+/** DEL, after any other command of the same NIC (an ADD its runtime gave up on included). */
+export function detach(ctx: NodeContext, req: DetachRequest): Promise<void> {
+  return ctx.locks.run({ containerId: req.containerId, ifname: req.ifname }, () => detachNow(ctx, req));
+}
+
+async function detachNow(ctx: NodeContext, req: DetachRequest): Promise<void> {
   const key = { containerId: req.containerId, ifname: req.ifname };
   const attachment = await ctx.store.attachments.get(key);
   if (attachment) {

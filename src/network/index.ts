@@ -9,8 +9,15 @@ export { type AttachRequest, attach } from './attach.ts';
 export { type CheckRequest, checkAttachment } from './check.ts';
 export type { NodeContext } from './context.ts';
 export { type DetachRequest, detach } from './detach.ts';
+export { type AttachmentKey, type AttachmentLocks, createAttachmentLocks } from './locks.ts';
 export { type NicRecord, plugSpecOf } from './nic.ts';
-export { type NodeSettings, withNodeContext } from './node.ts';
+export {
+  type NodeHandle,
+  type NodeSettings,
+  type OpenNodeOptions,
+  openNodeContext,
+  withNodeContext,
+} from './node.ts';
 export {
   ensureNodePort,
   nodeAccess,

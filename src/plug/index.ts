@@ -26,7 +26,14 @@ export {
 } from './netfilter.ts';
 export type { NetnsPath } from './netns.ts';
 export { assertNetns, netnsExists, setSysctls } from './netns.ts';
-export { type InterfaceEvent, type InterfaceWatch, NNET_IDS, type OvsPort, watchInterfaces } from './ovs.ts';
+export {
+  type InterfaceEvent,
+  type InterfaceWatch,
+  NNET_IDS,
+  type OvsPort,
+  shareOvsdbConnections,
+  watchInterfaces,
+} from './ovs.ts';
 export { type PlugOptions, type PlugResult, plug, replug, unplug } from './plug.ts';
 export {
   PLUG_DRIVERS,

@@ -29,7 +29,40 @@ export interface OvsPort {
   driver: PlugDriver | 'host' | undefined;
 }
 
+/** Open connections kept for reuse, by socket and timeout (a long-running process: nnet-agent). */
+let shared: Map<string, Promise<OvsdbClient>> | undefined;
+
+/**
+ * From now on withOvsdb reuses one connection per OVSDB socket (transactions and the monitors
+ * that wait for ovs-vswitchd run side by side on it; a closed one is replaced on the next use)
+ * instead of connecting for each call. Returns the function that closes them and stops sharing.
+ */
+export function shareOvsdbConnections(): () => void {
+  const mine = new Map<string, Promise<OvsdbClient>>();
+  shared = mine;
+  return () => {
+    if (shared === mine) shared = undefined;
+    for (const c of mine.values()) c.then((x) => x.close()).catch(() => undefined);
+  };
+}
+
+function sharedClient(pool: Map<string, Promise<OvsdbClient>>, settings: PlugSettings): Promise<OvsdbClient> {
+  const key = `${settings.ovsdbSocket} ${settings.timeoutMs}`;
+  let p = pool.get(key);
+  if (!p) {
+    const made = OvsdbClient.connect(settings.ovsdbSocket, settings.timeoutMs);
+    p = made;
+    pool.set(key, made);
+    made.then(
+      (c) => c.onClose(() => pool.get(key) === made && pool.delete(key)),
+      () => pool.get(key) === made && pool.delete(key),
+    );
+  }
+  return p;
+}
+
 export async function withOvsdb<T>(settings: PlugSettings, fn: (c: OvsdbClient) => Promise<T>): Promise<T> {
+  if (shared) return fn(await sharedClient(shared, settings));
   const c = await OvsdbClient.connect(settings.ovsdbSocket, settings.timeoutMs);
   try {
     return await fn(c);

@@ -16,7 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createSession, loadCredentials } from '../../src/identity/index.ts';
 import { createNeutronClient, type NeutronClient, type Port } from '../../src/neutron/index.ts';
-import { DEVICE_OWNER, RESERVED_TAG, reservePort } from '../../src/resources/index.ts';
+import { DEVICE_OWNER, NODE_PORT_TAG, RESERVED_TAG, reservePort } from '../../src/resources/index.ts';
 import { openStore, type PodNetworkConfig } from '../../src/store/index.ts';
 import { startTestCluster } from '../support/cluster.ts';
 import { ensureEnv, type TestEnv } from '../support/env.ts';
@@ -50,9 +50,12 @@ const kubenetctl = (args: string[], options?: RunOptions): KubenetctlRun => k.ru
 const ok = (args: string[], options?: RunOptions): KubenetctlRun => k.ok(args, options);
 const fails = failsWith;
 
-/** N-Net's ports of a cluster (by its tag), optionally of one pod. */
-function podPorts(pod?: string, cluster = CLUSTER): Promise<Port[]> {
-  return admin.ports.list({ tags: [`nnet-cluster=${cluster}`, ...(pod ? [`nnet-pod=${pod}`] : [])] });
+/** N-Net's pod ports of a cluster (by its tag; not the nodes' own ports), optionally of one pod. */
+async function podPorts(pod?: string, cluster = CLUSTER): Promise<Port[]> {
+  const all = await admin.ports.list({
+    tags: [`nnet-cluster=${cluster}`, ...(pod ? [`nnet-pod=${pod}`] : [])],
+  });
+  return all.filter((p) => !p.tags.includes(NODE_PORT_TAG));
 }
 
 async function configs(url = storeUrl, cluster = CLUSTER): Promise<PodNetworkConfig[]> {

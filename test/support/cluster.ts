@@ -1,8 +1,9 @@
 /**
  * A registered N-Net cluster on a test node, as the CNI tests need it: a real OVS node joined to
  * the env's OVN as a chassis, a store (SQLite or etcd) holding the cluster's Keystone identity, a
- * Neutron network + subnet of the test's own, an admin Neutron client for assertions, and the
- * libcni runtime with the built plugin configured for the node.
+ * Neutron network + subnet of the test's own, an admin Neutron client for assertions, the libcni
+ * runtime with the built plugin configured for the node, and the node's nnet-agent serving its
+ * CNI requests on a socket in the test's temporary dir (stopped by PID at the end).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,7 +18,8 @@ import {
 } from '../../src/neutron/index.ts';
 import { releaseClusterNodes } from '../../src/resources/index.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
-import { type CniRuntime, cniRuntime, FAULTY_PLUGIN } from './cni.ts';
+import { type AgentOptions, startAgent, type TestAgent } from './agent.ts';
+import { type CniRuntime, cniRuntime } from './cni.ts';
 import { ensureEnv, type TestEnv } from './env.ts';
 import { type OvsNode, startOvsNode } from './ovs-node.ts';
 
@@ -34,6 +36,13 @@ export interface TestCluster {
   network: Network;
   subnet: Subnet;
   rt: CniRuntime;
+  /** The node's nnet-agent now (restartAgent replaces it). */
+  agent: TestAgent;
+  /**
+   * Stops the agent (SIGTERM; `kill`: SIGKILL, as a crash) and starts a new one, e.g. with
+   * NNET_FAULT_KILL_AFTER in `env`. Resolves once it serves CNI.
+   */
+  restartAgent(o?: Pick<AgentOptions, 'env' | 'args'> & { kill?: boolean }): Promise<TestAgent>;
   stop(): Promise<void>;
 }
 
@@ -80,8 +89,10 @@ export interface TestClusterOptions {
   backend: StoreBackend;
   cidr?: string;
   plugin?: Record<string, unknown>;
-  /** Run the test build with the fault hook (FAULTY_PLUGIN) instead of the shipped one. */
+  /** Run the agent's test build with the fault hook (FAULTY_AGENT) instead of the shipped one. */
   faulty?: boolean;
+  /** Extra flags for the agent. */
+  agentArgs?: string[];
 }
 
 export async function startTestCluster(o: TestClusterOptions): Promise<TestCluster> {
@@ -127,9 +138,9 @@ export async function startTestCluster(o: TestClusterOptions): Promise<TestClust
       ovn: { sbRemote: env.ovnSb, nbRemote: env.ovnNb, chassis: name, encapIp: randomEncapIp() },
     });
     undo.push(() => node.stop());
+    const socket = join(dir, 'agent', 'cni.sock');
     const rt = cniRuntime({
       prefix: name,
-      ...(o.faulty ? { binary: FAULTY_PLUGIN } : {}),
       plugin: {
         store: storeUrl,
         cluster: name,
@@ -138,11 +149,42 @@ export async function startTestCluster(o: TestClusterOptions): Promise<TestClust
         ovsNetns: node.netnsPath,
         datapathType: 'netdev',
         tokenCacheDir: join(dir, 'plugin-tokens'),
+        agentSocket: socket,
         ...o.plugin,
       },
     });
     undo.push(() => rt.remove());
-    return { env, tag, name, node, storeUrl, store, neutron, network, subnet, rt, stop };
+    const agentOptions = (extra: Pick<AgentOptions, 'env' | 'args'> = {}): AgentOptions => ({
+      conflist: rt.conflist,
+      socket,
+      logFile: join(dir, 'agent.log'),
+      ...(o.faulty ? { faulty: true } : {}),
+      ...(extra.env ? { env: extra.env } : {}),
+      args: [...(o.agentArgs ?? []), ...(extra.args ?? [])],
+    });
+    const cluster: TestCluster = {
+      env,
+      tag,
+      name,
+      node,
+      storeUrl,
+      store,
+      neutron,
+      network,
+      subnet,
+      rt,
+      agent: await startAgent(agentOptions()),
+      async restartAgent(extra = {}) {
+        if (extra.kill) await cluster.agent.kill();
+        else await cluster.agent.stop();
+        cluster.agent = await startAgent(agentOptions(extra));
+        return cluster.agent;
+      },
+      stop,
+    };
+    // Before the node and the network go: the agent's DELs and sweeps need them.
+    undo.push(() => cluster.agent.stop());
+    return cluster;
   } catch (e) {
     await stop();
     throw e;
