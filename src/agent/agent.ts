@@ -30,12 +30,15 @@ import {
 import type { Attachment } from '../store/index.ts';
 import { describeError, type NetConf } from './config.ts';
 import type { NodeContexts } from './contexts.ts';
+import type { PoolManager } from './pools.ts';
 import type { AgentMetrics, ErrorOperation } from './metrics.ts';
 import { noteInterface, planReplugs, sweepActionCounts, type TapIndex } from './plan.ts';
 
 export interface AgentOptions {
   conf: NetConf;
   contexts: NodeContexts;
+  /** The node's warm port pools (not in --once runs). */
+  pools?: PoolManager | undefined;
   log: Logger;
   metrics: AgentMetrics;
   reconcileIntervalMs: number;
@@ -225,6 +228,8 @@ export function createAgent(o: AgentOptions): Agent {
         const portErrors = await ensureNodePorts(ctx);
         const r = await sweep(ctx, { graceMs });
         r.errors.push(...portErrors);
+        // After the sweep: what it left of pool ports (nobody's, lagging, vanished) is the pools'.
+        await o.pools?.reconcile();
         metrics.attachments.set((await ctx.store.attachments.list({ node: ctx.node })).length);
         return r;
       });
@@ -318,6 +323,7 @@ export function createAgent(o: AgentOptions): Agent {
       await enqueue(async () => {
         await replugPass('all');
         await reconcile(0);
+        await o.pools?.start();
       });
       log.info('start-up reconcile done');
       if (stopped) return;
@@ -340,6 +346,7 @@ export function createAgent(o: AgentOptions): Agent {
       await watch?.close().catch(() => undefined);
       await watchLoop;
       await chain;
+      await o.pools?.stop();
     },
   };
 }

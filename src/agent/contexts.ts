@@ -44,6 +44,8 @@ export interface NodeContextsOptions {
   maxOthers?: number;
   /** An unpinned context idle this long is closed (default 10 min). */
   idleMs?: number;
+  /** Called with each context as it opens (the agent gives its own node's the port pools). */
+  onOpen?: (conf: NetConf, handle: NodeHandle) => void;
 }
 
 /** What makes two configs the same node: everything a NodeContext is built from. */
@@ -83,11 +85,10 @@ export function createNodeContexts(o: NodeContextsOptions): NodeContexts {
 
   const open = (conf: NetConf, key: string): Entry => {
     const queue = createRequestQueue({ concurrency, backgroundConcurrency: Math.max(1, concurrency >> 1) });
-    const node = openNodeContext(conf, o.log.child({ node: conf.nodeName }), { queue }).then((handle) => ({
-      key,
-      handle,
-      queue,
-    }));
+    const node = openNodeContext(conf, o.log.child({ node: conf.nodeName }), { queue }).then((handle) => {
+      o.onOpen?.(conf, handle);
+      return { key, handle, queue };
+    });
     const entry: Entry = { node, lastUsed: Date.now(), users: 0 };
     node.catch(() => {
       if (entries.get(key) === entry) entries.delete(key);

@@ -14,9 +14,10 @@ import { type AgentArgs, parseAgentArgs, USAGE } from './args.ts';
 import { createCniHandler } from './cni.ts';
 import { type CniServer, serveCni } from './cniserver.ts';
 import { describeError, loadNodeConfig, type NetConf } from './config.ts';
-import { createNodeContexts } from './contexts.ts';
+import { createNodeContexts, nodeKey } from './contexts.ts';
 import { checkCredentialsReference } from './credentials.ts';
 import { createMetrics } from './metrics.ts';
+import { createPoolManager, type PoolManager } from './pools.ts';
 import { serveMetrics } from './server.ts';
 
 /** CNI requests wait for the start-up reconcile at most this long (a slow Neutron must not stall pods). */
@@ -82,10 +83,27 @@ export async function main(argv: readonly string[], io: MainIo = processMainIo()
   }
   const metrics = createMetrics();
   const unshare = shareOvsdbConnections();
-  const contexts = createNodeContexts({ log, neutronConcurrency: args.neutronConcurrency, pinned: conf });
+  const own = nodeKey(conf);
+  let pools: PoolManager | undefined;
+  const contexts = createNodeContexts({
+    log,
+    neutronConcurrency: args.neutronConcurrency,
+    pinned: conf,
+    onOpen: (c, handle) => {
+      if (pools && nodeKey(c) === own) handle.attachPools(pools);
+    },
+  });
+  if (!args.once)
+    pools = createPoolManager({
+      conf,
+      withCtx: (fn) => contexts.run(conf, { log, priority: 'background' }, fn),
+      log: log.child({ part: 'pools' }),
+      metrics,
+    });
   const agent = createAgent({
     conf,
     contexts,
+    pools,
     log,
     metrics,
     reconcileIntervalMs: args.reconcileIntervalMs,

@@ -4,6 +4,7 @@ import type { PlugSettings } from '../plug/index.ts';
 import type { ClusterScope } from '../resources/index.ts';
 import type { Store } from '../store/index.ts';
 import type { AttachmentLocks } from './locks.ts';
+import type { PortPools } from './pools.ts';
 
 /** What the network module needs on a node: its store, its OVS, its cluster's Neutron. */
 export interface NodeContext {
@@ -24,6 +25,13 @@ export interface NodeContext {
   serviceCidrs?: string[] | undefined;
   /** One command per attachment at a time (shared by every request on the node). */
   locks: AttachmentLocks;
+  /** The node's warm port pools, when its agent keeps them. */
+  pools?: PortPools | undefined;
+  /**
+   * Remembers what `fn` found for `ttlMs`, for every request on the node: facts that change
+   * rarely (a network's MTU, its subnets, the default target) need no Neutron call per ADD.
+   */
+  memo<T>(key: string, ttlMs: number, fn: () => Promise<T>): Promise<T>;
 }
 
 /**

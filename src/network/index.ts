@@ -5,7 +5,7 @@
  *   const a = await attach(ctx, { containerId, ifname: 'eth0', netns, pod: { cluster, namespace, pod } });
  *   await detach(ctx, { containerId, ifname: 'eth0' });
  */
-export { type AttachRequest, attach } from './attach.ts';
+export { type AttachRequest, attach, defaultPoolKey } from './attach.ts';
 export { type CheckRequest, checkAttachment } from './check.ts';
 export type { NodeContext } from './context.ts';
 export { type DetachRequest, detach } from './detach.ts';
@@ -27,5 +27,14 @@ export {
   serviceOverlap,
   serviceRoutes,
 } from './node-port.ts';
+export {
+  type GiveBack,
+  type PooledPort,
+  type PoolKey,
+  type PortPools,
+  parsePoolKey,
+  poolKeyOfPort,
+  poolKeyText,
+} from './pools.ts';
 export { readiness } from './status.ts';
 export { type SweepOptions, type SweepReport, sweep } from './sweep.ts';

@@ -16,6 +16,7 @@ import { clusterCredentials, connect } from '../resources/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import type { NodeContext } from './context.ts';
 import { createAttachmentLocks } from './locks.ts';
+import type { PortPools } from './pools.ts';
 
 function netnsPath(nameOrPath: string | undefined): string | undefined {
   if (nameOrPath === undefined) return undefined;
@@ -52,6 +53,8 @@ export interface NodeHandle {
    * ctx.neutron() ends when it aborts) over the shared store, OVSDB, Neutron session and locks.
    */
   context(o: { log: Logger; signal?: AbortSignal | undefined; priority?: RequestPriority }): NodeContext;
+  /** Gives every context from now on the node's port pools (the agent's). */
+  attachPools(pools: PortPools): void;
   close(): Promise<void>;
 }
 
@@ -85,6 +88,8 @@ export async function openNodeContext(
     logger: log,
   });
   const locks = createAttachmentLocks();
+  const memo = createMemo();
+  let pools: PortPools | undefined;
   let conn: { key: string; client: Promise<NeutronClient> } | undefined;
   const connection = async (): Promise<NeutronClient> => {
     const id = await identity(conf, store);
@@ -119,6 +124,8 @@ export async function openNodeContext(
         mtu: conf.mtu,
         serviceCidrs: conf.serviceCidrs,
         locks,
+        pools,
+        memo,
         neutron: () => {
           neutron ??= connection().then((c) =>
             c.bound({ signal, logger: reqLog, ...(priority ? { priority } : {}) }),
@@ -127,7 +134,28 @@ export async function openNodeContext(
         },
       };
     },
+    attachPools: (p) => {
+      pools = p;
+    },
     close: () => store.close(),
+  };
+}
+
+/** A memo whose entries expire; a failed lookup is not remembered. */
+function createMemo(): NodeContext['memo'] {
+  const entries = new Map<string, { until: number; value: Promise<unknown> }>();
+  return <T>(key: string, ttlMs: number, fn: () => Promise<T>): Promise<T> => {
+    const now = Date.now();
+    const hit = entries.get(key);
+    if (hit && hit.until > now) return hit.value as Promise<T>;
+    const value = fn();
+    const entry = { until: now + ttlMs, value };
+    entries.set(key, entry);
+    value.catch(() => {
+      if (entries.get(key) === entry) entries.delete(key);
+    });
+    if (entries.size > 1024) for (const [k, e] of entries) if (e.until <= now) entries.delete(k);
+    return value;
   };
 }
 

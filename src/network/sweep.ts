@@ -7,7 +7,14 @@
 import { NeutronError } from '../errors/index.ts';
 import type { NeutronClient } from '../neutron/index.ts';
 import { listHostPorts, listPorts, NNET_IDS, netnsExists, unplug, unplugHostNic } from '../plug/index.ts';
-import { DEVICE_OWNER, isReserved, nodePorts, releaseNodePort, releasePort } from '../resources/index.ts';
+import {
+  DEVICE_OWNER,
+  isPoolPort,
+  isReserved,
+  nodePorts,
+  releaseNodePort,
+  releasePort,
+} from '../resources/index.ts';
 import type { Attachment } from '../store/index.ts';
 import type { NodeContext } from './context.ts';
 import { detach } from './detach.ts';
@@ -104,6 +111,8 @@ export async function sweep(ctx: NodeContext, opts: SweepOptions = {}): Promise<
   // Neutron ports bound to this node by N-Net with no attachment (an ADD killed before its record).
   for (const port of bound) {
     if (kept.has(port.id) || report.neutronPortsReleased.includes(port.id)) continue;
+    if (isPoolPort(port)) continue; // the pools' own reconcile holds or releases these
+
     if (port.deviceId && ctx.locks.busy(port.deviceId)) continue;
     if (opts.wanted && port.deviceId && opts.wanted({ containerId: port.deviceId, ifname: '' })) continue;
     if (Date.parse(port.updatedAt ?? '') > now() - graceMs) continue;

@@ -36,6 +36,13 @@ export {
 } from './ovs.ts';
 export { type PlugOptions, type PlugResult, plug, replug, unplug } from './plug.ts';
 export {
+  type PoolPortSpec,
+  plugPoolPorts,
+  returnToPool,
+  unplugPoolPorts,
+  waitOvnClaimed,
+} from './pool.ts';
+export {
   PLUG_DRIVERS,
   type PlugDriver,
   type PlugSettings,
@@ -61,9 +68,14 @@ export function check(settings: PlugSettings, spec: PlugSpec): Promise<void> {
   return checkPlug(settings, spec);
 }
 
-/** N-Net's pod NICs on the bridge (internal and hybrid; not the node's own ports), for reconcile / GC. */
+/** N-Net's pod NICs on the bridge (internal and hybrid; not the node's own, not free pool ports). */
 export async function listPorts(settings: PlugSettings): Promise<OvsPort[]> {
-  return (await listAllPorts(settings)).filter((p) => p.driver !== 'host');
+  return (await listAllPorts(settings)).filter((p) => p.driver !== 'host' && p.driver !== 'pool');
+}
+
+/** The free warm pool ports on the bridge (src/plug/pool.ts). */
+export async function listPoolPorts(settings: PlugSettings): Promise<OvsPort[]> {
+  return (await listAllPorts(settings)).filter((p) => p.driver === 'pool');
 }
 
 /** The node's own ports on the bridge (src/plug/host.ts). */

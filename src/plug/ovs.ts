@@ -25,8 +25,11 @@ export interface OvsPort {
   /** ifindex of the device as vswitchd opened it: a new value after a restart recreated the tap. */
   ifindex: number | undefined;
   error: string | undefined; // Interface:error, set by vswitchd when it cannot open the device
-  /** From nnet-driver: a pod NIC's driver, 'host' for a node's own port; undefined: not N-Net's. */
-  driver: PlugDriver | 'host' | undefined;
+  /**
+   * From nnet-driver: a pod NIC's driver, 'host' for a node's own port, 'pool' for a warm pool
+   * port no pod holds (its tap waits in ovs-vswitchd's netns); undefined: not N-Net's.
+   */
+  driver: PlugDriver | 'host' | 'pool' | undefined;
 }
 
 /** Open connections kept for reuse, by socket and timeout (a long-running process: nnet-agent). */
@@ -87,7 +90,8 @@ function toPort(row: Record<string, unknown>): OvsPort {
     ofport: typeof ofport === 'number' ? ofport : undefined,
     ifindex: typeof ifindex === 'number' ? ifindex : undefined,
     error: typeof error === 'string' ? error : undefined,
-    driver: driver === 'internal' || driver === 'hybrid' || driver === 'host' ? driver : undefined,
+    driver:
+      driver === 'internal' || driver === 'hybrid' || driver === 'host' || driver === 'pool' ? driver : undefined,
   };
 }
 
@@ -423,4 +427,35 @@ export async function watchInterfaces(
       c.close();
     },
   };
+}
+
+/**
+ * Replaces N-Net's keys (nnet-*) in an interface's external_ids with `ids` in one mutation, keeping
+ * the others (iface-id, attached-mac, OVN's ovn-installed): how a pool port changes hands.
+ */
+export async function setNnetIds(
+  c: OvsdbClient,
+  name: string,
+  ids: Readonly<Record<string, string>>,
+): Promise<void> {
+  const port = await getInterface(c, name);
+  if (!port) throw new PlugError('link', `OVS interface ${name} does not exist`);
+  const stale = Object.keys(port.externalIds).filter((k) => k.startsWith('nnet-'));
+  await c.transact([
+    {
+      op: 'mutate',
+      table: 'Interface',
+      where: [['name', '==', name]],
+      mutations: [
+        ['external_ids', 'delete', ['set', stale]],
+        ['external_ids', 'insert', ovsMap(ids)],
+      ],
+    },
+  ]);
+}
+
+/** Whether ovn-controller serves this node (Open_vSwitch external_ids:ovn-remote is set). */
+export async function ovnConfigured(c: OvsdbClient): Promise<boolean> {
+  const [r] = await c.transact([{ op: 'select', table: 'Open_vSwitch', where: [], columns: ['external_ids'] }]);
+  return fromMap(rowsOf(r)[0]?.external_ids)['ovn-remote'] !== undefined;
 }

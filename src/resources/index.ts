@@ -75,13 +75,29 @@ export {
   releaseNodePort,
 } from './node-ports.ts';
 export {
+  createPoolPorts,
+  freeClusterPoolPorts,
+  heldOwner,
+  isPoolPort,
+  nodePoolPorts,
+  ownerMatches,
+  POOL_TAG,
+  type PoolPortsRequest,
+  type PortOwner,
+  poolDeviceId,
+  poolOwner,
+  setPortOwner,
+} from './pool-ports.ts';
+export {
   type AcquiredPort,
   type AcquireRequest,
   acquirePort,
   addressing,
+  bindReserved,
   containerPorts,
   DEVICE_OWNER,
   describePort,
+  ensureBound,
   type FixedIpRequest,
   fixedIpsOf,
   isReserved,
@@ -92,6 +108,7 @@ export {
   RESERVED_TAG,
   type ReserveRequest,
   releasePort,
+  reservedPort,
   reservePort,
 } from './ports.ts';
 export { clusterTag, tagValue } from './tags.ts';
