@@ -30,9 +30,9 @@ import {
 import type { Attachment } from '../store/index.ts';
 import { describeError, type NetConf } from './config.ts';
 import type { NodeContexts } from './contexts.ts';
-import type { PoolManager } from './pools.ts';
 import type { AgentMetrics, ErrorOperation } from './metrics.ts';
 import { noteInterface, planReplugs, sweepActionCounts, type TapIndex } from './plan.ts';
+import type { PoolManager } from './pools.ts';
 
 export interface AgentOptions {
   conf: NetConf;

@@ -58,6 +58,7 @@ export async function registerAdminCluster(
   env: TestEnv,
   name: string,
   defaults: { networkId: string; subnetId: string },
+  projectName?: string,
 ): Promise<void> {
   const pw = env.osEnv;
   await store.clusters.put({
@@ -69,7 +70,7 @@ export async function registerAdminCluster(
       username: pw.OS_USERNAME!,
       userDomain: pw.OS_USER_DOMAIN_ID ?? 'default',
       password: pw.OS_PASSWORD!,
-      projectName: pw.OS_PROJECT_NAME!,
+      projectName: projectName ?? pw.OS_PROJECT_NAME!,
       projectDomain: pw.OS_PROJECT_DOMAIN_ID ?? 'default',
     },
     defaultNetworkId: defaults.networkId,
@@ -93,6 +94,8 @@ export interface TestClusterOptions {
   faulty?: boolean;
   /** Extra flags for the agent. */
   agentArgs?: string[];
+  /** A project of the test's own (test/support/project.ts): the cluster and its network are its. */
+  project?: { id: string; name: string };
 }
 
 export async function startTestCluster(o: TestClusterOptions): Promise<TestCluster> {
@@ -115,7 +118,10 @@ export async function startTestCluster(o: TestClusterOptions): Promise<TestClust
       await store.close();
     });
     const neutron = adminNeutron(env, join(dir, 'tokens'));
-    const network = await neutron.networks.create({ name: `${name}-net` });
+    const network = await neutron.networks.create({
+      name: `${name}-net`,
+      ...(o.project ? { projectId: o.project.id } : {}),
+    });
     undo.push(() => neutron.networks.ensureDeleted(network.id));
     // After the ports (the subnet's undo, below, runs first): the node-access groups are in use until then.
     undo.push(async () => releaseClusterNodes(neutron, name, (await store.clusters.get(name))?.nodeAccess));
@@ -124,6 +130,7 @@ export async function startTestCluster(o: TestClusterOptions): Promise<TestClust
       name: `${name}-sub`,
       ipVersion: 4,
       cidr: o.cidr ?? '1.2.0.0/16',
+      ...(o.project ? { projectId: o.project.id } : {}),
     });
     undo.push(async () => {
       // Ports left by a failed test first, so the subnet and network can go.
@@ -131,7 +138,13 @@ export async function startTestCluster(o: TestClusterOptions): Promise<TestClust
         await neutron.ports.ensureDeleted(p.id);
       await neutron.subnets.ensureDeleted(subnet.id);
     });
-    await registerAdminCluster(store, env, name, { networkId: network.id, subnetId: subnet.id });
+    await registerAdminCluster(
+      store,
+      env,
+      name,
+      { networkId: network.id, subnetId: subnet.id },
+      o.project?.name,
+    );
     const node = await startOvsNode({
       name,
       prefix: o.prefix,
