@@ -95,6 +95,8 @@ export interface OvsNode {
    * as a crash and a supervisor's restart would. Resolves once the new one runs.
    */
   restartVswitchd(signal?: NodeJS.Signals): Promise<{ stoppedPid: number; startedPid: number }>;
+  /** The same for ovsdb-server, on the same database file (what OVS's own restart does). */
+  restartOvsdbServer(signal?: NodeJS.Signals): Promise<{ stoppedPid: number; startedPid: number }>;
   stop(): Promise<void>;
 }
 
@@ -204,6 +206,13 @@ export async function startOvsNode(opts: OvsNodeOptions): Promise<OvsNode> {
     rec.daemon?.(`${opts.name}-${cmd}`, pid, dir);
     return pid;
   };
+  const startOvsdbServer = async () => {
+    pids.ovsdbServer = await startDaemon('ovsdb-server', [
+      join(dir, 'conf.db'),
+      `--remote=punix:${sock}`,
+      `--unixctl=${join(dir, 'ovsdb-server.ctl')}`,
+    ]);
+  };
   const startVswitchd = async () => {
     pids.vswitchd = await startDaemon('ovs-vswitchd', [
       `unix:${sock}`,
@@ -239,11 +248,7 @@ export async function startOvsNode(opts: OvsNodeOptions): Promise<OvsNode> {
     rec.netns?.(netnsName);
     await run('ip', ['-n', netnsName, 'link', 'set', 'lo', 'up']);
     await run('ovsdb-tool', ['create', join(dir, 'conf.db'), VSWITCH_SCHEMA]);
-    pids.ovsdbServer = await startDaemon('ovsdb-server', [
-      join(dir, 'conf.db'),
-      `--remote=punix:${sock}`,
-      `--unixctl=${join(dir, 'ovsdb-server.ctl')}`,
-    ]);
+    await startOvsdbServer();
     await vsctl('--no-wait', 'init');
     if (opts.ovn)
       await vsctl(
@@ -303,6 +308,13 @@ export async function startOvsNode(opts: OvsNodeOptions): Promise<OvsNode> {
       return r.stdout;
     },
     exec: (argv) => execSync(['ip', 'netns', 'exec', netnsName, ...argv]),
+    restartOvsdbServer: async (signal = 'SIGKILL') => {
+      const stoppedPid = pids.ovsdbServer;
+      await stopPid(stoppedPid, dir, { signal });
+      rec.daemonGone?.(stoppedPid);
+      await startOvsdbServer();
+      return { stoppedPid, startedPid: pids.ovsdbServer };
+    },
     restartVswitchd: async (signal = 'SIGKILL') => {
       const stoppedPid = pids.vswitchd;
       await stopPid(stoppedPid, dir, { signal });

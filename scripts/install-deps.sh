@@ -17,7 +17,8 @@ T0=$EPOCHSECONDS
 PKGS="keystone neutron-server python3-neutron python3-pymysql openvswitch-common openvswitch-switch
       ovn-central ovn-host ovn-common mariadb-server-core mariadb-client-core etcd-server etcd-client
       iperf3 iputils-ping golang-go golang-github-appc-cni-dev curl sqlite3 procps iproute2 ethtool
-      podman runc busybox-static containernetworking-plugins nftables iptables mmdebstrap"
+      podman runc busybox-static containernetworking-plugins nftables iptables mmdebstrap
+      dnsmasq-base conntrack"
 # kubectl may already be on the machine image; Debian's kubernetes-client is the fallback.
 command -v kubectl >/dev/null || PKGS="$PKGS kubernetes-client"
 

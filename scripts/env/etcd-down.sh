@@ -2,7 +2,7 @@
 # etcd-down.sh - stop the etcd that etcd-up.sh started, by its recorded PID only.
 set -uo pipefail
 HERE=$(dirname "$(readlink -f "$0")"); ROOT=$(cd "$HERE/../.." && pwd)
-BASE=${ETCD_DIR:-$ROOT/.lab/env/etcd}
+BASE=$(readlink -f "${ETCD_DIR:-$ROOT/.lab/env/etcd}")
 pf=$BASE/etcd.pid; [ -f "$pf" ] || exit 0
 pid=$(tr -dc 0-9 < "$pf")
 if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- "$BASE"; then

@@ -7,6 +7,8 @@ HERE=$(dirname "$(readlink -f "$0")"); ROOT=$(cd "$HERE/../.." && pwd)
 BASE=${ETCD_DIR:-$ROOT/.lab/env/etcd}
 PORT=${ETCD_PORT:-2379}; PEER_PORT=${ETCD_PEER_PORT:-2380}
 mkdir -p "$BASE"; chmod 700 "$BASE"
+# The real path: a symlinked .lab/env must be recognised as the environment already running.
+BASE=$(readlink -f "$BASE")
 alive() { local p; [ -f "$BASE/etcd.pid" ] || return 1; p=$(tr -dc 0-9 < "$BASE/etcd.pid"); [ -n "$p" ] &&
   kill -0 "$p" 2>/dev/null && tr '\0' ' ' < "/proc/$p/cmdline" | grep -q -- "$BASE"; }
 healthy() { curl -sf -m 2 -X POST -d '{}' "http://127.0.0.1:$PORT/v3/maintenance/status" >/dev/null; }

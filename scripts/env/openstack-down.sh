@@ -4,7 +4,7 @@
 # Order: neutron-server -> keystone (uwsgi) -> ovn-northd -> OVN SB/NB ovsdb-server -> mariadbd
 set -uo pipefail
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
-BASE=${OPENSTACK_DIR:-$ROOT/.lab/env/openstack}
+BASE=$(readlink -f "${OPENSTACK_DIR:-$ROOT/.lab/env/openstack}")
 
 # alive PID: exists and is not a zombie (PID 1 here reaps orphans only every ~2 s)
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' /proc/$1/stat 2>/dev/null)" != Z ]; }

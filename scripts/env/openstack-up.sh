@@ -18,6 +18,8 @@ HERE=$(dirname "$(readlink -f "$0")")      # where up.sh/down.sh live
 ROOT=$(cd "$HERE/../.." && pwd)
 BASE=${OPENSTACK_DIR:-$ROOT/.lab/env/openstack}
 mkdir -p "$BASE"; chmod 700 "$BASE"
+# The real path: a symlinked .lab/env must be recognised as the environment already running.
+BASE=$(readlink -f "$BASE")
 # secret NAME: a random password generated once, kept in a 0600 file under $BASE
 secret() { local f="$BASE/.$1"; [ -s "$f" ] || (umask 077; head -c 18 /dev/urandom | base64 | tr -d "/+=" > "$f"); cat "$f"; }
 DB_BACKEND=${DB_BACKEND:-mariadb}
@@ -29,6 +31,8 @@ MYSQL_PORT=${MYSQL_PORT:-3307}
 ADMIN_PASSWORD=${ADMIN_PASSWORD:-$(secret admin_password)}
 NEUTRON_PASSWORD=${NEUTRON_PASSWORD:-$(secret neutron_password)}
 DB_PASSWORD=${DB_PASSWORD:-$(secret db_password)}
+# A project member, not admin: what a cluster's credentials should be (tests run the plugin as it).
+MEMBER_PASSWORD=${MEMBER_PASSWORD:-$(secret member_password)}
 REGION=${REGION:-RegionOne}
 if [ "$DB_BACKEND" = sqlite ]; then KEYSTONE_THREADS=${KEYSTONE_THREADS:-1}; else KEYSTONE_THREADS=${KEYSTONE_THREADS:-4}; fi
 NEUTRON_API_WORKERS=${NEUTRON_API_WORKERS:-1}
@@ -222,9 +226,9 @@ wait_until 60 curl -sf "$KS_URL" || die "keystone not answering on $KS_URL, see 
 ts "Keystone up at $KS_URL"
 
 # Register service project, neutron service user, network service + endpoints (idempotent)
-$PY - "$KS_URL" "$ADMIN_PASSWORD" "$NEUTRON_PASSWORD" "$NEUTRON_URL" "$REGION" <<'PYEOF'
+$PY - "$KS_URL" "$ADMIN_PASSWORD" "$NEUTRON_PASSWORD" "$NEUTRON_URL" "$REGION" "$MEMBER_PASSWORD" <<'PYEOF'
 import json, sys, urllib.request, urllib.error
-ks, admin_pw, neutron_pw, neutron_url, region = sys.argv[1:6]
+ks, admin_pw, neutron_pw, neutron_url, region, member_pw = sys.argv[1:7]
 def call(method, path, body=None, token=None, ok=(200, 201, 204)):
     req = urllib.request.Request(ks + path, method=method,
                                  data=json.dumps(body).encode() if body is not None else None)
@@ -270,15 +274,31 @@ for iface in ('public', 'internal', 'admin'):
                                                  "url": neutron_url, "region_id": region}}, tok)
     elif e['url'] != neutron_url:
         call('PATCH', f"/endpoints/{e['id']}", {"endpoint": {"url": neutron_url}}, tok)
-print("keystone: service project, neutron user (admin on service), network endpoints OK")
+# The project N-Net's tests work in as a member (least privilege): project nnet-ci, user nnet-member.
+ci = one('/projects', 'projects', 'name=nnet-ci') or call('POST', '/projects', {"project": {
+    "name": "nnet-ci", "domain_id": "default", "description": "N-Net tests: a member's project"}}, tok)[2]['project']
+member = one('/users', 'users', 'name=nnet-member')
+if member:
+    code, _, _ = call('POST', '/auth/tokens', {"auth": {"identity": {"methods": ["password"],
+        "password": {"user": {"id": member['id'], "password": member_pw}}}}}, ok=(401,))
+    if code == 401:
+        call('PATCH', f"/users/{member['id']}", {"user": {"password": member_pw}}, tok)
+else:
+    member = call('POST', '/users', {"user": {"name": "nnet-member", "domain_id": "default",
+                                              "password": member_pw}}, tok)[2]['user']
+mrole = one('/roles', 'roles', 'name=member')
+call('PUT', f"/projects/{ci['id']}/users/{member['id']}/roles/{mrole['id']}", token=tok)
+print("keystone: service project, neutron user (admin on service), network endpoints, nnet-ci member OK")
 PYEOF
 ts "Keystone catalog has network service -> $NEUTRON_URL"
 
 ############################################################ Neutron (ML2/OVN, no agents, no RabbitMQ)
-cat > "$N/neutron.conf" <<EOF
+# Written to .new first: a running neutron-server whose config changed is restarted below.
+cat > "$N/neutron.conf.new" <<EOF
 [DEFAULT]
 core_plugin = ml2
-service_plugins = ovn-router
+# trunk: pods in VMs are Neutron subports (the nested plug driver)
+service_plugins = ovn-router,trunk
 auth_strategy = keystone
 bind_host = $BIND_IP
 bind_port = $NEUTRON_PORT
@@ -313,7 +333,7 @@ lock_path = $N/lock
 [oslo_policy]
 policy_dirs = /etc/neutron/policy.d
 EOF
-cat > "$N/ml2_conf.ini" <<EOF
+cat > "$N/ml2_conf.ini.new" <<EOF
 [ml2]
 type_drivers = geneve,flat,vlan
 tenant_network_types = geneve
@@ -337,6 +357,10 @@ ovn_metadata_enabled = false
 enable_distributed_floating_ip = false
 neutron_sync_mode = log
 EOF
+NEUTRON_CONF_CHANGED=0
+for f in neutron.conf ml2_conf.ini; do
+  if cmp -s "$N/$f.new" "$N/$f"; then rm -f "$N/$f.new"; else NEUTRON_CONF_CHANGED=1; mv "$N/$f.new" "$N/$f"; fi
+done
 NDM() { neutron-db-manage --config-file "$N/neutron.conf" --config-file "$N/ml2_conf.ini" "$@" >>"$N/log/db-manage.log" 2>&1; }
 if [ ! -f "$N/.db_ready" ]; then
   if [ "$DB_BACKEND" = mariadb ]; then
@@ -356,6 +380,12 @@ PYEOF
   touch "$N/.db_ready"
 fi
 ts "Neutron DB ready ($DB_BACKEND)"
+if [ "$NEUTRON_CONF_CHANGED" = 1 ] && alive "$N/neutron-server.pid"; then
+  ts "neutron-server's config changed: restarting it"
+  kill "$(tr -dc 0-9 < "$N/neutron-server.pid")"
+  for _ in $(seq 1 100); do alive "$N/neutron-server.pid" || break; sleep 0.1; done
+  wait_until 30 port_free "$NEUTRON_PORT" || die "neutron-server did not stop"
+fi
 if ! alive "$N/neutron-server.pid"; then
   port_free "$NEUTRON_PORT" || die "port $NEUTRON_PORT busy (set NEUTRON_PORT)"
   start_bg "$N/neutron-server.pid" "$N/log/neutron-server.stdout" \
@@ -402,10 +432,21 @@ clouds:
     region_name: $REGION
     interface: public
     identity_api_version: 3
+  nnet-member:
+    auth:
+      auth_url: $KS_URL
+      username: nnet-member
+      password: "$MEMBER_PASSWORD"
+      project_name: nnet-ci
+      user_domain_id: default
+      project_domain_id: default
+    region_name: $REGION
+    interface: public
+    identity_api_version: 3
 EOF
 cat > "$BASE/endpoints.json" <<EOF
 {"keystone": "$KS_URL", "neutron": "$NEUTRON_URL", "region": "$REGION",
- "clouds_yaml": "$BASE/clouds.yaml", "cloud": "nnet-lab", "openrc": "$BASE/openrc",
+ "clouds_yaml": "$BASE/clouds.yaml", "cloud": "nnet-lab", "member_cloud": "nnet-member", "openrc": "$BASE/openrc",
  "ovn_nb": "unix:$NB_SOCK", "ovn_sb": "unix:$SB_SOCK", "db_backend": "$DB_BACKEND"}
 EOF
 chmod 600 "$BASE/openrc" "$BASE/clouds.yaml" "$BASE/endpoints.json"

@@ -11,9 +11,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log/index.ts';
 import {
   ensureNodePort,
+  lostNodes,
   type NodeContext,
   plugNodePort,
   plugSpecOf,
+  releaseNode,
+  reportNode,
   type SweepReport,
   sweep,
 } from '../network/index.ts';
@@ -222,12 +225,30 @@ export function createAgent(o: AgentOptions): Agent {
     return errors;
   }
 
+  /** Nodes that have left the cluster (silent, their ports down) are released by any agent. */
+  async function releaseLostNodes(ctx: NodeContext): Promise<string[]> {
+    const errors: string[] = [];
+    try {
+      const neutron = await ctx.neutron();
+      for (const name of await lostNodes(ctx.store, neutron, ctx.cluster, { now: Date.now() })) {
+        if (name === ctx.node) continue;
+        const r = await releaseNode(ctx.store, neutron, ctx.cluster, name);
+        log.warn('released a node that left the cluster', { node: name, ...r });
+        metrics.reconcileActions.inc({ kind: 'node_released' });
+      }
+    } catch (e) {
+      errors.push(fail('reconcile', 'releasing nodes that left', e));
+    }
+    return errors;
+  }
+
   async function reconcile(graceMs = o.graceMs): Promise<SweepReport | undefined> {
     try {
       const report = await withCtx(async (ctx) => {
+        await reportNode(ctx.store, ctx.cluster, ctx.node, o.reconcileIntervalMs);
         const portErrors = await ensureNodePorts(ctx);
         const r = await sweep(ctx, { graceMs });
-        r.errors.push(...portErrors);
+        r.errors.push(...portErrors, ...(await releaseLostNodes(ctx)));
         // After the sweep: what it left of pool ports (nobody's, lagging, vanished) is the pools'.
         await o.pools?.reconcile();
         metrics.attachments.set((await ctx.store.attachments.list({ node: ctx.node })).length);

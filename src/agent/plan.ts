@@ -75,7 +75,7 @@ export function sweepActionCounts(r: {
   attachmentsReleased: readonly unknown[];
   ovsPortsRemoved: readonly unknown[];
   neutronPortsReleased: readonly unknown[];
-}): Record<ReconcileKind, number> {
+}): Record<Exclude<ReconcileKind, 'node_released'>, number> {
   return {
     attachment_released: r.attachmentsReleased.length,
     ovs_port_removed: r.ovsPortsRemoved.length,
@@ -83,5 +83,10 @@ export function sweepActionCounts(r: {
   };
 }
 
-export const RECONCILE_KINDS = ['attachment_released', 'ovs_port_removed', 'neutron_port_released'] as const;
+export const RECONCILE_KINDS = [
+  'attachment_released',
+  'ovs_port_removed',
+  'neutron_port_released',
+  'node_released',
+] as const;
 export type ReconcileKind = (typeof RECONCILE_KINDS)[number];

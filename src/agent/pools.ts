@@ -454,7 +454,7 @@ export function createPoolManager(o: PoolManagerOptions): PoolManager {
     await o.withCtx((ctx) =>
       ctx.store.nodes.update({ cluster, name: node }, (cur) => {
         if (!cur && states.length === 0) return undefined;
-        return { cluster, name: node, ports: cur?.ports ?? [], pools: states };
+        return { ...cur, cluster, name: node, ports: cur?.ports ?? [], pools: states };
       }),
     );
   }

@@ -58,3 +58,21 @@ test('NNET_DEBUG=1 adds the stack, the domain/reason, details and causes', () =>
   );
   assert.equal(toCliFailure(err, { NNET_DEBUG: '0' }).message, 'error: port exists\n');
 });
+
+test("a parser's error is printed without its text, even with NNET_DEBUG=1", () => {
+  let syntax: unknown;
+  try {
+    JSON.parse('{"password": hunter2-LE"}');
+  } catch (e) {
+    syntax = e;
+  }
+  for (const e of [syntax, new InputError('decode', 'bad file', { cause: syntax })]) {
+    const out = toCliFailure(e, { NNET_DEBUG: '1' }).message;
+    assert.doesNotMatch(out, /hunter2/);
+  }
+});
+
+test('a TLS failure says it is configuration and what to set', () => {
+  const out = toCliFailure(new IdentityError('tls', 'TLS with Keystone at https://k/v3 failed: …')).message;
+  assert.match(out, /hint: a TLS configuration error, not an outage: set cacert \(OS_CACERT\)/);
+});

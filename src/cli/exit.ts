@@ -5,11 +5,27 @@
  */
 import { type AnyNnetError, isNnetError } from '../errors/index.ts';
 
+/** Parsers (JSON.parse, yaml) quote the input they choke on, which may hold a secret. */
+function isParserError(e: unknown): boolean {
+  return e instanceof SyntaxError || (e instanceof Error && /^YAML\w*(Error|Exception)$/.test(e.name));
+}
+
+function messageOf(e: unknown): string {
+  if (isParserError(e))
+    return `${(e as Error).name} while parsing input (its text is withheld: it may quote the input)`;
+  return e instanceof Error ? e.message : String(e);
+}
+
 export interface CliFailure {
   /** The full stderr text, ending with a newline. */
   message: string;
   exitCode: 1;
 }
+
+const TLS_HINT =
+  "a TLS configuration error, not an outage: set cacert (OS_CACERT) to the CA that signed the server's certificate, cert/key (OS_CERT/OS_KEY) if the server wants a client certificate, or verify: false (OS_INSECURE=true) to skip verification";
+const TOO_LARGE_HINT =
+  'the reply was not read past the cap; something in front of the service (a proxy) or the service itself sent far more than a real reply holds';
 
 /** A next step for the user, by domain and reason. */
 function hintFor(err: AnyNnetError): string | undefined {
@@ -18,14 +34,23 @@ function hintFor(err: AnyNnetError): string | undefined {
       if (err.reason === 'no-credentials')
         return 'kubenetctl finds OpenStack credentials as the openstack CLI does: set OS_CLOUD (or --os-cloud) to a clouds.yaml entry, or source an openrc (OS_AUTH_URL, OS_USERNAME, …)';
       if (err.reason === 'unreachable') return 'Keystone did not answer; check the auth URL and retry';
+      if (err.reason === 'tls') return TLS_HINT;
+      if (err.reason === 'too-large') return TOO_LARGE_HINT;
       return undefined;
     case 'store':
       if (err.reason === 'not-registered')
         return "register the cluster with 'kubenetctl create cluster NAME'";
       if (err.reason === 'unavailable') return "N-Net's store is unavailable; retry";
+      if (err.reason === 'tls')
+        return 'check cacert=, cert= and key= in the etcd store URL against the certificates etcd serves and trusts';
+      if (err.reason === 'rejected')
+        return 'check user= and password-file= (or token-file=) in the etcd store URL, and that the role of that user may read and write the prefix';
+      if (err.reason === 'too-large') return TOO_LARGE_HINT;
       return undefined;
     case 'neutron':
       if (err.reason === 'unavailable') return 'Neutron is unavailable; retry';
+      if (err.reason === 'tls') return TLS_HINT;
+      if (err.reason === 'too-large') return TOO_LARGE_HINT;
       return undefined;
     default:
       return undefined;
@@ -36,7 +61,7 @@ function causes(err: unknown): string[] {
   const out: string[] = [];
   let cause = err instanceof Error ? err.cause : undefined;
   for (let depth = 0; cause !== undefined && depth < 5; depth++) {
-    out.push(cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause));
+    out.push(cause instanceof Error ? `${cause.name}: ${messageOf(cause)}` : String(cause));
     cause = cause instanceof Error ? cause.cause : undefined;
   }
   return out;
@@ -58,10 +83,9 @@ export function toCliFailure(
       for (const c of causes(err)) lines.push(`  caused by: ${c}`);
     }
   } else {
-    const message = err instanceof Error ? err.message : String(err);
-    lines.push(`error: internal error: ${message}`);
+    lines.push(`error: internal error: ${messageOf(err)}`);
     if (debug) {
-      if (err instanceof Error && err.stack) lines.push(err.stack);
+      if (err instanceof Error && err.stack && !isParserError(err)) lines.push(err.stack);
       for (const c of causes(err)) lines.push(`  caused by: ${c}`);
     }
   }

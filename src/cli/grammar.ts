@@ -198,6 +198,20 @@ export const FLAGS: Readonly<Record<string, FlagSpec>> = {
     usage: 'The external network of the router gateway.',
   },
   'dry-run': { name: 'dry-run', type: 'bool', usage: 'Only print what would be deleted.' },
+  'min-age': {
+    name: 'min-age',
+    type: 'int',
+    placeholder: 'SECONDS',
+    usage:
+      'Only reserved ports at least this old (default 60): a younger one may belong to a kubenetctl still reserving it.',
+  },
+  node: {
+    name: 'node',
+    type: 'name',
+    placeholder: 'NAME',
+    usage:
+      "Release a node that left the cluster: its pods' ports (reservations are unbound and kept), its own ports and its records.",
+  },
   'cni-config': {
     name: 'cni-config',
     type: 'string',
@@ -540,10 +554,11 @@ export const COMMANDS: readonly CommandSpec[] = [
     verb: 'gc',
     nouns: [],
     args: { name: '', min: 0, max: 0 },
-    flags: ['cluster', 'os-cloud', 'dry-run', 'cni-config'],
-    summary: 'Delete reserved ports no pod config refers to; with --cni-config, also sweep a node',
+    flags: ['cluster', 'os-cloud', 'dry-run', 'min-age', 'cni-config', 'node'],
+    summary:
+      'Delete reserved ports no pod config refers to; with --cni-config, also sweep a node; with --node, release a node that left the cluster',
     examples: [
-      '# What would be deleted',
+      '# What would be deleted (also reservations a killed kubenetctl left untagged)',
       'kubenetctl gc --dry-run',
       '',
       'kubenetctl gc',

@@ -624,13 +624,19 @@ function buildCommand(
     }
     case 'gc': {
       const cniConfig = one(p, 'cni-config');
+      const node = nameValue(p, 'node');
+      const minAge = one(p, 'min-age');
       if (cniConfig !== undefined && p.bools.has('dry-run'))
         throw invalid('kubenetctl gc: --dry-run cannot be combined with --cni-config (the node sweep acts)');
+      if (node !== undefined && p.bools.has('dry-run'))
+        throw invalid('kubenetctl gc: --dry-run cannot be combined with --node (the release acts)');
       return {
         kind: 'gc',
         dryRun: p.bools.has('dry-run'),
         scope,
+        ...(minAge !== undefined ? { minAgeSeconds: intValue('min-age', minAge, 0, 31_536_000) } : {}),
         ...(cniConfig !== undefined ? { cniConfig } : {}),
+        ...(node !== undefined ? { node } : {}),
       };
     }
     default:

@@ -8,12 +8,18 @@ import { InputError, NeutronError, StoreError } from '../errors/index.ts';
 import type { Port } from '../neutron/index.ts';
 import {
   type ClusterScope,
+  clusterTag,
+  DEVICE_OWNER,
   fixedIpsOf,
   type NicTarget,
+  podOfPort,
+  RESERVED_TAG,
   reservePort,
   resolveNicTarget,
+  tagValue,
 } from '../resources/index.ts';
 import type { PodKey, PodNetworkConfig, PodNicConfig } from '../store/index.ts';
+import { belongsToAnotherProject, ownedBy, type UserProject, userProject } from './ownership.ts';
 import type { PodNetworkRequest } from './types.ts';
 
 /** The interface a pod's (only) N-Net NIC gets. */
@@ -85,18 +91,32 @@ function alreadyConfigured(existing: PodNetworkConfig): StoreError {
   );
 }
 
+/** An existing config for the pod: another project's is refused without describing it. */
+async function refuseExisting(
+  scope: ClusterScope,
+  project: UserProject,
+  existing: PodNetworkConfig,
+): Promise<never> {
+  if (!(await ownedBy(scope, project, existing))) throw belongsToAnotherProject(existing, project);
+  throw alreadyConfigured(existing);
+}
+
 /**
  * Validates, reserves the pod's port (a taken IP fails here, naming its holder) and records the
- * pod's config. An existing config for the pod is an error unless it asks for the same. On any
- * failure nothing of this call is left behind.
+ * pod's config with the user's project. An existing config for the pod is an error unless it is
+ * the user's project's and asks for the same. On any failure nothing of this call is left behind.
  */
 export async function reservePodNetwork(
   scope: ClusterScope,
   request: PodNetworkRequest,
 ): Promise<PodReservation> {
   const key: PodKey = { cluster: scope.cluster.name, namespace: request.namespace, pod: request.pod };
-  const wanted = wantedNic(await resolvePodNic(scope, request));
+  const project = await userProject(scope);
   const existing = await scope.store.podConfigs.get(key);
+  // Another project's config is refused before anything is resolved or compared.
+  if (existing && !(await ownedBy(scope, project, existing)))
+    throw belongsToAnotherProject(existing, project);
+  const wanted = wantedNic(await resolvePodNic(scope, request));
   if (existing) {
     if (sameRequest(existing, wanted)) return { config: existing, port: undefined, undo: async () => {} };
     throw alreadyConfigured(existing);
@@ -109,12 +129,16 @@ export async function reservePodNetwork(
   });
   let config: PodNetworkConfig;
   try {
-    config = await scope.store.podConfigs.create({ ...key, nics: [{ ...wanted, reservedPortId: port.id }] });
+    config = await scope.store.podConfigs.create({
+      ...key,
+      projectId: project.id,
+      nics: [{ ...wanted, reservedPortId: port.id }],
+    });
   } catch (e) {
     await scope.neutron.ports.ensureDeleted(port.id).catch(() => undefined);
     if (e instanceof StoreError && e.reason === 'conflict') {
       const other = await scope.store.podConfigs.get(key).catch(() => undefined);
-      if (other) throw alreadyConfigured(other);
+      if (other) return refuseExisting(scope, project, other);
     }
     throw e;
   }
@@ -139,18 +163,54 @@ export interface ReleaseOptions {
   force: boolean;
 }
 
-/** The node a pod's network is plugged on (a reserved port bound, or an attachment), if any. */
-async function pluggedOn(
-  scope: ClusterScope,
-  config: PodNetworkConfig,
-): Promise<{ node: string; portId: string } | undefined> {
+/**
+ * Why a port a config names must not be deleted as its reservation: it does not carry the pod's
+ * reservation tags (a forged or mistaken row), or a device other than N-Net owns it.
+ */
+export function notItsReservation(port: Port, key: PodKey): string | undefined {
+  const pod = podOfPort(port);
+  const tags = port.tags ?? [];
+  const tagged =
+    tags.includes('nnet') &&
+    tags.includes(clusterTag(key.cluster)) &&
+    tags.includes(RESERVED_TAG) &&
+    pod?.namespace === tagValue(key.namespace) &&
+    pod.pod === tagValue(key.pod);
+  if (!tagged)
+    return `refusing to delete port ${port.id}: it is not the reservation of ${podName(key)} in cluster ${key.cluster} (it lacks the nnet, ${clusterTag(key.cluster)}, ${RESERVED_TAG} and the pod's tags); the store's record for the pod does not match Neutron`;
+  if (port.deviceOwner !== '' && port.deviceOwner !== DEVICE_OWNER)
+    return `refusing to delete port ${port.id} of ${podName(key)}: it belongs to device_owner ${port.deviceOwner}, not to N-Net`;
+  return undefined;
+}
+
+/**
+ * The config's reserved ports as they are in Neutron: undefined for one that is gone. Only for a
+ * config of the user's own project (checked before): a 404 then means gone, not "not yours".
+ */
+async function currentPorts(scope: ClusterScope, config: PodNetworkConfig): Promise<(Port | undefined)[]> {
+  const ports: (Port | undefined)[] = [];
   for (const portId of reservedPortIds(config)) {
     const port = await scope.neutron.ports.get(portId).catch((e: unknown) => {
       if (e instanceof NeutronError && e.reason === 'not-found') return undefined;
       throw e;
     });
-    if (port?.hostId) return { node: port.hostId, portId };
+    if (port) {
+      const problem = notItsReservation(port, config);
+      if (problem) throw new NeutronError('refused', problem);
+    }
+    ports.push(port);
   }
+  return ports;
+}
+
+/** The node a pod's network is plugged on (a reserved port bound, or an attachment), if any. */
+async function pluggedOn(
+  scope: ClusterScope,
+  config: PodNetworkConfig,
+  ports: readonly (Port | undefined)[],
+): Promise<{ node: string; portId: string } | undefined> {
+  const bound = ports.find((p) => p?.hostId);
+  if (bound) return { node: bound.hostId, portId: bound.id };
   const attachment = (await scope.store.attachments.list({ cluster: config.cluster })).find(
     (a) => a.namespace === config.namespace && a.pod === config.pod,
   );
@@ -158,9 +218,11 @@ async function pluggedOn(
 }
 
 /**
- * Releases a pod's reservation: deletes every NIC's reserved port, then its config. Without
- * `force`, a pod whose network is plugged (a port bound to a node, or an attachment recorded) is
- * refused. Returns false when the pod had no config (nothing to release).
+ * Releases a pod's reservation: deletes every NIC's reserved port, then its config. A config of
+ * another project is refused before Neutron is asked anything (its port would answer 404, which
+ * is "not yours", not "gone"); so is a port that is not the pod's reservation. Without `force`, a
+ * pod whose network is plugged (a port bound to a node, or an attachment recorded) is refused.
+ * Returns false when the pod had no config (nothing to release).
  */
 export async function releasePodNetwork(
   scope: ClusterScope,
@@ -169,15 +231,18 @@ export async function releasePodNetwork(
 ): Promise<boolean> {
   const config = await scope.store.podConfigs.get(key);
   if (!config) return false;
+  const project = await userProject(scope);
+  if (!(await ownedBy(scope, project, config))) throw belongsToAnotherProject(config, project);
+  const ports = await currentPorts(scope, config);
   if (!options.force) {
-    const plugged = await pluggedOn(scope, config);
+    const plugged = await pluggedOn(scope, config, ports);
     if (plugged)
       throw new InputError(
         'invalid-argument',
         `${podName(key)} is running: its port ${plugged.portId} is bound to node ${plugged.node}; delete the pod first (kubenetctl delete pod ${key.pod} -n ${key.namespace}), or give --force`,
       );
   }
-  for (const portId of reservedPortIds(config)) await scope.neutron.ports.ensureDeleted(portId);
+  for (const port of ports) if (port) await scope.neutron.ports.ensureDeleted(port.id);
   await scope.store.podConfigs.delete(key);
   return true;
 }

@@ -86,6 +86,8 @@ export interface PodNetworkView {
   namespace: string;
   pod: string;
   cluster: string;
+  /** The Keystone project that made it (absent for configs recorded before it was kept). */
+  projectId?: string;
   /** What was asked for: the network, a subnet per IP family (IPv4 first), the static IPs. */
   network?: { id: string; name: string };
   subnets: SubnetRef[];
@@ -316,6 +318,7 @@ export const podNetworkPrinter: ResourcePrinter<PodNetworkView> = {
     // subnet and ip: the first (IPv4 when there is one), as Kubernetes keeps podIP next to podIPs.
     spec: defined({
       cluster: p.cluster,
+      projectId: p.projectId,
       network: p.network,
       subnet: p.subnets[0],
       subnets: p.subnets,
@@ -405,6 +408,7 @@ export function describePodNetwork(p: PodNetworkView): DescribeEntry[] {
     ['Name', p.pod],
     ['Namespace', p.namespace],
     ['Cluster', p.cluster],
+    ['Project', p.projectId ?? ''],
     [
       'Requested',
       [

@@ -2,7 +2,7 @@
  * What one kubenetctl command talks to, opened lazily and at most once: N-Net's store, the
  * cluster the command is about, and Neutron with the user's own OpenStack credentials.
  */
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { IdentityError, InputError, StoreError } from '../errors/index.ts';
 import { loadCredentials } from '../identity/index.ts';
 import type { NeutronClient } from '../neutron/index.ts';
@@ -99,9 +99,7 @@ export function openSession(settings: NnetSettings): NnetSession {
             );
           throw e;
         }
-        mkdirSync(settings.tokenCacheDir, { recursive: true, mode: 0o700 });
-        // The cache holds tokens: only its owner may list or read it.
-        if ((statSync(settings.tokenCacheDir).mode & 0o077) !== 0) chmodSync(settings.tokenCacheDir, 0o700);
+        // The session makes the token cache directory this user's alone, or refuses it (src/identity cache.ts).
         const { neutron: client } = await connect(credentials, {
           tokenCacheDir: settings.tokenCacheDir,
           keystoneTimeoutMs: KEYSTONE_TIMEOUT_MS,

@@ -158,7 +158,7 @@ export type NetworkCommand =
     }
   | { kind: 'connect-router'; router: string; subnet: string; scope: Scope }
   | { kind: 'disconnect-router'; router: string; subnet: string; scope: Scope }
-  | { kind: 'gc'; dryRun: boolean; scope: Scope; cniConfig?: string }
+  | { kind: 'gc'; dryRun: boolean; scope: Scope; minAgeSeconds?: number; cniConfig?: string; node?: string }
   // --- kubenetctl's own ---
   | { kind: 'version'; output?: 'json' | 'yaml' }
   /**

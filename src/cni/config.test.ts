@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { InputError, type InputReason } from '../errors/index.ts';
 import {
@@ -212,10 +216,14 @@ test('invalid fields are code 7 with a message naming the field', () => {
     [{ credentials: { cloudsYaml: '/etc/c.yaml' } }, 'field "credentials" must be {"cloudsYaml"'],
     [{ credentials: { openrc: 'openrc' } }, 'field "credentials.openrc" must be an absolute path'],
     [{ credentials: { openrc: '/x', password: 'p' } }, 'field "credentials" has unknown keys "password"'],
-    [{ bridge: 'br int' }, 'field "bridge" must not contain whitespace'],
+    [{ bridge: 'br int' }, 'field "bridge" may hold only letters, digits and'],
     [{ bridge: 'a-very-long-bridge-name' }, 'field "bridge" is longer than 15 bytes'],
-    [{ ovsdbSocket: 'db.sock' }, 'field "ovsdbSocket" must be unix:/path'],
-    [{ ovsdbSocket: 'tcp:host:99999' }, 'field "ovsdbSocket" must be unix:/path'],
+    [
+      { ovsdbSocket: 'db.sock' },
+      'field "ovsdbSocket" must be unix:/absolute/path, /absolute/path or tcp:HOST:PORT',
+    ],
+    [{ ovsdbSocket: 'tcp:host:99999' }, 'field "ovsdbSocket" has a TCP port outside 1–65535'],
+    [{ ovsdbSocket: 'ssl:127.0.0.1:6640' }, 'field "ovsdbSocket" ssl: is not supported'],
     [{ ovsNetns: 'a/b' }, 'field "ovsNetns" must be a netns name or an absolute path'],
     [{ mtu: 67 }, 'field "mtu" must be at least 68'],
     [{ mtu: 70000 }, 'field "mtu" must be at most 65535'],
@@ -362,4 +370,74 @@ test('peekVersion gives the config version only when it is one we speak', () => 
   assert.equal(peekVersion({ cniVersion: '0.4.0' }), '0.4.0');
   assert.equal(peekVersion({ cniVersion: '0.3.1' }), undefined);
   assert.equal(peekVersion({}), undefined);
+});
+
+test('a logFile that is or leads to a device, a pipe, or stdout/stderr is code 7; /dev/null and plain files are fine', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nnet-logfile-'));
+  try {
+    symlinkSync('/dev/stdout', join(dir, 'to-stdout'));
+    symlinkSync('/proc/self/fd/2', join(dir, 'to-stderr'));
+    mkdirSync(join(dir, 'a-dir'));
+    execFileSync('mkfifo', [join(dir, 'a-fifo')]);
+    writeFileSync(join(dir, 'existing.log'), '');
+    for (const logFile of [
+      '/dev/stdout',
+      '/dev/stderr',
+      '/dev/fd/1',
+      '/dev/fd/2',
+      '/proc/self/fd/1',
+      '/proc/thread-self/fd/1',
+      `/proc/${process.pid}/fd/1`,
+      '/dev/./stdout',
+      '/tmp/../dev/stdout',
+      '/dev/tty',
+      '/dev/console',
+      '/sys/kernel/x',
+    ])
+      assert.match(
+        inputError(() => parse({ ...MINIMAL, logFile }), 'invalid-config').message,
+        /field "logFile" must be a regular file outside \/dev, \/proc and \/sys/,
+        logFile,
+      );
+    for (const [name, kind] of [
+      ['to-stdout', /must be a regular file, and it is (a pipe|a character device|a socket)|own stdout/],
+      ['to-stderr', /must be a regular file, and it is (a pipe|a character device|a socket)|own stderr/],
+      ['a-dir', /it is a directory/],
+      ['a-fifo', /it is a pipe/],
+    ] as const)
+      assert.match(
+        inputError(() => parse({ ...MINIMAL, logFile: join(dir, name) }), 'invalid-config').message,
+        kind,
+        name,
+      );
+    for (const logFile of ['/dev/null', join(dir, 'existing.log'), join(dir, 'not-yet', 'nnet.log')])
+      assert.equal(parse({ ...MINIMAL, logFile }).logFile, logFile);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("logFileProblem refuses the process's own stdout when it is a regular file", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nnet-logfile-'));
+  try {
+    const out = join(dir, 'stdout.txt');
+    const script = `import { logFileProblem } from ${JSON.stringify(new URL('./config.ts', import.meta.url).href)};
+      console.error(JSON.stringify([logFileProblem(${JSON.stringify(out)}), logFileProblem(${JSON.stringify(join(dir, 'other.log'))})]));`;
+    const fd = openSync(out, 'w');
+    try {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        stdio: ['ignore', fd, 'pipe'],
+        encoding: 'utf8',
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stderr.trim().split('\n').pop()!), [
+        "must not be the plugin's own stdout (log lines would corrupt the CNI result)",
+        null,
+      ]);
+    } finally {
+      closeSync(fd);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

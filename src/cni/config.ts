@@ -9,12 +9,16 @@
  *   const conf = parseNetConf(decodeConfig(stdin), { command: 'ADD' });
  *   conf.plugDriver; // 'internal'
  */
+import { fstatSync, type Stats, statSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { posix } from 'node:path';
 import * as z from 'zod/mini';
 import { DEFAULT_AGENT_SOCKET } from '../cniproto/index.ts';
 import { InputError } from '../errors/index.ts';
 import type { LogLevel } from '../log/index.ts';
+import { parseOvsdbTarget } from '../plug/ovsdb-target.ts';
 import { parseCidr, parseIfaceAddress, parseIp, parseMac } from '../resources/index.ts';
+import { parseStoreUrl } from '../store/index.ts';
 import { resultProblems } from './result.ts';
 import {
   type Attachment,
@@ -188,26 +192,24 @@ const word = (max: number) =>
 const ms = z.int().check(z.minimum(1), z.maximum(3_600_000));
 
 function parseStore(s: string): StoreLocation | { problem: string } {
-  const usage = { problem: 'must be sqlite:/absolute/path or etcd:http://host:port[,http://host:port…]' };
-  if (s.startsWith('sqlite:')) {
-    const path = s.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-    return isAbsPath(path) ? { kind: 'sqlite', path, url: s } : usage;
+  let where: ReturnType<typeof parseStoreUrl>;
+  try {
+    where = parseStoreUrl(s);
+  } catch (e) {
+    // What is wrong, without echoing any part of the value (quoted parts are left out).
+    const why = (e instanceof Error ? e.message : '')
+      .replace(/^invalid store URL "[^"]*": /, '')
+      .replace(/"[^"]*"/g, '…');
+    const usage = s.startsWith('etcd:')
+      ? 'etcd:http(s)://host:port[,…][?prefix=/p&cacert=…&cert=…&key=…&user=…&password-file=…]'
+      : s.startsWith('sqlite:')
+        ? 'sqlite:/absolute/path'
+        : 'sqlite:/absolute/path or etcd:http(s)://host:port[,…]';
+    return { problem: `must be ${usage}${why ? ` (${why})` : ''}` };
   }
-  if (!s.startsWith('etcd:')) return usage;
-  const endpoints = s.slice('etcd:'.length).split(',');
-  const ok = endpoints.every((e) => {
-    try {
-      const u = new URL(e);
-      return (
-        (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' && !u.username && !u.password
-      );
-    } catch {
-      return false;
-    }
-  });
-  // Never echo the value: a URL may carry a password.
-  if (!ok) return { problem: 'must be etcd:http(s)://host:port[,…], each a URL without user info' };
-  return { kind: 'etcd', endpoints: endpoints.map((e) => e.replace(/\/+$/, '')), url: s };
+  return where.backend === 'sqlite'
+    ? { kind: 'sqlite', path: where.path, url: s }
+    : { kind: 'etcd', endpoints: where.endpoints, url: s };
 }
 
 function parseServiceCidrs(s: string): string[] | { problem: string } {
@@ -225,12 +227,66 @@ function parseServiceCidrs(s: string): string[] | { problem: string } {
   return out;
 }
 
+function fileKind(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isFIFO()) return 'a pipe';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/** Whether `st` is the file this process's stdout (1) or stderr (2) writes to. */
+function ownStream(st: Stats): string | undefined {
+  for (const [fd, name] of [
+    [1, 'stdout'],
+    [2, 'stderr'],
+  ] as const) {
+    try {
+      const o = fstatSync(fd);
+      if (o.dev === st.dev && o.ino === st.ino) return name;
+    } catch {
+      // That stream is closed: nothing to compare with.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Why a path cannot be the plugin's log file. The runtime reads the CNI result from the plugin's
+ * stdout: a log file that is (or leads to) stdout or stderr, a device or a pipe would mix log lines
+ * into it (`/dev/stdout`, `/dev/fd/1`, `/proc/self/fd/1`, a symlink to one of them). Paths under
+ * /dev (bar /dev/null, which discards the log), /proc and /sys are refused as written; an existing
+ * file must be a regular file that is not this process's stdout or stderr.
+ */
+export function logFileProblem(file: string): string | undefined {
+  if (!isAbsPath(file)) return 'must be an absolute path';
+  const path = posix.normalize(file);
+  if (path === '/dev/null') return undefined;
+  if (/^\/(dev|proc|sys)(\/|$)/.test(path))
+    return 'must be a regular file outside /dev, /proc and /sys (log lines written to a device or to the plugin\'s own stdout would corrupt the CNI result); "/dev/null" discards the log';
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch {
+    return undefined; // not there yet: the logger creates a regular file
+  }
+  if (!st.isFile()) return `must be a regular file, and it is ${fileKind(st)}`;
+  const stream = ownStream(st);
+  if (stream) return `must not be the plugin's own ${stream} (log lines would corrupt the CNI result)`;
+  return undefined;
+}
+
+const logFileSchema = parsedString((s) => {
+  const problem = logFileProblem(s);
+  return problem ? { problem } : s;
+});
+
+/** The plug layer's own rule (src/plug/ovsdb-target.ts): `unix:/path` or `tcp:HOST:PORT`; `ssl:` is refused. */
 function parseOvsdb(s: string): string | { problem: string } {
-  if (isAbsPath(s)) return `unix:${s}`;
-  if (s.startsWith('unix:') && isAbsPath(s.slice(5))) return s;
-  const m = /^(tcp|ssl):(.+):(\d{1,5})$/.exec(s);
-  if (m && Number(m[3]) >= 1 && Number(m[3]) <= 65535 && NO_SPACE.test(m[2]!)) return s;
-  return { problem: 'must be unix:/path, tcp:host:port or ssl:host:port' };
+  const t = parseOvsdbTarget(s);
+  if ('problem' in t) return t;
+  return t.kind === 'unix' ? `unix:${t.path}` : s;
 }
 
 function parseRequestedIp(s: string): RequestedIp | { problem: string } {
@@ -376,7 +432,7 @@ function schemaFor(nodeName: string) {
     ovsNetns: z.optional(netnsSchema),
     mtu: z.optional(z.int().check(z.minimum(68), z.maximum(65535))),
     serviceCidr: z.optional(parsedString(parseServiceCidrs)),
-    logFile: z._default(absPath, DEFAULTS.logFile),
+    logFile: z._default(logFileSchema, DEFAULTS.logFile),
     logLevel: z._default(z.enum(['debug', 'info', 'warn', 'error']), DEFAULTS.logLevel),
     agentSocket: z._default(absPath, DEFAULT_AGENT_SOCKET),
     tokenCacheDir: z._default(absPath, DEFAULTS.tokenCacheDir),

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { InputError } from '../errors/index.ts';
+import { parsePlugSpec } from '../plug/index.ts';
 import { parseCniArgs, parseCommand, parseEnv } from './env.ts';
 
 const ADD = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c0ffee', CNI_NETNS: '/run/netns/p1', CNI_IFNAME: 'eth0' };
@@ -77,35 +79,84 @@ test('a full ADD environment parses into a typed invocation', () => {
   });
 });
 
-test('container ids follow the spec syntax', () => {
-  for (const ok of ['a', '0', 'abc_DEF-1.2', 'f'.repeat(64)])
+test('container ids follow the spec syntax, and are at most 253 characters (what the store and Neutron keep)', () => {
+  for (const ok of ['a', '0', 'abc_DEF-1.2', 'f'.repeat(64), 'f'.repeat(253)])
     assert.equal(parseEnv({ ...ADD, CNI_CONTAINERID: ok }).command, 'ADD', ok);
   for (const bad of ['-a', '_a', '.a', 'a b', 'a/b', 'a:b', 'é', 'a\n']) {
     const e = envError(() => parseEnv({ ...ADD, CNI_CONTAINERID: bad }));
     assert.match(e.message, /CNI_CONTAINERID/, JSON.stringify(bad));
   }
+  for (const long of ['f'.repeat(254), 'f'.repeat(1025), 'f'.repeat(200_000)]) {
+    const e = envError(() => parseEnv({ ...ADD, CNI_CONTAINERID: long }));
+    assert.match(e.message, /CNI_CONTAINERID "f{64}…" .*at most 253 characters/);
+    assert.ok(e.message.length < 400, 'the id is not repeated whole');
+  }
+  const infra = envError(() =>
+    parseEnv({ ...ADD, CNI_ARGS: `K8S_POD_INFRA_CONTAINER_ID=${'f'.repeat(254)}` }),
+  );
+  assert.match(infra.message, /K8S_POD_INFRA_CONTAINER_ID .*at most 253 characters/);
 });
 
-test('interface names follow Linux rules: ≤ 15 bytes, no "/", ":" or whitespace, not "." or ".."', () => {
-  for (const ok of ['eth0', 'net1', 'a', 'x'.repeat(15), 'veth-_.x', 'é'.repeat(7)])
+test('interface names: ≤ 15 bytes of letters, digits and _.-@%+,= (what the kernel and `ip -batch` both take), not "." or ".."', () => {
+  for (const ok of ['eth0', 'net1', 'a', 'x'.repeat(15), 'veth-_.x', 'eth0.100', 'a@b%c+d,e=f'])
     assert.equal(parseEnv({ ...ADD, CNI_IFNAME: ok }).command, 'ADD', ok);
+  const chars = /may hold only letters, digits and/;
   const bad: [string, RegExp][] = [
     ['x'.repeat(16), /longer than 15/],
     ['é'.repeat(8), /longer than 15/],
     ['.', /"\."/],
     ['..', /"\."/],
-    ['eth/0', /"\/"/],
-    ['eth:0', /":"/],
-    ['eth 0', /whitespace/],
-    ['eth\t0', /whitespace/],
-    ['eth\u00a00', /whitespace/],
-    ['eth\u00850', /whitespace/],
+    ['eth/0', chars],
+    ['eth:0', chars],
+    ['eth 0', chars],
+    ['eth\t0', chars],
+    ['eth\u00a00', chars],
+    ['eth\u00850', chars],
+    // iproute2's batch reader cuts a line at "#": the plug would have renamed the NIC "eth0".
+    ['eth0#x', chars],
+    ['eth"0', chars],
+    ["eth'0", chars],
+    ['eth\\0', chars],
+    ['é', chars],
   ];
   for (const [name, why] of bad) {
     const e = envError(() => parseEnv({ ...ADD, CNI_IFNAME: name }));
+    assert.equal(e.reason, 'invalid-env', 'CNI code 4');
     assert.match(e.message, /CNI_IFNAME/);
     assert.match(e.message, why, JSON.stringify(name));
   }
+});
+
+test('the CNI edge and the plug spec take exactly the same interface names (one rule)', () => {
+  const spec = {
+    portId: '0b7b5a6e-2c4b-4d6e-9f1a-3c2d1e0f9a8b',
+    mac: 'fa:16:3e:00:00:01',
+    ips: [{ address: '1.2.0.100', prefixLength: 16 }],
+    routes: [],
+    mtu: 1450,
+    netns: '/var/run/netns/x',
+  };
+  const takes = (fn: () => unknown) => {
+    try {
+      fn();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const atEdge = (ifname: string) => takes(() => parseEnv({ ...ADD, CNI_IFNAME: ifname }));
+  const inPlug = (ifname: string) => takes(() => parsePlugSpec({ ...spec, ifname }));
+  const names = fc.oneof(
+    fc.string({ minLength: 1, maxLength: 17 }),
+    fc.string({ unit: 'grapheme', minLength: 1, maxLength: 17 }),
+    fc.constantFrom('eth0#x', 'eth0', 'net1', 'x'.repeat(16)),
+  );
+  fc.assert(
+    fc.property(names, (ifname) => {
+      assert.equal(inPlug(ifname), atEdge(ifname), JSON.stringify(ifname));
+    }),
+    { numRuns: 2000 },
+  );
 });
 
 test('CNI_NETNS must be an absolute path', () => {

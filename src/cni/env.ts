@@ -9,7 +9,13 @@
  *   // → { command: 'DEL', containerId: 'c1', ifname: 'eth0', netns: undefined, args: {…}, cniPath: [] }
  */
 import { InputError } from '../errors/index.ts';
-import { CNI_COMMANDS, type CniCommand, ifnameProblem, isValidContainerId } from './spec.ts';
+import {
+  CNI_COMMANDS,
+  type CniCommand,
+  ifnameProblem,
+  isValidContainerId,
+  MAX_CONTAINER_ID,
+} from './spec.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -40,6 +46,7 @@ export type CniInvocation =
   | { command: 'VERSION' };
 
 const MAX_SHOWN = 64;
+const CONTAINER_ID_RULE = `must start with a letter or digit, hold only letters, digits, "_", "." and "-", and be at most ${MAX_CONTAINER_ID} characters long`;
 /** A value for a message: JSON-quoted and cut short (these values are ids and names, not secrets). */
 export function shown(value: string): string {
   return JSON.stringify(value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN)}…` : value);
@@ -85,9 +92,7 @@ export function parseEnv(env: Env): CniInvocation {
 
   const containerId = get('CNI_CONTAINERID');
   if (containerId !== undefined && !isValidContainerId(containerId))
-    problems.push(
-      `CNI_CONTAINERID ${shown(containerId)} must start with a letter or digit and hold only letters, digits, "_", "." and "-"`,
-    );
+    problems.push(`CNI_CONTAINERID ${shown(containerId)} ${CONTAINER_ID_RULE}`);
   const ifname = get('CNI_IFNAME');
   const ifProblem = ifname === undefined ? undefined : ifnameProblem(ifname);
   if (ifname !== undefined && ifProblem) problems.push(`CNI_IFNAME ${shown(ifname)} ${ifProblem}`);
@@ -138,7 +143,7 @@ const KNOWN: Record<string, { field: KnownKey; valid: (v: string) => boolean; ru
   K8S_POD_INFRA_CONTAINER_ID: {
     field: 'podInfraContainerId',
     valid: isValidContainerId,
-    rule: 'must be a container id (letters, digits, "_", "." and "-")',
+    rule: `must be a container id (letters, digits, "_", "." and "-", at most ${MAX_CONTAINER_ID} characters)`,
   },
 };
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { IdentityError, InputError, NeutronError, PlugError, StoreError } from '../errors/index.ts';
-import { errorJson, NnetCode, redactSecrets, safeText, toCniError } from './errors.ts';
+import { errorJson, NnetCode, redactSecrets, safeStack, safeText, toCniError } from './errors.ts';
 
 test('every domain error reason maps to its documented CNI code', () => {
   const table: [Error, number][] = [
@@ -27,6 +27,13 @@ test('every domain error reason maps to its documented CNI code', () => {
     [new StoreError('not-registered', 'x'), 103],
     [new StoreError('corrupt', 'x'), 105],
     [new StoreError('not-found', 'x'), 110],
+    [new IdentityError('tls', 'x'), 112],
+    [new NeutronError('tls', 'x'), 112],
+    [new StoreError('tls', 'x'), 112],
+    [new IdentityError('too-large', 'x'), 113],
+    [new NeutronError('too-large', 'x'), 113],
+    [new StoreError('too-large', 'x'), 113],
+    [new StoreError('rejected', 'x'), 114],
     [new PlugError('netns-missing', 'x'), 3],
     [new PlugError('ovs-unavailable', 'x'), 11],
     [new PlugError('link', 'x'), 106],
@@ -139,4 +146,22 @@ test('stacks logged to the file keep their lines but lose secret values', () => 
   const out = redactSecrets(stack);
   assert.doesNotMatch(out, /hunter2/);
   assert.match(out, /\n {4}at login/);
+});
+
+test("a parser's error never reaches msg, details or the log's stack: it quotes its input", () => {
+  let syntax: unknown;
+  try {
+    JSON.parse('{"password": hunter2-LE"}');
+  } catch (e) {
+    syntax = e;
+  }
+  const yamlish = Object.assign(new Error('Unresolved tag: !x at line 1:\n password: hunter2-LE'), {
+    name: 'YAMLParseError',
+  });
+  for (const e of [syntax, yamlish, new InputError('decode', 'bad file', { cause: syntax })]) {
+    const f = toCniError(e, 'ADD');
+    assert.doesNotMatch(`${f.msg} ${f.details ?? ''}`, /hunter2/);
+    assert.doesNotMatch(safeStack(e as Error), /hunter2/);
+  }
+  assert.match(toCniError(syntax, 'ADD').msg, /SyntaxError while parsing input \(its text is withheld/);
 });

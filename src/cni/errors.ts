@@ -43,8 +43,18 @@ export const NnetCode = {
   StoreNotFound: 110,
   /** Neutron answered with content that makes no sense (a malformed address, route or id). */
   NeutronBadReply: 111,
+  /**
+   * A TLS handshake failed (Keystone, Neutron or etcd): the server's certificate is not trusted,
+   * has expired or names another host, or the server refused the client certificate. A
+   * configuration error: never retried.
+   */
+  TlsFailure: 112,
+  /** A service's reply exceeded N-Net's size cap for it (Keystone, Neutron or etcd). */
+  ReplyTooLarge: 113,
+  /** etcd refused N-Net's user, password or token, or its permission on the store's prefix. */
+  StoreRejected: 114,
   /** N-Net refused to act on a Neutron object that is not its cluster's or is another device's. */
-  Refused: 112,
+  Refused: 115,
 } as const;
 
 const INPUT: Record<InputReason, number> = {
@@ -60,6 +70,8 @@ const IDENTITY: Record<IdentityReason, number> = {
   unreachable: CniCode.TryAgainLater,
   'no-endpoint': NnetCode.IdentityMisconfigured,
   'no-credentials': NnetCode.IdentityMisconfigured,
+  tls: NnetCode.TlsFailure,
+  'too-large': NnetCode.ReplyTooLarge,
 };
 const NEUTRON: Record<NeutronReason, number> = {
   'ip-taken': NnetCode.IpTaken,
@@ -70,6 +82,8 @@ const NEUTRON: Record<NeutronReason, number> = {
   'over-quota': NnetCode.NeutronRejected,
   'bad-reply': NnetCode.NeutronBadReply,
   refused: NnetCode.Refused,
+  tls: NnetCode.TlsFailure,
+  'too-large': NnetCode.ReplyTooLarge,
   unavailable: CniCode.TryAgainLater,
 };
 const STORE: Record<StoreReason, number> = {
@@ -79,6 +93,9 @@ const STORE: Record<StoreReason, number> = {
   corrupt: NnetCode.StoreCorrupt,
   'not-found': NnetCode.StoreNotFound,
   'not-registered': NnetCode.ClusterNotRegistered,
+  rejected: NnetCode.StoreRejected,
+  tls: NnetCode.TlsFailure,
+  'too-large': NnetCode.ReplyTooLarge,
 };
 const DEPLOY: Record<PlugReason, number> = {
   // "Container unknown or does not exist": the runtime need not clean up after it.
@@ -116,6 +133,14 @@ export function redactSecrets(text: string): string {
     .replace(FERNET, '[redacted]');
 }
 
+/** A stack for the log file: secrets redacted, and a parser error's quoting first line withheld. */
+export function safeStack(e: Error): string {
+  const stack = e.stack ?? '';
+  if (!isParserError(e)) return redactSecrets(stack);
+  const frames = stack.split('\n').filter((l) => STACK_LINE.test(l));
+  return [withheldParserMessage(e), ...frames].join('\n');
+}
+
 /** Text fit for stdout: no secret-looking values, no stack frames, one bounded paragraph. */
 export function safeText(text: string, max: number): string {
   const lines = text.split('\n').filter((l) => !STACK_LINE.test(l));
@@ -123,7 +148,22 @@ export function safeText(text: string, max: number): string {
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }
 
+/**
+ * Whether `e` is a parser's error (JSON.parse's SyntaxError, the yaml package's YAMLParseError…):
+ * their messages quote the input they choke on, and that input may be a credentials file or a
+ * reply holding a secret. Never repeat their text anywhere.
+ */
+export function isParserError(e: unknown): boolean {
+  return e instanceof SyntaxError || (e instanceof Error && /^YAML\w*(Error|Exception)$/.test(e.name));
+}
+
+/** A parser error's stand-in text: its kind only. */
+export function withheldParserMessage(e: Error): string {
+  return `${e.name} while parsing input (its text is withheld: it may quote the input)`;
+}
+
 function describe(value: unknown): string {
+  if (isParserError(value)) return withheldParserMessage(value as Error);
   if (value instanceof Error) return value.message || value.name;
   try {
     return String(value);
@@ -171,7 +211,7 @@ export function toCniError(e: unknown, command?: CniCommand): CniFailure {
   const detailParts: string[] = [];
   let msg: string;
   if (e instanceof Error) {
-    msg = e.message || e.name;
+    msg = isParserError(e) ? withheldParserMessage(e) : e.message || e.name;
     if (!isNnetError(e) && e.name !== 'TimeoutError') msg = `internal error: ${msg}`;
     if (isNnetError(e)) {
       if (e.domain === 'neutron' && (e.status !== undefined || e.neutronType))

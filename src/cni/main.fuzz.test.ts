@@ -4,9 +4,11 @@
  * through runPlugin with a verb table that returns fixed valid results (or throws anything).
  * Whatever comes in, the plugin answers with either a spec-valid success or one spec error JSON
  * with a known code, and an exit code that agrees; nothing escapes, no stack trace is printed.
- * The checks of the output are written independently of src/cni's own validators.
+ * The checks of the output are written independently of src/cni's own validators. The default
+ * suite runs 1,200 cases; `npm run fuzz` runs 10,000 (NNET_FUZZ_CASES=N for any other count).
  */
 import assert from 'node:assert/strict';
+import { randomInt } from 'node:crypto';
 import { isIP } from 'node:net';
 import { test } from 'node:test';
 import fc from 'fast-check';
@@ -15,7 +17,7 @@ import { runPlugin, type Verbs } from './main.ts';
 import { attachmentResult } from './result.ts';
 
 const VERSIONS = ['0.4.0', '1.0.0', '1.1.0'];
-const KNOWN_CODES = new Set([1, 3, 4, 5, 6, 7, 11, 50, 51, ...Array.from({ length: 11 }, (_, i) => 100 + i)]);
+const KNOWN_CODES = new Set([1, 3, 4, 5, 6, 7, 11, 50, 51, ...Array.from({ length: 16 }, (_, i) => 100 + i)]);
 const COMMANDS = ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC', 'VERSION'] as const;
 const STACK = /\bat .+:\d+:\d+|\n\s+at |\.ts:\d+/;
 
@@ -379,12 +381,26 @@ async function check(inv: Invocation): Promise<void> {
   assert.notEqual(inv.verb.kind === 'throw' && command !== 'VERSION', true, 'a throwing verb cannot succeed');
 }
 
-test('fuzz: 1,200 random and mutated invocations all end in a spec result or a spec error', async (t) => {
+/**
+ * Cases per run: 1,200 in the default suite; `npm run fuzz` runs 10,000 (NNET_FUZZ_CASES). The
+ * seed is printed before anything is asserted; NNET_FUZZ_SEED replays a run.
+ */
+const CASES = Number(process.env.NNET_FUZZ_CASES) || 1200;
+const SEED = Number(process.env.NNET_FUZZ_SEED) || randomInt(1, 2 ** 31);
+process.stdout.write(`cni fuzz: ${CASES} cases, seed ${SEED} (NNET_FUZZ_SEED=${SEED} replays it)\n`);
+
+test(`fuzz: ${CASES} random and mutated invocations all end in a spec result or a spec error`, async (t) => {
+  t.diagnostic(`seed ${SEED}`);
   seen.clear();
-  await fc.assert(fc.asyncProperty(invocation, check), {
-    numRuns: 1200,
-    seed: Number(process.env.NNET_FUZZ_SEED) || undefined,
-  });
+  const started = Date.now();
+  try {
+    await fc.assert(fc.asyncProperty(invocation, check), { numRuns: CASES, seed: SEED });
+  } catch (e) {
+    throw new Error(`cni fuzz failed; reproduce with NNET_FUZZ_SEED=${SEED}: ${(e as Error).message}`);
+  }
+  process.stdout.write(
+    `cni fuzz: ${CASES} cases passed in ${Math.round((Date.now() - started) / 1000)} s, seed ${SEED}\n`,
+  );
   t.diagnostic(`outcomes: ${JSON.stringify(Object.fromEntries([...seen].sort()))}`);
   // The generators must reach deep enough to matter: successes of every command and the main
   // failure classes (bad env, undecodable stdin, bad version, bad config, verb failures).
@@ -419,6 +435,6 @@ test('fuzz: unmutated valid invocations of every command succeed', async () => {
         assert.equal(JSON.parse(writes[0]!).code, 1);
       } else assert.equal(code, 0, writes.join(''));
     }),
-    { numRuns: 60 },
+    { numRuns: 60, seed: SEED },
   );
 });

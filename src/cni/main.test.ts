@@ -333,3 +333,34 @@ test('logs go to the log the config names, never to stdout', async () => {
   assert.equal(writes.length, 1);
   assert.doesNotMatch(writes[0]!, /hello/);
 });
+
+test('logFile "/dev/stdout" is code 7, and the error is logged to the fallback file, never to stdout', async () => {
+  for (const [env, code] of [
+    [{ CNI_COMMAND: 'ADD', ...ATTACH, CNI_ARGS: ARGS }, 7],
+    // A bad environment is reported first; its log line must not go where the config said either.
+    [{ CNI_COMMAND: 'ADD', ...ATTACH, CNI_IFNAME: 'eth0#x', CNI_ARGS: ARGS }, 4],
+  ] as const) {
+    const opened: string[] = [];
+    const writes: string[] = [];
+    const { verbs, calls } = fakeVerbs();
+    const exit = await runPlugin({
+      env,
+      stdin: JSON.stringify({ ...CONF, logFile: '/dev/stdout' }),
+      verbs,
+      stdout: { write: (s) => writes.push(s) },
+      fallbackLogFile: '/tmp/nnet-test-fallback.log',
+      openLog: (file) => {
+        opened.push(file);
+        return createLogger({ component: 'cni', sink: () => {} });
+      },
+    });
+    assert.equal(exit, 1);
+    assert.equal(writes.length, 1);
+    const doc = JSON.parse(writes[0]!);
+    assert.equal(doc.code, code, doc.msg);
+    if (code === 7) assert.match(doc.msg, /field "logFile" must be a regular file outside \/dev/);
+    if (code === 4) assert.match(doc.msg, /CNI_IFNAME "eth0#x"/);
+    assert.deepEqual(opened, ['/tmp/nnet-test-fallback.log']);
+    assert.equal(calls.add.length, 0, 'no verb ran');
+  }
+});

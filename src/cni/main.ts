@@ -12,7 +12,7 @@ import { InputError } from '../errors/index.ts';
 import { createLogger, type LogFields, type Logger, type LogLevel } from '../log/index.ts';
 import type { NetConf } from './config.ts';
 import { type CniArgs, type CniInvocation, type Env, parseCommand, parseEnv } from './env.ts';
-import { type CniFailure, errorJson, redactSecrets, safeText, toCniError } from './errors.ts';
+import { type CniFailure, errorJson, safeStack, safeText, toCniError } from './errors.ts';
 import {
   type Attachment,
   CniCode,
@@ -147,7 +147,7 @@ export async function runPlugin(io: PluginIO): Promise<number> {
         details: failure.details,
         durationMs: now() - started,
         // The stack goes to the log file only, for internal errors worth a bug report.
-        stack: failure.code === 100 && e instanceof Error && e.stack ? redactSecrets(e.stack) : undefined,
+        stack: failure.code === 100 && e instanceof Error && e.stack ? safeStack(e) : undefined,
       });
     } catch {
       // A failing log must not hide the error from the runtime.
@@ -161,7 +161,7 @@ export async function runPlugin(io: PluginIO): Promise<number> {
     logFields = { command };
     if (command === 'VERSION') return write(versionJson()) ? 0 : 1;
     const stdin = await readInput(io.stdin);
-    const { decodeConfig, parseNetConf, peekVersion } = await import('./config.ts');
+    const { decodeConfig, logFileProblem, parseNetConf, peekVersion } = await import('./config.ts');
     // Decode before checking the environment only to answer in the config's cniVersion; as in
     // libcni's skel, a bad environment is reported before a bad config.
     let raw: Record<string, unknown> | undefined;
@@ -170,7 +170,7 @@ export async function runPlugin(io: PluginIO): Promise<number> {
       raw = decodeConfig(stdin);
       version = peekVersion(raw) ?? LATEST_VERSION;
       // Until the config validates, errors go to the log file it names, if it names a plausible one.
-      if (typeof raw.logFile === 'string' && /^\/[^\0]*$/.test(raw.logFile)) logFile = raw.logFile;
+      if (typeof raw.logFile === 'string' && logFileProblem(raw.logFile) === undefined) logFile = raw.logFile;
     } catch (e) {
       decodeError = e;
     }

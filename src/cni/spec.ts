@@ -1,8 +1,9 @@
 /**
  * The CNI specification's vocabulary (spec 1.1.0, with 1.0.0 and 0.4.0 still spoken): versions,
  * commands, well-known error codes, the result and error shapes, and the name rules for container
- * ids, interface names and network names. Types and constants only, plus three tiny predicates;
- * nothing here imports a library, so the VERSION path stays cheap.
+ * ids, interface names and network names. Types and constants only, plus tiny predicates; nothing
+ * here imports a library (the interface name rule comes from src/plug/ifname.ts, which imports
+ * nothing either), so the VERSION path stays cheap.
  */
 
 import { LATEST_VERSION as LATEST, SUPPORTED_VERSIONS as SUPPORTED } from '../cniproto/index.ts';
@@ -114,19 +115,24 @@ export interface Attachment {
 
 const ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
-/** Container ids and network names: an alphanumeric, then alphanumerics, `_`, `.` or `-`. */
-export function isValidContainerId(id: string): boolean {
-  return ID_RE.test(id);
+/** Network names (and the characters of container ids): an alphanumeric, then alphanumerics, `_`, `.` or `-`. */
+export function isValidNetworkName(name: string): boolean {
+  return ID_RE.test(name);
 }
-export const isValidNetworkName = isValidContainerId;
 
-/** Why `name` cannot be a Linux interface name, or undefined when it can. */
-export function ifnameProblem(name: string): string | undefined {
-  if (name === '') return 'is empty';
-  if (name === '.' || name === '..') return 'must not be "." or ".."';
-  // IFNAMSIZ is 16 bytes including the terminating NUL.
-  if (Buffer.byteLength(name, 'utf8') > 15) return 'is longer than 15 bytes';
-  if (/[/:]/.test(name)) return 'must not contain "/" or ":"';
-  if (/[\s\u0085\0]/u.test(name)) return 'must not contain whitespace or NUL';
-  return undefined;
+/**
+ * The longest container id N-Net takes: what it can record (the store's names are at most 253
+ * characters) and hand Neutron as a port's device_id (at most 255). Runtimes use 64 hex digits.
+ */
+export const MAX_CONTAINER_ID = 253;
+
+/** Container ids: a network name's characters, at most MAX_CONTAINER_ID of them. */
+export function isValidContainerId(id: string): boolean {
+  return id.length <= MAX_CONTAINER_ID && ID_RE.test(id);
 }
+
+/**
+ * Why `name` cannot be a pod's interface name: the plug layer's one rule (src/plug/ifname.ts, a
+ * module without imports, so that the VERSION path stays cheap), checked here at the edge.
+ */
+export { ifnameProblem } from '../plug/ifname.ts';

@@ -42,8 +42,18 @@ export class InputError extends NnetError {
   }
 }
 
-/** Keystone: credentials rejected, Keystone unreachable, no usable endpoint in the catalog. */
-export type IdentityReason = 'rejected' | 'unreachable' | 'no-endpoint' | 'no-credentials';
+/**
+ * Keystone: credentials rejected, Keystone unreachable, no usable endpoint in the catalog, a TLS
+ * handshake that failed (untrusted or mismatched certificate: configuration, never retried), a
+ * reply over N-Net's size cap.
+ */
+export type IdentityReason =
+  | 'rejected'
+  | 'unreachable'
+  | 'no-endpoint'
+  | 'no-credentials'
+  | 'tls'
+  | 'too-large';
 export class IdentityError extends NnetError {
   readonly domain = 'identity';
   constructor(
@@ -68,6 +78,8 @@ export type NeutronReason =
   | 'over-quota'
   | 'bad-reply' // a reply whose content makes no sense (a malformed address, route or id)
   | 'refused' // N-Net will not act on it: not its cluster's, or another device's
+  | 'tls' // the TLS handshake failed: an untrusted or mismatched certificate (configuration)
+  | 'too-large' // a reply over N-Net's size cap (not read further)
   | 'unavailable'; // 5xx, connection refused, timeout: retryable
 export class NeutronError extends NnetError {
   readonly domain = 'neutron';
@@ -93,7 +105,10 @@ export type StoreReason =
   | 'conflict' // compare-and-swap lost, unique row exists
   | 'corrupt' // not a database / bad schema / undecodable row
   | 'not-found'
-  | 'not-registered'; // no cluster record for this cluster
+  | 'not-registered' // no cluster record for this cluster
+  | 'rejected' // etcd refused N-Net's user, password, token or permission on the prefix
+  | 'tls' // the TLS handshake with etcd failed on every endpoint (configuration)
+  | 'too-large'; // an etcd reply over N-Net's size cap (not read further)
 export class StoreError extends NnetError {
   readonly domain = 'store';
   constructor(

@@ -1,9 +1,22 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  lchownSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { cacheFile, cacheKey, dropCache, readCache, writeCache } from './cache.ts';
+import { InputError } from '../errors/index.ts';
+import { cacheFile, cacheKey, dropCache, readCache, secureCacheDir, writeCache } from './cache.ts';
 import { credentialsFromFlat } from './credentials.ts';
 import type { AuthState } from './keystone.ts';
 
@@ -78,4 +91,64 @@ test('dropping a rejected token removes the file only if it still holds that tok
   assert.equal(readCache(f)?.token, state.token);
   dropCache(f, state.token);
   assert.throws(() => readFileSync(f), /ENOENT/);
+});
+
+// The tests run as root (the plugin's user); "another user" is nobody (uid 65534).
+const NOBODY = 65534;
+
+test('a pre-existing cache directory of mode 0777 is tightened to 0700 before anything is written', () => {
+  const d = join(dir, 'loose');
+  mkdirSync(d, { mode: 0o777 });
+  chmodSync(d, 0o777);
+  writeCache(cacheFile(d, creds()), d, state);
+  assert.equal(statSync(d).mode & 0o777, 0o700);
+  const d2 = join(dir, 'loose-read');
+  mkdirSync(d2);
+  chmodSync(d2, 0o755);
+  secureCacheDir(d2);
+  assert.equal(statSync(d2).mode & 0o777, 0o700);
+});
+
+test('a cache directory owned by another user is refused, naming it, and nothing is written there', () => {
+  const d = join(dir, 'foreign');
+  mkdirSync(d, { mode: 0o700 });
+  chownSync(d, NOBODY, NOBODY);
+  assert.throws(
+    () => secureCacheDir(d),
+    (e: unknown) =>
+      e instanceof InputError &&
+      e.reason === 'invalid-config' &&
+      e.message.includes(`token cache directory ${d} is owned by uid ${NOBODY}, not by this user`),
+  );
+  assert.throws(() => writeCache(cacheFile(d, creds()), d, state), /is owned by uid 65534/);
+  assert.deepEqual(readdirSync(d), []);
+  // A symlink to one's own directory is fine; a symlink someone else made is not.
+  const mine = join(dir, 'mine');
+  mkdirSync(mine, { mode: 0o700 });
+  symlinkSync(mine, join(dir, 'link-to-mine'));
+  secureCacheDir(join(dir, 'link-to-mine'));
+  symlinkSync(mine, join(dir, 'their-link'));
+  lchownSync(join(dir, 'their-link'), NOBODY, NOBODY);
+  assert.throws(() => secureCacheDir(join(dir, 'their-link')), /is a symlink owned by uid 65534/);
+  writeFileSync(join(dir, 'a-file'), '');
+  assert.throws(() => secureCacheDir(join(dir, 'a-file')), /is not a directory|EEXIST|ENOTDIR/);
+});
+
+test('a token file that others can write, or that another user owns, or a symlink, is never read', () => {
+  const d = join(dir, 'planted');
+  const f = cacheFile(d, creds());
+  writeCache(f, d, state);
+  assert.equal(readCache(f)?.token, state.token);
+  for (const mode of [0o622, 0o602, 0o666, 0o620]) {
+    chmodSync(f, mode);
+    assert.equal(readCache(f), undefined, mode.toString(8));
+  }
+  chmodSync(f, 0o600);
+  chownSync(f, NOBODY, NOBODY);
+  assert.equal(readCache(f), undefined, "another user's file");
+  chownSync(f, 0, 0);
+  assert.equal(readCache(f)?.token, state.token);
+  const link = join(d, 'link.json');
+  symlinkSync(f, link);
+  assert.equal(readCache(link), undefined, 'a symlink is not followed');
 });

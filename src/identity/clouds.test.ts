@@ -217,3 +217,58 @@ test('credentials from an explicit object: a cloud entry or OS_* names', () => {
     (e: unknown) => e instanceof IdentityError && e.reason === 'no-credentials',
   );
 });
+
+test("a malformed credentials file is reported by name and position, never with the parser's text", () => {
+  const l = layout();
+  const json = join(l.dir, 'creds.json');
+  writeFileSync(json, `{"clouds": {"c": {"auth": {"password": ${SECRET}"}}}}`);
+  const yaml = join(l.dir, 'creds.yaml');
+  writeFileSync(yaml, `clouds:\n  c:\n    auth:\n      password: ${SECRET}\n      username: "u\n`);
+  for (const file of [json, yaml])
+    assert.throws(
+      () => loadCredentials({ file, cloud: 'c', env: {} }),
+      (e) =>
+        e instanceof InputError &&
+        e.reason === 'decode' &&
+        e.message.includes(file) &&
+        !`${e.message} ${e.details ?? ''} ${String(e.cause ?? '')}`.includes('never-print'),
+    );
+  assert.throws(
+    () => loadCredentials({ file: yaml, cloud: 'c', env: {} }),
+    /not valid YAML \(at line \d+, column \d+\)/,
+  );
+});
+
+test('a clouds.yaml the yaml parser warns about emits no warning (it would quote the line on stderr)', () => {
+  const l = layout();
+  const file = join(l.dir, 'clouds.yaml');
+  writeFileSync(
+    file,
+    `clouds:\n  c:\n    auth:\n      auth_url: http://k:5000/v3\n      username: u\n      user_domain_id: default\n      password: !tagged ${SECRET}\n`,
+  );
+  const warnings: unknown[] = [];
+  const original = process.emitWarning;
+  process.emitWarning = ((w: unknown) => warnings.push(w)) as typeof process.emitWarning;
+  try {
+    loadCredentials({ file, cloud: 'c', env: {} });
+  } finally {
+    process.emitWarning = original;
+  }
+  assert.deepEqual(warnings, []);
+});
+
+test('cacert, cert/key and verify of a clouds.yaml cloud, and OS_* overrides, reach the credentials', () => {
+  const l = layout();
+  const file = join(l.dir, 'clouds.yaml');
+  writeFileSync(
+    file,
+    `clouds:\n  c:\n    cacert: /etc/ca.pem\n    cert: /etc/c.pem\n    key: /etc/k.pem\n    auth:\n      auth_url: https://k:5000/v3\n      username: u\n      user_domain_id: default\n      password: p\n`,
+  );
+  assert.deepEqual(loadCredentials({ file, cloud: 'c', env: {} }).tls, {
+    verify: true,
+    caFile: '/etc/ca.pem',
+    certFile: '/etc/c.pem',
+    keyFile: '/etc/k.pem',
+  });
+  assert.equal(loadCredentials({ file, cloud: 'c', env: { OS_INSECURE: 'true' } }).tls?.verify, false);
+});

@@ -57,8 +57,15 @@ interface LoadedFile {
   data: unknown;
 }
 
+/**
+ * JSON or YAML text → value. The yaml package reports warnings (an unresolved tag…) through
+ * process.emitWarning, quoting the line, which may hold the secret, on stderr: logLevel 'error'
+ * silences them; errors are thrown and their text never repeated (see parseErrorPosition).
+ */
 function parseText(path: string, text: string): unknown {
-  return path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  return path.endsWith('.json')
+    ? JSON.parse(text)
+    : parseYaml(text, { logLevel: 'error', prettyErrors: false });
 }
 
 /** First readable, parseable file of the list; unreadable or broken ones are skipped (and reported). */
@@ -197,9 +204,12 @@ function fromExplicitFile(path: string, cloudName: string | undefined, envFlat: 
   try {
     data = parseText(path, text);
   } catch (e) {
-    throw new InputError('decode', `credentials file ${path} is not valid YAML/JSON`, {
-      details: e instanceof Error ? e.message.split('\n')[0] : undefined,
-    });
+    // Never the parser's message: it quotes the text around the error, which may be the secret.
+    const at = parseErrorPosition(e, text);
+    throw new InputError(
+      'decode',
+      `credentials file ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}${at ? ` (at ${at})` : ''}`,
+    );
   }
   const clouds = cloudsOf(data);
   const name = cloudName ?? onlyName(clouds);
@@ -211,6 +221,17 @@ function fromExplicitFile(path: string, cloudName: string | undefined, envFlat: 
         : `OpenStack cloud "${name}" not found in ${path} (has ${listNames(clouds)})`,
     );
   return fromEntry(clouds, name, path, envFlat);
+}
+
+/** `line 3, column 12` of a JSON or YAML parse error, without any of the text. */
+export function parseErrorPosition(e: unknown, text: string): string | undefined {
+  const yamlOffset = (e as { pos?: unknown }).pos;
+  const jsonOffset = /position (\d+)/.exec(e instanceof Error ? e.message : '')?.[1];
+  const offset = Array.isArray(yamlOffset) ? Number(yamlOffset[0]) : Number(jsonOffset ?? Number.NaN);
+  if (!Number.isInteger(offset) || offset < 0) return undefined;
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return `line ${line}, column ${before.length - before.lastIndexOf('\n')}`;
 }
 
 function onlyName(clouds: Record<string, unknown>): string | undefined {

@@ -7,6 +7,7 @@ import {
   flattenCloud,
   flattenEnv,
   normaliseAuthUrl,
+  tlsFromFlat,
   toCloudEntry,
 } from './credentials.ts';
 
@@ -243,4 +244,52 @@ test('toCloudEntry and back gives the same credentials, for every kind of user, 
     const entry = toCloudEntry(c);
     assert.deepEqual(credentialsFromFlat(flattenCloud(entry, 'src'), 'src'), c, JSON.stringify(flat));
   }
+});
+
+test('TLS settings follow openstacksdk: insecure wins, verify false skips cacert, cert/key, OS_* forms', () => {
+  const src = 'test';
+  assert.equal(tlsFromFlat({}, src), undefined, 'defaults: system CAs, verified');
+  assert.deepEqual(tlsFromFlat({ cacert: '/etc/ca.pem' }, src), { verify: true, caFile: '/etc/ca.pem' });
+  assert.deepEqual(tlsFromFlat({ verify: 'false', cacert: '/etc/ca.pem' }, src), { verify: false });
+  assert.deepEqual(tlsFromFlat({ insecure: 'true', verify: 'true', cacert: '/ca' }, src), { verify: false });
+  assert.deepEqual(tlsFromFlat({ insecure: 'False', cacert: '/ca' }, src), { verify: true, caFile: '/ca' });
+  assert.deepEqual(tlsFromFlat({ cert: '/c.pem', key: '/k.pem' }, src), {
+    verify: true,
+    certFile: '/c.pem',
+    keyFile: '/k.pem',
+  });
+  assert.throws(() => tlsFromFlat({ key: '/k.pem' }, src), /key \(OS_KEY\) is given without cert/);
+  assert.throws(
+    () => tlsFromFlat({ insecure: 'maybe' }, src),
+    /insecure \(OS_INSECURE\) must be true or false/,
+  );
+  // The same keys from the environment and from a cloud entry (booleans are YAML booleans there).
+  const env = flattenEnv({ OS_CACERT: '/ca', OS_CERT: '/c', OS_KEY: '/k', OS_INSECURE: 'false' });
+  assert.deepEqual(tlsFromFlat(env, src), { verify: true, caFile: '/ca', certFile: '/c', keyFile: '/k' });
+  const cloud = flattenCloud({ auth: {}, verify: false }, src);
+  assert.deepEqual(tlsFromFlat(cloud, src), { verify: false });
+});
+
+test('credentials carry their TLS settings, and toCloudEntry keeps them', () => {
+  const c = credentialsFromFlat(
+    {
+      auth_url: 'https://k:5000',
+      username: 'u',
+      password: 'p',
+      user_domain_id: 'default',
+      cacert: '/etc/ca.pem',
+      cert: '/etc/c.pem',
+      key: '/etc/k.pem',
+    },
+    'test',
+  );
+  assert.deepEqual(c.tls, {
+    verify: true,
+    caFile: '/etc/ca.pem',
+    certFile: '/etc/c.pem',
+    keyFile: '/etc/k.pem',
+  });
+  const entry = toCloudEntry(c);
+  assert.equal(entry.cacert, '/etc/ca.pem');
+  assert.deepEqual(credentialsFromFlat(flattenCloud(entry, 't'), 'test').tls, c.tls);
 });

@@ -5,7 +5,9 @@
  * user and project domains of a project-scoped login, `default_domain_*` fills what is still
  * missing, `endpoint_type` means `interface`, `regions[0]` is the default region.
  */
+import { homedir } from 'node:os';
 import { IdentityError, InputError } from '../errors/index.ts';
+import type { TlsSettings } from '../http/index.ts';
 
 export type DomainRef = { id: string } | { name: string };
 export type UserRef = { id: string } | { name: string; domain: DomainRef };
@@ -20,6 +22,8 @@ interface CommonCredentials {
   interface: Interface;
   /** Where these came from, for messages: `clouds.yaml /etc/openstack/clouds.yaml cloud "x"`. */
   source: string;
+  /** TLS towards Keystone and the services of its catalog; absent = system CAs, verified. */
+  tls?: TlsSettings | undefined;
 }
 export interface PasswordCredentials extends CommonCredentials {
   method: 'password';
@@ -150,6 +154,45 @@ export function normaliseInterface(raw: string | undefined, source: string): Int
   );
 }
 
+const TRUE = new Set(['true', '1', 'yes', 'on']);
+const FALSE = new Set(['false', '0', 'no', 'off']);
+
+function flag(cfg: FlatConfig, key: string, source: string): boolean | undefined {
+  const raw = cfg[key];
+  if (raw === undefined) return undefined;
+  const v = raw.toLowerCase();
+  if (TRUE.has(v)) return true;
+  if (FALSE.has(v)) return false;
+  throw new InputError(
+    'invalid-config',
+    `${source}: ${key} (OS_${key.toUpperCase()}) must be true or false (got ${JSON.stringify(raw.slice(0, 16))})`,
+  );
+}
+
+function expandHome(path: string): string {
+  return path === '~' || path.startsWith('~/') ? `${homedir()}${path.slice(1)}` : path;
+}
+
+/**
+ * TLS settings the way openstacksdk reads them (CloudRegion.get_requests_verify_args): `insecure`
+ * wins over everything and turns verification off; else `verify: false` turns it off; `cacert`
+ * is the CA bundle when verifying (ignored, as in the SDK, when not); `cert` and `key` are the
+ * client certificate and its key. OS_CACERT, OS_CERT, OS_KEY, OS_INSECURE are the same keys.
+ */
+export function tlsFromFlat(cfg: FlatConfig, source: string): TlsSettings | undefined {
+  const insecure = flag(cfg, 'insecure', source);
+  const verify = insecure === true ? false : (flag(cfg, 'verify', source) ?? true);
+  const tls: TlsSettings = { verify };
+  if (verify && cfg.cacert) tls.caFile = expandHome(cfg.cacert);
+  if (cfg.cert) tls.certFile = expandHome(cfg.cert);
+  if (cfg.key) {
+    if (!cfg.cert)
+      throw new InputError('invalid-config', `${source}: key (OS_KEY) is given without cert (OS_CERT)`);
+    tls.keyFile = expandHome(cfg.key);
+  }
+  return tls.verify && !tls.caFile && !tls.certFile ? undefined : tls;
+}
+
 /**
  * Flat config → typed Credentials. Every missing piece is listed in one IdentityError
  * ('no-credentials'); no value of any key is ever quoted except names and URLs.
@@ -171,6 +214,7 @@ export function credentialsFromFlat(input: FlatConfig, source: string): Credenti
   const regionName = cfg.region_name || undefined;
   const iface = normaliseInterface(cfg.interface, source);
   const defaultDomain = domainRef(cfg, 'default_domain');
+  const tls = tlsFromFlat(cfg, source);
 
   const userRef = (required: boolean): UserRef | undefined => {
     if (cfg.user_id) return { id: cfg.user_id };
@@ -214,6 +258,7 @@ export function credentialsFromFlat(input: FlatConfig, source: string): Credenti
       regionName,
       interface: iface,
       source,
+      ...(tls ? { tls } : {}),
     };
   }
   if (authType === 'v3applicationcredential') {
@@ -238,6 +283,7 @@ export function credentialsFromFlat(input: FlatConfig, source: string): Credenti
       regionName,
       interface: iface,
       source,
+      ...(tls ? { tls } : {}),
     };
   }
   throw new InputError(
@@ -288,6 +334,10 @@ export function toCloudEntry(c: Credentials): {
   auth: Record<string, string>;
   region_name?: string;
   interface: Interface;
+  verify?: false;
+  cacert?: string;
+  cert?: string;
+  key?: string;
 } {
   const auth: Record<string, string> = { auth_url: c.authUrl };
   const putDomain = (prefix: string, d: DomainRef) => {
@@ -322,10 +372,15 @@ export function toCloudEntry(c: Credentials): {
     } else if (s && 'domain' in s) putDomain('domain', s.domain);
     else if (s) auth.system_scope = 'all';
   }
+  const t = c.tls;
   return {
     auth_type: c.method === 'password' ? 'password' : 'v3applicationcredential',
     auth,
     ...(c.regionName ? { region_name: c.regionName } : {}),
     interface: c.interface,
+    ...(t && !t.verify ? { verify: false } : {}),
+    ...(t?.caFile ? { cacert: t.caFile } : {}),
+    ...(t?.certFile ? { cert: t.certFile } : {}),
+    ...(t?.keyFile ? { key: t.keyFile } : {}),
   };
 }

@@ -1,5 +1,7 @@
 /** POST /v3/auth/tokens: one authentication against Keystone. */
+import type { Agent } from 'node:https';
 import { IdentityError } from '../errors/index.ts';
+import { discard, formatBytes, MiB, readCapped } from '../http/index.ts';
 import { type Catalog, parseCatalog } from './catalog.ts';
 import {
   type Credentials,
@@ -100,6 +102,30 @@ export function parseTokenBody(token: string, body: unknown): AuthState | undefi
 export interface IssueOptions {
   timeoutMs?: number;
   userAgent?: string;
+  /** The credentials' TLS settings (tlsAgent()). */
+  agent?: Agent | undefined;
+}
+
+/**
+ * The largest Keystone reply read. A token reply carries the whole service catalog: a large
+ * public cloud's (tens of services × 3 interfaces × tens of regions, ~250 bytes an endpoint) is
+ * well under 1 MiB; 8 MiB leaves room for any real one and stops a runaway reply early.
+ */
+export const KEYSTONE_REPLY_CAP = 8 * MiB;
+
+export function keystoneTooLarge(authUrl: string, what: string): IdentityError {
+  return new IdentityError(
+    'too-large',
+    `Keystone at ${authUrl} sent a reply to ${what} larger than N-Net's cap of ${formatBytes(KEYSTONE_REPLY_CAP)}; it was not read further`,
+  );
+}
+
+/** The IdentityError of a failed TLS handshake with Keystone (configuration; never retried). */
+export function keystoneTlsError(authUrl: string, why: string, source: string): IdentityError {
+  return new IdentityError(
+    'tls',
+    `TLS with Keystone at ${authUrl} failed: ${why}; check cacert, cert/key and verify/insecure in ${source}`,
+  );
 }
 
 /**
@@ -114,13 +140,15 @@ export async function issueToken(c: Credentials, opts: IssueOptions = {}): Promi
   try {
     res = await httpFetch(
       url,
-      { method: 'POST', body: authRequestBody(c), timeoutMs: opts.timeoutMs ?? 15_000 },
+      { method: 'POST', body: authRequestBody(c), timeoutMs: opts.timeoutMs ?? 15_000, agent: opts.agent },
       opts.userAgent,
     );
-    text = await res.text();
+    text = await readCapped(res, KEYSTONE_REPLY_CAP, () => keystoneTooLarge(c.authUrl, 'POST /auth/tokens'));
   } catch (e) {
+    if (e instanceof IdentityError) throw e;
     const f = transportFailure(e);
     if (!f) throw e;
+    if (f.kind === 'tls') throw keystoneTlsError(c.authUrl, f.why ?? f.code, c.source);
     // No cause: the request (and so the error's properties) carried the secret.
     throw new IdentityError(
       'unreachable',
@@ -168,13 +196,15 @@ export async function revokeToken(
   auth: string,
   subject: string,
   timeoutMs = 15_000,
+  agent?: Agent,
 ): Promise<void> {
   const res = await httpFetch(`${authUrl}/auth/tokens`, {
     method: 'DELETE',
     headers: { 'x-auth-token': auth, 'x-subject-token': subject },
     timeoutMs,
+    agent,
   });
-  await res.arrayBuffer();
+  await discard(res);
   if (res.status !== 204 && res.status !== 404)
     throw new IdentityError(
       'unreachable',

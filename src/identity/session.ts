@@ -3,9 +3,18 @@
  * expires, the catalog that came with it, and authenticated requests that re-authenticate once
  * when a service answers 401 (token revoked, expired, or otherwise invalid).
  */
-import { IdentityError } from '../errors/index.ts';
+import type { Agent } from 'node:https';
+import { IdentityError, InputError } from '../errors/index.ts';
+import { discard, tlsAgent } from '../http/index.ts';
 import { type Logger, silentLogger } from '../log/index.ts';
-import { cacheFile, DEFAULT_TOKEN_CACHE_DIR, dropCache, readCache, writeCache } from './cache.ts';
+import {
+  cacheFile,
+  DEFAULT_TOKEN_CACHE_DIR,
+  dropCache,
+  readCache,
+  secureCacheDir,
+  writeCache,
+} from './cache.ts';
 import { type EndpointOptions, findEndpoint } from './catalog.ts';
 import { type Credentials, describeCredentials } from './credentials.ts';
 import { type AuthState, issueToken } from './keystone.ts';
@@ -46,6 +55,8 @@ export class Session {
   private rejected = new Set<string>();
   private issuedCount = 0;
   private tokenSource: TokenSource | undefined;
+  private tlsAgentMade = false;
+  private agentOfTls: Agent | undefined;
 
   constructor(credentials: Credentials, opts: SessionOptions = {}) {
     this.credentials = credentials;
@@ -106,6 +117,18 @@ export class Session {
     }
   }
 
+  /**
+   * The https.Agent carrying the credentials' TLS settings (cacert, cert/key, verify), shared by
+   * Keystone and every service reached through this session; undefined for the defaults.
+   */
+  get agent(): Agent | undefined {
+    if (!this.tlsAgentMade) {
+      this.agentOfTls = tlsAgent(this.credentials.tls, this.credentials.source);
+      this.tlsAgentMade = true;
+    }
+    return this.agentOfTls;
+  }
+
   /** Forget `token` (in memory and on disk, if the cache still holds it). */
   invalidate(token: string): void {
     this.rejected.add(token);
@@ -127,15 +150,15 @@ export class Session {
    */
   async request(url: string, opts: RequestOptions = {}): Promise<Response> {
     const first = await this.auth();
-    const res = await httpFetch(url, withToken(opts, first.token), this.userAgent);
+    const res = await httpFetch(url, this.withToken(opts, first.token), this.userAgent);
     if (res.status !== 401 || opts.noReauth) return res;
-    await res.arrayBuffer().catch(() => undefined);
+    await discard(res);
     this.log.info('token rejected by a service; authenticating again', { url, status: 401 });
     this.invalidate(first.token);
     const second = await this.auth();
-    const retry = await httpFetch(url, withToken(opts, second.token), this.userAgent);
+    const retry = await httpFetch(url, this.withToken(opts, second.token), this.userAgent);
     if (retry.status === 401) {
-      await retry.arrayBuffer().catch(() => undefined);
+      await discard(retry);
       this.invalidate(second.token);
       throw new IdentityError(
         'rejected',
@@ -143,6 +166,10 @@ export class Session {
       );
     }
     return retry;
+  }
+
+  private withToken(opts: RequestOptions, token: string): HttpOptions {
+    return { agent: this.agent, ...opts, headers: { ...opts.headers, 'x-auth-token': token } };
   }
 
   private fresh(s: AuthState): boolean {
@@ -153,8 +180,28 @@ export class Session {
     return this.cacheDir === null ? undefined : cacheFile(this.cacheDir, this.credentials);
   }
 
-  private async load(o: { fromCache?: boolean } = {}): Promise<AuthState> {
+  /**
+   * The cache file, once the directory is this user's alone (secureCacheDir). A directory another
+   * user owns is refused (InputError); one that cannot be made or read means no cache this time.
+   */
+  private usableCacheFile(): string | undefined {
     const file = this.file();
+    if (!file || this.cacheDir === null) return undefined;
+    try {
+      secureCacheDir(this.cacheDir);
+      return file;
+    } catch (e) {
+      if (e instanceof InputError) throw e;
+      this.log.warn('the token cache directory is unusable; authenticating without it', {
+        dir: this.cacheDir,
+        error: String(e),
+      });
+      return undefined;
+    }
+  }
+
+  private async load(o: { fromCache?: boolean } = {}): Promise<AuthState> {
+    const file = this.usableCacheFile();
     if (file && o.fromCache !== false) {
       const cached = readCache(file);
       if (cached && this.fresh(cached)) {
@@ -200,6 +247,7 @@ export class Session {
         return await issueToken(this.credentials, {
           timeoutMs: this.authTimeoutMs,
           userAgent: this.userAgent,
+          agent: this.agent,
         });
       } catch (e) {
         if (!(e instanceof IdentityError) || !e.retryable || attempt >= this.authRetries) throw e;
@@ -213,10 +261,6 @@ export class Session {
       }
     }
   }
-}
-
-function withToken(opts: RequestOptions, token: string): HttpOptions {
-  return { ...opts, headers: { ...opts.headers, 'x-auth-token': token } };
 }
 
 function stripQuery(url: string): string {

@@ -22,6 +22,8 @@ test('transport failures are classified, and only never-sent ones are marked so'
     [new DOMException('The operation was aborted due to timeout', 'TimeoutError'), 'timeout', true],
     [new DOMException('This operation was aborted', 'AbortError'), 'aborted', true],
     [fetchFailed(new Error('weird')), 'other', true],
+    [fetchFailed(Object.assign(new Error('x'), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' })), 'tls', false],
+    [fetchFailed(Object.assign(new Error('x'), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' })), 'tls', false],
   ];
   for (const [err, kind, sent] of cases) {
     const f = transportFailure(err);

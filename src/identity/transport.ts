@@ -1,4 +1,9 @@
-/** HTTP over Node's global fetch with a timeout, and classification of transport failures. */
+/**
+ * HTTP with a timeout (the global fetch, or node:https with the credentials' TLS settings), and
+ * classification of transport failures.
+ */
+import type { Agent } from 'node:https';
+import { send, tlsFailureOf } from '../http/index.ts';
 
 export interface HttpOptions {
   method?: string;
@@ -11,11 +16,13 @@ export interface HttpOptions {
    */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** TLS settings (tlsAgent()) for https:// URLs; undefined = system CAs, verified. */
+  agent?: Agent | undefined;
 }
 
 export const USER_AGENT = 'nnet/0.1';
 
-/** fetch bounded by the caller's signal and/or a timeout covering the whole exchange. */
+/** One exchange bounded by the caller's signal and/or a timeout covering the whole exchange. */
 export function httpFetch(url: string, opts: HttpOptions = {}, userAgent = USER_AGENT): Promise<Response> {
   const timeout =
     opts.timeoutMs !== undefined || !opts.signal ? AbortSignal.timeout(opts.timeoutMs ?? 30_000) : undefined;
@@ -30,16 +37,19 @@ export function httpFetch(url: string, opts: HttpOptions = {}, userAgent = USER_
     body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
     headers['content-type'] ??= 'application/json';
   }
-  return fetch(url, { method: opts.method ?? 'GET', headers, body, signal });
+  return send(url, { method: opts.method ?? 'GET', headers, body, signal }, opts.agent);
 }
 
-export type TransportFailureKind = 'refused' | 'reset' | 'timeout' | 'dns' | 'aborted' | 'other';
+/** `tls`: the handshake failed (untrusted or mismatched certificate): configuration, never retried. */
+export type TransportFailureKind = 'refused' | 'reset' | 'timeout' | 'dns' | 'aborted' | 'tls' | 'other';
 export interface TransportFailure {
   kind: TransportFailureKind;
   /** False only when the request certainly never reached the server (safe to resend a POST). */
   mayHaveBeenSent: boolean;
-  /** e.g. ECONNREFUSED, UND_ERR_SOCKET, TimeoutError. */
+  /** e.g. ECONNREFUSED, UND_ERR_SOCKET, TimeoutError, UNABLE_TO_VERIFY_LEAF_SIGNATURE. */
   code: string;
+  /** For `tls`: what the failure means (`the server's certificate is not trusted (…)`). */
+  why?: string;
 }
 
 const NOT_SENT: Record<string, TransportFailureKind> = {
@@ -80,6 +90,9 @@ export function transportFailure(err: unknown): TransportFailure | undefined {
   const name = (err as { name?: unknown }).name;
   if (name === 'TimeoutError') return { kind: 'timeout', mayHaveBeenSent: true, code: 'TimeoutError' };
   if (name === 'AbortError') return { kind: 'aborted', mayHaveBeenSent: true, code: 'AbortError' };
+  const tls = tlsFailureOf(err);
+  // A handshake that failed never carried the request.
+  if (tls) return { kind: 'tls', mayHaveBeenSent: false, code: tls.code, why: tls.why };
   const cause = (err as { cause?: unknown }).cause;
   const code = codeOf(cause) ?? codeOf(err);
   if (!(err instanceof TypeError) && code === undefined) return undefined;
@@ -98,7 +111,9 @@ export function describeTransportFailure(f: TransportFailure): string {
     timeout: 'timed out',
     dns: 'host name not resolved',
     aborted: 'aborted',
+    tls: 'TLS handshake failed',
     other: 'network error',
   };
+  if (f.kind === 'tls' && f.why) return `TLS handshake failed: ${f.why}`;
   return `${what[f.kind]} (${f.code})`;
 }

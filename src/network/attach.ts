@@ -14,11 +14,14 @@ import {
   type AcquireRequest,
   acquirePort,
   bindReserved,
+  clusterNetworkIds,
   fixedIpsOf,
+  isUuid,
   type NicAddressing,
   type NodeAccess,
   nicAddressing,
   type PodRef,
+  parseIp,
   releasePort,
   reservedPort,
   resolveNicTarget,
@@ -70,10 +73,12 @@ async function attachNow(ctx: NodeContext, req: AttachRequest): Promise<Attachme
   const neutron = await ctx.neutron();
   const [config, access] = await Promise.all([ctx.store.podConfigs.get(req.pod), nodeAccess(ctx, neutron)]);
   const nic = config?.nics.find((n) => n.ifname === req.ifname);
+  const allowedNetworkIds = await clusterNetworkIds(await clusterScope(ctx));
+  if (nic) trustNic(nic, req.pod, allowedNetworkIds);
   const groups = await podSecurityGroups(ctx, neutron, access);
   const undo: Undo[] = [];
   try {
-    const got = await getPort(ctx, neutron, req, nic, groups);
+    const got = await getPort(ctx, neutron, req, nic, { groups, allowedNetworkIds });
     const { port } = got;
     ctx.log.info('port acquired', { portId: port.id, source: got.source });
     undo.push({ what: 'release port', run: got.release });
@@ -162,7 +167,7 @@ async function getPort(
   neutron: NeutronClient,
   req: AttachRequest,
   nic: PodNicConfig | undefined,
-  groups: string[],
+  { groups, allowedNetworkIds }: { groups: string[]; allowedNetworkIds: ReadonlySet<string> },
 ): Promise<GotPort> {
   // Undos run past the command's deadline: they get requests of their own.
   const undoClient = () => neutron.withSignal(undefined);
@@ -171,6 +176,7 @@ async function getPort(
       pod: req.pod,
       containerId: req.containerId,
       reservedPortId: nic.reservedPortId,
+      allowedNetworkIds,
     });
     const binding = bindReserved(neutron, reserved, {
       containerId: req.containerId,
@@ -213,6 +219,7 @@ async function getPort(
     pod: req.pod,
     containerId: req.containerId,
     node: ctx.node,
+    allowedNetworkIds,
     securityGroupIds: groups,
     create: wanted,
   });
@@ -284,6 +291,31 @@ async function dataPathReady(ctx: NodeContext, portId: string): Promise<void> {
       portId,
       waitedMs: OVN_CLAIM_WAIT_MS,
     });
+}
+
+/**
+ * A pod's NIC config comes from the shared store, which others can write: before it steers
+ * anything, its ids must be Neutron ids and its network one of the cluster's. Else the ADD is
+ * refused (code 115), naming what was refused, and nothing is touched.
+ */
+function trustNic(nic: PodNicConfig, pod: PodRef, allowed: ReadonlySet<string>): void {
+  const who = `the store's network config of pod ${pod.namespace}/${pod.pod}`;
+  const ids = [
+    nic.networkId,
+    ...nic.fixedIps.map((f) => f.subnetId),
+    ...(nic.reservedPortId ? [nic.reservedPortId] : []),
+  ];
+  const bad = ids.find((id) => !isUuid(id));
+  if (bad !== undefined)
+    throw new NeutronError('refused', `${who} names "${bad}", which is not a Neutron id; refusing it`);
+  for (const f of nic.fixedIps)
+    if (f.ip !== undefined && !parseIp(f.ip).ok)
+      throw new NeutronError('refused', `${who} asks for "${f.ip}", which is not an IP address; refusing it`);
+  if (!allowed.has(nic.networkId))
+    throw new NeutronError(
+      'refused',
+      `${who} names network ${nic.networkId}, which is not one of cluster ${pod.cluster}'s networks (managed, default or allowed); refusing it`,
+    );
 }
 
 /**

@@ -27,6 +27,7 @@ export {
   serviceOverlap,
   serviceRoutes,
 } from './node-port.ts';
+export { type LostNodeRule, lostNodes, type NodeRelease, releaseNode, reportNode } from './node-release.ts';
 export {
   type GiveBack,
   type PooledPort,

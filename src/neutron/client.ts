@@ -4,7 +4,8 @@
  * timeouts; retries with backoff where resending is safe.
  */
 import type { z } from 'zod';
-import { IdentityError, NeutronError } from '../errors/index.ts';
+import { IdentityError, InputError, NeutronError } from '../errors/index.ts';
+import { formatBytes, MiB, readCapped } from '../http/index.ts';
 import {
   describeTransportFailure,
   type Interface,
@@ -169,7 +170,18 @@ interface CallOptions {
   query?: string;
   body?: unknown;
   ctx: FaultContext;
+  /** The largest reply read (default NEUTRON_REPLY_CAP; lists NEUTRON_LIST_CAP). */
+  cap?: number;
 }
+
+/**
+ * The largest Neutron replies read. One object (a port with many fixed IPs and address pairs,
+ * an error) is a few KiB: 8 MiB is far beyond any. A list without `limit` is the whole
+ * collection: a port is ~1.5–2 KiB of JSON, so 64 MiB holds ~35,000 ports in one reply, more
+ * than N-Net's filtered lists (by network, tag, host) return on a large cloud.
+ */
+export const NEUTRON_REPLY_CAP = 8 * MiB;
+export const NEUTRON_LIST_CAP = 64 * MiB;
 
 export class NeutronClient {
   readonly networks: ResourceApi<Network, NetworkCreate, NetworkUpdate, NetworkFilters>;
@@ -402,7 +414,18 @@ export class NeutronClient {
             ...(this.timeoutMs !== undefined ? { timeoutMs: this.timeoutMs } : {}),
             ...(this.signal ? { signal: this.signal } : {}),
           });
-          return { res: r, text: await r.text(), began };
+          const cap = o.cap ?? NEUTRON_REPLY_CAP;
+          const text = await readCapped(
+            r,
+            cap,
+            () =>
+              new NeutronError(
+                'too-large',
+                `${o.ctx.what} failed: Neutron at ${base} sent a reply to ${method} /v2.0${path} larger than N-Net's cap of ${formatBytes(cap)}${cap === NEUTRON_LIST_CAP ? ' for lists' : ''}; it was not read further`,
+              ),
+            this.signal,
+          );
+          return { res: r, text, began };
         };
         const queue = this.opts.queue;
         const { res, text, began } = queue
@@ -420,9 +443,14 @@ export class NeutronClient {
         failure = errorFromResponse(res.status, text, o.ctx);
         resend = failure.retryable && safeToResend(method, 'http-retryable');
       } catch (e) {
-        if (e instanceof IdentityError || e instanceof NeutronError) throw e;
+        if (e instanceof IdentityError || e instanceof NeutronError || e instanceof InputError) throw e;
         const f = transportFailure(e);
         if (!f) throw e;
+        if (f.kind === 'tls')
+          throw new NeutronError(
+            'tls',
+            `${o.ctx.what} failed: TLS with Neutron at ${base} failed: ${f.why ?? f.code}; check cacert, cert/key and verify/insecure in ${this.session.credentials.source}`,
+          );
         failure = new NeutronError(
           'unavailable',
           `${o.ctx.what} failed: Neutron at ${base} ${describeTransportFailure(f)}`,
@@ -541,7 +569,7 @@ export class NeutronClient {
       const seen = new Set<string>();
       while (query !== undefined) {
         seen.add(query);
-        const reply = (await self.call('GET', `/${kind.path}`, { query, ctx })) as
+        const reply = (await self.call('GET', `/${kind.path}`, { query, ctx, cap: NEUTRON_LIST_CAP })) as
           | Record<string, unknown>
           | undefined;
         const raw = reply?.[kind.plural];

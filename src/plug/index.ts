@@ -16,6 +16,7 @@ import type { PlugSettings } from './settings.ts';
 import type { PlugSpec } from './spec.ts';
 
 export { type HostNicSpec, plugHostNic, unplugHostNic } from './host.ts';
+export { ifnameProblem } from './ifname.ts';
 export { listHostAddresses } from './links.ts';
 export {
   ensureNodeRouting,

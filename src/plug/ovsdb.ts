@@ -1,10 +1,12 @@
 /**
- * A small OVSDB JSON-RPC client (RFC 7047) over a unix socket: transact, monitor, echo replies.
- * One connection per client; the CNI plugin opens one per call, the agent keeps one for monitors.
+ * A small OVSDB JSON-RPC client (RFC 7047) over a unix socket or TCP (`tcp:HOST:PORT`): transact,
+ * monitor, echo replies. One connection per client; the CNI plugin opens one per call, the agent
+ * keeps one for monitors.
  */
 import { createConnection, type Socket } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
-import { PlugError } from '../errors/index.ts';
+import { InputError, PlugError } from '../errors/index.ts';
+import { parseOvsdbTarget } from './ovsdb-target.ts';
 
 // ---------------------------------------------------------------- wire values (RFC 7047 §5.1)
 export type OvsdbAtom = string | number | boolean | ['uuid', string] | ['named-uuid', string];
@@ -108,10 +110,24 @@ export class OvsdbClient {
     sock.on('close', () => this.fail(undefined));
   }
 
-  /** Connects to `socketPath`; PlugError('ovs-unavailable') when nothing answers there. */
+  /**
+   * Connects to `socketPath` (a unix socket's path, or `tcp:HOST:PORT`); PlugError('ovs-unavailable')
+   * when nothing answers there.
+   */
   static connect(socketPath: string, timeoutMs = 10_000): Promise<OvsdbClient> {
     return new Promise((resolve, reject) => {
-      const sock = createConnection(socketPath);
+      const target = parseOvsdbTarget(socketPath);
+      if ('problem' in target) {
+        reject(
+          new InputError('invalid-config', `OVSDB target ${JSON.stringify(socketPath)} ${target.problem}`),
+        );
+        return;
+      }
+      const sock =
+        target.kind === 'unix'
+          ? createConnection(target.path)
+          : createConnection({ host: target.host, port: target.port });
+      if (target.kind === 'tcp') sock.setNoDelay(true);
       const timer = setTimeout(() => {
         sock.destroy();
         reject(new PlugError('ovs-unavailable', `ovsdb-server at ${socketPath} did not accept a connection`));

@@ -1,6 +1,7 @@
 /** What the plug needs to know about the node: where OVSDB is, which bridge, which datapath. */
 import { z } from 'zod';
 import { InputError } from '../errors/index.ts';
+import { formatOvsdbTarget, type OvsdbTarget, parseOvsdbTarget } from './ovsdb-target.ts';
 
 export const PLUG_DRIVERS = ['internal', 'hybrid'] as const;
 export type PlugDriver = (typeof PLUG_DRIVERS)[number];
@@ -8,10 +9,13 @@ export type PlugDriver = (typeof PLUG_DRIVERS)[number];
 const OVS_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 export const PlugSettingsSchema = z.object({
-  /** OVSDB server: `unix:/path` or a plain absolute socket path. */
+  /** OVSDB server: `unix:/path`, a plain absolute socket path, or `tcp:HOST:PORT` (ovsdb-target.ts). */
   ovsdb: z
     .string()
-    .regex(/^(unix:)?\/\S+$/, 'must be unix:/absolute/path or /absolute/path')
+    .superRefine((s, ctx) => {
+      const t = parseOvsdbTarget(s);
+      if ('problem' in t) ctx.addIssue({ code: 'custom', message: t.problem });
+    })
     .default('unix:/var/run/openvswitch/db.sock'),
   /** The integration bridge ovn-controller / the Neutron OVS agent watches. */
   bridge: z.string().regex(OVS_NAME, 'not a valid OVS bridge name').default('br-int'),
@@ -29,7 +33,7 @@ export const PlugSettingsSchema = z.object({
 
 export type PlugSettingsInput = z.input<typeof PlugSettingsSchema>;
 export interface PlugSettings extends Omit<z.output<typeof PlugSettingsSchema>, 'ovsdb'> {
-  /** The OVSDB unix socket path (without `unix:`). */
+  /** Where OVSDB is, as messages name it: the unix socket's path (without `unix:`), or `tcp:HOST:PORT`. */
   ovsdbSocket: string;
 }
 
@@ -41,5 +45,5 @@ export function parsePlugSettings(input: unknown = {}): PlugSettings {
     throw new InputError('invalid-config', `invalid deploy settings: ${issues}`);
   }
   const { ovsdb, ...rest } = r.data;
-  return { ...rest, ovsdbSocket: ovsdb.replace(/^unix:/, '') };
+  return { ...rest, ovsdbSocket: formatOvsdbTarget(parseOvsdbTarget(ovsdb) as OvsdbTarget) };
 }

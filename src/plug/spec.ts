@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { InputError } from '../errors/index.ts';
 import { canonicalCidr, ipFamily, isUuid, parseIp } from '../resources/index.ts';
+import { ifnameProblem } from './ifname.ts';
 
 /** Step names of the plug drivers, in order (each is a fault point, src/faults). */
 export const INTERNAL_STEPS = ['ovs-port', 'move', 'configure'] as const;
@@ -9,8 +10,6 @@ export const HYBRID_STEPS = ['bridge', 'veth-ovs', 'ovs-port', 'veth-pod', 'move
 export type PlugStep = (typeof INTERNAL_STEPS)[number] | (typeof HYBRID_STEPS)[number];
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
-// Linux: 1–15 bytes, not "." or "..", no '/', ':' or whitespace.
-const IFNAME = /^(?!\.{1,2}$)[^\s/:]{1,15}$/;
 
 const ip = z.string().refine((s) => parseIp(s).ok, 'not an IP address');
 const ipWithPrefix = z
@@ -37,7 +36,10 @@ export const PlugSpecSchema = z.object({
   mtu: z.number().int().min(68).max(65535),
   /** The pod's network namespace (CNI_NETNS): any nsfs path. */
   netns: z.string().startsWith('/'),
-  ifname: z.string().regex(IFNAME, 'not a valid interface name'),
+  ifname: z.string().superRefine((name, ctx) => {
+    const problem = ifnameProblem(name);
+    if (problem) ctx.addIssue({ code: 'custom', message: `not a valid interface name: it ${problem}` });
+  }),
   podNamespace: z.string().default(''),
   podName: z.string().default(''),
   containerId: z.string().default(''),

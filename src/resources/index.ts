@@ -45,10 +45,12 @@ export {
 } from './ip.ts';
 export {
   type ClusterScope,
+  clusterNetworkIds,
   clusterSubnets,
   findManaged,
   ipProblem,
   networkLabel,
+  networkProblem,
   notManaged,
   resolveManagedRouter,
   resolveNetwork,
@@ -101,6 +103,7 @@ export {
   type FixedIpRequest,
   fixedIpsOf,
   isReserved,
+  isUntaggedReservation,
   type PodRef,
   podOfPort,
   podTags,
@@ -108,6 +111,7 @@ export {
   RESERVED_TAG,
   type ReserveRequest,
   releasePort,
+  reservationDescription,
   reservedPort,
   reservePort,
 } from './ports.ts';

@@ -13,8 +13,33 @@ import { canonicalCidr, checkHostAddress, ipInCidr, isUuid, parseCidr, parseIp }
 /** A cluster's scope for lookups: its name, its defaults, its managed resources (the store). */
 export interface ClusterScope {
   store: Store;
-  cluster: Pick<Cluster, 'name' | 'defaultNetworkId' | 'defaultSubnetId'>;
+  cluster: Pick<Cluster, 'name' | 'defaultNetworkId' | 'defaultSubnetId' | 'allowedNetworkIds'>;
   neutron: NeutronClient;
+}
+
+/**
+ * The networks the cluster's pods may be on: those N-Net manages for it, its default network,
+ * and its allow-list. A NIC on any other network is refused, whoever asks (kubenetctl, or a store
+ * row read at ADD): the cluster's credentials may reach networks that are not the cluster's.
+ */
+export async function clusterNetworkIds(
+  scope: Pick<ClusterScope, 'store' | 'cluster'>,
+): Promise<Set<string>> {
+  const managed = await scope.store.resources.list({ kind: 'network', cluster: scope.cluster.name });
+  return new Set([
+    ...managed.map((r) => r.id),
+    ...(scope.cluster.defaultNetworkId ? [scope.cluster.defaultNetworkId] : []),
+    ...(scope.cluster.allowedNetworkIds ?? []),
+  ]);
+}
+
+/** Why a network is not the cluster's to put pods on, or undefined. */
+export async function networkProblem(
+  scope: Pick<ClusterScope, 'store' | 'cluster'>,
+  network: { id: string; name?: string },
+): Promise<string | undefined> {
+  if ((await clusterNetworkIds(scope)).has(network.id)) return undefined;
+  return `network ${network.name ? `${network.name} (${network.id})` : network.id} is not one of cluster ${scope.cluster.name}'s networks (neither managed by N-Net for it, nor its default network, nor on its allow-list)`;
 }
 
 /** `pods-a (1.2.0.0/16)`, or the CIDR of an unnamed subnet. */

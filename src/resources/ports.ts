@@ -15,6 +15,27 @@ export const DEVICE_OWNER = 'compute:nnet';
 /** Tag on ports kubenetctl reserved for a pod: kept across pod restarts, never deleted by DEL. */
 export const RESERVED_TAG = 'nnet-reserved';
 
+/**
+ * The description a reservation gets in its POST. This Neutron takes no tags on create, so tags
+ * follow in a PUT; a kubenetctl killed in between leaves a port without tags, and this is what
+ * still says whose reservation it is (kubenetctl gc collects it).
+ */
+export function reservationDescription(cluster: string): string {
+  return `${RESERVED_TAG} ${clusterTag(cluster)}`;
+}
+
+/** A reservation of `cluster` whose tags were never set (its creator died between POST and PUT). */
+export function isUntaggedReservation(
+  port: Pick<Port, 'tags' | 'description' | 'deviceOwner'>,
+  cluster: string,
+): boolean {
+  return (
+    (port.tags ?? []).length === 0 &&
+    port.deviceOwner === DEVICE_OWNER &&
+    port.description === reservationDescription(cluster)
+  );
+}
+
 export interface PodRef {
   cluster: string;
   namespace: string;
@@ -74,6 +95,8 @@ export interface AcquireRequest {
    * own and gains these (the cluster's node-access group).
    */
   securityGroupIds?: readonly string[] | undefined;
+  /** The networks the pod may be on (clusterNetworkIds); a reserved port elsewhere is refused. */
+  allowedNetworkIds?: ReadonlySet<string> | undefined;
 }
 
 /**
@@ -117,7 +140,12 @@ export async function acquirePort(neutron: NeutronClient, req: AcquireRequest): 
  */
 export async function reservedPort(
   neutron: NeutronClient,
-  req: { pod: PodRef; containerId: string; reservedPortId: string },
+  req: {
+    pod: PodRef;
+    containerId: string;
+    reservedPortId: string;
+    allowedNetworkIds?: ReadonlySet<string> | undefined;
+  },
 ): Promise<Port> {
   const reserved = await neutron.ports.get(req.reservedPortId).catch((e: unknown) => {
     if (e instanceof NeutronError && e.reason === 'not-found') {
@@ -129,7 +157,11 @@ export async function reservedPort(
     }
     throw e;
   });
-  const refusal = reservationProblem(reserved, req);
+  const refusal =
+    reservationProblem(reserved, req) ??
+    (req.allowedNetworkIds && !req.allowedNetworkIds.has(reserved.networkId)
+      ? `refusing to bind port ${reserved.id} for pod ${req.pod.namespace}/${req.pod.pod}: it is on network ${reserved.networkId}, which is not one of cluster ${req.pod.cluster}'s networks`
+      : undefined);
   if (refusal) throw new NeutronError('refused', refusal);
   return reserved;
 }
@@ -323,7 +355,11 @@ export interface ReserveRequest {
  * before anything else happens. kubenetctl calls this; ADD later binds the port.
  */
 export async function reservePort(neutron: NeutronClient, req: ReserveRequest): Promise<Port> {
-  const create: PortCreate = { ...portCreate(req.pod, req), tags: podTags(req.pod, [RESERVED_TAG]) };
+  const create: PortCreate = {
+    ...portCreate(req.pod, req),
+    description: reservationDescription(req.pod.cluster),
+    tags: podTags(req.pod, [RESERVED_TAG]),
+  };
   return neutron.ports.create(create).catch(async (e: unknown) => {
     throw await explainIpTaken(neutron, e, create);
   });

@@ -25,6 +25,7 @@ import {
   type ClusterScope,
   clusterSubnets,
   ipProblem,
+  networkProblem,
   resolveNetwork,
   resolveSubnet,
   subnetContaining,
@@ -129,6 +130,8 @@ export async function resolveNicTarget(
         `${who}: subnet ${subnetLabel(s)} is on network ${s.networkId}, not on network ${network ? netLabel(network) : networkId}`,
       );
   network ??= await scope.neutron.networks.get(networkId);
+  const foreign = await networkProblem(scope, network);
+  if (foreign) throw bad(`${who}: ${foreign}`);
 
   // One address per family the network has: pinned, chosen, default, else the first subnet.
   const onNetwork = await scope.neutron.subnets.list({ networkId });

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { parseRowKey, prefixEnd, rowKey, schemaKey } from './etcd.ts';
+import { InputError } from '../errors/index.ts';
+import { parseRowKey, prefixEnd, readSecretFile, rowKey, schemaKey } from './etcd.ts';
 import { TABLES } from './types.ts';
 
 test('row keys follow <prefix>/<table>/<key parts> with each part percent-encoded', () => {
@@ -30,4 +34,27 @@ test('prefixEnd is the first key after every key with the prefix', () => {
       if (p.length > 0) assert.ok(Buffer.compare(key, end) < 0);
     }),
   );
+});
+
+test('an etcd password file must be 0600 or stricter and one line; its content is never repeated', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nnt-etcd-secret-'));
+  try {
+    const file = join(dir, 'password');
+    writeFileSync(file, 'hunter2-LE\n', { mode: 0o600 });
+    assert.equal(readSecretFile(file, 'password'), 'hunter2-LE');
+    chmodSync(file, 0o640);
+    assert.throws(
+      () => readSecretFile(file, 'password'),
+      (e: unknown) =>
+        e instanceof InputError &&
+        /mode 0640/.test(e.message) &&
+        /chmod 600/.test(e.message) &&
+        !/hunter2/.test(e.message),
+    );
+    writeFileSync(join(dir, 'two'), 'a\nb\n', { mode: 0o600 });
+    assert.throws(() => readSecretFile(join(dir, 'two'), 'password'), /one line/);
+    assert.throws(() => readSecretFile(join(dir, 'missing'), 'password'), /cannot be read \(ENOENT\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -45,7 +45,7 @@ export type {
   ResourceKind,
 } from './types.ts';
 export { DEFAULT_SERVICE_CIDRS, POOL_LIMITS } from './types.ts';
-export { DEFAULT_STORE_URL, parseStoreUrl, type StoreLocation } from './url.ts';
+export { DEFAULT_STORE_URL, type EtcdAuth, type EtcdTls, parseStoreUrl, type StoreLocation } from './url.ts';
 
 export interface OpenStoreOptions {
   /** SQLite: how long to wait for another process's write lock (default 5000 ms). */
@@ -78,6 +78,8 @@ export async function openStore(
   const backend = await openEtcd(where.endpoints, where.prefix, {
     timeoutMs: options.timeoutMs,
     logger: options.logger,
+    tls: where.tls,
+    auth: where.auth,
   });
   return createStore(backend, 'etcd');
 }

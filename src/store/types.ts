@@ -38,6 +38,8 @@ export interface Cluster {
   podSecurityGroupIds?: string[];
   /** Each node's warm port pools (absent: no pools). */
   pool?: PoolSettings;
+  /** Networks N-Net does not manage that the cluster's pods may use anyway (besides the default). */
+  allowedNetworkIds?: string[];
   createdAt: string;
 }
 
@@ -87,6 +89,12 @@ export interface PodNetworkConfig {
   cluster: string;
   namespace: string;
   pod: string;
+  /**
+   * The Keystone project of the user who made it (their token's project id): only that project's
+   * users may see, change or delete it. Absent in rows written before it was recorded; kubenetctl
+   * then takes the project of the row's reserved ports as the owner (src/cli/ownership.ts).
+   */
+  projectId?: string;
   nics: PodNicConfig[];
   createdAt: string;
   updatedAt: string;
@@ -171,6 +179,10 @@ export interface NodeRecord {
   name: string;
   ports: NodePort[];
   pools?: PoolRecord[];
+  /** When the node's agent last reported in (its reconcile): a node silent for long has left. */
+  seenAt?: string;
+  /** How long the node's agent lets pass between reports (its reconcile interval, ms). */
+  reportEveryMs?: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -225,6 +237,7 @@ export const clusterSchema: z.ZodType<Cluster> = z.object({
     })
     .refine((p) => p.min <= p.max, 'min must not exceed max')
     .optional(),
+  allowedNetworkIds: z.array(name).max(256).optional(),
   createdAt: timestamp,
 });
 
@@ -250,7 +263,9 @@ const podNicSchema = z.object({
 
 /**
  * Records evolve by upgrade-on-read: a row of an older shape is read into the current one and
- * written back in it on its next write. Pod configs before multi-NIC held one NIC, flat.
+ * written back in it on its next write. Pod configs before multi-NIC held one NIC, flat. Pod
+ * configs before ownership have no `projectId`, and nothing in the row can tell it: they read as
+ * they are, and their owner is the project of their ports (src/cli/ownership.ts).
  */
 function upgradePodConfig(row: unknown): unknown {
   if (typeof row !== 'object' || row === null || 'nics' in row) return row;
@@ -271,6 +286,7 @@ export const podNetworkConfigSchema: z.ZodType<PodNetworkConfig> = z.preprocess(
     cluster: name,
     namespace: name,
     pod: name,
+    projectId: name.optional(),
     nics: z.array(podNicSchema).min(1).max(9),
     createdAt: timestamp,
     updatedAt: timestamp,
@@ -326,6 +342,12 @@ const addressingRoutes = z.array(
 export const nodeRecordSchema: z.ZodType<NodeRecord> = z.object({
   cluster: name,
   name,
+  seenAt: timestamp.optional(),
+  reportEveryMs: z
+    .int()
+    .min(100)
+    .max(7 * 24 * 3_600_000)
+    .optional(),
   ports: z.array(
     z.object({
       networkId: name,

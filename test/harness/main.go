@@ -3,7 +3,8 @@
 // cache dir, ADD -> (cached result) -> CHECK -> DEL.
 //
 //	nnet-cni-harness -confdir D -bindir B -cachedir C [-net NAME] -id CID -netns PATH \
-//	  -ifname eth0 -args 'K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p' [-ips 1.2.0.5/16] [-mac MAC] add|check|del|validate|version
+//	  -ifname eth0 -args 'K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p' [-ips 1.2.0.5/16] [-mac MAC] \
+//	  [-portmappings '[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}]'] add|check|del|validate|version
 //
 // Plugin errors are printed on stdout as the CNI error JSON ({"code","msg","details"}), exit 2;
 // harness/libcni errors as {"code":0,"msg":…}, exit 3.
@@ -34,6 +35,7 @@ func main() {
 	cniArgs := flag.String("args", "", "CNI_ARGS, K=V;K=V")
 	ips := flag.String("ips", "", "runtimeConfig ips capability, comma-separated")
 	mac := flag.String("mac", "", "runtimeConfig mac capability")
+	portMappings := flag.String("portmappings", "", `runtimeConfig portMappings capability, JSON: [{"hostPort":8080,"containerPort":80,"protocol":"tcp"}]`)
 	timeout := flag.Duration("timeout", 60*time.Second, "deadline for the operation")
 	flag.Parse()
 	if flag.NArg() != 1 {
@@ -58,6 +60,13 @@ func main() {
 	}
 	if *mac != "" {
 		rt.CapabilityArgs["mac"] = *mac
+	}
+	if *portMappings != "" {
+		var pm []map[string]interface{}
+		if err := json.Unmarshal([]byte(*portMappings), &pm); err != nil {
+			fail(3, fmt.Errorf("-portmappings: %w", err))
+		}
+		rt.CapabilityArgs["portMappings"] = pm
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()

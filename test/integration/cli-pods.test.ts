@@ -16,7 +16,13 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createSession, loadCredentials } from '../../src/identity/index.ts';
 import { createNeutronClient, type NeutronClient, type Port } from '../../src/neutron/index.ts';
-import { DEVICE_OWNER, NODE_PORT_TAG, RESERVED_TAG, reservePort } from '../../src/resources/index.ts';
+import {
+  DEVICE_OWNER,
+  NODE_PORT_OWNER,
+  RESERVED_TAG,
+  reservationDescription,
+  reservePort,
+} from '../../src/resources/index.ts';
 import { openStore, type PodNetworkConfig } from '../../src/store/index.ts';
 import { startTestCluster } from '../support/cluster.ts';
 import { ensureEnv, type TestEnv } from '../support/env.ts';
@@ -43,6 +49,7 @@ let work: string;
 let bin: { path: string; remove(): void } | undefined;
 let k: Kubenetctl;
 let admin: NeutronClient;
+let adminProjectId: string;
 let storeUrl: string;
 let baseEnv: NodeJS.ProcessEnv;
 
@@ -50,12 +57,12 @@ const kubenetctl = (args: string[], options?: RunOptions): KubenetctlRun => k.ru
 const ok = (args: string[], options?: RunOptions): KubenetctlRun => k.ok(args, options);
 const fails = failsWith;
 
-/** N-Net's pod ports of a cluster (by its tag; not the nodes' own ports), optionally of one pod. */
+/** N-Net's pod ports of a cluster (by its tag), optionally of one pod; not the nodes' own ports. */
 async function podPorts(pod?: string, cluster = CLUSTER): Promise<Port[]> {
-  const all = await admin.ports.list({
+  const tagged = await admin.ports.list({
     tags: [`nnet-cluster=${cluster}`, ...(pod ? [`nnet-pod=${pod}`] : [])],
   });
-  return all.filter((p) => !p.tags.includes(NODE_PORT_TAG));
+  return tagged.filter((p) => p.deviceOwner !== NODE_PORT_OWNER);
 }
 
 async function configs(url = storeUrl, cluster = CLUSTER): Promise<PodNetworkConfig[]> {
@@ -100,11 +107,11 @@ before(async () => {
   env = ensureEnv();
   work = mkdtempSync(join(tmpdir(), `${PREFIX}-`));
   bin = await bundleKubenetctl(PREFIX);
-  admin = createNeutronClient(
-    createSession(loadCredentials({ file: env.cloudsYaml, cloud: env.cloud, env: {} }), {
-      cacheDir: join(work, 'admin-tokens'),
-    }),
-  );
+  const adminSession = createSession(loadCredentials({ file: env.cloudsYaml, cloud: env.cloud, env: {} }), {
+    cacheDir: join(work, 'admin-tokens'),
+  });
+  admin = createNeutronClient(adminSession);
+  adminProjectId = (await adminSession.auth()).project!.id;
   storeUrl = `sqlite:${work}/nnet.db`;
   // Never the real kubectl: each test points KUBECTL at its own stand-in.
   baseEnv = { ...userEnv(env, work, storeUrl), KUBECTL: '/nonexistent/kubectl' };
@@ -157,6 +164,7 @@ test('run pod1 --subnet=1.2.0.0/16 --ip=1.2.0.100 -n team-a reserves the port, r
       cluster: CLUSTER,
       namespace: 'team-a',
       pod: 'pod1',
+      projectId: adminProjectId,
       nics: [
         {
           ifname: 'eth0',
@@ -360,6 +368,47 @@ test('gc leaves alone what may still be in use: a fresh unrecorded reservation a
     (await podPorts()).map((p) => p.id).sort(),
     [orphan.id, (await podPorts('kept'))[0]!.id].sort(),
   );
+});
+
+test("gc collects a reservation whose tag PUT never happened (kubenetctl killed between POST and PUT), by its description; nobody else's untagged port", async (t) => {
+  withStandin(t);
+  const [subnet] = await admin.subnets.list({ name: SUBNET_A });
+  // What a SIGKILL between the reservation's POST and the PUT of its tags leaves: this Neutron
+  // takes no tags on create, so the port is untagged; the POST gave it its name, owner and description.
+  const killed = await admin.ports.create({
+    networkId: subnet!.networkId,
+    name: 'nnet-team-h-killed',
+    deviceOwner: DEVICE_OWNER,
+    description: reservationDescription(CLUSTER),
+    fixedIps: [{ subnetId: subnet!.id }],
+  });
+  t.after(() => admin.ports.ensureDeleted(killed.id));
+  // Untagged compute:nnet ports that are not this cluster's reservations: left alone.
+  const others = await Promise.all(
+    [reservationDescription(`${CLUSTER}-other`), ''].map((description) =>
+      admin.ports.create({
+        networkId: subnet!.networkId,
+        name: 'nnet-team-h-not-ours',
+        deviceOwner: DEVICE_OWNER,
+        description,
+        fixedIps: [{ subnetId: subnet!.id }],
+      }),
+    ),
+  );
+  for (const o of others) t.after(() => admin.ports.ensureDeleted(o.id));
+  assert.deepEqual(killed.tags, []);
+
+  // Younger than the grace period (60 s by default): it may be a kubenetctl still at work.
+  assert.equal(ok(['gc', '--dry-run']).stderr, 'Nothing to collect\n');
+  const dry = ok(['gc', '--dry-run', '--min-age', '0']);
+  assert.equal(
+    dry.stdout,
+    `would delete port nnet-team-h-killed (${killed.id}), device_owner compute:nnet: an untagged reservation (its kubenetctl was stopped before tagging it), no pod config refers to it\n`,
+  );
+  assert.equal((await admin.ports.get(killed.id)).id, killed.id, 'dry run');
+  ok(['gc', '--min-age', '0']);
+  await assert.rejects(admin.ports.get(killed.id), /HTTP 404/);
+  for (const o of others) assert.equal((await admin.ports.get(o.id)).id, o.id, 'not ours: kept');
 });
 
 // --- manifests -----------------------------------------------------------------------------------

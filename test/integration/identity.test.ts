@@ -6,13 +6,24 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
-import { IdentityError } from '../../src/errors/index.ts';
+import { IdentityError, InputError } from '../../src/errors/index.ts';
 import {
   type Credentials,
   createSession,
@@ -173,6 +184,39 @@ test('a corrupt cache file is ignored and replaced by a fresh token', async () =
   assert.equal(await networksStatus(s), 200);
   assert.equal(s.source, 'keystone');
   assert.equal((JSON.parse(readFileSync(file, 'utf8')) as { token: string }).token, await s.token());
+});
+
+test('a world-writable cache directory is tightened to 0700; a token file others could write is not used', async () => {
+  const cacheDir = freshDir();
+  mkdirSync(cacheDir, { mode: 0o777 });
+  chmodSync(cacheDir, 0o777);
+  const seed = createSession(adminCreds(), { cacheDir });
+  const token = await seed.token();
+  assert.equal(statSync(cacheDir).mode & 0o777, 0o700);
+  // What someone who could write the directory or the file would do: leave a token of theirs.
+  const file = join(cacheDir, readdirSync(cacheDir)[0]!);
+  chmodSync(file, 0o666);
+  const s = createSession(adminCreds(), { cacheDir });
+  assert.equal(await networksStatus(s), 200);
+  assert.equal(s.source, 'keystone', 'the 0666 file was not read');
+  assert.notEqual(await s.token(), token);
+  assert.equal(statSync(file).mode & 0o777, 0o600, 'replaced by a 0600 file');
+});
+
+test('a cache directory owned by another user is refused before any token is read or written', async () => {
+  const cacheDir = freshDir();
+  mkdirSync(cacheDir, { mode: 0o700 });
+  chownSync(cacheDir, 65534, 65534);
+  const s = createSession(adminCreds(), { cacheDir });
+  await assert.rejects(
+    s.token(),
+    (e: unknown) =>
+      e instanceof InputError &&
+      e.reason === 'invalid-config' &&
+      e.message.includes(`token cache directory ${cacheDir} is owned by uid 65534`),
+  );
+  assert.equal(s.issued, 0, 'Keystone was not asked');
+  assert.deepEqual(readdirSync(cacheDir), []);
 });
 
 test('a token within the expiry margin is not reused', async () => {

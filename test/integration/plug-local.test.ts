@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { deviceNames, type PlugSpecInput } from '../../src/plug/index.ts';
 import { PROJECT_ROOT } from '../support/env.ts';
@@ -41,6 +42,7 @@ console.log(JSON.stringify(out));
 /** Runs plug/unplug operations in a Node process inside the node netns (vswitchdNetns unset). */
 function inNode(
   ops: { verb: 'plug' | 'unplug'; driver: 'internal' | 'hybrid'; spec: PlugSpecInput; failAfter?: string }[],
+  ovsdb = `unix:${node.ovsdbSocket}`,
 ): string[] {
   const r = spawnSync(
     'ip',
@@ -54,7 +56,7 @@ function inNode(
       '--input-type=module',
       '-e',
       CHILD,
-      JSON.stringify({ ops, ovsdb: `unix:${node.ovsdbSocket}` }),
+      JSON.stringify({ ops, ovsdb }),
     ],
     { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 60_000 },
   );
@@ -125,4 +127,32 @@ test('with ovs-vswitchd in the plugin’s own netns, internal and hybrid pods ta
     [],
   );
   assert.deepEqual(node.vsctl('list-ports', 'br-int').trim(), '');
+});
+
+test('ovsdbSocket tcp:127.0.0.1:PORT: the plug speaks OVSDB over TCP (ovsdb-server listening in the node netns) and a pod gets its NIC', async (t) => {
+  // The node's ovsdb-server runs in the node netns: its loopback is the node's own, not the host's.
+  const ctl = join(node.dir, 'ovsdb-server.ctl');
+  const added = node.exec(['ovs-appctl', '-t', ctl, 'ovsdb-server/add-remote', 'ptcp:6640:127.0.0.1']);
+  assert.equal(added.code, 0, added.stderr);
+  onCleanup(t, () =>
+    node.exec(['ovs-appctl', '-t', ctl, 'ovsdb-server/remove-remote', 'ptcp:6640:127.0.0.1']),
+  );
+  const pod = createNetns('nntp');
+  onCleanup(t, () => pod.remove());
+  const a = spec(pod);
+  onCleanup(t, () => inNode([{ verb: 'unplug', driver: 'internal', spec: a }]));
+  const tcp = 'tcp:127.0.0.1:6640';
+  assert.deepEqual(inNode([{ verb: 'plug', driver: 'internal', spec: a }], tcp), ['ok']);
+  const link = JSON.parse(pod.exec(['ip', '-j', 'addr', 'show', 'dev', 'eth0']))[0] as {
+    address: string;
+    addr_info: { local: string }[];
+  };
+  assert.equal(link.address, a.mac);
+  assert.deepEqual(
+    link.addr_info.map((i) => i.local).filter((l) => !l.startsWith('fe80')),
+    [a.ips[0]!.address],
+  );
+  assert.equal(node.vsctl('list-ports', 'br-int').trim(), deviceNames(a.portId).internal);
+  assert.deepEqual(inNode([{ verb: 'unplug', driver: 'internal', spec: a }], tcp), ['ok']);
+  assert.equal(node.vsctl('list-ports', 'br-int').trim(), '');
 });

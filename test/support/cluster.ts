@@ -3,8 +3,11 @@
  * the env's OVN as a chassis, a store (SQLite or etcd) holding the cluster's Keystone identity, a
  * Neutron network + subnet of the test's own, an admin Neutron client for assertions, the libcni
  * runtime with the built plugin configured for the node, and the node's nnet-agent serving its
- * CNI requests on a socket in the test's temporary dir (stopped by PID at the end).
+ * CNI requests on a socket in the test's temporary dir (stopped by PID at the end). With
+ * `nodes: 2`, a second node with its own runtime and agent, the two joined by an underlay of
+ * their own (a Linux bridge in a netns, geneve between the nodes), as in the lab.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,13 +39,21 @@ export interface TestCluster {
   network: Network;
   subnet: Subnet;
   rt: CniRuntime;
-  /** The node's nnet-agent now (restartAgent replaces it). */
+  /** Every node, its runtime and its agent (node/rt/agent are the first's); two with `nodes: 2`. */
+  nodes: OvsNode[];
+  rts: CniRuntime[];
+  agents: TestAgent[];
+  /** With `nodes: 2`: the underlay's netns and each node's underlay address. */
+  underlay?: { netns: string; ips: string[] };
+  /** The first node's nnet-agent now (restartAgent replaces it). */
   agent: TestAgent;
   /**
-   * Stops the agent (SIGTERM; `kill`: SIGKILL, as a crash) and starts a new one, e.g. with
-   * NNET_FAULT_KILL_AFTER in `env`. Resolves once it serves CNI.
+   * Stops a node's agent (the first's unless `node`; SIGTERM; `kill`: SIGKILL, as a crash) and
+   * starts a new one, e.g. with NNET_FAULT_KILL_AFTER in `env`. Resolves once it serves CNI.
    */
-  restartAgent(o?: Pick<AgentOptions, 'env' | 'args'> & { kill?: boolean }): Promise<TestAgent>;
+  restartAgent(
+    o?: Pick<AgentOptions, 'env' | 'args'> & { kill?: boolean; node?: number },
+  ): Promise<TestAgent>;
   stop(): Promise<void>;
 }
 
@@ -92,10 +103,17 @@ export interface TestClusterOptions {
   plugin?: Record<string, unknown>;
   /** Run the agent's test build with the fault hook (FAULTY_AGENT) instead of the shipped one. */
   faulty?: boolean;
-  /** Extra flags for the agent. */
+  /** Extra flags for the agents. */
   agentArgs?: string[];
   /** A project of the test's own (test/support/project.ts): the cluster and its network are its. */
   project?: { id: string; name: string };
+  /** 1 (default) or 2 nodes. */
+  nodes?: 1 | 2;
+  /**
+   * A store URL of the test's own (e.g. an etcd it started, with TLS and auth) instead of the
+   * backend's default; the test owns it and wipes nothing there.
+   */
+  storeUrl?: string;
 }
 
 export async function startTestCluster(o: TestClusterOptions): Promise<TestCluster> {
@@ -111,10 +129,12 @@ export async function startTestCluster(o: TestClusterOptions): Promise<TestClust
         .catch(() => undefined);
   };
   try {
-    const storeUrl = o.backend === 'sqlite' ? `sqlite:${dir}/nnet.db` : `etcd:${env.etcdUrl}?prefix=/${name}`;
+    const storeUrl =
+      o.storeUrl ??
+      (o.backend === 'sqlite' ? `sqlite:${dir}/nnet.db` : `etcd:${env.etcdUrl}?prefix=/${name}`);
     const store = await openStore(storeUrl);
     undo.push(async () => {
-      if (o.backend === 'etcd') await wipeEtcdPrefix(env.etcdUrl, `/${name}`);
+      if (o.backend === 'etcd' && !o.storeUrl) await wipeEtcdPrefix(env.etcdUrl, `/${name}`);
       await store.close();
     });
     const neutron = adminNeutron(env, join(dir, 'tokens'));
@@ -145,36 +165,64 @@ export async function startTestCluster(o: TestClusterOptions): Promise<TestClust
       { networkId: network.id, subnetId: subnet.id },
       o.project?.name,
     );
-    const node = await startOvsNode({
-      name,
-      prefix: o.prefix,
-      ovn: { sbRemote: env.ovnSb, nbRemote: env.ovnNb, chassis: name, encapIp: randomEncapIp() },
-    });
-    undo.push(() => node.stop());
-    const socket = join(dir, 'agent', 'cni.sock');
-    const rt = cniRuntime({
-      prefix: name,
-      plugin: {
-        store: storeUrl,
-        cluster: name,
-        nodeName: name,
-        ovsdbSocket: `unix:${node.ovsdbSocket}`,
-        ovsNetns: node.netnsPath,
-        datapathType: 'netdev',
-        tokenCacheDir: join(dir, 'plugin-tokens'),
-        agentSocket: socket,
-        ...o.plugin,
-      },
-    });
-    undo.push(() => rt.remove());
-    const agentOptions = (extra: Pick<AgentOptions, 'env' | 'args'> = {}): AgentOptions => ({
-      conflist: rt.conflist,
-      socket,
-      logFile: join(dir, 'agent.log'),
+    const count = o.nodes ?? 1;
+    const underlay = count > 1 ? await createTestUnderlay(name, undo) : undefined;
+    const nodes: OvsNode[] = [];
+    const rts: CniRuntime[] = [];
+    const sockets: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const nodeName = i === 0 ? name : `${name}-n${i + 1}`;
+      const ip = underlay?.ips[i];
+      const node = await startOvsNode({
+        name: nodeName,
+        prefix: o.prefix,
+        ovn: { sbRemote: env.ovnSb, nbRemote: env.ovnNb, chassis: nodeName, encapIp: ip ?? randomEncapIp() },
+        ...(underlay && ip
+          ? {
+              underlay: {
+                netns: underlay.netns,
+                bridge: underlay.bridge,
+                device: `${o.prefix}ul${i}`,
+                cidr: `${ip}/24`,
+                mtu: 9000,
+              },
+            }
+          : {}),
+      });
+      undo.push(() => node.stop());
+      nodes.push(node);
+      const socket = join(dir, i === 0 ? 'agent' : `agent-${i}`, 'cni.sock');
+      sockets.push(socket);
+      const rt = cniRuntime({
+        prefix: nodeName,
+        plugin: {
+          store: storeUrl,
+          cluster: name,
+          nodeName,
+          ovsdbSocket: `unix:${node.ovsdbSocket}`,
+          ovsNetns: node.netnsPath,
+          datapathType: 'netdev',
+          tokenCacheDir: join(dir, `plugin-tokens-${i}`),
+          agentSocket: socket,
+          ...o.plugin,
+        },
+      });
+      undo.push(() => rt.remove());
+      rts.push(rt);
+    }
+    const agentOptions = (i: number, extra: Pick<AgentOptions, 'env' | 'args'> = {}): AgentOptions => ({
+      conflist: rts[i]!.conflist,
+      socket: sockets[i]!,
+      logFile: join(dir, i === 0 ? 'agent.log' : `agent-${i}.log`),
       ...(o.faulty ? { faulty: true } : {}),
       ...(extra.env ? { env: extra.env } : {}),
       args: [...(o.agentArgs ?? []), ...(extra.args ?? [])],
     });
+    const agents: TestAgent[] = [];
+    // Before the nodes and the network go: the agents' DELs and sweeps need them.
+    undo.push(() => Promise.all(agents.map((a) => a.stop())));
+    for (let i = 0; i < count; i++) agents.push(await startAgent(agentOptions(i)));
+    const [node, rt] = [nodes[0]!, rts[0]!];
     const cluster: TestCluster = {
       env,
       tag,
@@ -186,22 +234,45 @@ export async function startTestCluster(o: TestClusterOptions): Promise<TestClust
       network,
       subnet,
       rt,
-      agent: await startAgent(agentOptions()),
+      nodes,
+      rts,
+      agents,
+      ...(underlay ? { underlay: { netns: underlay.netns, ips: underlay.ips } } : {}),
+      agent: agents[0]!,
       async restartAgent(extra = {}) {
-        if (extra.kill) await cluster.agent.kill();
-        else await cluster.agent.stop();
-        cluster.agent = await startAgent(agentOptions(extra));
-        return cluster.agent;
+        const i = extra.node ?? 0;
+        if (extra.kill) await agents[i]!.kill();
+        else await agents[i]!.stop();
+        agents[i] = await startAgent(agentOptions(i, extra));
+        if (i === 0) cluster.agent = agents[0]!;
+        return agents[i]!;
       },
       stop,
     };
-    // Before the node and the network go: the agent's DELs and sweeps need them.
-    undo.push(() => cluster.agent.stop());
     return cluster;
   } catch (e) {
     await stop();
     throw e;
   }
+}
+
+/**
+ * An underlay of the test's own: a netns with a Linux bridge, and a /24 in 100.64.100–199.0/24
+ * picked at random (the lab uses 100.64.0 and its test 100.64.7).
+ */
+async function createTestUnderlay(
+  name: string,
+  undo: (() => Promise<unknown> | unknown)[],
+): Promise<{ netns: string; bridge: string; ips: string[] }> {
+  const netns = `${name}-ul`;
+  const bridge = 'nntulbr';
+  const third = 100 + (randomBytes(1)[0]! % 100);
+  execFileSync('ip', ['netns', 'add', netns]);
+  undo.push(() => execFileSync('ip', ['netns', 'del', netns]));
+  execFileSync('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+  execFileSync('ip', ['-n', netns, 'link', 'add', bridge, 'type', 'bridge']);
+  execFileSync('ip', ['-n', netns, 'link', 'set', bridge, 'mtu', '9000', 'up']);
+  return { netns, bridge, ips: [`100.64.${third}.1`, `100.64.${third}.2`] };
 }
 
 async function wipeEtcdPrefix(etcdUrl: string, prefix: string): Promise<void> {

@@ -32,6 +32,8 @@ export interface HarnessCall {
   args?: Record<string, string>;
   ips?: string[];
   mac?: string;
+  /** The runtime's portMappings capability (for portmap chained after nnet). */
+  portMappings?: { hostPort: number; containerPort: number; protocol: 'tcp' | 'udp' }[];
 }
 
 export interface HarnessResult {
@@ -57,6 +59,8 @@ export interface CniRuntime {
   spawnCall(verb: HarnessVerb, c?: HarnessCall): ChildProcess;
   /** Runs the plugin directly with CNI_* env and a config on stdin (STATUS, GC: libcni 1.1 lacks them). */
   direct(env: Record<string, string>, stdin: string): HarnessResult;
+  /** The same without blocking this process (for tests that serve the plugin from it). */
+  directAsync(env: Record<string, string>, stdin: string): Promise<HarnessResult>;
   remove(): void;
 }
 
@@ -105,6 +109,7 @@ export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
       .join(';')}`,
     ...(c.ips ? [`-ips=${c.ips.join(',')}`] : []),
     ...(c.mac ? [`-mac=${c.mac}`] : []),
+    ...(c.portMappings ? [`-portmappings=${JSON.stringify(c.portMappings)}`] : []),
     verb,
   ];
   const parse = (code: number, stdout: string, stderr: string): HarnessResult => {
@@ -156,6 +161,24 @@ export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
         timeout: (RUNTIME_DEADLINE_S + 30) * 1000,
       });
       return parse(r.status ?? 1, r.stdout ?? '', r.stderr ?? '');
+    },
+    directAsync(env, stdin) {
+      return new Promise((resolve) => {
+        const child = spawn(process.execPath, [PLUGIN], {
+          env: { PATH: process.env.PATH ?? '', CNI_PATH: binDir, ...env },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d) => {
+          out += d;
+        });
+        child.stderr.on('data', (d) => {
+          err += d;
+        });
+        child.on('close', (code) => resolve(parse(code ?? 1, out, err)));
+        child.stdin.end(stdin);
+      });
     },
     remove() {
       rmSync(dir, { recursive: true, force: true });

@@ -9,6 +9,9 @@ const port = (id: string, over: Partial<Port> = {}): Port =>
     id,
     name: `nnet-team-a-${id}`,
     hostId: '',
+    deviceId: '',
+    deviceOwner: 'compute:nnet',
+    description: 'nnet-reserved nnet-cluster=c',
     tags: ['nnet', 'nnet-cluster=c', 'nnet-ns=team-a', `nnet-pod=${id}`, 'nnet-reserved'],
     createdAt: '2025-01-01T00:00:00Z',
     ...over,
@@ -35,13 +38,33 @@ test('gc takes reserved ports no config refers to, unbound and older than a minu
     orphanedReservations(
       ports,
       [{ nics: [nic('referenced'), nic('second-nic')] }, { nics: [nic()] }],
+      'c',
       NOW,
     ).map((p) => p.id),
     ['orphan'],
     "every NIC's reservation counts, not only the first's",
   );
   assert.deepEqual(
-    orphanedReservations(ports, [], NOW, 10_000).map((p) => p.id),
+    orphanedReservations(ports, [], 'c', NOW, 10_000).map((p) => p.id),
     ['orphan', 'referenced', 'second-nic', 'young'],
+  );
+});
+
+test("gc takes a reservation whose tags were never set by its description, and no one else's untagged port", () => {
+  const untagged = (id: string, over: Partial<Port> = {}) => port(id, { tags: [], ...over });
+  const ports = [
+    untagged('killed-before-tagging'),
+    untagged('young', { createdAt: '2025-01-01T00:59:30Z' }),
+    untagged('bound', { hostId: 'node1', deviceId: 'c1' }),
+    untagged('held', { deviceId: 'c1' }),
+    untagged('referenced'),
+    untagged('other-cluster', { description: 'nnet-reserved nnet-cluster=d' }),
+    untagged('not-nnet', { deviceOwner: 'compute:nova' }),
+    untagged('no-description', { description: '' }),
+    port('tagged-other-cluster', { tags: ['nnet', 'nnet-cluster=d', 'nnet-reserved'] }),
+  ];
+  assert.deepEqual(
+    orphanedReservations(ports, [{ nics: [nic('referenced')] }], 'c', NOW).map((p) => p.id),
+    ['killed-before-tagging'],
   );
 });

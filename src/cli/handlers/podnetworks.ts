@@ -8,7 +8,9 @@ import type { Network, Port, Subnet } from '../../neutron/index.ts';
 import type { ClusterScope } from '../../resources/index.ts';
 import type { PodNetworkConfig, PodNicConfig } from '../../store/index.ts';
 import type { CommandContext, CommandOf } from '../context.ts';
+import { toCliFailure } from '../exit.ts';
 import type { ExitStatus } from '../kubectl.ts';
+import { belongsToAnotherProject, byOwner, userProject } from '../ownership.ts';
 import { releasePodNetwork, reservePodNetwork } from '../podnet.ts';
 import { describePodNetwork, type PodNetworkView, podNetworkPrinter } from '../printers.ts';
 import type { Scope } from '../types.ts';
@@ -79,6 +81,7 @@ export async function podNetworkViews(
       namespace: c.namespace,
       pod: c.pod,
       cluster: c.cluster,
+      ...(c.projectId !== undefined ? { projectId: c.projectId } : {}),
       network: { id: nic.networkId, name: networkById.get(nic.networkId)?.name ?? '' },
       subnets: subnetIdsOf(nic).map((id) => {
         const s = subnetById.get(id);
@@ -97,35 +100,63 @@ export async function podNetworkViews(
   });
 }
 
+/**
+ * The podnetworks of the user's project, as kubectl lists what RBAC lets one see: others' are
+ * left out of a listing without a word; one asked for by name is an error naming it (exit 1).
+ */
 async function listPodNetworks(
   ctx: CommandContext,
   scopeFlags: Scope,
   names: readonly string[],
-): Promise<{ listing: Listing<PodNetworkView>; namespace: string | undefined }> {
+): Promise<{ listing: Listing<PodNetworkView>; namespace: string | undefined; refused: Error[] }> {
   const scope = await clusterScope(ctx, scopeFlags);
   const namespace = scopeFlags.allNamespaces ? undefined : await namespaceOf(ctx, scopeFlags);
+  const project = await userProject(scope);
   const configs = (await scope.store.podConfigs.list({ cluster: scope.cluster.name })).filter(
     (c) => namespace === undefined || c.namespace === namespace,
   );
-  const chosen = pick(configs, names, (c) => [c.pod]);
-  return { listing: { ...chosen, items: await podNetworkViews(scope, chosen.items) }, namespace };
+  const { mine, others } = await byOwner(scope, project, configs);
+  const chosen = pick(mine, names, (c) => [c.pod]);
+  const refused = chosen.missing.flatMap((name) =>
+    others.filter((c) => c.pod === name).map((c) => belongsToAnotherProject(c, project)),
+  );
+  const missing = chosen.missing.filter((name) => !others.some((c) => c.pod === name));
+  const items = await podNetworkViews(scope, chosen.items);
+  return { listing: { items, missing }, namespace, refused };
+}
+
+/** Prints what was found (unless only refusals are left), then one error per refused name. */
+function withRefusals(
+  ctx: CommandContext,
+  listing: Listing<PodNetworkView>,
+  refused: readonly Error[],
+  print: () => ExitStatus,
+): ExitStatus {
+  const onlyRefused = refused.length > 0 && listing.items.length === 0 && listing.missing.length === 0;
+  const status = onlyRefused ? { code: 1 } : print();
+  for (const e of refused) ctx.io.stderr(`error: ${e.message}\n`);
+  return refused.length > 0 ? { code: 1 } : status;
 }
 
 export async function getPodNetworks(command: CommandOf<'get'>, ctx: CommandContext): Promise<ExitStatus> {
-  const { listing, namespace } = await listPodNetworks(ctx, command.scope, command.names);
-  return printListing(ctx, podNetworkPrinter, listing, {
-    format: command.output,
-    names: command.names,
-    ...(namespace !== undefined ? { namespace } : {}),
-  });
+  const { listing, namespace, refused } = await listPodNetworks(ctx, command.scope, command.names);
+  return withRefusals(ctx, listing, refused, () =>
+    printListing(ctx, podNetworkPrinter, listing, {
+      format: command.output,
+      names: command.names,
+      ...(namespace !== undefined ? { namespace } : {}),
+    }),
+  );
 }
 
 export async function describePodNetworks(
   command: CommandOf<'describe'>,
   ctx: CommandContext,
 ): Promise<ExitStatus> {
-  const { listing, namespace } = await listPodNetworks(ctx, command.scope, command.names);
-  return printDescriptions(ctx, 'podnetwork', listing, describePodNetwork, namespace);
+  const { listing, namespace, refused } = await listPodNetworks(ctx, command.scope, command.names);
+  return withRefusals(ctx, listing, refused, () =>
+    printDescriptions(ctx, 'podnetwork', listing, describePodNetwork, namespace),
+  );
 }
 
 export async function createPodNetwork(
@@ -160,12 +191,19 @@ export async function deletePodNetworks(
   const scope = await clusterScope(ctx, command.scope);
   const namespace = await namespaceOf(ctx, command.scope);
   let code = 0;
+  // Like kubectl, a name that cannot be deleted is reported and the others are still deleted.
   for (const pod of command.names) {
     const key = { cluster: scope.cluster.name, namespace, pod };
-    if (await releasePodNetwork(scope, key, { force: command.force === true }))
-      ctx.io.stdout(`podnetwork "${pod}" deleted\n`);
-    else {
-      ctx.io.stderr(`error: podnetwork "${pod}" not found in namespace ${namespace}\n`);
+    try {
+      if (await releasePodNetwork(scope, key, { force: command.force === true }))
+        ctx.io.stdout(`podnetwork "${pod}" deleted\n`);
+      else {
+        ctx.io.stderr(`error: podnetwork "${pod}" not found in namespace ${namespace}\n`);
+        code = 1;
+      }
+    } catch (e) {
+      if (command.names.length === 1) throw e;
+      ctx.io.stderr(toCliFailure(e, ctx.io.env).message);
       code = 1;
     }
   }

@@ -1,0 +1,111 @@
+/**
+ * A node leaving the cluster, as seen from anywhere (kubenetctl gc --node, another node's agent):
+ * what N-Net holds for it in Neutron and the store is released. Pods' ports that ADD made are
+ * deleted; static-IP reservations are unbound and kept for the pods' next start elsewhere; the
+ * node's own ports leave the node address group and are deleted; its records go. What was on the
+ * node itself (OVS ports, its NICs, its netfilter table) is its own agent's sweep to remove if it
+ * ever comes back. Safe to repeat: what is gone already is skipped.
+ */
+import type { NeutronClient } from '../neutron/index.ts';
+import {
+  DEVICE_OWNER,
+  isPoolPort,
+  isReserved,
+  nodePorts,
+  releaseNodePort,
+  releasePort,
+} from '../resources/index.ts';
+import type { Store } from '../store/index.ts';
+
+export interface NodeRelease {
+  podPortsDeleted: string[];
+  reservationsUnbound: string[];
+  nodePortsReleased: string[];
+  recordsDeleted: number;
+}
+
+export async function releaseNode(
+  store: Store,
+  neutron: NeutronClient,
+  cluster: string,
+  node: string,
+): Promise<NodeRelease> {
+  const done: NodeRelease = {
+    podPortsDeleted: [],
+    reservationsUnbound: [],
+    nodePortsReleased: [],
+    recordsDeleted: 0,
+  };
+  const attachments = (await store.attachments.list({ node })).filter((a) => a.cluster === cluster);
+  const bound = await neutron.ports.list({ hostId: node, deviceOwner: DEVICE_OWNER });
+  const recorded = new Map(attachments.map((a) => [a.portId, a]));
+  for (const port of bound) {
+    const a = recorded.get(port.id);
+    if (!a && !port.tags.includes('nnet') && !isPoolPort(port)) continue;
+    const createdByAdd = a ? a.portCreatedByAdd : !isReserved(port);
+    await releasePort(neutron, { portId: port.id, createdByAdd, containerId: port.deviceId });
+    (createdByAdd ? done.podPortsDeleted : done.reservationsUnbound).push(port.id);
+  }
+  for (const a of attachments) {
+    await store.attachments.delete({ containerId: a.containerId, ifname: a.ifname });
+    done.recordsDeleted += 1;
+  }
+  const access = (await store.clusters.get(cluster))?.nodeAccess;
+  for (const port of await nodePorts(neutron, cluster, node)) {
+    await releaseNodePort(neutron, port, access);
+    done.nodePortsReleased.push(port.id);
+  }
+  if (await store.nodes.delete({ cluster, name: node })) done.recordsDeleted += 1;
+  return done;
+}
+
+/** A node that has left: its agent has not reported for `lostAfterReports` of its intervals, and Neutron shows none of its ports up. */
+export interface LostNodeRule {
+  now: number;
+  /** How many report intervals of silence make a node lost (default 3). */
+  lostAfterReports?: number;
+}
+
+/**
+ * The cluster's nodes that have left: silent (no report from their agent for several intervals)
+ * and with every port Neutron has bound to them DOWN — OVN takes a port down when the chassis
+ * that claimed it is gone, so a node that is only cut off from the store, with its pods still
+ * running, is not released.
+ */
+export async function lostNodes(
+  store: Store,
+  neutron: NeutronClient,
+  cluster: string,
+  rule: LostNodeRule,
+): Promise<string[]> {
+  const lost: string[] = [];
+  for (const n of await store.nodes.list({ cluster })) {
+    if (!n.seenAt || !n.reportEveryMs) continue; // never reported: not an agent's node yet
+    const silentFor = rule.now - Date.parse(n.seenAt);
+    if (silentFor < (rule.lostAfterReports ?? 3) * n.reportEveryMs) continue;
+    const ports = [
+      ...(await neutron.ports.list({ hostId: n.name, deviceOwner: DEVICE_OWNER })),
+      ...(await nodePorts(neutron, cluster, n.name)),
+    ];
+    if (ports.every((p) => p.status !== 'ACTIVE')) lost.push(n.name);
+  }
+  return lost;
+}
+
+/** The node's agent reports in: its record's seenAt (and interval) are brought up to date. */
+export async function reportNode(
+  store: Store,
+  cluster: string,
+  node: string,
+  everyMs: number,
+  now = new Date(),
+): Promise<void> {
+  await store.nodes.update({ cluster, name: node }, (cur) => ({
+    ...cur,
+    cluster,
+    name: node,
+    ports: cur?.ports ?? [],
+    seenAt: now.toISOString(),
+    reportEveryMs: everyMs,
+  }));
+}
