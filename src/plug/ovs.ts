@@ -91,7 +91,9 @@ function toPort(row: Record<string, unknown>): OvsPort {
     ifindex: typeof ifindex === 'number' ? ifindex : undefined,
     error: typeof error === 'string' ? error : undefined,
     driver:
-      driver === 'internal' || driver === 'hybrid' || driver === 'host' || driver === 'pool' ? driver : undefined,
+      driver === 'internal' || driver === 'hybrid' || driver === 'host' || driver === 'pool'
+        ? driver
+        : undefined,
   };
 }
 
@@ -456,6 +458,8 @@ export async function setNnetIds(
 
 /** Whether ovn-controller serves this node (Open_vSwitch external_ids:ovn-remote is set). */
 export async function ovnConfigured(c: OvsdbClient): Promise<boolean> {
-  const [r] = await c.transact([{ op: 'select', table: 'Open_vSwitch', where: [], columns: ['external_ids'] }]);
+  const [r] = await c.transact([
+    { op: 'select', table: 'Open_vSwitch', where: [], columns: ['external_ids'] },
+  ]);
   return fromMap(rowsOf(r)[0]?.external_ids)['ovn-remote'] !== undefined;
 }
