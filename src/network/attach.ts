@@ -1,7 +1,7 @@
 /**
  * ADD, as the paper's flow: authenticate the cluster, read the pod's network config, get its
  * Neutron port bound to this node — a warm one from the node's pool, the reservation (bound while
- * the NIC is plugged), or one made now — plug it into the pod, wait until OVN passes its traffic,
+ * its addressing is looked up, before the NIC is plugged), or one made now — plug it into the pod, wait until OVN passes its traffic,
  * record the attachment. A failure at any step undoes the steps before it, newest first.
  */
 
@@ -110,6 +110,10 @@ async function attachNow(ctx: NodeContext, req: AttachRequest): Promise<Attachme
       ovsPort: '',
       ...(got.pooled ? { pool: got.pooled.key } : {}),
     };
+    // A reservation's binding must commit before the NIC appears on br-int: ML2/OVN blocks a port
+    // that gets its host on the 'up' OVN reports next, and a claim made before the binding has
+    // reported 'up' already, so the port would stay DOWN in Neutron for good.
+    await got.binding;
     const plugged = await plug(ctx.plug, parsePlugSpec(plugSpecOf(record)), { log: ctx.log });
     await faultPoint('plug');
     undo.push({
@@ -153,13 +157,13 @@ interface GotPort {
   createdByAdd: boolean;
   source: 'pool' | 'reserved' | 'created';
   pooled?: PooledPort;
-  /** A reservation's binding PUT, running while the NIC is plugged. */
+  /** A reservation's binding PUT, running while the NIC's addressing is worked out. */
   binding?: Promise<unknown>;
   release(): Promise<void>;
 }
 
 /**
- * The reserved port (checked, then bound while the NIC is plugged), a ready port from the node's
+ * The reserved port (checked, then bound while its addressing is looked up), a ready port from the node's
  * pool when the pod asks for no static IP or MAC, or else a port made now.
  */
 async function getPort(
@@ -183,7 +187,7 @@ async function getPort(
       node: ctx.node,
       securityGroupIds: groups,
     });
-    binding.catch(() => undefined); // awaited with the plug
+    binding.catch(() => undefined); // awaited before the plug
     return {
       port: reserved,
       createdByAdd: false,
