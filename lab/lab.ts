@@ -20,9 +20,8 @@ import { type LabAgent, startAgent } from './agent.ts';
 import { adminNeutron, type Leftover, removeLabNeutron } from './neutron.ts';
 import { createLabNodes, type LabNode, teardownNodes } from './nodes.ts';
 import { busyboxTarball, importImage, type NodePodman, podman, removeNodePodman, runArgs } from './podman.ts';
-import { relayPorts, startRelay } from './relay.ts';
 import { type RestartResult, restartVswitchdWhilePinging } from './restart.ts';
-import { mountsUnder, run, waitFor } from './sh.ts';
+import { mountsUnder, run, stopPid, waitFor } from './sh.ts';
 import { StateFile } from './state.ts';
 import type { StepLog } from './steps.ts';
 
@@ -103,6 +102,8 @@ export interface LabResult {
   pod1: { ip: string; node: string; status: string; eth0: string; container: string };
   pings: PingResult[];
   restart: RestartResult;
+  /** The container that took a pool port, and `kubenetctl get pools` then. */
+  pool: { container: string; node: string; eth0: string; runMs: number; table: string };
   agents: LabAgent[];
   seconds: number;
 }
@@ -191,6 +192,11 @@ async function podmanOn(o: LabOptions, node: LabNode, args: string[], show = tru
   return (await podman(nodePodman(o, node), args, { timeoutMs: 120_000 })).stdout;
 }
 
+/** The node's nnet-agent CNI socket (each lab node has its own agent on this host). */
+function agentSocket(o: LabOptions, node: LabNode): string {
+  return join(o.dir, node.name, 'run', 'cni.sock');
+}
+
 function installPlugin(o: LabOptions, ep: Endpoints, node: LabNode): string {
   const cni = join(o.dir, node.name, 'cni');
   for (const d of ['bin', 'net.d', 'cache']) mkdirSync(join(cni, d), { recursive: true });
@@ -210,6 +216,8 @@ function installPlugin(o: LabOptions, ep: Endpoints, node: LabNode): string {
         datapathType: 'netdev',
         logFile: join(o.dir, node.name, 'nnet.log'),
         tokenCacheDir: join(o.dir, node.name, 'tokens'),
+        // The node's agent serves the plugin here; a unix socket works from any netns.
+        agentSocket: agentSocket(o, node),
       },
     ],
   };
@@ -311,17 +319,15 @@ async function startNodes(
       }),
   );
   for (const n of nodes) o.log.info(`${n.name}: netns ${n.netns}, chassis ${n.name}, encap ${n.underlayIp}`);
-  const ports = relayPorts([ep.keystone, ep.neutron, ep.etcd]);
   const agents = await o.log.step(
-    'on each node: the nnet plugin and its conflist, the control-plane relay, nnet-agent',
+    'on each node: the nnet plugin and its conflist, nnet-agent serving its CNI socket',
     async () => {
       const out: LabAgent[] = [];
       for (const n of nodes) {
         const conflist = installPlugin(o, ep, n);
-        await startRelay(state, n.netns, n.dir, ports);
         const agent = await startAgent(state, n.name, conflist, n.dir);
         o.log.info(
-          `${n.name}: ${conflist}; relay 127.0.0.1:{${ports.join(',')}} → host; nnet-agent pid ${agent.pid}, metrics ${agent.metricsUrl}`,
+          `${n.name}: ${conflist}; nnet-agent pid ${agent.pid} on ${agentSocket(o, n)}, metrics ${agent.metricsUrl}`,
         );
         out.push(agent);
       }
@@ -359,8 +365,63 @@ async function createNetworks(o: LabOptions, state: StateFile, ep: Endpoints): P
       await k('create', 'router', `${o.prefix}-router`);
       await k('connect', 'router', `${o.prefix}-router`, '--subnet', `${o.prefix}-sub1`);
       await k('connect', 'router', `${o.prefix}-router`, '--subnet', `${o.prefix}-sub2`);
+      // Pods that ask for nothing go to net1, from warm port pools every node's agent keeps.
+      await k(
+        'set',
+        'cluster',
+        cluster,
+        '--default-network',
+        net1,
+        '--pool-min',
+        '2',
+        '--pool-max',
+        '4',
+        '--pool-batch',
+        '2',
+      );
     },
   );
+}
+
+/**
+ * A container with no reservation on node 1 takes a ready port from node 1's pool (its agent
+ * made and plugged it before); `kubenetctl get pools` shows each node's pools.
+ */
+async function poolStep(
+  o: LabOptions,
+  state: StateFile,
+  ep: Endpoints,
+  node: LabNode,
+): Promise<LabResult['pool']> {
+  return o.log.step(`warm port pools: a container without a reservation on ${node.name}`, async () => {
+    const ready = async () => {
+      const list = JSON.parse(await kubenetctl(o, ep, ['get', 'pools', '-o', 'json'], false));
+      return (list.items as { spec: { node: string }; status: { ready: number } }[]).filter(
+        (i) => i.status.ready > 0,
+      ).length;
+    };
+    await waitFor("both nodes' pools to be filled", async () => (await ready()) >= 2, 60_000);
+    const name = `${o.prefix}-p5`;
+    const np = nodePodman(o, node);
+    state.update((s) => {
+      s.containers.push({ name, node: node.name, netns: node.netns, podmanDir: np.dir });
+    });
+    const t0 = Date.now();
+    await podmanOn(o, node, runArgs(name, networkName(o)));
+    const runMs = Date.now() - t0;
+    const eth0 = (
+      await podmanOn(o, node, ['exec', name, 'ip', '-o', '-4', 'addr', 'show', 'eth0'], false)
+    ).trim();
+    const table = await kubenetctl(o, ep, ['get', 'pools']);
+    for (const l of table.trimEnd().split('\n')) o.log.info(l);
+    return {
+      container: name,
+      node: node.name,
+      eth0: /inet (\S+)/.exec(eth0)?.[1] ?? eth0,
+      runMs,
+      table: table.trimEnd(),
+    };
+  });
 }
 
 /** kubenetctl reserves the pod's IP; podman on its node starts the container, whose CNI ADD binds and plugs it. */
@@ -528,8 +589,9 @@ export async function labUp(o: LabOptions): Promise<LabResult> {
   const p4 = mk('p4', node2, '1.2.0.0/16', '1.2.0.102');
   const pod1 = await experiment1(o, state, ep, p1);
   const pings = await experiment2(o, state, ep, [p1, p2, p3, p4]);
+  const pool = await poolStep(o, state, ep, node1);
   const restart = await restartStep(o, p1, p4, agents[0]!);
-  return { pod1, pings, restart, agents, seconds: o.log.elapsedS() };
+  return { pod1, pings, pool, restart, agents, seconds: o.log.elapsedS() };
 }
 
 export function table2(pings: PingResult[]): string[] {
@@ -632,8 +694,10 @@ export async function labDown(o: LabOptions, opts: { keepEnv?: boolean } = {}): 
   const state = new StateFile(o.dir);
   const report: DownReport = { lines: [], left: [] };
   const envAlive = await envIsUp();
-  // Containers first: their CNI DEL needs the node, its relay and the environment.
+  // Containers first: their CNI DEL needs the node, its agent and the environment.
   await removeContainers(o, state, report);
+  // Then the agents, so that no pool refill makes a port behind the Neutron clean-up.
+  await stopAgents(state, report);
   await removeNeutron(o, state, envAlive, report);
   const nodes = await teardownNodes(state, envAlive ? endpoints().sbRemote : undefined);
   report.lines.push(...nodes.done);
@@ -660,6 +724,17 @@ export async function labDown(o: LabOptions, opts: { keepEnv?: boolean } = {}): 
       });
   }
   return report;
+}
+
+/** Stops the nodes' nnet-agents (by recorded PID); the other daemons go with the nodes. */
+async function stopAgents(state: StateFile, report: DownReport): Promise<void> {
+  for (const p of state.state.pids.filter((x) => x.label.endsWith('-nnet-agent'))) {
+    if (!(await stopPid(p.pid, p.marker, 15_000))) continue;
+    report.lines.push(`stopped ${p.label} (pid ${p.pid})`);
+    state.update((s) => {
+      s.pids = s.pids.filter((x) => x.pid !== p.pid);
+    });
+  }
 }
 
 /** Deletes every key under `${prefix}/` (the lab's store); false when etcd did not answer. */

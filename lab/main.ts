@@ -35,6 +35,11 @@ async function up(): Promise<number> {
   );
   console.log("\n== Experiment 2: connectivity between containers (the paper's Table 2)");
   for (const l of table2(r.pings)) console.log(l);
+  console.log('\n== Warm port pools (kubenetctl get pools)');
+  console.log(
+    `${r.pool.container} (no reservation) on ${r.pool.node} took a ready pool port: ${r.pool.eth0}; podman run took ${r.pool.runMs} ms`,
+  );
+  console.log(r.pool.table);
   console.log(`\n== ovs-vswitchd restart on ${r.restart.node}, with nnet-agent on every node`);
   for (const l of restartLines(r.restart)) console.log(l);
   for (const a of r.agents) console.log(`nnet-agent on ${a.node}: pid ${a.pid}, metrics ${a.metricsUrl}`);

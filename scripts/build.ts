@@ -18,9 +18,11 @@ export const ENTRIES = {
   'nnet-install-cni': 'src/bin/nnet-install-cni.ts',
 } as const;
 
-/** Test builds with the fault hook (test/support/faulty/): never installed anywhere. */
+/**
+ * Test builds with the fault hook (test/support/faulty/): never installed anywhere. Only the
+ * agent has one: the thin nnet plugin does no work a fault could interrupt.
+ */
 export const FAULTY_ENTRIES = {
-  nnet: 'test/support/faulty/nnet.ts',
   'nnet-agent': 'test/support/faulty/nnet-agent.ts',
 } as const;
 

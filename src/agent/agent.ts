@@ -1,9 +1,11 @@
 /**
- * The node agent's loop: watch N-Net's interfaces in the node's OVSDB and re-plug pods whose NIC
- * ovs-vswitchd recreated (after a restart the pod keeps a dead copy), reconcile the node every
- * interval with the one sweep CNI GC uses, and follow the plugin's log for latency metrics.
- * Every store / OVS / Neutron step runs one at a time in a queue, each with a fresh NodeContext
- * built exactly as the plugin builds it, so a store or Neutron outage costs one pass, not the agent.
+ * The node agent's own work, beside the CNI requests it serves (cni.ts): watch N-Net's interfaces
+ * in the node's OVSDB and re-plug pods whose NIC ovs-vswitchd recreated (after a restart the pod
+ * keeps a dead copy), and reconcile the node every interval with the one sweep CNI GC uses. These
+ * passes run one at a time, on the node's warm context (contexts.ts) with the Neutron queue's
+ * background priority, each re-plug under its attachment's lock; a store or Neutron outage costs
+ * one pass, not the agent. The first pass (start()) runs before any CNI request is served, with no
+ * grace: nothing of this node is in flight then, so what a killed agent left is released at once.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log/index.ts';
@@ -17,7 +19,6 @@ import {
   reportNode,
   type SweepReport,
   sweep,
-  withNodeContext,
 } from '../network/index.ts';
 import {
   type InterfaceWatch,
@@ -29,13 +30,18 @@ import {
   unplug,
   watchInterfaces,
 } from '../plug/index.ts';
-import { followCniLog, type LogFollower } from './cnilog.ts';
+import type { Attachment } from '../store/index.ts';
 import { describeError, type NetConf } from './config.ts';
+import type { NodeContexts } from './contexts.ts';
 import type { AgentMetrics, ErrorOperation } from './metrics.ts';
 import { noteInterface, planReplugs, sweepActionCounts, type TapIndex } from './plan.ts';
+import type { PoolManager } from './pools.ts';
 
 export interface AgentOptions {
   conf: NetConf;
+  contexts: NodeContexts;
+  /** The node's warm port pools (not in --once runs). */
+  pools?: PoolManager | undefined;
   log: Logger;
   metrics: AgentMetrics;
   reconcileIntervalMs: number;
@@ -58,18 +64,18 @@ export interface OnceReport {
 }
 
 export interface Agent {
-  /** Starts watching OVSDB, the reconcile timer and the log follower. */
-  start(): void;
+  /**
+   * Runs the start-up pass (a re-plug check of every attachment, then a reconcile with no grace),
+   * then starts watching OVSDB and the reconcile timer. Resolves when the start-up pass is done.
+   */
+  start(): Promise<void>;
   /** A re-plug check of every attachment, then a reconcile (what --once does). */
   runOnce(): Promise<OnceReport>;
-  /** Reads new plugin log lines into the latency histogram. */
-  pollCniLog(): Promise<void>;
   /** Stops the timers and the watch and waits for the running pass. */
   stop(): Promise<void>;
 }
 
 const RETRY_MS = 2000;
-const LOG_POLL_MS = 2000;
 
 export function createAgent(o: AgentOptions): Agent {
   const { log, metrics } = o;
@@ -81,10 +87,8 @@ export function createAgent(o: AgentOptions): Agent {
   let pending = new Set<string>();
   let flushTimer: NodeJS.Timeout | undefined;
   let reconcileTimer: NodeJS.Timeout | undefined;
-  let logTimer: NodeJS.Timeout | undefined;
   let watch: InterfaceWatch | undefined;
   let watchLoop: Promise<void> | undefined;
-  let follower: Promise<LogFollower | undefined> | undefined;
 
   const fail = (operation: ErrorOperation, what: string, e: unknown): string => {
     metrics.errors.inc({ operation });
@@ -100,7 +104,8 @@ export function createAgent(o: AgentOptions): Agent {
     return p;
   }
 
-  const withCtx = <T>(fn: (ctx: NodeContext) => Promise<T>) => withNodeContext(o.conf, log, fn);
+  const withCtx = <T>(fn: (ctx: NodeContext) => Promise<T>) =>
+    o.contexts.run(o.conf, { log, priority: 'background' }, fn);
 
   /**
    * Re-plugs the attachments whose tap ovs-vswitchd recreated: those in `suspects`, those a fresh
@@ -130,15 +135,9 @@ export function createAgent(o: AgentOptions): Agent {
         for (const a of plan.replug) {
           const who = `${a.namespace}/${a.pod} ${a.ifname}`;
           try {
-            const r = await replug(ctx.plug, parsePlugSpec(plugSpecOf(a)), { log });
-            if (r === 'unchanged') {
-              report.unchanged += 1;
-              continue;
-            }
-            // A DEL may have removed the record meanwhile: then the NIC is not wanted; take it back.
-            if (!(await ctx.store.attachments.get({ containerId: a.containerId, ifname: a.ifname }))) {
-              await unplug(ctx.plug, { portId: a.portId, netns: a.netns, ifname: a.ifname }, { log });
-              log.info('attachment deleted during re-plug; unplugged again', { portId: a.portId });
+            const r = await ctx.locks.run(a, () => replugOne(ctx, a));
+            if (r !== 'replugged') {
+              if (r === 'unchanged') report.unchanged += 1;
               continue;
             }
             metrics.replugs.inc();
@@ -160,6 +159,21 @@ export function createAgent(o: AgentOptions): Agent {
       if (suspects !== 'all') for (const id of suspects) retryLater(id);
     }
     return report;
+  }
+
+  /**
+   * Re-plugs one NIC under its attachment's lock. A DEL that ran before the lock was taken has
+   * removed the record: then the NIC is not wanted, and what the re-plug made is taken back.
+   */
+  async function replugOne(ctx: NodeContext, a: Attachment): Promise<'replugged' | 'unchanged' | 'gone'> {
+    if (!(await ctx.store.attachments.get({ containerId: a.containerId, ifname: a.ifname }))) return 'gone';
+    const r = await replug(ctx.plug, parsePlugSpec(plugSpecOf(a)), { log });
+    if (r === 'replugged' && !(await ctx.store.attachments.get(a))) {
+      await unplug(ctx.plug, { portId: a.portId, netns: a.netns, ifname: a.ifname }, { log });
+      log.info('attachment deleted during re-plug; unplugged again', { portId: a.portId });
+      return 'gone';
+    }
+    return r;
   }
 
   /** The node's own ports, restored like pods' NICs (their taps live in the node's netns). */
@@ -228,13 +242,15 @@ export function createAgent(o: AgentOptions): Agent {
     return errors;
   }
 
-  async function reconcile(): Promise<SweepReport | undefined> {
+  async function reconcile(graceMs = o.graceMs): Promise<SweepReport | undefined> {
     try {
       const report = await withCtx(async (ctx) => {
         await reportNode(ctx.store, ctx.cluster, ctx.node, o.reconcileIntervalMs);
         const portErrors = await ensureNodePorts(ctx);
-        const r = await sweep(ctx, { graceMs: o.graceMs });
+        const r = await sweep(ctx, { graceMs });
         r.errors.push(...portErrors, ...(await releaseLostNodes(ctx)));
+        // After the sweep: what it left of pool ports (nobody's, lagging, vanished) is the pools'.
+        await o.pools?.reconcile();
         metrics.attachments.set((await ctx.store.attachments.list({ node: ctx.node })).length);
         return r;
       });
@@ -315,29 +331,8 @@ export function createAgent(o: AgentOptions): Agent {
     }
   }
 
-  async function pollCniLog(): Promise<void> {
-    follower ??= followCniLog(o.conf.logFile).catch((e) => {
-      fail('cni-log', `following ${o.conf.logFile}`, e);
-      follower = undefined;
-      return undefined;
-    });
-    const f = await follower;
-    if (!f) return;
-    try {
-      for (const op of await f.poll())
-        metrics.cniDuration.observe(op.seconds, { command: op.command, result: op.result });
-    } catch (e) {
-      fail('cni-log', `reading ${o.conf.logFile}`, e);
-    }
-  }
-
-  function schedulePoll(): void {
-    if (stopped) return;
-    logTimer = setTimeout(() => void pollCniLog().finally(schedulePoll), LOG_POLL_MS);
-  }
-
   return {
-    start() {
+    async start() {
       log.info('agent started', {
         node: o.conf.nodeName,
         cluster: o.conf.cluster,
@@ -345,10 +340,16 @@ export function createAgent(o: AgentOptions): Agent {
         reconcileIntervalMs: o.reconcileIntervalMs,
         graceMs: o.graceMs,
       });
-      void pollCniLog(); // from the file's end now: later lines count
+      // Before any CNI request: nothing of this node is in flight, so no grace is needed.
+      await enqueue(async () => {
+        await replugPass('all');
+        await reconcile(0);
+        await o.pools?.start();
+      });
+      log.info('start-up reconcile done');
+      if (stopped) return;
       watchLoop = runWatch();
       scheduleReconcile();
-      schedulePoll();
     },
     async runOnce() {
       return enqueue(async () => {
@@ -359,14 +360,14 @@ export function createAgent(o: AgentOptions): Agent {
         return { replug: replugReport, sweep: sweepReport, errors };
       });
     },
-    pollCniLog,
     async stop() {
       stopped = true;
       stopping.abort();
-      for (const t of [flushTimer, reconcileTimer, logTimer]) clearTimeout(t);
+      for (const t of [flushTimer, reconcileTimer]) clearTimeout(t);
       await watch?.close().catch(() => undefined);
       await watchLoop;
       await chain;
+      await o.pools?.stop();
     },
   };
 }

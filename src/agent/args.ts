@@ -32,16 +32,23 @@ export interface AgentArgs {
   /** JSON-lines log file; undefined = stderr. */
   logFile: string | undefined;
   logLevel: LogLevel;
+  /** The CNI socket; undefined = the config's `agentSocket` (default /run/nnet/cni.sock). */
+  socket: string | undefined;
+  /** Neutron requests in flight at once for the node (the node's queue). */
+  neutronConcurrency: number;
   help: boolean;
 }
 
 export const USAGE = `Usage: nnet-agent [flags]
 
-The N-Net node agent: re-plugs pods' NICs after ovs-vswitchd restarts, reconciles the node
-(releases what no pod uses any more), and serves Prometheus metrics.
+The N-Net node agent: serves the nnet plugin's CNI requests on a root-only unix socket, keeps
+warm port pools, re-plugs pods' NICs after ovs-vswitchd restarts, reconciles the node (releases
+what no pod uses any more), and serves Prometheus metrics.
 
 Flags:
   --cni-config PATH          the nnet CNI config (conflist or plugin config) (default ${DEFAULT_CNI_CONFIG})
+  --socket PATH              the CNI socket (default: the config's agentSocket, else /run/nnet/cni.sock)
+  --neutron-concurrency N    Neutron requests in flight at once for the node (default 4)
   --reconcile-interval DUR   time between reconciles (default 60s)
   --grace DUR                leave leftovers younger than this to the ADD that may own them (default 60s)
   --metrics-listen HOST:PORT serve /metrics there, or "off" (default ${DEFAULT_METRICS_LISTEN})
@@ -85,6 +92,8 @@ const VALUE_FLAGS = new Set([
   'metrics-listen',
   'log-file',
   'log-level',
+  'socket',
+  'neutron-concurrency',
 ]);
 
 export function parseAgentArgs(argv: readonly string[]): AgentArgs {
@@ -97,6 +106,8 @@ export function parseAgentArgs(argv: readonly string[]): AgentArgs {
     requireCredentials: false,
     logFile: undefined,
     logLevel: 'info',
+    socket: undefined,
+    neutronConcurrency: 4,
     help: false,
   };
   const seen = new Set<string>();
@@ -126,9 +137,16 @@ export function parseAgentArgs(argv: readonly string[]): AgentArgs {
     switch (name) {
       case 'cni-config':
       case 'log-file':
+      case 'socket':
         if (!value.startsWith('/') || value.includes('\0')) throw bad(`--${name}: must be an absolute path`);
         if (name === 'cni-config') out.cniConfig = value;
+        else if (name === 'socket') out.socket = value;
         else out.logFile = value;
+        break;
+      case 'neutron-concurrency':
+        if (!/^\d{1,3}$/.test(value) || Number(value) < 1 || Number(value) > 64)
+          throw bad('--neutron-concurrency must be a number from 1 to 64');
+        out.neutronConcurrency = Number(value);
         break;
       case 'reconcile-interval':
         out.reconcileIntervalMs = parseDuration(name, value);

@@ -1,7 +1,9 @@
 /**
- * nnet-agent, the node agent: re-plugs pods' NICs after ovs-vswitchd restarts (from the store's
- * attachment records), reconciles the node with the network module's sweep (the one CNI GC uses),
- * and serves Prometheus metrics. Its config is the nnet plugin's own, read from the CNI config file.
+ * nnet-agent, the node agent: serves the thin nnet plugin's CNI requests on a root-only unix
+ * socket (cniserver.ts, cni.ts) on warm node contexts (contexts.ts), re-plugs pods' NICs after
+ * ovs-vswitchd restarts (from the store's attachment records), reconciles the node with the
+ * network module's sweep (the one CNI GC uses), and serves Prometheus metrics. Its config is the
+ * nnet plugin's own, read from the CNI config file. See README.md.
  *
  *   const code = await main(['--cni-config', '/etc/cni/net.d/10-nnet.conflist']);
  *
@@ -17,8 +19,10 @@ export {
   parseDuration,
   USAGE,
 } from './args.ts';
-export { type CniOperation, followCniLog, type LogFollower, parseCniLogLine } from './cnilog.ts';
+export { type CniHandlerOptions, createCniHandler } from './cni.ts';
+export { type CniCall, type CniServer, type CniServerOptions, serveCni } from './cniserver.ts';
 export { loadNodeConfig, parseNodeConfig, pluginConfigOf } from './config.ts';
+export { createNodeContexts, type NodeContexts, nodeKey, type WarmNode } from './contexts.ts';
 export { type MainIo, main, processMainIo } from './main.ts';
 export { type AgentMetrics, createMetrics } from './metrics.ts';
 export {

@@ -132,11 +132,11 @@ export function histogram(name: string, help: string, buckets: readonly number[]
   };
 }
 
-export const ERROR_OPERATIONS = ['watch', 'replug', 'reconcile', 'cni-log'] as const;
+export const ERROR_OPERATIONS = ['watch', 'replug', 'reconcile', 'pool'] as const;
 export type ErrorOperation = (typeof ERROR_OPERATIONS)[number];
 
 export interface AgentMetrics {
-  /** CNI operations as the plugin logged them (command, result = ok | error | not-ready). */
+  /** CNI requests the agent served (command, result = ok | error | not-ready). */
   cniDuration: Histogram;
   /** Attachments of this node in the store, as of the last look. */
   attachments: Gauge;
@@ -147,16 +147,29 @@ export interface AgentMetrics {
   replugs: Counter;
   /** Failures, by the agent's operation. */
   errors: Counter;
+  /** Each pool's ports, by state (ready, in_use). */
+  poolPorts: Gauge;
+  /** ADDs that took a ready pool port / found none (and made their own). */
+  poolHits: Counter;
+  poolMisses: Counter;
+  /** Pool ports made (bulk), given back by DELs, deleted (over max, drained, lost). */
+  poolCreated: Counter;
+  poolRecycled: Counter;
+  poolDeleted: Counter;
+  /** Failed refills, by reason (quota, other). */
+  poolRefillErrors: Counter;
+  /** Background updates of pool ports' name, device_id and tags, by result. */
+  poolOwnerUpdates: Counter;
   render(): string;
 }
 
-export const CNI_BUCKETS_S = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
+export const CNI_BUCKETS_S = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
 
 export function createMetrics(): AgentMetrics {
   const m = {
     cniDuration: histogram(
       'nnet_cni_operation_duration_seconds',
-      'Duration of nnet CNI plugin operations, from the plugin log.',
+      'Duration of the CNI requests nnet-agent served, by command and result.',
       CNI_BUCKETS_S,
     ),
     attachments: gauge('nnet_attachments', 'Attachments (pod interfaces) recorded for this node.'),
@@ -178,11 +191,43 @@ export function createMetrics(): AgentMetrics {
       ERROR_OPERATIONS.map((operation) => ({ operation })),
     ),
   };
+  const pools = {
+    poolPorts: gauge('nnet_pool_ports', 'Ports of each warm pool of this node, by state (ready, in_use).'),
+    poolHits: counter('nnet_pool_hits_total', 'ADDs that took a ready port from a pool.', [{}]),
+    poolMisses: counter('nnet_pool_misses_total', 'ADDs that found their pool empty and made a port.', [{}]),
+    poolCreated: counter('nnet_pool_ports_created_total', 'Pool ports made by refills (bulk requests).', [
+      {},
+    ]),
+    poolRecycled: counter('nnet_pool_ports_recycled_total', 'Pool ports given back to their pool by DEL.', [
+      {},
+    ]),
+    poolDeleted: counter('nnet_pool_ports_deleted_total', 'Pool ports deleted (beyond max, drained, lost).', [
+      {},
+    ]),
+    poolRefillErrors: counter('nnet_pool_refill_errors_total', 'Failed pool refills, by reason.', [
+      { reason: 'quota' },
+      { reason: 'other' },
+    ]),
+    poolOwnerUpdates: counter(
+      'nnet_pool_owner_updates_total',
+      "Background updates of pool ports' name, device_id and tags (who holds them), by result.",
+      [{ result: 'ok' }, { result: 'error' }],
+    ),
+  };
   m.attachments.set(0);
   return {
     ...m,
+    ...pools,
     render: () =>
-      [m.cniDuration, m.attachments, m.reconcileActions, m.reconciles, m.replugs, m.errors]
+      [
+        m.cniDuration,
+        m.attachments,
+        m.reconcileActions,
+        m.reconciles,
+        m.replugs,
+        m.errors,
+        ...Object.values(pools),
+      ]
         .map((f) => f.render())
         .join(''),
   };

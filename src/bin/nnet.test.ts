@@ -1,11 +1,14 @@
 /**
- * End to end: the BUILT plugin (`npm run build` → dist/nnet.js), spawned as a runtime spawns it,
- * answers VERSION and bad input with spec JSON on stdout and the right exit code, and VERSION
- * starts fast. Builds first when dist/nnet.js is missing or older than its sources.
+ * End to end: the BUILT thin plugin (`npm run build` → dist/nnet.js), spawned as a runtime spawns
+ * it, answers VERSION itself, answers code 11 (STATUS: 50) when no nnet-agent runs, and through a
+ * real nnet-agent (dist/nnet-agent.js, no services needed for these) answers bad input with the
+ * plugin's own spec JSON and code. The agent's socket refuses what is not a request. Builds first
+ * when dist/ is missing or older than its sources.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -13,9 +16,12 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BUNDLE = join(ROOT, 'dist/nnet.js');
+const AGENT = join(ROOT, 'dist/nnet-agent.js');
 const SOURCES = [
   'src/cni',
-  'src/bin/nnet.ts',
+  'src/cniproto',
+  'src/agent',
+  'src/bin',
   'src/errors',
   'src/log',
   'package-lock.json',
@@ -61,6 +67,12 @@ function plugin(env: Record<string, string>, stdin?: string) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+function oneDocument(stdout: string): Record<string, unknown> {
+  const lines = stdout.split('\n').filter((l) => l !== '');
+  assert.equal(lines.length, 1, `one document: ${stdout}`);
+  return JSON.parse(lines[0]!);
+}
+
 test('the built plugin answers VERSION with the supported versions, exit 0, no stdin needed', () => {
   ensureBuilt();
   for (const stdin of [undefined, '', '{"cniVersion":"1.0.0"}']) {
@@ -74,76 +86,205 @@ test('the built plugin answers VERSION with the supported versions, exit 0, no s
   }
 });
 
-test('the built plugin answers bad input with one spec error JSON, exit 1, and logs it to the file', (t) => {
+test('the built plugin is thin: a few KB of its own, no zod, no ipaddr, none of src/cni', () => {
+  ensureBuilt();
+  const text = readFileSync(BUNDLE, 'utf8');
+  assert.ok(text.length < 16_384, `dist/nnet.js is ${text.length} bytes`);
+  for (const word of ['zod', 'ipaddr', 'parseNetConf', 'runPlugin'])
+    assert.ok(!text.includes(word), `dist/nnet.js holds ${word}`);
+});
+
+test('without nnet-agent: ADD, DEL, CHECK and GC answer code 11 naming the node and the socket; STATUS answers 50', (t) => {
   ensureBuilt();
   const dir = mkdtempSync(join(tmpdir(), 'nnet-bin-test-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const log = join(dir, 'nnet.log');
-  const attach = {
-    CNI_CONTAINERID: 'c0ffee',
-    CNI_NETNS: '/run/netns/none',
-    CNI_IFNAME: 'eth0',
-    NNET_LOG_FILE: log,
+  const socket = join(dir, 'run', 'cni.sock');
+  const conf = JSON.stringify({
+    cniVersion: '1.0.0',
+    name: 'pods',
+    type: 'nnet',
+    cluster: 'prod',
+    nodeName: 'node7',
+    agentSocket: socket,
+  });
+  const attach = { CNI_CONTAINERID: 'c0ffee', CNI_NETNS: '/run/netns/none', CNI_IFNAME: 'eth0' };
+  for (const command of ['ADD', 'DEL', 'CHECK', 'GC']) {
+    const r = plugin({ CNI_COMMAND: command, ...attach }, conf);
+    assert.equal(r.code, 1, r.stdout);
+    const doc = oneDocument(r.stdout);
+    assert.equal(doc.code, 11, r.stdout);
+    assert.equal(doc.cniVersion, '1.0.0');
+    assert.match(String(doc.msg), /nnet-agent is not running on node node7/);
+    assert.ok(String(doc.msg).includes(socket), String(doc.msg));
+  }
+  const status = plugin({ CNI_COMMAND: 'STATUS' }, conf.replace('1.0.0', '1.1.0'));
+  assert.equal(status.code, 1);
+  assert.equal(oneDocument(status.stdout).code, 50);
+});
+
+interface Agent {
+  child: ChildProcess;
+  socket: string;
+  log: string;
+  stop(): Promise<void>;
+}
+
+/** dist/nnet-agent.js on a config whose store, cluster and OVSDB do not exist: it serves anyway. */
+async function startAgent(dir: string): Promise<Agent> {
+  const socket = join(dir, 'run', 'cni.sock');
+  const log = join(dir, 'agent.log');
+  const conflist = join(dir, '10-nnet.conflist');
+  writeFileSync(
+    conflist,
+    JSON.stringify({
+      cniVersion: '1.0.0',
+      name: 'pods',
+      plugins: [
+        {
+          type: 'nnet',
+          cluster: 'prod',
+          store: `sqlite:${dir}/nnet.db`,
+          ovsdbSocket: `unix:${dir}/no-ovsdb.sock`,
+          tokenCacheDir: `${dir}/tokens`,
+          logFile: `${dir}/nnet.log`,
+          agentSocket: socket,
+        },
+      ],
+    }),
+  );
+  const child = spawn(
+    process.execPath,
+    [AGENT, '--cni-config', conflist, '--log-file', log, '--metrics-listen', 'off'],
+    {
+      stdio: 'ignore',
+      env: BASE_ENV,
+    },
+  );
+  const exited = new Promise((r) => child.once('exit', r));
+  const deadline = Date.now() + 60_000;
+  while (!(existsSync(log) && readFileSync(log, 'utf8').includes('"serving CNI"'))) {
+    if (child.exitCode !== null || Date.now() > deadline)
+      assert.fail(`the agent did not serve: ${existsSync(log) ? readFileSync(log, 'utf8') : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    child,
+    socket,
+    log,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
   };
+}
+
+/** One raw exchange on the agent's socket. */
+function exchange(socket: string, data: string | Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = createConnection({ path: socket });
+    let out = '';
+    c.on('connect', () => c.write(data));
+    c.on('data', (d) => {
+      out += d.toString('utf8');
+    });
+    c.on('error', reject);
+    c.on('close', () => resolve(out));
+  });
+}
+
+test("through nnet-agent, bad input gets the plugin's own spec error JSON and code, logged to the agent's log file", async (t) => {
+  ensureBuilt();
+  const dir = mkdtempSync(join(tmpdir(), 'nnet-bin-test-'));
+  const agent = await startAgent(dir);
+  t.after(async () => {
+    await agent.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const attach = { CNI_CONTAINERID: 'c0ffee', CNI_NETNS: '/run/netns/none', CNI_IFNAME: 'eth0' };
+  const conf = (o: Record<string, unknown>) => JSON.stringify({ agentSocket: agent.socket, ...o });
   const cases: { env: Record<string, string>; stdin: string; code: number; msg: RegExp; version: string }[] =
     [
       {
         env: { CNI_COMMAND: 'ADD', ...attach },
-        stdin: '{"cniVersion": "1.0.0", ',
-        code: 6,
-        msg: /not valid JSON/,
-        version: '1.1.0',
-      },
-      { env: { CNI_COMMAND: 'ADD', ...attach }, stdin: '', code: 6, msg: /empty/, version: '1.1.0' },
-      {
-        env: { CNI_COMMAND: 'ADD', ...attach },
-        stdin: JSON.stringify({ cniVersion: '0.3.1', name: 'pods', type: 'nnet', cluster: 'prod' }),
+        stdin: conf({ cniVersion: '0.3.1', name: 'pods', type: 'nnet', cluster: 'prod' }),
         code: 1,
         msg: /0\.4\.0, 1\.0\.0, 1\.1\.0/,
         version: '1.1.0',
       },
       {
         env: { CNI_COMMAND: 'ADD', ...attach },
-        stdin: JSON.stringify({
-          cniVersion: '0.4.0',
-          name: 'pods',
-          type: 'nnet',
-          cluster: 'prod',
-          plugDriver: 'x',
-        }),
+        stdin: conf({ cniVersion: '0.4.0', name: 'pods', type: 'nnet', cluster: 'prod', plugDriver: 'x' }),
         code: 7,
         msg: /field "plugDriver" must be one of internal, hybrid/,
         version: '0.4.0',
       },
       {
-        env: { CNI_COMMAND: 'ADD', CNI_IFNAME: 'eth0/1', NNET_LOG_FILE: log },
-        stdin: JSON.stringify({ cniVersion: '1.0.0', name: 'pods', type: 'nnet', cluster: 'prod' }),
+        env: { CNI_COMMAND: 'ADD', CNI_IFNAME: 'eth0/1' },
+        stdin: conf({ cniVersion: '1.0.0', name: 'pods', type: 'nnet', cluster: 'prod' }),
         code: 4,
         msg: /CNI_CONTAINERID.*CNI_NETNS.*CNI_IFNAME/,
         version: '1.0.0',
       },
-      {
-        env: { CNI_COMMAND: 'BOGUS', NNET_LOG_FILE: log },
-        stdin: '{}',
-        code: 4,
-        msg: /CNI_COMMAND/,
-        version: '1.1.0',
-      },
+      { env: { CNI_COMMAND: 'BOGUS' }, stdin: conf({}), code: 4, msg: /CNI_COMMAND/, version: '1.1.0' },
     ];
   for (const c of cases) {
     const r = plugin(c.env, c.stdin);
-    assert.equal(r.code, 1, `${c.msg}: ${r.stdout} ${r.stderr}`);
-    const lines = r.stdout.split('\n').filter((l) => l !== '');
-    assert.equal(lines.length, 1, `one document: ${r.stdout}`);
-    const doc = JSON.parse(lines[0]!);
+    assert.equal(r.code, 1, `${c.msg}: ${r.stdout}`);
+    const doc = oneDocument(r.stdout);
     assert.equal(doc.code, c.code, r.stdout);
     assert.equal(doc.cniVersion, c.version);
-    assert.match(doc.msg, c.msg);
+    assert.match(String(doc.msg), c.msg);
     assert.doesNotMatch(r.stdout, /\bat .+:\d+:\d+/);
   }
-  const logged = readFileSync(log, 'utf8')
+  // A config that is not JSON cannot name its socket: the thin plugin asks the default one, where
+  // the agent answers as the plugin did. Sent here as the plugin would send it.
+  const undecodable = await exchange(
+    agent.socket,
+    `${JSON.stringify({ v: 1, env: { CNI_COMMAND: 'ADD', ...attach }, stdin: Buffer.from('{"cniVersion": "1.0.0", ').toString('base64') })}\n`,
+  );
+  const a = JSON.parse(undecodable.split('\n')[0]!);
+  assert.equal(a.code, 1);
+  assert.match(JSON.parse(a.stdout).msg, /not valid JSON/);
+  assert.equal(JSON.parse(a.stdout).code, 6);
+  const logged = readFileSync(agent.log, 'utf8')
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l));
   assert.ok(logged.some((l) => l.level === 'error' && l.code === 6 && l.component === 'cni'));
+});
+
+test("the agent's socket is root's only, and what is not a request gets a CNI error, never a crash", async (t) => {
+  ensureBuilt();
+  const dir = mkdtempSync(join(tmpdir(), 'nnet-bin-test-'));
+  const agent = await startAgent(dir);
+  t.after(async () => {
+    await agent.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  assert.equal(statSync(join(dir, 'run')).mode & 0o777, 0o700, 'the socket directory is 0700');
+  assert.equal(statSync(agent.socket).mode & 0o777, 0o600, 'the socket is 0600');
+  const answer = (text: string) => {
+    const a = JSON.parse(text.split('\n')[0]!);
+    return { code: a.code as number, doc: JSON.parse(a.stdout) as Record<string, unknown> };
+  };
+  const garbage = answer(await exchange(agent.socket, 'this is not json\n'));
+  assert.equal(garbage.code, 1);
+  assert.equal(garbage.doc.code, 6);
+  assert.match(String(garbage.doc.msg), /not an nnet request: it is not JSON/);
+  const foreign = answer(
+    await exchange(agent.socket, `${JSON.stringify({ v: 1, env: { PATH: '/bin' }, stdin: '' })}\n`),
+  );
+  assert.match(String(foreign.doc.msg), /not CNI_/);
+  const huge = answer(await exchange(agent.socket, Buffer.alloc(12 * 1024 * 1024, 0x41)));
+  assert.equal(huge.doc.code, 5);
+  assert.match(String(huge.doc.msg), /larger than/);
+  // Still serving: a well-formed request gets the plugin's answer.
+  const ok = answer(
+    await exchange(
+      agent.socket,
+      `${JSON.stringify({ v: 1, env: { CNI_COMMAND: 'BOGUS' }, stdin: Buffer.from('{}').toString('base64') })}\n`,
+    ),
+  );
+  assert.equal(ok.doc.code, 4);
+  assert.equal(agent.child.exitCode, null, 'the agent still runs');
 });

@@ -21,6 +21,7 @@ export const HANDLERS: HandlerTable = {
   'create-router': () => resources().then((m) => m.createRouter),
   'create-cluster': () => resources().then((m) => m.createCluster),
   'create-podnetwork': () => resources().then((m) => m.createPodNetwork),
+  'set-cluster': () => resources().then((m) => m.setCluster),
   'connect-router': () => resources().then((m) => m.connectRouter),
   'disconnect-router': () => resources().then((m) => m.disconnectRouter),
   gc: () => resources().then((m) => m.gc),

@@ -18,6 +18,8 @@ export const NOUN_WORDS: Readonly<Record<string, Noun>> = {
   podnetworks: 'podnetwork',
   podnetwork: 'podnetwork',
   podnet: 'podnetwork',
+  pools: 'pool',
+  pool: 'pool',
 };
 
 export const NOUN_PLURAL: Readonly<Record<Noun, string>> = {
@@ -26,6 +28,7 @@ export const NOUN_PLURAL: Readonly<Record<Noun, string>> = {
   router: 'routers',
   cluster: 'clusters',
   podnetwork: 'podnetworks',
+  pool: 'pools',
 };
 
 /** What each noun is, for `kubenetctl NOUN --help`. */
@@ -40,6 +43,7 @@ export const NOUN_SUMMARY: Readonly<Record<Noun, string>> = {
     "Kubernetes clusters registered with N-Net: each one's Keystone identity (clouds.yaml entry, OS_* variables, or flags with the secret on stdin or in a 0600 file), verified when registered, used by the CNI plugin on the cluster's nodes. Never shown with its secret.",
   podnetwork:
     "A pod's network config: the network or subnet, static IPs (one per family: IPv4, IPv6 or both) and MAC it asked for (kubenetctl run --subnet/--ip, the nnet.io/* annotations, or 'create podnetwork'), the Neutron port reserved for it at once, and, once the pod runs, the node the CNI plugin bound the port to.",
+  pool: "Each node's warm port pools (one per network and security-group set), kept by the node's nnet-agent: Neutron ports made in bulk, bound to the node and plugged before any pod asks, so an ADD only moves a NIC. Sized per cluster: 'create cluster' or 'set cluster' with --pool-min, --pool-max, --pool-batch. Read-only: as each node's agent last recorded it.",
 };
 
 /** How a flag's value is checked (validate.ts) before a handler sees it. */
@@ -280,6 +284,26 @@ export const FLAGS: Readonly<Record<string, FlagSpec>> = {
     type: 'name',
     usage: 'Subnet (name or id) of the default network for those pods (default: Neutron picks one).',
   },
+  'pool-min': {
+    name: 'pool-min',
+    type: 'int',
+    placeholder: 'N',
+    usage:
+      "Warm port pools: the ready ports each node's agent keeps per network (refilled in the background; default 0).",
+  },
+  'pool-max': {
+    name: 'pool-max',
+    type: 'int',
+    placeholder: 'N',
+    usage:
+      "Warm port pools: the most ready ports a pool keeps; a deleted pod's port goes back while fewer are ready (0: no pools; default max(16, 2 × min)).",
+  },
+  'pool-batch': {
+    name: 'pool-batch',
+    type: 'int',
+    placeholder: 'N',
+    usage: 'Warm port pools: ports made per Neutron request (one bulk POST; default min(16, max(min, 1))).',
+  },
   'service-cidr': {
     name: 'service-cidr',
     type: 'string',
@@ -302,7 +326,7 @@ export const SECRET_FLAGS: readonly string[] = [
 /** Flags accepted by every network command (kubectl's global ones that still make sense). */
 export const COMMON_FLAGS: readonly string[] = ['namespace', 'context', 'kubeconfig', 'v', 'help', 'store'];
 
-export type NetworkVerb = 'get' | 'describe' | 'create' | 'delete' | 'connect' | 'disconnect' | 'gc';
+export type NetworkVerb = 'get' | 'describe' | 'create' | 'delete' | 'set' | 'connect' | 'disconnect' | 'gc';
 
 /** One row per N-Net network command. */
 export interface CommandSpec {
@@ -323,13 +347,14 @@ export interface CommandSpec {
 }
 
 const ALL_NOUNS: readonly Noun[] = ['network', 'subnet', 'router', 'cluster', 'podnetwork'];
+const GET_NOUNS: readonly Noun[] = [...ALL_NOUNS, 'pool'];
 const ONE = (name: string) => ({ name, min: 1, max: 1 });
 
 export const COMMANDS: readonly CommandSpec[] = [
   {
     id: 'get',
     verb: 'get',
-    nouns: ALL_NOUNS,
+    nouns: GET_NOUNS,
     args: { name: 'NAME', min: 0, max: Number.POSITIVE_INFINITY },
     flags: ['cluster', 'os-cloud', 'output', 'all-namespaces', 'all'],
     outputs: ['table', 'wide', 'json', 'yaml', 'name'],
@@ -346,6 +371,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       '',
       "# Pods' networks: the wanted subnet and IP next to the port, node and state",
       'kubenetctl get podnetworks -n team-a -o wide',
+      '',
+      "# Every node's warm port pools: ready, in use, target",
+      'kubenetctl get pools -o wide',
     ],
   },
   {
@@ -457,6 +485,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       'default-network',
       'default-subnet',
       'service-cidr',
+      'pool-min',
+      'pool-max',
+      'pool-batch',
       'output',
     ],
     outputs: ['table', 'json', 'yaml', 'name'],
@@ -467,6 +498,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       '',
       '# Checked here with an openrc; the nodes read /etc/nnet/clouds.yaml, cloud k8s',
       'source openrc && kubenetctl create cluster prod --node-credentials /etc/nnet/clouds.yaml --node-cloud k8s',
+      '',
+      '# With warm port pools: 8 ready ports per node and network, made 8 per Neutron request',
+      'kubenetctl create cluster prod --cloud prod-admin --pool-min 8 --pool-max 32 --pool-batch 8',
       '',
       '# Explicit, with the password on stdin',
       'kubenetctl create cluster prod --auth-url http://keystone:5000/v3 --username k8s \\',
@@ -493,6 +527,25 @@ export const COMMANDS: readonly CommandSpec[] = [
       '',
       '# Any address of a named subnet, with a fixed MAC',
       'kubenetctl create podnetwork pod2 -n team-a --network pods --subnet pods-b --mac fa:16:3e:00:00:02',
+    ],
+  },
+  {
+    id: 'set-cluster',
+    verb: 'set',
+    nouns: ['cluster'],
+    args: ONE('NAME'),
+    flags: ['os-cloud', 'pool-min', 'pool-max', 'pool-batch', 'default-network', 'default-subnet', 'output'],
+    outputs: ['table', 'json', 'yaml', 'name'],
+    summary: "Change a registered cluster's settings: its nodes' warm port pools, its default network",
+    examples: [
+      '# Keep 16 ports ready on every node (the agents pick it up within seconds)',
+      'kubenetctl set cluster prod --pool-min 16 --pool-max 64',
+      '',
+      "# No pools: the agents delete their pools' free ports",
+      'kubenetctl set cluster prod --pool-max 0',
+      '',
+      '# The network of pods that ask for none (e.g. one made after the cluster was registered)',
+      'kubenetctl set cluster prod --default-network pods',
     ],
   },
   {

@@ -7,7 +7,7 @@ test('the N-Net section of --help lists every network command with its usage', (
   const section = networkCommandsSection();
   assert.ok(section.startsWith('\nN-Net network commands:\n'));
   for (const line of [
-    /\n {2}get \(networks\|subnets\|routers\|clusters\|podnetworks\) \[NAME\.\.\.\] +Display one or many N-Net resources\n/,
+    /\n {2}get \(networks\|subnets\|routers\|clusters\|podnetworks\|pools\) \[NAME\.\.\.\] +Display one or many N-Net resources\n/,
     /\n {2}create subnet NAME --network NETWORK --cidr CIDR +Create a subnet in an N-Net network\n/,
     /\n {2}connect router ROUTER --subnet SUBNET +Join a subnet to a router\n/,
     /\n {2}gc +Delete reserved ports no pod config refers to; with --cni-config, also sweep a node; with --node, release a node that left the cluster\n/,

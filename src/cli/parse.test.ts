@@ -16,6 +16,36 @@ interface Case {
 // written out by hand.
 const NETWORK_COMMANDS: Case[] = [
   {
+    name: 'set cluster NAME --pool-min changes the pool settings (kubectl has no "set cluster")',
+    argv: ['set', 'cluster', 'prod', '--pool-min', '8', '--pool-batch=4'],
+    native: null,
+    network: { kind: 'set-cluster', name: 'prod', pool: { min: 8, batch: 4 }, scope: {} },
+  },
+  {
+    name: 'create cluster with --pool-min/--pool-max/--pool-batch',
+    argv: ['create', 'cluster', 'prod', '--pool-min', '4', '--pool-max', '16', '--pool-batch', '4'],
+    native: null,
+    network: {
+      kind: 'create-cluster',
+      name: 'prod',
+      credentials: { from: 'env' },
+      pool: { min: 4, max: 16, batch: 4 },
+      scope: {},
+    },
+  },
+  {
+    name: 'get pools -o wide: every node pool',
+    argv: ['get', 'pools', '-o', 'wide'],
+    native: null,
+    network: { kind: 'get', noun: 'pool', names: [], output: 'wide', scope: {} },
+  },
+  {
+    name: "kubectl set image stays kubectl's",
+    argv: ['set', 'image', 'deployment/web', 'web=nginx:1.27'],
+    native: ['set', 'image', 'deployment/web', 'web=nginx:1.27'],
+    network: null,
+  },
+  {
     name: 'get networks lists N-Net networks in a table',
     argv: ['get', 'networks'],
     native: null,
@@ -808,6 +838,13 @@ test('the parser does not modify its input', () => {
 });
 
 const BAD: [argv: string[], message: RegExp][] = [
+  [['set', 'cluster', 'prod'], /nothing to set: give --pool-min, --pool-max or --pool-batch/],
+  [
+    ['set', 'cluster', 'prod', '--pool-min', '9', '--pool-max', '3'],
+    /--pool-min 9 is more than --pool-max 3/,
+  ],
+  [['set', 'cluster', 'prod', '--pool-batch', '0'], /pool-batch.*between 1 and 64/],
+  [['describe', 'pools'], /describe takes one of: .*; not pool/],
   [
     ['run', 'pod1', '--image=x', '--ip', '1.2.0.300'],
     /^invalid argument "1\.2\.0\.300" for "--ip" flag: not a valid IP address$/,

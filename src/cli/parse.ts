@@ -10,6 +10,7 @@
  */
 import { InputError } from '../errors/index.ts';
 import { type Cidr, checkHostAddress, compareIp, type Ip, parseCidr, parseIp } from '../resources/index.ts';
+import { POOL_LIMITS } from '../store/types.ts';
 import {
   COMMANDS,
   COMMON_FLAGS,
@@ -40,6 +41,7 @@ import type {
   Noun,
   OutputFormat,
   ParsedCommandLine,
+  PoolFlags,
   Scope,
 } from './types.ts';
 import {
@@ -52,7 +54,7 @@ import {
 } from './validate.ts';
 
 const NNET_VERBS = new Set(['connect', 'disconnect', 'gc']);
-const RESOURCE_VERBS = new Set(['get', 'describe', 'create', 'delete']);
+const RESOURCE_VERBS = new Set(['get', 'describe', 'create', 'delete', 'set']);
 
 export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
   const args = [...argv];
@@ -478,7 +480,7 @@ function namesAfterType(positional: string[], noun: Noun): string[] {
 
 function checkName(noun: Noun | undefined, name: string): void {
   let problem: string | undefined;
-  if (noun === 'podnetwork') problem = checkDns1123Subdomain(name);
+  if (noun === 'podnetwork' || noun === 'pool') problem = checkDns1123Subdomain(name);
   else if (noun === 'cluster') problem = checkDns1123Label(name);
   else problem = checkResourceName(name);
   if (problem) throw invalid(`invalid ${noun ?? 'argument'} name "${name}": ${problem}`);
@@ -594,6 +596,14 @@ function buildCommand(
     }
     case 'create-cluster':
       return buildCluster(names[0]!, p, withOutput, scope);
+    case 'set-cluster': {
+      const { pool } = poolFlagsOf(p);
+      if (!pool)
+        throw invalid(
+          `kubenetctl set cluster: nothing to set: give --pool-min, --pool-max or --pool-batch${usageHint(row, noun)}`,
+        );
+      return { kind: 'set-cluster', name: names[0]!, pool, ...withOutput, scope };
+    }
     case 'create-podnetwork': {
       const { namespace, ...rest } = scope;
       return {
@@ -816,9 +826,24 @@ function buildCluster(
     ...(defaultNetwork !== undefined ? { defaultNetwork } : {}),
     ...(defaultSubnet !== undefined ? { defaultSubnet } : {}),
     ...(serviceCidrs !== undefined ? { serviceCidrs } : {}),
+    ...poolFlagsOf(p),
     ...withOutput,
     scope,
   };
+}
+
+/** --pool-min / --pool-max / --pool-batch: in range, min ≤ max when both are given. */
+function poolFlagsOf(p: StrictFlags): { pool?: PoolFlags } {
+  const pool: PoolFlags = {};
+  const min = one(p, 'pool-min');
+  const max = one(p, 'pool-max');
+  const batch = one(p, 'pool-batch');
+  if (min !== undefined) pool.min = intValue('pool-min', min, 0, POOL_LIMITS.max);
+  if (max !== undefined) pool.max = intValue('pool-max', max, 0, POOL_LIMITS.max);
+  if (batch !== undefined) pool.batch = intValue('pool-batch', batch, 1, POOL_LIMITS.batch);
+  if (pool.min !== undefined && pool.max !== undefined && pool.max > 0 && pool.min > pool.max)
+    throw invalid(`--pool-min ${pool.min} is more than --pool-max ${pool.max}`);
+  return Object.keys(pool).length > 0 ? { pool } : {};
 }
 
 /** `10.96.0.0/12[,fd00:10:96::/112]`: canonical CIDRs, at most one per family. */

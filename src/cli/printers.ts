@@ -79,6 +79,8 @@ export interface ClusterView {
   defaultSubnet?: string;
   /** The Service CIDRs pods route through their node (the default when the cluster sets none). */
   serviceCidrs: string[];
+  /** The nodes' warm port pools; undefined: none. */
+  pool?: { min: number; max: number; batch: number };
   createdAt?: string;
 }
 
@@ -218,6 +220,7 @@ export const clusterPrinter: ResourcePrinter<ClusterView> = {
     { header: 'DEFAULT-SUBNET', cell: (c) => c.defaultSubnet ?? '', wide: true },
     { header: 'INTERFACE', cell: (c) => c.interface ?? '', wide: true },
     { header: 'SERVICE-CIDR', cell: (c) => c.serviceCidrs.join(','), wide: true },
+    { header: 'POOL(MIN/MAX/BATCH)', cell: (c) => poolText(c.pool), wide: true },
   ],
   toObject: (c) => ({
     apiVersion: API_VERSION,
@@ -235,7 +238,61 @@ export const clusterPrinter: ResourcePrinter<ClusterView> = {
       defaultNetwork: c.defaultNetwork,
       defaultSubnet: c.defaultSubnet,
       serviceCidrs: c.serviceCidrs,
+      pool: c.pool,
     }),
+  }),
+};
+
+const poolText = (p: ClusterView['pool']) => (p ? `${p.min}/${p.max}/${p.batch}` : 'off');
+
+/** One warm pool of one node, as its agent last recorded it. */
+export interface PoolView {
+  node: string;
+  /** The network's name (when N-Net manages it) or id. */
+  network: string;
+  networkId: string;
+  subnets: string[];
+  securityGroups: string[];
+  ready: number;
+  inUse: number;
+  target: number;
+  max: number;
+  /** Why refill stopped (quota), if it did. */
+  refillError?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const poolPrinter: ResourcePrinter<PoolView> = {
+  noun: 'pool',
+  name: (p) => `${p.node}/${p.network}`,
+  columns: [
+    { header: 'NODE', cell: (p) => p.node },
+    { header: 'NETWORK', cell: (p) => p.network },
+    { header: 'READY', cell: (p) => String(p.ready) },
+    { header: 'IN-USE', cell: (p) => String(p.inUse) },
+    { header: 'TARGET', cell: (p) => String(p.target) },
+    { header: 'AGE', cell: (p, now) => ageOf(p.createdAt, now) },
+    { header: 'MAX', cell: (p) => String(p.max), wide: true },
+    { header: 'SUBNETS', cell: (p) => list(p.subnets), wide: true },
+    { header: 'SECURITY-GROUPS', cell: (p) => list(p.securityGroups), wide: true },
+    { header: 'UPDATED', cell: (p, now) => ageOf(p.updatedAt, now), wide: true },
+    { header: 'REFILL', cell: (p) => (p.refillError ? `stopped: ${p.refillError}` : 'ok'), wide: true },
+  ],
+  toObject: (p) => ({
+    apiVersion: API_VERSION,
+    kind: 'Pool',
+    metadata: { name: `${p.node}/${p.network}`, creationTimestamp: p.createdAt },
+    spec: {
+      node: p.node,
+      network: p.network,
+      networkId: p.networkId,
+      subnets: p.subnets,
+      securityGroups: p.securityGroups,
+      target: p.target,
+      max: p.max,
+    },
+    status: defined({ ready: p.ready, inUse: p.inUse, refillError: p.refillError, updatedAt: p.updatedAt }),
   }),
 };
 
@@ -289,6 +346,7 @@ export const PRINTERS = {
   router: routerPrinter,
   cluster: clusterPrinter,
   podnetwork: podNetworkPrinter,
+  pool: poolPrinter,
 } as const satisfies Record<Noun, ResourcePrinter<never>>;
 
 /** describe's blocks, one per noun. */
@@ -345,6 +403,7 @@ export function describeCluster(c: ClusterView): DescribeEntry[] {
     ['Default Network', c.defaultNetwork ?? ''],
     ['Default Subnet', c.defaultSubnet ?? ''],
     ['Service CIDRs', c.serviceCidrs.join(', ')],
+    ['Port pools', c.pool ? `min ${c.pool.min}, max ${c.pool.max}, batch ${c.pool.batch}` : 'off'],
   ];
 }
 

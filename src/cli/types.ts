@@ -4,7 +4,14 @@
  */
 
 /** N-Net's own resource types (canonical singular names). */
-export type Noun = 'network' | 'subnet' | 'router' | 'cluster' | 'podnetwork';
+export type Noun = 'network' | 'subnet' | 'router' | 'cluster' | 'podnetwork' | 'pool';
+
+/** --pool-min / --pool-max / --pool-batch as given (the others keep their value or default). */
+export interface PoolFlags {
+  min?: number;
+  max?: number;
+  batch?: number;
+}
 
 /** `-o` formats of N-Net's get; `table` is the default (no -o). */
 export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml' | 'name';
@@ -126,6 +133,17 @@ export type NetworkCommand =
       defaultNetwork?: string;
       defaultSubnet?: string;
       serviceCidrs?: string[];
+      pool?: PoolFlags;
+      output?: OutputFormat;
+      scope: Scope;
+    }
+  /** `set cluster NAME --pool-…`: change a registered cluster's settings. */
+  | {
+      kind: 'set-cluster';
+      name: string;
+      pool?: PoolFlags;
+      defaultNetwork?: string;
+      defaultSubnet?: string;
       output?: OutputFormat;
       scope: Scope;
     }

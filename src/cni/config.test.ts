@@ -53,6 +53,7 @@ test('a minimal config gets every default', () => {
     serviceCidrs: undefined,
     logFile: '/var/log/nnet/nnet.log',
     logLevel: 'info',
+    agentSocket: '/run/nnet/cni.sock',
     tokenCacheDir: '/var/lib/nnet/tokens',
     timeouts: { ...DEFAULTS.timeouts },
     dns: undefined,
@@ -60,6 +61,17 @@ test('a minimal config gets every default', () => {
     prevResult: undefined,
     validAttachments: undefined,
   });
+});
+
+test("agentSocket names the agent's CNI socket: an absolute path", () => {
+  assert.equal(
+    parse({ ...MINIMAL, agentSocket: '/run/nnet/other.sock' }).agentSocket,
+    '/run/nnet/other.sock',
+  );
+  assert.match(
+    inputError(() => parse({ ...MINIMAL, agentSocket: 'cni.sock' }), 'invalid-config').message,
+    /field "agentSocket" must be an absolute path/,
+  );
 });
 
 test('serviceCidr takes a comma list like kube-apiserver, one CIDR per family', () => {

@@ -13,6 +13,7 @@ import { fstatSync, type Stats, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { posix } from 'node:path';
 import * as z from 'zod/mini';
+import { DEFAULT_AGENT_SOCKET } from '../cniproto/index.ts';
 import { InputError } from '../errors/index.ts';
 import type { LogLevel } from '../log/index.ts';
 import { parseOvsdbTarget } from '../plug/ovsdb-target.ts';
@@ -96,6 +97,8 @@ export interface NetConf {
   serviceCidrs: string[] | undefined;
   logFile: string;
   logLevel: LogLevel;
+  /** nnet-agent's CNI socket, where the thin plugin sends every command but VERSION. */
+  agentSocket: string;
   /** Directory for cached Keystone tokens (0700; files 0600). */
   tokenCacheDir: string;
   timeouts: Timeouts;
@@ -431,6 +434,7 @@ function schemaFor(nodeName: string) {
     serviceCidr: z.optional(parsedString(parseServiceCidrs)),
     logFile: z._default(logFileSchema, DEFAULTS.logFile),
     logLevel: z._default(z.enum(['debug', 'info', 'warn', 'error']), DEFAULTS.logLevel),
+    agentSocket: z._default(absPath, DEFAULT_AGENT_SOCKET),
     tokenCacheDir: z._default(absPath, DEFAULTS.tokenCacheDir),
     timeouts: z._default(
       z.strictObject({
@@ -574,6 +578,7 @@ export function parseNetConf(raw: Record<string, unknown>, options: ParseOptions
     serviceCidrs: c.serviceCidr,
     logFile: c.logFile,
     logLevel: c.logLevel,
+    agentSocket: c.agentSocket,
     tokenCacheDir: c.tokenCacheDir,
     timeouts: c.timeouts,
     dns: c.dns,

@@ -6,11 +6,16 @@
  * nothing either), so the VERSION path stays cheap.
  */
 
-/** Spec versions this plugin speaks, oldest first (VERSION prints them in this order). */
-export const SUPPORTED_VERSIONS = ['0.4.0', '1.0.0', '1.1.0'] as const;
+import { LATEST_VERSION as LATEST, SUPPORTED_VERSIONS as SUPPORTED } from '../cniproto/index.ts';
+
+/**
+ * Spec versions this plugin speaks, oldest first (VERSION prints them in this order). Defined in
+ * src/cniproto, whose thin plugin answers VERSION without loading this folder.
+ */
+export const SUPPORTED_VERSIONS = SUPPORTED;
 export type CniVersion = (typeof SUPPORTED_VERSIONS)[number];
 /** The newest version we speak: used for VERSION output and for errors before a config is read. */
-export const LATEST_VERSION: CniVersion = '1.1.0';
+export const LATEST_VERSION: CniVersion = LATEST;
 
 export function isSupportedVersion(v: unknown): v is CniVersion {
   return typeof v === 'string' && (SUPPORTED_VERSIONS as readonly string[]).includes(v);

@@ -92,13 +92,29 @@ export class Session {
     return (await this.auth()).token;
   }
 
-  /** The endpoint URL of a service type (e.g. 'network'), without a trailing slash. */
+  /**
+   * The endpoint URL of a service type (e.g. 'network'), without a trailing slash. A catalog that
+   * came from the token cache may predate the endpoint (it was added since): then a token is
+   * issued once more for a fresh catalog before the lookup fails.
+   */
   async endpoint(serviceType: string, opts: EndpointOptions = {}): Promise<string> {
+    const find = (s: AuthState) =>
+      findEndpoint(s.catalog, serviceType, {
+        interface: opts.interface ?? this.credentials.interface,
+        region: 'region' in opts ? opts.region : this.credentials.regionName,
+      });
     const s = await this.auth();
-    return findEndpoint(s.catalog, serviceType, {
-      interface: opts.interface ?? this.credentials.interface,
-      region: 'region' in opts ? opts.region : this.credentials.regionName,
-    });
+    try {
+      return find(s);
+    } catch (e) {
+      if (!(e instanceof IdentityError && e.reason === 'no-endpoint') || this.tokenSource !== 'cache')
+        throw e;
+      this.log.info('no such endpoint in the cached catalog; authenticating for a fresh one', {
+        serviceType,
+      });
+      this.state = undefined;
+      return find(await this.load({ fromCache: false }));
+    }
   }
 
   /**
@@ -184,9 +200,9 @@ export class Session {
     }
   }
 
-  private async load(): Promise<AuthState> {
+  private async load(o: { fromCache?: boolean } = {}): Promise<AuthState> {
     const file = this.usableCacheFile();
-    if (file) {
+    if (file && o.fromCache !== false) {
       const cached = readCache(file);
       if (cached && this.fresh(cached)) {
         this.state = cached;

@@ -5,11 +5,11 @@
  * point, the old file is intact: at worst a temporary `.NAME.nnet-install-PID.tmp` is left, which
  * the next run removes (and which libcni ignores: it reads only .conf, .conflist and .json).
  *
- * Order: the plugin binary, the credentials, then the conflist, so the runtime never reads a
+ * Order: the plugin binary, then the conflist, so the runtime never reads a
  * conflist naming what is not installed yet.
  */
 import { createReadStream } from 'node:fs';
-import { chmod, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { InstallPlan } from './plan.ts';
 
@@ -17,7 +17,6 @@ export type FileOutcome = 'installed' | 'unchanged';
 
 export interface InstallReport {
   plugin: FileOutcome;
-  credentials: FileOutcome | undefined;
   conflist: FileOutcome;
   /** Temporary files of an earlier, interrupted run that were removed. */
   removedLeftovers: string[];
@@ -112,23 +111,11 @@ export async function removeLeftovers(dir: string): Promise<string[]> {
   return stale.map((n) => join(dir, n));
 }
 
-/** Creates `dir` (and missing parents) with `mode`; an existing dir is narrowed to `mode`. */
-async function ensurePrivateDir(dir: string, mode: number): Promise<void> {
-  await mkdir(dir, { recursive: true, mode });
-  await chmod(dir, mode);
-}
-
 export async function applyInstall(plan: InstallPlan): Promise<InstallReport> {
   const dirs = [dirname(plan.plugin.dest), dirname(plan.conflist.dest)];
-  if (plan.credentials) dirs.push(dirname(plan.credentials.dest));
   const removedLeftovers = (await Promise.all([...new Set(dirs)].map(removeLeftovers))).flat();
 
   const plugin = await installFile(plan.plugin.source, plan.plugin.dest, plan.plugin.mode);
-  let credentials: FileOutcome | undefined;
-  if (plan.credentials) {
-    await ensurePrivateDir(dirname(plan.credentials.dest), plan.credentials.dirMode);
-    credentials = await installFile(plan.credentials.source, plan.credentials.dest, plan.credentials.mode);
-  }
   const conflist = await writeFileAtomic(plan.conflist.dest, plan.conflist.content, plan.conflist.mode);
-  return { plugin, credentials, conflist, removedLeftovers };
+  return { plugin, conflist, removedLeftovers };
 }

@@ -2,7 +2,7 @@
  * nnet-install-cni's command line → typed options (pure). Bad input is
  * InputError('invalid-argument') naming the flag.
  *
- *   parseInstallArgs(['--template', '/etc/nnet/config/10-nnet.conflist', '--copy-credentials'])
+ *   parseInstallArgs(['--template', '/etc/nnet/config/10-nnet.conflist'])
  */
 import { InputError } from '../errors/index.ts';
 
@@ -17,10 +17,6 @@ export interface InstallArgs {
   cniConfDir: string;
   /** The conflist's file name in cniConfDir; default: the template's file name. */
   conflistName: string;
-  /** Where the host's `/` is mounted: the credentials file is copied to hostRoot + its path. */
-  hostRoot: string;
-  /** Also install the credentials file the conflist references, at the same path on the host. */
-  copyCredentials: boolean;
   help: boolean;
 }
 
@@ -29,7 +25,6 @@ export const DEFAULTS = {
   template: '/etc/nnet/config/10-nnet.conflist',
   cniBinDir: '/host/opt/cni/bin',
   cniConfDir: '/host/etc/cni/net.d',
-  hostRoot: '/host',
 } as const;
 
 export const USAGE = `Usage: nnet-install-cni [flags]
@@ -45,30 +40,21 @@ Flags:
   --cni-bin-dir DIR      the host's CNI plugin dir, mounted (default ${DEFAULTS.cniBinDir})
   --cni-conf-dir DIR     the host's CNI config dir, mounted (default ${DEFAULTS.cniConfDir})
   --conflist-name NAME   the conflist's file name (default: the template's, e.g. 10-nnet.conflist)
-  --copy-credentials     also install the credentials file the conflist references at the same
-                         path on the host (HOST_ROOT + path, mode 0600): the plugin runs on the host
-  --host-root DIR        where the host's / is mounted (default ${DEFAULTS.hostRoot})
   -h, --help             this text
+The plugin is the thin client of nnet-agent: it reads no credentials, so none are installed on
+the host (the agent reads them from its own mount of the Secret).
 Template placeholders: \${NODE_NAME} (from the environment: the Downward API's spec.nodeName).
 Exit: 0 done; 2 bad flags, template or credentials (nothing written); 1 writing failed (the
 files not yet replaced are intact).
 `;
 
 const bad = (msg: string) => new InputError('invalid-argument', msg);
-const VALUE_FLAGS = new Set([
-  'plugin',
-  'template',
-  'cni-bin-dir',
-  'cni-conf-dir',
-  'conflist-name',
-  'host-root',
-]);
+const VALUE_FLAGS = new Set(['plugin', 'template', 'cni-bin-dir', 'cni-conf-dir', 'conflist-name']);
 const isAbsPath = (s: string) => s.startsWith('/') && !s.includes('\0');
 const CONFLIST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}\.conflist$/;
 
 export function parseInstallArgs(argv: readonly string[]): InstallArgs {
   const values = new Map<string, string>();
-  let copyCredentials = false;
   let help = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -79,11 +65,6 @@ export function parseInstallArgs(argv: readonly string[]): InstallArgs {
     const m = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
     if (!m) throw bad(`unexpected argument "${arg.slice(0, 60)}" (see --help)`);
     const name = m[1]!;
-    if (name === 'copy-credentials') {
-      if (m[2] !== undefined) throw bad('--copy-credentials takes no value');
-      copyCredentials = true;
-      continue;
-    }
     if (!VALUE_FLAGS.has(name)) throw bad(`unknown flag --${name.slice(0, 40)} (see --help)`);
     if (values.has(name)) throw bad(`--${name} given twice`);
     const value = m[2] ?? argv[++i];
@@ -103,8 +84,6 @@ export function parseInstallArgs(argv: readonly string[]): InstallArgs {
     cniBinDir: values.get('cni-bin-dir') ?? DEFAULTS.cniBinDir,
     cniConfDir: values.get('cni-conf-dir') ?? DEFAULTS.cniConfDir,
     conflistName,
-    hostRoot: values.get('host-root') ?? DEFAULTS.hostRoot,
-    copyCredentials,
     help,
   };
 }

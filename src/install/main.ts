@@ -1,6 +1,6 @@
 /**
  * nnet-install-cni from argv to exit status: flags → read the template → plan (render and validate)
- * → check the credentials it will copy → write. Every check runs before the first write, so bad
+ * → write. Every check runs before the first write, so bad
  * input (exit 2) writes nothing. A rejected template is reported with the plugin's own CNI error
  * code and text, e.g.
  *   nnet-install-cni: invalid conflist template /etc/nnet/config/10-nnet.conflist (CNI error code 7):
@@ -9,7 +9,6 @@
 import { readFile } from 'node:fs/promises';
 import { toCniError } from '../cni/index.ts';
 import { InputError, isNnetError } from '../errors/index.ts';
-import { loadCredentials } from '../identity/index.ts';
 import { applyInstall, type InstallReport } from './apply.ts';
 import { type InstallArgs, parseInstallArgs, USAGE } from './args.ts';
 import { type InstallPlan, planInstall } from './plan.ts';
@@ -33,20 +32,6 @@ async function readTemplate(file: string): Promise<string> {
   }
 }
 
-/** The credentials about to be copied must be usable: a missing or wrong Secret writes nothing. */
-function checkCredentials(plan: InstallPlan): void {
-  const c = plan.conf.credentials;
-  if (!plan.credentials || !c) return;
-  try {
-    loadCredentials({ file: c.file, cloud: c.kind === 'clouds-yaml' ? c.cloud : undefined, env: {} });
-  } catch (e) {
-    throw new InputError(
-      'invalid-config',
-      `the credentials the conflist references are not usable: ${message(e)}`,
-    );
-  }
-}
-
 function describeFailure(e: unknown, args: InstallArgs): string {
   if (isNnetError(e) && e.domain === 'input' && (e.reason === 'invalid-config' || e.reason === 'decode')) {
     const cni = toCniError(e, 'ADD');
@@ -58,7 +43,6 @@ function describeFailure(e: unknown, args: InstallArgs): string {
 function reportLines(plan: InstallPlan, r: InstallReport): string {
   const lines = r.removedLeftovers.map((f) => `removed leftover ${f}`);
   lines.push(`${r.plugin} ${plan.plugin.dest}`);
-  if (plan.credentials && r.credentials) lines.push(`${r.credentials} ${plan.credentials.dest}`);
   lines.push(`${r.conflist} ${plan.conflist.dest}`);
   return `${lines.join('\n')}\n`;
 }
@@ -80,7 +64,6 @@ export async function main(argv: readonly string[], io: InstallIo): Promise<numb
     plan = await planInstall(args, await readTemplate(args.template), {
       nodeName: io.env.NODE_NAME || undefined,
     });
-    checkCredentials(plan);
   } catch (e) {
     io.stderr(`nnet-install-cni: ${describeFailure(e, args)}\n`);
     return 2;

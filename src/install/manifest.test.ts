@@ -81,7 +81,6 @@ test('every mount names a volume, every volume is mounted, and only the needed h
     hostPaths,
     [
       '/etc/cni/net.d',
-      '/etc/nnet/credentials',
       '/opt/cni/bin',
       '/var/run/netns',
       '/run/nnet',
@@ -111,9 +110,10 @@ test('install-cni’s command is the install step, and its paths are the mounts 
   assert.equal(plan.conf.nodeName, 'node-1');
   assert.equal(plan.conf.store.kind, 'etcd');
   assert.equal(JSON.parse(plan.conflist.content).plugins[0].serviceCidr, '10.96.0.0/12');
-  assert.ok(plan.credentials, 'the credentials are installed for the plugin on the host');
-  assert.equal(mountAt(init, plan.credentials.source).volume.secret?.secretName, 'nnet-credentials');
-  assert.equal(hostPathOf(init, plan.credentials.dest), plan.credentials.source, 'the same path on the host');
+  assert.ok(
+    !(init.volumeMounts as Obj[]).some((m) => m.name === 'credentials'),
+    'the install step does not see the credentials: the plugin on the host reads none',
+  );
 });
 
 test('the credentials come from a Secret mounted 0600, never from the ConfigMap', () => {
@@ -136,6 +136,9 @@ test('the agent reads the conflist install-cni writes and requires the Secret’
   assert.equal(hostPathOf(agent, ovsdb), '/run/openvswitch/db.sock');
   assert.equal(hostPathOf(agent, plan.conf.logFile), plan.conf.logFile);
   assert.equal(hostPathOf(agent, plan.conf.tokenCacheDir), plan.conf.tokenCacheDir);
+  // The agent serves CNI where the plugin on the host looks: the same path, shared with the host.
+  assert.equal(args.socket, plan.conf.agentSocket);
+  assert.equal(hostPathOf(agent, plan.conf.agentSocket), plan.conf.agentSocket);
   assert.equal(agent.securityContext.privileged, true);
   assert.equal(init.securityContext.privileged, undefined, 'the install step needs no privilege');
 });

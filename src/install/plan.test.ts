@@ -24,7 +24,7 @@ const TEMPLATE = {
 const text = (doc: unknown) => JSON.stringify(doc);
 const withPlugin = (over: Record<string, unknown>) =>
   text({ ...TEMPLATE, plugins: [{ ...TEMPLATE.plugins[0], ...over }] });
-const args = parseInstallArgs(['--copy-credentials']);
+const args = parseInstallArgs([]);
 const node = { nodeName: 'node-1' };
 
 async function rejection(p: Promise<unknown>): Promise<InputError> {
@@ -37,19 +37,14 @@ async function rejection(p: Promise<unknown>): Promise<InputError> {
   assert.fail('expected a rejection');
 }
 
-test('the plan installs nnet, the credentials at the same path on the host, and the rendered conflist', async () => {
+test('the plan installs nnet and the rendered conflist, and no credentials (the plugin on the host reads none)', async () => {
   const plan = await planInstall(args, text(TEMPLATE), node);
   assert.deepEqual(plan.plugin, {
     source: '/opt/nnet/dist/nnet.js',
     dest: '/host/opt/cni/bin/nnet',
     mode: 0o755,
   });
-  assert.deepEqual(plan.credentials, {
-    source: '/etc/nnet/credentials/clouds.yaml',
-    dest: '/host/etc/nnet/credentials/clouds.yaml',
-    mode: 0o600,
-    dirMode: 0o700,
-  });
+  assert.ok(!('credentials' in plan));
   assert.equal(plan.conflist.dest, '/host/etc/cni/net.d/10-nnet.conflist');
   const written = JSON.parse(plan.conflist.content);
   assert.equal(written.plugins[0].nodeName, 'node-1');
@@ -99,15 +94,13 @@ test('the node-name placeholder without NODE_NAME, an unknown placeholder or a b
   );
 });
 
-test('a node-local SQLite store is refused: the plugin on the host has no SQLite driver', async () => {
+test('a node-local SQLite store is refused: every node and kubenetctl share the store', async () => {
   const e = await rejection(planInstall(args, withPlugin({ store: 'sqlite:/var/lib/nnet/nnet.db' }), node));
   assert.match(e.message, /field "store" is a SQLite file .* use the cluster's etcd store/);
 });
 
-test('--copy-credentials needs a credentials reference; without the flag none is copied', async () => {
-  const noCreds = withPlugin({ credentials: undefined });
-  assert.match((await rejection(planInstall(args, noCreds, node))).message, /no "credentials" reference/);
-  assert.equal((await planInstall(parseInstallArgs([]), noCreds, node)).credentials, undefined);
+test('--copy-credentials is gone: the plugin is a thin client that reads no credentials', () => {
+  assert.throws(() => parseInstallArgs(['--copy-credentials']), /unknown flag --copy-credentials/);
 });
 
 test('placeholders are filled in string values only, never in keys', () => {
@@ -123,6 +116,5 @@ test('flags: paths must be absolute, the conflist name ends in .conflist, no fla
   );
   assert.throws(() => parseInstallArgs(['--template=/etc/nnet/config/nnet.json']), /must end in .conflist/);
   assert.throws(() => parseInstallArgs(['--plugin=/a', '--plugin', '/b']), /--plugin given twice/);
-  assert.throws(() => parseInstallArgs(['--copy-credentials=yes']), /takes no value/);
   assert.equal(parseInstallArgs(['--conflist-name', '05-nnet.conflist']).conflistName, '05-nnet.conflist');
 });

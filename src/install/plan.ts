@@ -8,7 +8,7 @@
  *   plan.conflist.content; // '{\n  "cniVersion": "1.0.0", …'
  */
 import { join } from 'node:path';
-import { pluginConfigOf } from '../agent/index.ts';
+import { pluginConfigOf } from '../agent/config.ts';
 import { loadNetConf, type NetConf } from '../cni/index.ts';
 import { InputError } from '../errors/index.ts';
 import type { InstallArgs } from './args.ts';
@@ -21,8 +21,6 @@ export interface NodeFacts {
 
 export interface InstallPlan {
   plugin: { source: string; dest: string; mode: number };
-  /** Written when the conflist references credentials and --copy-credentials is set. */
-  credentials: { source: string; dest: string; mode: number; dirMode: number } | undefined;
   conflist: { dest: string; content: string; mode: number };
   /** The nnet plugin's config as the plugin itself parses it. */
   conf: NetConf;
@@ -80,12 +78,12 @@ function checkConflistShape(doc: unknown, file: string): void {
     throw new InputError('invalid-config', `conflist template ${file} is not a conflist (a "plugins" list)`);
 }
 
-/** A node-local store cannot work: the plugin runs on the host, which has no SQLite driver. */
+/** A node-local store cannot work on a cluster: every node's agent and kubenetctl share one. */
 function checkSharedStore(conf: NetConf): void {
   if (conf.store.kind === 'sqlite')
     throw new InputError(
       'invalid-config',
-      `invalid network config: field "store" is a SQLite file (${conf.store.url}) on one node; on a cluster nnet runs on each host, which has no SQLite driver: use the cluster's etcd store (etcd:http://host:2379)`,
+      `invalid network config: field "store" is a SQLite file (${conf.store.url}) on one node; on a cluster every node's nnet-agent and kubenetctl share the store: use the cluster's etcd store (etcd:http://host:2379)`,
     );
 }
 
@@ -104,19 +102,8 @@ export async function planInstall(
     ...(facts.nodeName !== undefined ? { hostname: facts.nodeName } : {}),
   });
   checkSharedStore(conf);
-  let credentials: InstallPlan['credentials'];
-  if (args.copyCredentials) {
-    if (!conf.credentials)
-      throw new InputError(
-        'invalid-config',
-        `--copy-credentials is set but the conflist template ${file} has no "credentials" reference`,
-      );
-    const source = conf.credentials.file;
-    credentials = { source, dest: join(args.hostRoot, source), mode: 0o600, dirMode: 0o700 };
-  }
   return {
     plugin: { source: args.plugin, dest: join(args.cniBinDir, 'nnet'), mode: 0o755 },
-    credentials,
     conflist: {
       dest: join(args.cniConfDir, args.conflistName),
       content: `${JSON.stringify(doc, null, 2)}\n`,

@@ -1,31 +1,36 @@
 /**
  * ADD, as the paper's flow: authenticate the cluster, read the pod's network config, get its
- * Neutron port bound to this node, plug it into the pod, record the attachment. A failure at any
- * step undoes the steps before it, newest first.
+ * Neutron port bound to this node — a warm one from the node's pool, the reservation (bound while
+ * its addressing is looked up, before the NIC is plugged), or one made now — plug it into the pod, wait until OVN passes its traffic,
+ * record the attachment. A failure at any step undoes the steps before it, newest first.
  */
 
 import { InputError, NeutronError, StoreError } from '../errors/index.ts';
 import { faultPoint } from '../faults/index.ts';
 import type { Logger } from '../log/index.ts';
-import type { NeutronClient } from '../neutron/index.ts';
-import { assertNetns, parsePlugSpec, plug, unplug } from '../plug/index.ts';
+import type { NeutronClient, Port } from '../neutron/index.ts';
+import { assertNetns, parsePlugSpec, plug, unplug, waitOvnClaimed } from '../plug/index.ts';
 import {
   type AcquireRequest,
   acquirePort,
-  addressing,
+  bindReserved,
   clusterNetworkIds,
   fixedIpsOf,
   isUuid,
+  type NicAddressing,
   type NodeAccess,
+  nicAddressing,
   type PodRef,
   parseIp,
   releasePort,
+  reservedPort,
   resolveNicTarget,
 } from '../resources/index.ts';
 import type { Attachment, AttachmentInput, PodNicConfig } from '../store/index.ts';
 import { clusterScope, type NodeContext } from './context.ts';
 import { plugSpecOf } from './nic.ts';
 import { ensureNodePort, nodeAccess, serviceCidrs, serviceOverlap, serviceRoutes } from './node-port.ts';
+import type { PooledPort, PoolKey } from './pools.ts';
 
 export interface AttachRequest {
   containerId: string;
@@ -51,7 +56,12 @@ async function unwind(undo: Undo[], log: Logger): Promise<void> {
   }
 }
 
-export async function attach(ctx: NodeContext, req: AttachRequest): Promise<Attachment> {
+/** ADD, one at a time per (container, ifname): a second one waits, then finds the first's record. */
+export function attach(ctx: NodeContext, req: AttachRequest): Promise<Attachment> {
+  return ctx.locks.run({ containerId: req.containerId, ifname: req.ifname }, () => attachNow(ctx, req));
+}
+
+async function attachNow(ctx: NodeContext, req: AttachRequest): Promise<Attachment> {
   const key = { containerId: req.containerId, ifname: req.ifname };
   const existing = await ctx.store.attachments.get(key);
   if (existing) {
@@ -65,37 +75,18 @@ export async function attach(ctx: NodeContext, req: AttachRequest): Promise<Atta
   const nic = config?.nics.find((n) => n.ifname === req.ifname);
   const allowedNetworkIds = await clusterNetworkIds(await clusterScope(ctx));
   if (nic) trustNic(nic, req.pod, allowedNetworkIds);
+  const groups = await podSecurityGroups(ctx, neutron, access);
   const undo: Undo[] = [];
   try {
-    const { port, createdByAdd } = await acquirePort(neutron, {
-      pod: req.pod,
-      containerId: req.containerId,
-      node: ctx.node,
-      allowedNetworkIds,
-      securityGroupIds: await podSecurityGroups(ctx, neutron, access),
-      ...(nic?.reservedPortId
-        ? { reservedPortId: nic.reservedPortId }
-        : { create: await portToCreate(ctx, req, nic) }),
-    });
-    ctx.log.info('port acquired', { portId: port.id, createdByAdd });
+    const got = await getPort(ctx, neutron, req, nic, { groups, allowedNetworkIds });
+    const { port } = got;
+    ctx.log.info('port acquired', { portId: port.id, source: got.source });
+    undo.push({ what: 'release port', run: got.release });
     await faultPoint('port');
-    undo.push({
-      what: 'release port',
-      // Past the command's deadline too: the undo gets requests of its own.
-      run: () =>
-        releasePort(neutron.withSignal(undefined), {
-          portId: port.id,
-          createdByAdd,
-          containerId: req.containerId,
-        }),
-    });
 
     // Service traffic goes through this node's own port on the pod's network (kube-proxy's DNAT).
     const [nodePort, cidrs] = await Promise.all([ensureNodePort(ctx, port.networkId), serviceCidrs(ctx)]);
-    const nicAddr = await addressing(neutron, port, {
-      mtu: ctx.mtu,
-      extraRoutes: serviceRoutes(cidrs, nodePort),
-    });
+    const nicAddr = await addressingOf(ctx, neutron, got, serviceRoutes(cidrs, nodePort));
     const overlap = serviceOverlap(cidrs, nicAddr.ips);
     if (overlap)
       throw new InputError('invalid-config', `${overlap}; choose a Service CIDR outside the pod networks`);
@@ -109,7 +100,7 @@ export async function attach(ctx: NodeContext, req: AttachRequest): Promise<Atta
       netns: req.netns,
       node: ctx.node,
       portId: port.id,
-      portCreatedByAdd: createdByAdd,
+      portCreatedByAdd: got.createdByAdd,
       networkId: port.networkId,
       ips: nicAddr.ips.map(({ family: _, ...ip }) => ip),
       routes: nicAddr.routes,
@@ -117,13 +108,21 @@ export async function attach(ctx: NodeContext, req: AttachRequest): Promise<Atta
       mtu: nicAddr.mtu,
       plugDriver: ctx.plug.driver,
       ovsPort: '',
+      ...(got.pooled ? { pool: got.pooled.key } : {}),
     };
+    // A reservation's binding must commit before the NIC appears on br-int: ML2/OVN blocks a port
+    // that gets its host on the 'up' OVN reports next, and a claim made before the binding has
+    // reported 'up' already, so the port would stay DOWN in Neutron for good.
+    await got.binding;
     const plugged = await plug(ctx.plug, parsePlugSpec(plugSpecOf(record)), { log: ctx.log });
     await faultPoint('plug');
     undo.push({
       what: 'unplug',
       run: () => unplug(ctx.plug, { portId: port.id, netns: req.netns, ifname: req.ifname }),
     });
+    // The answer waits for the data path (OVN claimed the port) and a reservation's binding, not
+    // for Neutron to call the port ACTIVE.
+    await Promise.all([dataPathReady(ctx, port.id), got.binding]);
 
     const attachment = await ctx.store.attachments.create({
       ...record,
@@ -131,10 +130,12 @@ export async function attach(ctx: NodeContext, req: AttachRequest): Promise<Atta
       ovsPort: plugged.ovsPort,
     });
     await faultPoint('record');
+    if (got.pooled) ctx.pools?.held(got.pooled, { pod: req.pod, containerId: req.containerId });
     ctx.log.info('attached', {
       portId: port.id,
       ovsPort: plugged.ovsPort,
       ips: record.ips.map((i) => i.address),
+      source: got.source,
     });
     return attachment;
   } catch (e) {
@@ -148,6 +149,152 @@ export async function attach(ctx: NodeContext, req: AttachRequest): Promise<Atta
     }
     throw e;
   }
+}
+
+/** The pod's port, where it came from, and how to give it up if the ADD fails. */
+interface GotPort {
+  port: Port;
+  createdByAdd: boolean;
+  source: 'pool' | 'reserved' | 'created';
+  pooled?: PooledPort;
+  /** A reservation's binding PUT, running while the NIC's addressing is worked out. */
+  binding?: Promise<unknown>;
+  release(): Promise<void>;
+}
+
+/**
+ * The reserved port (checked, then bound while its addressing is looked up), a ready port from the node's
+ * pool when the pod asks for no static IP or MAC, or else a port made now.
+ */
+async function getPort(
+  ctx: NodeContext,
+  neutron: NeutronClient,
+  req: AttachRequest,
+  nic: PodNicConfig | undefined,
+  { groups, allowedNetworkIds }: { groups: string[]; allowedNetworkIds: ReadonlySet<string> },
+): Promise<GotPort> {
+  // Undos run past the command's deadline: they get requests of their own.
+  const undoClient = () => neutron.withSignal(undefined);
+  if (nic?.reservedPortId) {
+    const reserved = await reservedPort(neutron, {
+      pod: req.pod,
+      containerId: req.containerId,
+      reservedPortId: nic.reservedPortId,
+      allowedNetworkIds,
+    });
+    const binding = bindReserved(neutron, reserved, {
+      containerId: req.containerId,
+      node: ctx.node,
+      securityGroupIds: groups,
+    });
+    binding.catch(() => undefined); // awaited before the plug
+    return {
+      port: reserved,
+      createdByAdd: false,
+      source: 'reserved',
+      binding,
+      release: async () => {
+        await binding.catch(() => undefined);
+        await releasePort(undoClient(), {
+          portId: reserved.id,
+          createdByAdd: false,
+          containerId: req.containerId,
+        });
+      },
+    };
+  }
+  const wanted = await portToCreate(ctx, req, nic);
+  const pooled = isPoolable(wanted)
+    ? ctx.pools?.take({
+        networkId: wanted.networkId,
+        subnetIds: wanted.fixedIps.map((f) => f.subnetId),
+        securityGroupIds: groups,
+      })
+    : undefined;
+  if (pooled)
+    return {
+      port: pooled.port,
+      createdByAdd: true,
+      source: 'pool',
+      pooled,
+      release: async () => ctx.pools?.lost(pooled, req.netns),
+    };
+  const { port, createdByAdd } = await acquirePort(neutron, {
+    pod: req.pod,
+    containerId: req.containerId,
+    node: ctx.node,
+    allowedNetworkIds,
+    securityGroupIds: groups,
+    create: wanted,
+  });
+  return {
+    port,
+    createdByAdd,
+    source: 'created',
+    release: () => releasePort(undoClient(), { portId: port.id, createdByAdd, containerId: req.containerId }),
+  };
+}
+
+/**
+ * The pool of the node's pods that ask for nothing (the default network and subnets, the
+ * default security groups): the one the agent keeps filled before any pod asks.
+ */
+export async function defaultPoolKey(ctx: NodeContext): Promise<PoolKey> {
+  const neutron = await ctx.neutron();
+  const groups = await podSecurityGroups(ctx, neutron, await nodeAccess(ctx, neutron));
+  const pod = { cluster: ctx.cluster, namespace: 'default', pod: '(the default pool)' };
+  const wanted = await portToCreate(ctx, { containerId: '', ifname: '', netns: '', pod }, undefined);
+  return {
+    networkId: wanted.networkId,
+    subnetIds: wanted.fixedIps.map((f) => f.subnetId),
+    securityGroupIds: groups,
+  };
+}
+
+/** A pool port fits a request that pins no IP and no MAC. */
+function isPoolable(w: NonNullable<AcquireRequest['create']>): boolean {
+  return w.mac === undefined && w.fixedIps.every((f) => f.ip === undefined);
+}
+
+const FACTS_TTL_MS = 60_000;
+
+/** The NIC's addressing: a pool port's from its pool, any other's from (remembered) Neutron facts. */
+async function addressingOf(
+  ctx: NodeContext,
+  neutron: NeutronClient,
+  got: GotPort,
+  extraRoutes: { dst: string; gateway: string }[],
+): Promise<NicAddressing> {
+  const { port } = got;
+  if (got.pooled)
+    return nicAddressing({ port, subnets: got.pooled.subnets, mtu: ctx.mtu ?? got.pooled.mtu, extraRoutes });
+  const ids = [...new Set(port.fixedIps.map((f) => f.subnetId))].sort();
+  if (ids.length === 0) throw new NeutronError('bad-reply', `port ${port.id} has no IP address`);
+  const [subnets, mtu] = await Promise.all([
+    ctx.memo(`subnets ${ids.join(',')}`, FACTS_TTL_MS, () => neutron.subnets.list({ id: ids })),
+    ctx.mtu ??
+      ctx.memo(
+        `mtu ${port.networkId}`,
+        FACTS_TTL_MS,
+        async () => (await neutron.networks.get(port.networkId)).mtu,
+      ),
+  ]);
+  for (const id of ids)
+    if (!subnets.some((s) => s.id === id))
+      throw new NeutronError('not-found', `subnet ${id} of port ${port.id} not found`, { status: 404 });
+  return nicAddressing({ port, subnets, mtu: mtu ?? 1500, extraRoutes });
+}
+
+/** How long an ADD waits for ovn-controller to claim its port before it answers anyway. */
+const OVN_CLAIM_WAIT_MS = 20_000;
+
+async function dataPathReady(ctx: NodeContext, portId: string): Promise<void> {
+  const r = await waitOvnClaimed(ctx.plug, portId, OVN_CLAIM_WAIT_MS);
+  if (r === 'timeout')
+    ctx.log.warn('ovn-controller has not claimed the port yet; answering anyway', {
+      portId,
+      waitedMs: OVN_CLAIM_WAIT_MS,
+    });
 }
 
 /**
@@ -186,16 +333,18 @@ async function podSecurityGroups(
   access: NodeAccess,
 ): Promise<string[]> {
   const cluster = await ctx.store.clusters.get(ctx.cluster);
-  const own = cluster?.podSecurityGroupIds ?? [await projectDefaultGroup(neutron)];
+  const own = cluster?.podSecurityGroupIds ?? [await projectDefaultGroup(ctx, neutron)];
   return [...new Set([...own, access.securityGroupId])];
 }
 
-async function projectDefaultGroup(neutron: NeutronClient): Promise<string> {
+async function projectDefaultGroup(ctx: NodeContext, neutron: NeutronClient): Promise<string> {
   const projectId = (await neutron.session.auth()).project?.id;
-  const found = await neutron.securityGroups.list({ name: 'default', ...(projectId ? { projectId } : {}) });
-  if (!found[0])
-    throw new NeutronError('not-found', `the project ${projectId ?? ''} has no "default" security group`);
-  return found[0].id;
+  return ctx.memo(`default group ${projectId ?? ''}`, FACTS_TTL_MS, async () => {
+    const found = await neutron.securityGroups.list({ name: 'default', ...(projectId ? { projectId } : {}) });
+    if (!found[0])
+      throw new NeutronError('not-found', `the project ${projectId ?? ''} has no "default" security group`);
+    return found[0].id;
+  });
 }
 
 /**
@@ -207,17 +356,22 @@ async function portToCreate(
   ctx: NodeContext,
   req: AttachRequest,
   nic: PodNicConfig | undefined,
-): Promise<AcquireRequest['create']> {
+): Promise<NonNullable<AcquireRequest['create']>> {
   if (nic) return { networkId: nic.networkId, fixedIps: nic.fixedIps, mac: nic.mac };
-  const target = await resolveNicTarget(
-    await clusterScope(ctx),
-    { ips: req.ips ?? [], mac: req.mac },
-    {
-      who: `pod ${req.pod.namespace}/${req.pod.pod}`,
-      ...(ctx.defaultNetwork !== undefined || ctx.defaultSubnet !== undefined
-        ? { defaults: { network: ctx.defaultNetwork, subnet: ctx.defaultSubnet } }
-        : {}),
-    },
-  );
-  return { networkId: target.network.id, fixedIps: fixedIpsOf(target), mac: target.mac };
+  const resolve = async () => {
+    const target = await resolveNicTarget(
+      await clusterScope(ctx),
+      { ips: req.ips ?? [], mac: req.mac },
+      {
+        who: `pod ${req.pod.namespace}/${req.pod.pod}`,
+        ...(ctx.defaultNetwork !== undefined || ctx.defaultSubnet !== undefined
+          ? { defaults: { network: ctx.defaultNetwork, subnet: ctx.defaultSubnet } }
+          : {}),
+      },
+    );
+    return { networkId: target.network.id, fixedIps: fixedIpsOf(target), mac: target.mac };
+  };
+  // The default target (no IP, no MAC asked) is the same for every such pod: looked up once a minute.
+  if ((req.ips ?? []).length > 0 || req.mac !== undefined) return resolve();
+  return ctx.memo('default target', FACTS_TTL_MS, resolve);
 }

@@ -18,7 +18,11 @@ export interface CheckRequest {
 const fail = (msg: string) => new PlugError('check-failed', msg);
 const ACTIVE_WAIT_MS = 30_000;
 
-export async function checkAttachment(ctx: NodeContext, req: CheckRequest): Promise<Attachment> {
+export function checkAttachment(ctx: NodeContext, req: CheckRequest): Promise<Attachment> {
+  return ctx.locks.run({ containerId: req.containerId, ifname: req.ifname }, () => checkNow(ctx, req));
+}
+
+async function checkNow(ctx: NodeContext, req: CheckRequest): Promise<Attachment> {
   const a = await ctx.store.attachments.get({ containerId: req.containerId, ifname: req.ifname });
   if (!a) throw fail(`no attachment is recorded for container ${req.containerId} interface ${req.ifname}`);
   if (a.netns !== req.netns) throw fail(`${req.ifname} was plugged into netns ${a.netns}, not ${req.netns}`);

@@ -3,6 +3,8 @@ import type { NeutronClient } from '../neutron/index.ts';
 import type { PlugSettings } from '../plug/index.ts';
 import type { ClusterScope } from '../resources/index.ts';
 import type { Store } from '../store/index.ts';
+import type { AttachmentLocks } from './locks.ts';
+import type { PortPools } from './pools.ts';
 
 /** What the network module needs on a node: its store, its OVS, its cluster's Neutron. */
 export interface NodeContext {
@@ -21,6 +23,15 @@ export interface NodeContext {
   mtu?: number | undefined;
   /** Overrides the cluster's Service CIDRs (the store's cluster record; default 10.96.0.0/12). */
   serviceCidrs?: string[] | undefined;
+  /** One command per attachment at a time (shared by every request on the node). */
+  locks: AttachmentLocks;
+  /** The node's warm port pools, when its agent keeps them. */
+  pools?: PortPools | undefined;
+  /**
+   * Remembers what `fn` found for `ttlMs`, for every request on the node: facts that change
+   * rarely (a network's MTU, its subnets, the default target) need no Neutron call per ADD.
+   */
+  memo<T>(key: string, ttlMs: number, fn: () => Promise<T>): Promise<T>;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
- * DEL: unplug and release what ADD made, then forget it. Idempotent: works without the pod's
- * netns, after a failed or killed ADD (found by the container id Neutron and OVS carry), and twice.
- * The record goes last, so a DEL that fails half-way (Neutron down) can simply be repeated.
+ * DEL: unplug and release what ADD made, then forget it — or, for a port of the node's pool, give
+ * it back to the pool while the pool has room (no Neutron call). Idempotent: works without the
+ * pod's netns, after a failed or killed ADD (found by the container id Neutron and OVS carry), and
+ * twice. The record goes last, so a DEL that fails half-way (Neutron down) can simply be repeated.
  */
 
 import { NeutronError, StoreError } from '../errors/index.ts';
@@ -16,9 +17,29 @@ export interface DetachRequest {
   netns?: string | undefined;
 }
 
-export async function detach(ctx: NodeContext, req: DetachRequest): Promise<void> {
+/** DEL, after any other command of the same NIC (an ADD its runtime gave up on included). */
+export function detach(ctx: NodeContext, req: DetachRequest): Promise<void> {
+  return ctx.locks.run({ containerId: req.containerId, ifname: req.ifname }, () => detachNow(ctx, req));
+}
+
+async function detachNow(ctx: NodeContext, req: DetachRequest): Promise<void> {
   const key = { containerId: req.containerId, ifname: req.ifname };
   const attachment = await ctx.store.attachments.get(key);
+  if (attachment?.pool && ctx.pools) {
+    // A pool's port goes back to its pool (no Neutron call); the record goes last, as below.
+    const back = await ctx.pools.giveBack({
+      portId: attachment.portId,
+      pool: attachment.pool,
+      mac: attachment.mac,
+      networkId: attachment.networkId ?? '',
+      netns: req.netns ?? attachment.netns,
+    });
+    if (back) {
+      await ctx.store.attachments.delete(key);
+      ctx.log.info('detached; the port is back in its pool', { portId: attachment.portId });
+      return;
+    }
+  }
   if (attachment) {
     await unplug(
       ctx.plug,

@@ -139,7 +139,7 @@ async function makeNodePort(ctx: NodeContext, networkId: string): Promise<NodePo
     await checkServiceCidrs(ctx, record);
     await ctx.store.nodes.update(nodeKey(ctx), (cur) => {
       if (cur?.ports.some((p) => p.networkId === networkId)) return undefined;
-      return { cluster: ctx.cluster, name: ctx.node, ports: [...(cur?.ports ?? []), record] };
+      return { ...cur, cluster: ctx.cluster, name: ctx.node, ports: [...(cur?.ports ?? []), record] };
     });
   } catch (e) {
     if (!left[0]) await releaseNodePort(neutron, port, access).catch(() => undefined);

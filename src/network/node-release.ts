@@ -7,7 +7,14 @@
  * ever comes back. Safe to repeat: what is gone already is skipped.
  */
 import type { NeutronClient } from '../neutron/index.ts';
-import { DEVICE_OWNER, isReserved, nodePorts, releaseNodePort, releasePort } from '../resources/index.ts';
+import {
+  DEVICE_OWNER,
+  isPoolPort,
+  isReserved,
+  nodePorts,
+  releaseNodePort,
+  releasePort,
+} from '../resources/index.ts';
 import type { Store } from '../store/index.ts';
 
 export interface NodeRelease {
@@ -34,7 +41,7 @@ export async function releaseNode(
   const recorded = new Map(attachments.map((a) => [a.portId, a]));
   for (const port of bound) {
     const a = recorded.get(port.id);
-    if (!a && !port.tags.includes('nnet')) continue;
+    if (!a && !port.tags.includes('nnet') && !isPoolPort(port)) continue;
     const createdByAdd = a ? a.portCreatedByAdd : !isReserved(port);
     await releasePort(neutron, { portId: port.id, createdByAdd, containerId: port.deviceId });
     (createdByAdd ? done.podPortsDeleted : done.reservationsUnbound).push(port.id);
@@ -94,6 +101,7 @@ export async function reportNode(
   now = new Date(),
 ): Promise<void> {
   await store.nodes.update({ cluster, name: node }, (cur) => ({
+    ...cur,
     cluster,
     name: node,
     ports: cur?.ports ?? [],

@@ -1,17 +1,22 @@
 /**
- * Builds a NodeContext from a node's settings (the plugin's config holds them): the store, the
- * plug settings, and a lazily authenticated Neutron client for the registered cluster. The CNI
- * verbs, the node agent and `kubenetctl gc --cni-config` all build it here.
+ * A node's context from its settings (the plugin's config holds them): the store, the plug
+ * settings, and a lazily authenticated Neutron client for the registered cluster. nnet-agent
+ * opens one per node config and keeps it (openNodeContext); `kubenetctl gc --cni-config` and
+ * one-shot runs open one for a single use (withNodeContext).
  */
 
+import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { StoreError } from '../errors/index.ts';
-import { loadCredentials } from '../identity/index.ts';
+import { type Credentials, loadCredentials } from '../identity/index.ts';
 import type { Logger } from '../log/index.ts';
-import type { NeutronClient } from '../neutron/index.ts';
+import type { NeutronClient, RequestPriority, RequestQueue } from '../neutron/index.ts';
 import { parsePlugSettings } from '../plug/index.ts';
 import { clusterCredentials, connect } from '../resources/index.ts';
-import { openStore } from '../store/index.ts';
+import { openStore, type Store } from '../store/index.ts';
 import type { NodeContext } from './context.ts';
+import { createAttachmentLocks } from './locks.ts';
+import type { PortPools } from './pools.ts';
 
 function netnsPath(nameOrPath: string | undefined): string | undefined {
   if (nameOrPath === undefined) return undefined;
@@ -40,16 +45,35 @@ export interface NodeSettings {
   timeouts: { keystoneMs: number; neutronMs?: number | undefined; storeMs: number; ovsdbMs: number };
 }
 
+/** A node's long-lived context: what every request on the node shares. */
+export interface NodeHandle {
+  readonly settings: NodeSettings;
+  /**
+   * One request's view of the node: its log and deadline (`signal`: every Neutron request of
+   * ctx.neutron() ends when it aborts) over the shared store, OVSDB, Neutron session and locks.
+   */
+  context(o: { log: Logger; signal?: AbortSignal | undefined; priority?: RequestPriority }): NodeContext;
+  /** Gives every context from now on the node's port pools (the agent's). */
+  attachPools(pools: PortPools): void;
+  close(): Promise<void>;
+}
+
+export interface OpenNodeOptions {
+  /** The node's Neutron queue: every request of every context waits its turn there. */
+  queue?: RequestQueue | undefined;
+}
+
 /**
- * Runs `fn` with a context for this node; the store is closed afterwards. With `signal` (the
- * command's deadline), every Neutron request of ctx.neutron() ends when it aborts.
+ * Opens the node's store and plug settings, and a Neutron connection made on first use and kept:
+ * one Keystone session (its token reused until it expires), keep-alive HTTP through one client.
+ * The connection is made again when the cluster's identity changes (its record in the store, or
+ * the mtime of the credentials file the config names), so a re-registered cluster is picked up.
  */
-export async function withNodeContext<T>(
+export async function openNodeContext(
   conf: NodeSettings,
   log: Logger,
-  fn: (ctx: NodeContext) => Promise<T>,
-  opts: { signal?: AbortSignal | undefined } = {},
-): Promise<T> {
+  opts: OpenNodeOptions = {},
+): Promise<NodeHandle> {
   const plug = parsePlugSettings({
     ovsdb: conf.ovsdbSocket,
     bridge: conf.bridge,
@@ -63,50 +87,123 @@ export async function withNodeContext<T>(
     timeoutMs: conf.timeouts.storeMs,
     logger: log,
   });
-  let neutron: Promise<NeutronClient> | undefined;
-  const ctx: NodeContext = {
-    store,
-    cluster: conf.cluster,
-    node: conf.nodeName,
-    plug,
-    log,
-    defaultNetwork: conf.network,
-    defaultSubnet: conf.subnet,
-    mtu: conf.mtu,
-    serviceCidrs: conf.serviceCidrs,
-    neutron: () => {
-      neutron ??= (async () => {
-        const credentials = conf.credentials
-          ? loadCredentials({
-              file: conf.credentials.file,
-              cloud: conf.credentials.kind === 'clouds-yaml' ? conf.credentials.cloud : undefined,
-              env: {},
-            })
-          : await (async () => {
-              const cluster = await store.clusters.get(conf.cluster);
-              if (!cluster) {
-                throw new StoreError(
-                  'not-registered',
-                  `cluster "${conf.cluster}" is not registered in the N-Net store ${conf.store.url}; register it with: kubenetctl create cluster ${conf.cluster}`,
-                );
-              }
-              return clusterCredentials(cluster);
-            })();
-        const c = await connect(credentials, {
-          tokenCacheDir: conf.tokenCacheDir,
-          keystoneTimeoutMs: conf.timeouts.keystoneMs,
-          ...(conf.timeouts.neutronMs !== undefined ? { neutronTimeoutMs: conf.timeouts.neutronMs } : {}),
-          signal: opts.signal,
-          logger: log,
-        });
-        return c.neutron;
-      })();
-      return neutron;
-    },
+  const locks = createAttachmentLocks();
+  const memo = createMemo();
+  let pools: PortPools | undefined;
+  let conn: { key: string; client: Promise<NeutronClient> } | undefined;
+  const connection = async (): Promise<NeutronClient> => {
+    const id = await identity(conf, store);
+    if (conn?.key !== id.key) {
+      const client = connect(id.credentials(), {
+        tokenCacheDir: conf.tokenCacheDir,
+        keystoneTimeoutMs: conf.timeouts.keystoneMs,
+        ...(conf.timeouts.neutronMs !== undefined ? { neutronTimeoutMs: conf.timeouts.neutronMs } : {}),
+        ...(opts.queue ? { queue: opts.queue } : {}),
+        logger: log,
+      }).then((c) => c.neutron);
+      const mine = { key: id.key, client };
+      conn = mine;
+      client.catch(() => {
+        if (conn === mine) conn = undefined;
+      });
+    }
+    return conn.client;
   };
+  return {
+    settings: conf,
+    context: ({ log: reqLog, signal, priority }) => {
+      let neutron: Promise<NeutronClient> | undefined;
+      return {
+        store,
+        cluster: conf.cluster,
+        node: conf.nodeName,
+        plug,
+        log: reqLog,
+        defaultNetwork: conf.network,
+        defaultSubnet: conf.subnet,
+        mtu: conf.mtu,
+        serviceCidrs: conf.serviceCidrs,
+        locks,
+        pools,
+        memo,
+        neutron: () => {
+          neutron ??= connection().then((c) =>
+            c.bound({ signal, logger: reqLog, ...(priority ? { priority } : {}) }),
+          );
+          return neutron;
+        },
+      };
+    },
+    attachPools: (p) => {
+      pools = p;
+    },
+    close: () => store.close(),
+  };
+}
+
+/** A memo whose entries expire; a failed lookup is not remembered. */
+function createMemo(): NodeContext['memo'] {
+  const entries = new Map<string, { until: number; value: Promise<unknown> }>();
+  return <T>(key: string, ttlMs: number, fn: () => Promise<T>): Promise<T> => {
+    const now = Date.now();
+    const hit = entries.get(key);
+    if (hit && hit.until > now) return hit.value as Promise<T>;
+    const value = fn();
+    const entry = { until: now + ttlMs, value };
+    entries.set(key, entry);
+    value.catch(() => {
+      if (entries.get(key) === entry) entries.delete(key);
+    });
+    if (entries.size > 1024) for (const [k, e] of entries) if (e.until <= now) entries.delete(k);
+    return value;
+  };
+}
+
+/** The cluster's credentials and a key that changes when they do (it holds no secret). */
+async function identity(
+  conf: NodeSettings,
+  store: Store,
+): Promise<{ key: string; credentials: () => Credentials }> {
+  const c = conf.credentials;
+  if (c) {
+    const mtime = await stat(c.file).then(
+      (s) => s.mtimeMs,
+      () => 0,
+    );
+    return {
+      key: `file ${c.file} ${c.kind === 'clouds-yaml' ? c.cloud : ''} ${mtime}`,
+      credentials: () =>
+        loadCredentials({ file: c.file, cloud: c.kind === 'clouds-yaml' ? c.cloud : undefined, env: {} }),
+    };
+  }
+  const cluster = await store.clusters.get(conf.cluster);
+  if (!cluster)
+    throw new StoreError(
+      'not-registered',
+      `cluster "${conf.cluster}" is not registered in the N-Net store ${conf.store.url}; register it with: kubenetctl create cluster ${conf.cluster}`,
+    );
+  const { authUrl, region, interface: iface, credentials } = cluster;
+  const digest = createHash('sha256')
+    .update(JSON.stringify({ authUrl, region, iface, credentials }))
+    .digest('hex');
+  return { key: `store ${digest}`, credentials: () => clusterCredentials(cluster) };
+}
+
+/**
+ * Runs `fn` with a context for this node; the store is closed afterwards (kubenetctl gc, one-shot
+ * runs). With `signal` (the command's deadline), every Neutron request of ctx.neutron() ends when
+ * it aborts.
+ */
+export async function withNodeContext<T>(
+  conf: NodeSettings,
+  log: Logger,
+  fn: (ctx: NodeContext) => Promise<T>,
+  opts: { signal?: AbortSignal | undefined } = {},
+): Promise<T> {
+  const node = await openNodeContext(conf, log);
   try {
-    return await fn(ctx);
+    return await fn(node.context({ log, signal: opts.signal }));
   } finally {
-    await store.close();
+    await node.close();
   }
 }

@@ -7,7 +7,14 @@
 import { NeutronError } from '../errors/index.ts';
 import type { NeutronClient } from '../neutron/index.ts';
 import { listHostPorts, listPorts, NNET_IDS, netnsExists, unplug, unplugHostNic } from '../plug/index.ts';
-import { DEVICE_OWNER, isReserved, nodePorts, releaseNodePort, releasePort } from '../resources/index.ts';
+import {
+  DEVICE_OWNER,
+  isPoolPort,
+  isReserved,
+  nodePorts,
+  releaseNodePort,
+  releasePort,
+} from '../resources/index.ts';
 import type { Attachment } from '../store/index.ts';
 import type { NodeContext } from './context.ts';
 import { detach } from './detach.ts';
@@ -62,14 +69,23 @@ export async function sweep(ctx: NodeContext, opts: SweepOptions = {}): Promise<
     }
   }
 
-  // OVS ports N-Net made whose attachment is gone.
+  // Leftovers: listed first, then the records read again, so that an ADD that finished meanwhile
+  // is in `kept` and one still running holds its lock (busy) when its port is looked at.
   const neutron = await ctx.neutron();
-  for (const p of await listPorts(ctx.plug)) {
+  const [ovsPorts, bound] = await Promise.all([
+    listPorts(ctx.plug),
+    neutron.ports.list({ hostId: ctx.node, deviceOwner: DEVICE_OWNER }),
+  ]);
+  for (const a of await ctx.store.attachments.list({ node: ctx.node })) kept.add(a.portId);
+
+  // OVS ports N-Net made whose attachment is gone.
+  for (const p of ovsPorts) {
     if (!p.ifaceId || kept.has(p.ifaceId)) continue;
     const owner = {
       containerId: p.externalIds[NNET_IDS.containerId] ?? '',
       ifname: p.externalIds[NNET_IDS.ifname] ?? '',
     };
+    if (owner.containerId && ctx.locks.busy(owner.containerId)) continue; // a command in flight
     if (opts.wanted && owner.containerId && opts.wanted(owner)) continue; // an ADD in flight
     try {
       const port = await neutron.ports.get(p.ifaceId).catch((e: unknown) => {
@@ -93,8 +109,11 @@ export async function sweep(ctx: NodeContext, opts: SweepOptions = {}): Promise<
   }
 
   // Neutron ports bound to this node by N-Net with no attachment (an ADD killed before its record).
-  for (const port of await neutron.ports.list({ hostId: ctx.node, deviceOwner: DEVICE_OWNER })) {
+  for (const port of bound) {
     if (kept.has(port.id) || report.neutronPortsReleased.includes(port.id)) continue;
+    if (isPoolPort(port)) continue; // the pools' own reconcile holds or releases these
+
+    if (port.deviceId && ctx.locks.busy(port.deviceId)) continue;
     if (opts.wanted && port.deviceId && opts.wanted({ containerId: port.deviceId, ifname: '' })) continue;
     if (Date.parse(port.updatedAt ?? '') > now() - graceMs) continue;
     try {

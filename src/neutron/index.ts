@@ -22,6 +22,7 @@
  */
 export type {
   AddressGroupApi,
+  Binding,
   ListOptions,
   NeutronClientOptions,
   PortApi,
@@ -32,6 +33,7 @@ export type {
 } from './client.ts';
 export { createNeutronClient, NeutronClient } from './client.ts';
 export type { QueryValue } from './query.ts';
+export { createRequestQueue, type RequestPriority, type RequestQueue } from './queue.ts';
 export type { RetryPolicy } from './retry.ts';
 export type {
   AddressGroup,

@@ -27,8 +27,22 @@ export {
 } from './netfilter.ts';
 export type { NetnsPath } from './netns.ts';
 export { assertNetns, netnsExists, setSysctls } from './netns.ts';
-export { type InterfaceEvent, type InterfaceWatch, NNET_IDS, type OvsPort, watchInterfaces } from './ovs.ts';
+export {
+  type InterfaceEvent,
+  type InterfaceWatch,
+  NNET_IDS,
+  type OvsPort,
+  shareOvsdbConnections,
+  watchInterfaces,
+} from './ovs.ts';
 export { type PlugOptions, type PlugResult, plug, replug, unplug } from './plug.ts';
+export {
+  type PoolPortSpec,
+  plugPoolPorts,
+  returnToPool,
+  unplugPoolPorts,
+  waitOvnClaimed,
+} from './pool.ts';
 export {
   PLUG_DRIVERS,
   type PlugDriver,
@@ -55,9 +69,14 @@ export function check(settings: PlugSettings, spec: PlugSpec): Promise<void> {
   return checkPlug(settings, spec);
 }
 
-/** N-Net's pod NICs on the bridge (internal and hybrid; not the node's own ports), for reconcile / GC. */
+/** N-Net's pod NICs on the bridge (internal and hybrid; not the node's own, not free pool ports). */
 export async function listPorts(settings: PlugSettings): Promise<OvsPort[]> {
-  return (await listAllPorts(settings)).filter((p) => p.driver !== 'host');
+  return (await listAllPorts(settings)).filter((p) => p.driver !== 'host' && p.driver !== 'pool');
+}
+
+/** The free warm pool ports on the bridge (src/plug/pool.ts). */
+export async function listPoolPorts(settings: PlugSettings): Promise<OvsPort[]> {
+  return (await listAllPorts(settings)).filter((p) => p.driver === 'pool');
 }
 
 /** The node's own ports on the bridge (src/plug/host.ts). */

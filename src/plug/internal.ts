@@ -52,7 +52,9 @@ export async function plugInternal(ctx: DriverContext): Promise<DriverResult> {
           await moveWhenPresent(ctx, tap);
           current = tap;
           fresh = true;
-          return () => moveOutOfPod(spec, vsw, tap);
+          return async () => {
+            await moveOutOfPod(spec, vsw, tap);
+          };
         },
       },
       {

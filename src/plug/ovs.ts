@@ -25,11 +25,47 @@ export interface OvsPort {
   /** ifindex of the device as vswitchd opened it: a new value after a restart recreated the tap. */
   ifindex: number | undefined;
   error: string | undefined; // Interface:error, set by vswitchd when it cannot open the device
-  /** From nnet-driver: a pod NIC's driver, 'host' for a node's own port; undefined: not N-Net's. */
-  driver: PlugDriver | 'host' | undefined;
+  /**
+   * From nnet-driver: a pod NIC's driver, 'host' for a node's own port, 'pool' for a warm pool
+   * port no pod holds (its tap waits in ovs-vswitchd's netns); undefined: not N-Net's.
+   */
+  driver: PlugDriver | 'host' | 'pool' | undefined;
+}
+
+/** Open connections kept for reuse, by socket and timeout (a long-running process: nnet-agent). */
+let shared: Map<string, Promise<OvsdbClient>> | undefined;
+
+/**
+ * From now on withOvsdb reuses one connection per OVSDB socket (transactions and the monitors
+ * that wait for ovs-vswitchd run side by side on it; a closed one is replaced on the next use)
+ * instead of connecting for each call. Returns the function that closes them and stops sharing.
+ */
+export function shareOvsdbConnections(): () => void {
+  const mine = new Map<string, Promise<OvsdbClient>>();
+  shared = mine;
+  return () => {
+    if (shared === mine) shared = undefined;
+    for (const c of mine.values()) c.then((x) => x.close()).catch(() => undefined);
+  };
+}
+
+function sharedClient(pool: Map<string, Promise<OvsdbClient>>, settings: PlugSettings): Promise<OvsdbClient> {
+  const key = `${settings.ovsdbSocket} ${settings.timeoutMs}`;
+  let p = pool.get(key);
+  if (!p) {
+    const made = OvsdbClient.connect(settings.ovsdbSocket, settings.timeoutMs);
+    p = made;
+    pool.set(key, made);
+    made.then(
+      (c) => c.onClose(() => pool.get(key) === made && pool.delete(key)),
+      () => pool.get(key) === made && pool.delete(key),
+    );
+  }
+  return p;
 }
 
 export async function withOvsdb<T>(settings: PlugSettings, fn: (c: OvsdbClient) => Promise<T>): Promise<T> {
+  if (shared) return fn(await sharedClient(shared, settings));
   const c = await OvsdbClient.connect(settings.ovsdbSocket, settings.timeoutMs);
   try {
     return await fn(c);
@@ -54,7 +90,10 @@ function toPort(row: Record<string, unknown>): OvsPort {
     ofport: typeof ofport === 'number' ? ofport : undefined,
     ifindex: typeof ifindex === 'number' ? ifindex : undefined,
     error: typeof error === 'string' ? error : undefined,
-    driver: driver === 'internal' || driver === 'hybrid' || driver === 'host' ? driver : undefined,
+    driver:
+      driver === 'internal' || driver === 'hybrid' || driver === 'host' || driver === 'pool'
+        ? driver
+        : undefined,
   };
 }
 
@@ -390,4 +429,37 @@ export async function watchInterfaces(
       c.close();
     },
   };
+}
+
+/**
+ * Replaces N-Net's keys (nnet-*) in an interface's external_ids with `ids` in one mutation, keeping
+ * the others (iface-id, attached-mac, OVN's ovn-installed): how a pool port changes hands.
+ */
+export async function setNnetIds(
+  c: OvsdbClient,
+  name: string,
+  ids: Readonly<Record<string, string>>,
+): Promise<void> {
+  const port = await getInterface(c, name);
+  if (!port) throw new PlugError('link', `OVS interface ${name} does not exist`);
+  const stale = Object.keys(port.externalIds).filter((k) => k.startsWith('nnet-'));
+  await c.transact([
+    {
+      op: 'mutate',
+      table: 'Interface',
+      where: [['name', '==', name]],
+      mutations: [
+        ['external_ids', 'delete', ['set', stale]],
+        ['external_ids', 'insert', ovsMap(ids)],
+      ],
+    },
+  ]);
+}
+
+/** Whether ovn-controller serves this node (Open_vSwitch external_ids:ovn-remote is set). */
+export async function ovnConfigured(c: OvsdbClient): Promise<boolean> {
+  const [r] = await c.transact([
+    { op: 'select', table: 'Open_vSwitch', where: [], columns: ['external_ids'] },
+  ]);
+  return fromMap(rowsOf(r)[0]?.external_ids)['ovn-remote'] !== undefined;
 }

@@ -45,11 +45,13 @@ async function runDriver(
         'link',
         `port ${spec.portId} is a node's own port (OVS port ${existing.name}), not a pod's`,
       );
-    const use = driver ?? existing?.driver ?? settings.driver;
-    if (existing?.driver && existing.driver !== use)
+    // A free pool port (pre-plugged, its tap waiting in the vswitchd netns) becomes a pod's NIC.
+    const plugged = existing?.driver === 'pool' ? undefined : existing?.driver;
+    const use = driver ?? plugged ?? settings.driver;
+    if (plugged && plugged !== use)
       throw new PlugError(
         'link',
-        `port ${spec.portId} is already plugged with the ${existing.driver} driver (OVS port ${existing.name}); unplug it first`,
+        `port ${spec.portId} is already plugged with the ${plugged} driver (OVS port ${existing!.name}); unplug it first`,
       );
     const ctx: DriverContext = {
       settings,

@@ -37,15 +37,23 @@ export async function moveIntoPod(
   ]);
 }
 
-/** Moves the pod's NIC back to `to` under its host name (undo of moveIntoPod for internal ports). */
-export async function moveOutOfPod(spec: PlugSpec, to: NetnsPath, hostName: string): Promise<void> {
+/**
+ * Moves the pod's NIC back to `to` under its host name (undo of moveIntoPod for internal ports, and
+ * how a pool port returns to the pool). False when the pod has no NIC of this port.
+ */
+export async function moveOutOfPod(
+  spec: Pick<PlugSpec, 'netns' | 'portId'>,
+  to: NetnsPath,
+  hostName: string,
+): Promise<boolean> {
   const alias = podAlias(spec.portId);
   const ours = (await listLinks(spec.netns)).find((l) => l.alias === alias);
-  if (!ours) return;
+  if (!ours) return false;
   const cmds: IpCommand[] = [['link', 'set', 'dev', ours.name, 'down']];
   if (ours.name !== hostName) cmds.push(['link', 'set', 'dev', ours.name, 'name', hostName]);
   cmds.push(['link', 'set', 'dev', hostName, 'netns', netnsTarget(to)]);
   await ipBatch(spec.netns, cmds);
+  return true;
 }
 
 /** Deletes this port's NIC from the pod if it is there (idempotent). */

@@ -12,7 +12,7 @@ import {
   type Session,
 } from '../identity/index.ts';
 import type { Logger } from '../log/index.ts';
-import { createNeutronClient, type NeutronClient } from '../neutron/index.ts';
+import { createNeutronClient, type NeutronClient, type RequestQueue } from '../neutron/index.ts';
 import type { Cluster } from '../store/index.ts';
 
 // Keystone's default domain has id "default" and name "Default"; other ids are 32 hex digits.
@@ -92,6 +92,8 @@ export interface ConnectOptions {
   signal?: AbortSignal | undefined;
   tagsOnCreate?: 'auto' | 'inline' | 'separate';
   logger?: Logger;
+  /** The node's Neutron queue (nnet-agent): every request of the client waits its turn there. */
+  queue?: RequestQueue | undefined;
 }
 
 export interface Connection {
@@ -113,6 +115,7 @@ export async function connect(credentials: Credentials, o: ConnectOptions): Prom
     // Neutron before 2023.2 has no tag-creation extension; asking costs a request per process.
     tagsOnCreate: o.tagsOnCreate ?? 'separate',
     ...(o.logger ? { logger: o.logger } : {}),
+    ...(o.queue ? { queue: o.queue } : {}),
   });
   return { session, neutron };
 }

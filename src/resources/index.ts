@@ -78,13 +78,29 @@ export {
   releaseNodePort,
 } from './node-ports.ts';
 export {
+  createPoolPorts,
+  freeClusterPoolPorts,
+  heldOwner,
+  isPoolPort,
+  nodePoolPorts,
+  ownerMatches,
+  POOL_TAG,
+  type PoolPortsRequest,
+  type PortOwner,
+  poolDeviceId,
+  poolOwner,
+  setPortOwner,
+} from './pool-ports.ts';
+export {
   type AcquiredPort,
   type AcquireRequest,
   acquirePort,
   addressing,
+  bindReserved,
   containerPorts,
   DEVICE_OWNER,
   describePort,
+  ensureBound,
   type FixedIpRequest,
   fixedIpsOf,
   isReserved,
@@ -97,6 +113,7 @@ export {
   type ReserveRequest,
   releasePort,
   reservationDescription,
+  reservedPort,
   reservePort,
 } from './ports.ts';
 export { clusterTag, tagValue } from './tags.ts';

@@ -12,6 +12,7 @@
  */
 import { NeutronError } from '../errors/index.ts';
 import type { NeutronClient, Port } from '../neutron/index.ts';
+import { freeClusterPoolPorts } from './pool-ports.ts';
 import { clusterTag, tagValue } from './tags.ts';
 
 export const NODE_PORT_OWNER = 'network:nnet-node';
@@ -192,9 +193,9 @@ export async function releaseNodePort(
 }
 
 /**
- * Everything of the cluster's node presence in Neutron: every node port (of every node), then the
- * node-access security group and address group. For deleting a cluster; pods must be gone.
- * Objects already gone are success.
+ * Everything of the cluster's node presence in Neutron: the free ports of every node's warm pools
+ * (the pools are drained), every node port (of every node), then the node-access security group
+ * and address group. For deleting a cluster; pods must be gone. Objects already gone are success.
  */
 export async function releaseClusterNodes(
   neutron: NeutronClient,
@@ -202,7 +203,8 @@ export async function releaseClusterNodes(
   recorded: NodeAccess | undefined,
 ): Promise<{ ports: string[]; groups: string[] }> {
   const done = { ports: [] as string[], groups: [] as string[] };
-  for (const p of await clusterNodePorts(neutron, cluster)) {
+  const pooled = await freeClusterPoolPorts(neutron, cluster);
+  for (const p of [...pooled, ...(await clusterNodePorts(neutron, cluster))]) {
     await neutron.ports.ensureDeleted(p.id);
     done.ports.push(p.id);
   }

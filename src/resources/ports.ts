@@ -108,35 +108,8 @@ export interface AcquireRequest {
  */
 export async function acquirePort(neutron: NeutronClient, req: AcquireRequest): Promise<AcquiredPort> {
   if (req.reservedPortId) {
-    const reserved = await neutron.ports.get(req.reservedPortId).catch((e: unknown) => {
-      if (e instanceof NeutronError && e.reason === 'not-found') {
-        throw new NeutronError(
-          'not-found',
-          `the port ${req.reservedPortId} reserved for pod ${req.pod.namespace}/${req.pod.pod} no longer exists in Neutron; delete and recreate the pod's network config`,
-          { status: 404 },
-        );
-      }
-      throw e;
-    });
-    const refusal =
-      reservationProblem(reserved, req) ??
-      (req.allowedNetworkIds && !req.allowedNetworkIds.has(reserved.networkId)
-        ? `refusing to bind port ${reserved.id} for pod ${req.pod.namespace}/${req.pod.pod}: it is on network ${reserved.networkId}, which is not one of cluster ${req.pod.cluster}'s networks`
-        : undefined);
-    if (refusal) throw new NeutronError('refused', refusal);
-    const groups = [...new Set([...reserved.securityGroups, ...(req.securityGroupIds ?? [])])];
-    const port = await neutron.ports.update(reserved.id, {
-      hostId: req.node,
-      deviceId: req.containerId,
-      deviceOwner: DEVICE_OWNER,
-      ...(groups.length !== reserved.securityGroups.length ? { securityGroups: groups } : {}),
-    });
-    try {
-      return { port: await ensureBound(neutron, port, req.node), createdByAdd: false };
-    } catch (e) {
-      await unbind(neutron, port.id, req.containerId).catch(() => undefined);
-      throw e;
-    }
+    const reserved = await reservedPort(neutron, { ...req, reservedPortId: req.reservedPortId });
+    return { port: await bindReserved(neutron, reserved, req), createdByAdd: false };
   }
   if (!req.create)
     throw new InputError(
@@ -157,6 +130,62 @@ export async function acquirePort(neutron: NeutronClient, req: AcquireRequest): 
     return { port: await ensureBound(neutron, port, req.node), createdByAdd: true };
   } catch (e) {
     await neutron.ports.ensureDeleted(port.id).catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * The port kubenetctl reserved for the pod, checked: it carries this cluster's reservation tags,
+ * and no other container holds it (NeutronError 'refused' otherwise, and it is left untouched).
+ */
+export async function reservedPort(
+  neutron: NeutronClient,
+  req: {
+    pod: PodRef;
+    containerId: string;
+    reservedPortId: string;
+    allowedNetworkIds?: ReadonlySet<string> | undefined;
+  },
+): Promise<Port> {
+  const reserved = await neutron.ports.get(req.reservedPortId).catch((e: unknown) => {
+    if (e instanceof NeutronError && e.reason === 'not-found') {
+      throw new NeutronError(
+        'not-found',
+        `the port ${req.reservedPortId} reserved for pod ${req.pod.namespace}/${req.pod.pod} no longer exists in Neutron; delete and recreate the pod's network config`,
+        { status: 404 },
+      );
+    }
+    throw e;
+  });
+  const refusal =
+    reservationProblem(reserved, req) ??
+    (req.allowedNetworkIds && !req.allowedNetworkIds.has(reserved.networkId)
+      ? `refusing to bind port ${reserved.id} for pod ${req.pod.namespace}/${req.pod.pod}: it is on network ${reserved.networkId}, which is not one of cluster ${req.pod.cluster}'s networks`
+      : undefined);
+  if (refusal) throw new NeutronError('refused', refusal);
+  return reserved;
+}
+
+/**
+ * Binds a checked reservation to `node` for the container (the PUT), adding the security groups
+ * the pod must carry. On failure the port is unbound again.
+ */
+export async function bindReserved(
+  neutron: NeutronClient,
+  reserved: Port,
+  req: Pick<AcquireRequest, 'containerId' | 'node' | 'securityGroupIds'>,
+): Promise<Port> {
+  const groups = [...new Set([...reserved.securityGroups, ...(req.securityGroupIds ?? [])])];
+  const port = await neutron.ports.update(reserved.id, {
+    hostId: req.node,
+    deviceId: req.containerId,
+    deviceOwner: DEVICE_OWNER,
+    ...(groups.length !== reserved.securityGroups.length ? { securityGroups: groups } : {}),
+  });
+  try {
+    return await ensureBound(neutron, port, req.node);
+  } catch (e) {
+    await unbind(neutron, port.id, req.containerId).catch(() => undefined);
     throw e;
   }
 }
@@ -205,7 +234,12 @@ function portCreate(
  * caught up with NB_Global.nb_cfg) with vif_type binding_failed, and such a port never goes
  * ACTIVE. Rebinding once the agent is alive fixes it; a chassis that never shows up is an error.
  */
-async function ensureBound(neutron: NeutronClient, port: Port, node: string, attempts = 5): Promise<Port> {
+export async function ensureBound(
+  neutron: NeutronClient,
+  port: Port,
+  node: string,
+  attempts = 5,
+): Promise<Port> {
   let current = port;
   for (let i = 0; current.vifType === 'binding_failed' && i < attempts; i++) {
     await new Promise((r) => setTimeout(r, 200 * 2 ** i));

@@ -39,10 +39,12 @@ export type {
   PodNetworkConfig,
   PodNetworkConfigInput,
   PodNicConfig,
+  PoolRecord,
+  PoolSettings,
   ResourceKey,
   ResourceKind,
 } from './types.ts';
-export { DEFAULT_SERVICE_CIDRS } from './types.ts';
+export { DEFAULT_SERVICE_CIDRS, POOL_LIMITS } from './types.ts';
 export { DEFAULT_STORE_URL, type EtcdAuth, type EtcdTls, parseStoreUrl, type StoreLocation } from './url.ts';
 
 export interface OpenStoreOptions {

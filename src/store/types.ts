@@ -49,10 +49,25 @@ export interface Cluster {
   nodeAccessLease?: { holder: string; until: string };
   /** The security groups of pods that ask for none (default: the project's `default` group). */
   podSecurityGroupIds?: string[];
+  /** Each node's warm port pools (absent: no pools). */
+  pool?: PoolSettings;
   /** Networks N-Net does not manage that the cluster's pods may use anyway (besides the default). */
   allowedNetworkIds?: string[];
   createdAt: string;
 }
+
+/**
+ * A cluster's port pool settings, for every node × network × security-group set: the agent keeps
+ * at least `min` ports ready (made `batch` at a time, in one Neutron request), and a DEL returns
+ * its port to the pool while fewer than `max` are ready (beyond, the port is deleted).
+ */
+export interface PoolSettings {
+  min: number;
+  max: number;
+  batch: number;
+}
+
+export const POOL_LIMITS = { max: 256, batch: 64 } as const;
 
 /** Kubernetes' default Service CIDR (kube-apiserver's --service-cluster-ip-range default). */
 export const DEFAULT_SERVICE_CIDRS: readonly string[] = ['10.96.0.0/12'];
@@ -131,6 +146,8 @@ export interface Attachment {
   mtu: number;
   plugDriver: string;
   ovsPort: string;
+  /** The pool the port came from (its key, poolKeyText); DEL gives it back instead of deleting it. */
+  pool?: string;
   createdAt: string;
 }
 
@@ -151,11 +168,30 @@ export interface NodePort {
   routes: AttachmentRoute[];
 }
 
-/** A node of a cluster as N-Net knows it: its own ports. Keyed by (cluster, name). */
+/** One warm port pool of a node, as its agent last recorded it (for `kubenetctl get pools`). */
+export interface PoolRecord {
+  networkId: string;
+  subnetIds: string[];
+  securityGroupIds: string[];
+  /** Made, bound, plugged and claimed by OVN: an ADD takes one of these. */
+  ready: number;
+  /** Held by pods now. */
+  inUse: number;
+  /** The ready ports refill aims for (the cluster's min), and the most it keeps (max). */
+  target: number;
+  max: number;
+  /** Why refill stopped (e.g. the project's port quota), until it works again. */
+  refillError?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A node of a cluster as N-Net knows it: its own ports, its pools. Keyed by (cluster, name). */
 export interface NodeRecord {
   cluster: string;
   name: string;
   ports: NodePort[];
+  pools?: PoolRecord[];
   /** When the node's agent last reported in (its reconcile): a node silent for long has left. */
   seenAt?: string;
   /** How long the node's agent lets pass between reports (its reconcile interval, ms). */
@@ -216,6 +252,14 @@ export const clusterSchema: z.ZodType<Cluster> = z.object({
   nodeAccess: z.object({ addressGroupId: name, securityGroupId: name }).optional(),
   nodeAccessLease: z.object({ holder: name, until: timestamp }).optional(),
   podSecurityGroupIds: z.array(name).max(16).optional(),
+  pool: z
+    .object({
+      min: z.int().min(0).max(POOL_LIMITS.max),
+      max: z.int().min(0).max(POOL_LIMITS.max),
+      batch: z.int().min(1).max(POOL_LIMITS.batch),
+    })
+    .refine((p) => p.min <= p.max, 'min must not exceed max')
+    .optional(),
   allowedNetworkIds: z.array(name).max(256).optional(),
   createdAt: timestamp,
 });
@@ -306,6 +350,7 @@ export const attachmentSchema: z.ZodType<Attachment> = z.preprocess(
     mtu: z.int().min(68).max(65535),
     plugDriver: name,
     ovsPort: name,
+    pool: z.string().min(1).max(4096).optional(),
     createdAt: timestamp,
   }),
 ) as unknown as z.ZodType<Attachment>;
@@ -337,6 +382,22 @@ export const nodeRecordSchema: z.ZodType<NodeRecord> = z.object({
       routes: addressingRoutes,
     }),
   ),
+  pools: z
+    .array(
+      z.object({
+        networkId: name,
+        subnetIds: z.array(name).max(2),
+        securityGroupIds: z.array(name).max(17),
+        ready: z.int().min(0),
+        inUse: z.int().min(0),
+        target: z.int().min(0),
+        max: z.int().min(0),
+        refillError: z.string().max(1024).optional(),
+        createdAt: timestamp,
+        updatedAt: timestamp,
+      }),
+    )
+    .optional(),
   createdAt: timestamp,
   updatedAt: timestamp,
 });

@@ -1,6 +1,7 @@
 /**
  * Faults injected into real processes against the real services, and what N-Net leaves behind
- * afterwards (it must be nothing): the plugin SIGKILLed at each step of ADD, Neutron answering 503
+ * afterwards (it must be nothing): nnet-agent SIGKILLed at each step of an ADD it serves, the
+ * plugin (the agent's client) killed mid-ADD, Neutron answering 503
  * or dropping connections (through a fault-injecting proxy that Keystone's catalog points the
  * cluster at), Keystone tokens revoked or expired, etcd unreachable, a locked and a corrupt SQLite
  * store, 32 ADDs at once. Neutron stopped for real is in faults-neutron.serial.test.ts.
@@ -13,10 +14,11 @@ import { createServer, request, type Server } from 'node:http';
 import { type AddressInfo, createServer as createTcpServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { listPorts } from '../../src/plug/index.ts';
 import { DEVICE_OWNER } from '../../src/resources/index.ts';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
-import { type HarnessCall, type HarnessResult, logLines } from '../support/cni.ts';
+import type { HarnessCall, HarnessResult } from '../support/cni.ts';
 import { PROJECT_ROOT, type TestEnv } from '../support/env.ts';
 import { createNetns, type TestNetns } from '../support/netns.ts';
 
@@ -36,6 +38,15 @@ async function fault(fn: () => Promise<void>): Promise<void> {
   tally.faults += 1;
   await fn();
   tally.survived += 1;
+}
+
+async function waitFor(what: string, fn: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return;
+    await sleep(100);
+  }
+  assert.fail(`timed out waiting for ${what}`);
 }
 
 function ok(r: HarnessResult, what: string): Record<string, unknown> {
@@ -236,7 +247,7 @@ describe('faults on one node (SQLite store)', () => {
     await c?.stop();
   });
 
-  test('an ADD killed (SIGKILL) after each step leaves nothing after DEL and GC', async () => {
+  test('nnet-agent SIGKILLed after each step of ADD: the ADD fails with code 11, and the restarted agent, DEL and GC leave nothing', async () => {
     // What must exist right after the kill at each step (proof that it died there).
     const expect: Record<string, (l: Awaited<ReturnType<typeof leftovers>>, p: TestNetns) => boolean> = {
       port: (l) => l.neutron.length === 1 && l.ovs.length === 0 && l.rows.length === 0,
@@ -246,27 +257,57 @@ describe('faults on one node (SQLite store)', () => {
       plug: (l, p) => l.rows.length === 0 && p.run(['ip', 'link', 'show', 'eth0']).code === 0,
       record: (l) => l.rows.length === 1 && l.ovs.length === 1,
     };
-    for (const step of Object.keys(expect)) {
-      await fault(async () => {
-        const p = pod();
-        const call = { id: cid(), netns: p.path, args: podArgs('kill', step) };
-        process.env.NNET_FAULT_KILL_AFTER = step;
-        let r: HarnessResult;
-        try {
-          r = c.rt.call('add', call);
-        } finally {
-          delete process.env.NNET_FAULT_KILL_AFTER;
-        }
-        assert.notEqual(r.code, 0, `ADD killed after ${step} succeeded`);
-        assert.match(r.stderr + r.stdout, /killed/i, `not killed after ${step}`);
-        const state = await leftovers(c);
-        assert.ok(expect[step]!(state, p), `state after the kill at ${step}: ${JSON.stringify(state)}`);
-        ok(c.rt.call('del', call), `DEL after the kill at ${step}`);
-        const g = gc(c);
-        assert.equal(g.code, 0, `GC after the kill at ${step}: ${g.stdout}`);
-        await assertNoLeaks(c, [p]);
-      });
+    try {
+      for (const step of Object.keys(expect)) {
+        await fault(async () => {
+          const p = pod();
+          const call = { id: cid(), netns: p.path, args: podArgs('kill', step) };
+          const agent = await c.restartAgent({ env: { NNET_FAULT_KILL_AFTER: step } });
+          const msg = failed(c.rt.call('add', call), 11, `ADD while the agent is killed after ${step}`);
+          assert.match(msg, /nnet-agent is not running on node .*before answering/, msg);
+          assert.equal(await agent.exited, null, `the agent died of a signal after ${step}`);
+          const state = await leftovers(c);
+          assert.ok(expect[step]!(state, p), `state after the kill at ${step}: ${JSON.stringify(state)}`);
+          // The next agent's start-up reconcile runs before it serves; then DEL and GC.
+          await c.restartAgent();
+          ok(c.rt.call('del', call), `DEL after the kill at ${step}`);
+          const g = gc(c);
+          assert.equal(g.code, 0, `GC after the kill at ${step}: ${g.stdout}`);
+          await assertNoLeaks(c, [p]);
+        });
+      }
+    } finally {
+      if (c.agent.child.exitCode !== null || c.agent.child.signalCode !== null) await c.restartAgent();
     }
+  });
+
+  test('the plugin killed mid-ADD (as a runtime timeout would): the agent finishes the ADD, and the DEL that follows leaves nothing', async () => {
+    await fault(async () => {
+      const p = pod();
+      const call = { id: cid(), netns: p.path, args: podArgs('client', 'killed') };
+      // The agent pauses 3 s after the port step: time to kill the runtime and its plugin.
+      await c.restartAgent({ env: { NNET_FAULT_DELAY_AFTER: 'port:3000' } });
+      try {
+        const runtime = c.rt.spawnCall('add', call);
+        await waitFor(
+          'the agent to make the port and pause',
+          async () => (await leftovers(c)).neutron.length === 1,
+        );
+        process.kill(-runtime.pid!, 'SIGKILL'); // the harness and the nnet it runs
+        await waitFor('the agent to finish the ADD nobody waits for', () =>
+          c.agent
+            .lines()
+            .some((l) => l.msg === 'the plugin went away before the answer; the command ran to its end'),
+        );
+        const l = await leftovers(c);
+        assert.equal(l.rows.length, 1, `the finished ADD is recorded: ${JSON.stringify(l)}`);
+        assert.equal(p.run(['ip', 'link', 'show', 'eth0']).code, 0, 'and plugged');
+        ok(c.rt.call('del', call), 'the DEL the runtime sends next');
+        await assertNoLeaks(c, [p]);
+      } finally {
+        await c.restartAgent();
+      }
+    });
   });
 
   test('a revoked Keystone token is replaced: ADD authenticates again and succeeds', async () => {
@@ -287,14 +328,13 @@ describe('faults on one node (SQLite store)', () => {
         headers: { 'x-auth-token': admin, 'x-subject-token': doomed },
       });
       assert.equal(res.status, 204, 'Keystone revoked the token');
-      const before = logLines(c.rt).length;
+      // The agent keeps its token in memory: a new agent takes the cached one.
+      const agent = await c.restartAgent();
 
       const call = { id: cid(), netns: p.path, args: podArgs('keystone', 'revoked') };
       ok(c.rt.call('add', call), 'ADD with a revoked cached token');
-      const reauth = logLines(c.rt)
-        .slice(before)
-        .some((l) => l.msg === 'token rejected by a service; authenticating again');
-      assert.ok(reauth, 'the plugin saw the 401 and authenticated again');
+      const reauth = agent.lines().some((l) => l.msg === 'token rejected by a service; authenticating again');
+      assert.ok(reauth, 'the agent saw the 401 and authenticated again');
       assert.notEqual(pluginTokenCache(c).data.token, doomed, 'the cache holds the new token');
       ok(c.rt.call('del', call), 'DEL');
       await assertNoLeaks(c, [p]);
@@ -313,6 +353,7 @@ describe('faults on one node (SQLite store)', () => {
           mode: 0o600,
         },
       );
+      await c.restartAgent();
       const call = { id: cid(), netns: p.path, args: podArgs('keystone', 'expired') };
       ok(c.rt.call('add', call), 'ADD with an expired cached token');
       const now = pluginTokenCache(c).data;

@@ -16,6 +16,8 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
 import pkg from '../../package.json' with { type: 'json' };
+import { runPlugin } from '../../src/cni/index.ts';
+import { silentLogger } from '../../src/log/index.ts';
 import { PROJECT_ROOT } from '../support/env.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed Kubernetes YAML, which the assertions check
@@ -63,7 +65,6 @@ after(() => {
 interface Volumes {
   'cni-bin': string;
   'cni-conf': string;
-  'host-credentials': string;
   config: string;
   credentials: string;
 }
@@ -72,7 +73,6 @@ interface Node {
   volumes: Volumes;
   cniBin: string;
   cniConf: string;
-  hostCredentials: string;
 }
 
 let nodes = 0;
@@ -81,7 +81,6 @@ function newNode(template = configMap.data[TEMPLATE_KEY] as string): Node {
   const dirs: Volumes = {
     'cni-bin': join(root, 'host/opt/cni/bin'),
     'cni-conf': join(root, 'host/etc/cni/net.d'),
-    'host-credentials': join(root, 'host/etc/nnet/credentials'),
     config: join(root, 'configmap'),
     credentials: join(root, 'secret'),
   };
@@ -97,7 +96,6 @@ function newNode(template = configMap.data[TEMPLATE_KEY] as string): Node {
     volumes: dirs,
     cniBin: dirs['cni-bin'],
     cniConf: dirs['cni-conf'],
-    hostCredentials: dirs['host-credentials'],
   };
 }
 
@@ -154,7 +152,6 @@ function snapshot(dir: string): Record<string, { bytes: string; ino: bigint; mti
 const snapshotAll = (n: Node) => ({
   bin: snapshot(n.cniBin),
   conf: snapshot(n.cniConf),
-  creds: snapshot(n.hostCredentials),
 });
 
 function validate(n: Node): SpawnSyncReturns<string> {
@@ -176,13 +173,12 @@ function imageFile(path: string): Buffer {
   return r.stdout;
 }
 
-test('install-cni installs nnet and a conflist libcni validates; a second run changes nothing', () => {
+test('install-cni installs nnet and a conflist libcni validates, and no credentials; a second run changes nothing', () => {
   const n = newNode();
   const first = installCni(n);
   assert.equal(first.status, 0, first.stderr);
   assert.deepEqual(first.stdout.trim().split('\n'), [
     'installed /host/opt/cni/bin/nnet',
-    'installed /host/etc/nnet/credentials/clouds.yaml',
     `installed /host/etc/cni/net.d/${TEMPLATE_KEY}`,
   ]);
   assert.ok(
@@ -192,13 +188,7 @@ test('install-cni installs nnet and a conflist libcni validates; a second run ch
   assert.equal(statSync(join(n.cniBin, 'nnet')).mode & 0o7777, 0o755);
   const conflist = JSON.parse(readFileSync(join(n.cniConf, TEMPLATE_KEY), 'utf8'));
   assert.equal(conflist.plugins[0].nodeName, NODE);
-  assert.equal(statSync(join(n.hostCredentials, 'clouds.yaml')).mode & 0o7777, 0o600);
-  assert.equal(statSync(n.hostCredentials).mode & 0o7777, 0o700);
-  assert.ok(
-    readFileSync(join(n.hostCredentials, 'clouds.yaml')).equals(
-      readFileSync(join(n.volumes.credentials, 'clouds.yaml')),
-    ),
-  );
+  assert.equal(conflist.plugins[0].agentSocket, '/run/nnet/cni.sock');
 
   const valid = validate(n);
   assert.equal(valid.status, 0, `libcni ValidateNetworkList: ${valid.stdout}${valid.stderr}`);
@@ -209,7 +199,6 @@ test('install-cni installs nnet and a conflist libcni validates; a second run ch
   assert.equal(second.status, 0, second.stderr);
   assert.deepEqual(second.stdout.trim().split('\n'), [
     'unchanged /host/opt/cni/bin/nnet',
-    'unchanged /host/etc/nnet/credentials/clouds.yaml',
     `unchanged /host/etc/cni/net.d/${TEMPLATE_KEY}`,
   ]);
   assert.deepEqual(snapshotAll(n), before, 'same bytes, inodes, mtimes and modes');
@@ -262,11 +251,7 @@ test('install-cni killed while copying the plugin leaves the old plugin and conf
   await fifo.close().catch(() => undefined);
 
   const now = snapshotAll(n);
-  assert.deepEqual(
-    { ...now, bin: { nnet: now.bin.nnet } },
-    before,
-    'nnet, the credentials and the conflist are as they were',
-  );
+  assert.deepEqual({ ...now, bin: { nnet: now.bin.nnet } }, before, 'nnet and the conflist are as they were');
   assert.deepEqual(Object.keys(now.bin).sort(), [tmp, 'nnet'].sort(), 'only the temporary copy is new');
 
   // The next run cleans up and installs v2's conflist; the plugin is unchanged.
@@ -275,14 +260,13 @@ test('install-cni killed while copying the plugin leaves the old plugin and conf
   assert.deepEqual(again.stdout.trim().split('\n'), [
     `removed leftover /host/opt/cni/bin/${tmp}`,
     'unchanged /host/opt/cni/bin/nnet',
-    'unchanged /host/etc/nnet/credentials/clouds.yaml',
     `installed /host/etc/cni/net.d/${TEMPLATE_KEY}`,
   ]);
   assert.deepEqual(readdirSync(n.cniBin), ['nnet']);
   assert.equal(JSON.parse(readFileSync(join(n.cniConf, TEMPLATE_KEY), 'utf8')).plugins[0].logLevel, 'debug');
 });
 
-test('a bad ConfigMap template: install-cni exits non-zero with the plugin’s code-7 text and writes nothing', () => {
+test('a bad ConfigMap template: install-cni exits non-zero with the plugin’s code-7 text and writes nothing', async () => {
   const n = newNode();
   assert.equal(installCni(n).status, 0);
   const before = snapshotAll(n);
@@ -290,9 +274,11 @@ test('a bad ConfigMap template: install-cni exits non-zero with the plugin’s c
   bad.plugins[0].plugDriver = 'veth';
   writeFileSync(join(n.volumes.config, TEMPLATE_KEY), JSON.stringify(bad));
 
-  // What the plugin itself answers to that config at ADD (as libcni hands it: name and cniVersion in).
-  const plugin = spawnSync(process.execPath, [join(PROJECT_ROOT, 'dist/nnet.js')], {
-    input: JSON.stringify({ ...bad.plugins[0], name: bad.name, cniVersion: bad.cniVersion }),
+  // What the plugin itself answers to that config at ADD (as libcni hands it: name and cniVersion
+  // in): the entry nnet-agent runs for every request the thin plugin forwards.
+  let out = '';
+  await runPlugin({
+    stdin: JSON.stringify({ ...bad.plugins[0], name: bad.name, cniVersion: bad.cniVersion }),
     env: {
       CNI_COMMAND: 'ADD',
       CNI_CONTAINERID: 'nnt-c',
@@ -300,9 +286,11 @@ test('a bad ConfigMap template: install-cni exits non-zero with the plugin’s c
       CNI_IFNAME: 'eth0',
       CNI_PATH: '/opt/cni/bin',
     },
-    encoding: 'utf8',
+    verbs: () => Promise.reject(new Error('a refused config runs no verb')),
+    stdout: { write: (t: string) => (out += t) },
+    openLog: () => silentLogger,
   });
-  const answer = JSON.parse(plugin.stdout) as { code: number; msg: string };
+  const answer = JSON.parse(out) as { code: number; msg: string };
   assert.equal(answer.code, 7);
 
   const r = installCni(n);
@@ -316,7 +304,7 @@ test('a bad ConfigMap template: install-cni exits non-zero with the plugin’s c
 
   const empty = newNode(JSON.stringify(bad));
   assert.equal(installCni(empty).status, 2);
-  assert.deepEqual(snapshotAll(empty), { bin: {}, conf: {}, creds: {} }, 'a fresh node gets nothing');
+  assert.deepEqual(snapshotAll(empty), { bin: {}, conf: {} }, 'a fresh node gets nothing');
 });
 
 test('without the credentials Secret the agent exits non-zero, naming the file it needs', () => {

@@ -104,6 +104,11 @@ test('the lab runs experiments 1 and 2 in podman containers on two nodes, and nn
     (r.restart.replugs.after ?? 0) >= (r.restart.replugs.before ?? 0) + 2,
     'the agent re-plugged both node-1 pods',
   );
+  // A container without a reservation took a ready port of node 1's pool.
+  assert.match(r.pool.eth0, /^1\.2\.\d+\.\d+\/16$/);
+  assert.match(r.pool.table, /^NODE +NETWORK +READY +IN-USE +TARGET +AGE$/m);
+  assert.match(r.pool.table, /^nntl-node1 +nntl-net1 +\d+ +1 +2 /m);
+  assert.match(r.pool.table, /^nntl-node2 +nntl-net1 +\d+ +0 +2 /m);
   assert.equal(r.agents.length, 2);
   for (const a of r.agents) assert.match(a.metricsUrl, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
 
@@ -112,6 +117,7 @@ test('the lab runs experiments 1 and 2 in podman containers on two nodes, and nn
     'nntl-p2',
     'nntl-p3',
     'nntl-p4',
+    'nntl-p5',
     'nntl-pod1',
   ]);
   made = { netns: [...state.netns], chassis: [...state.chassis], pids: state.pids.map((p) => p.pid) };

@@ -6,39 +6,16 @@
  * on the surviving node.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { DEVICE_OWNER, NODE_PORT_OWNER, reservePort } from '../../src/resources/index.ts';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
-import { PROJECT_ROOT } from '../support/env.ts';
 import { createNetns, type TestNetns } from '../support/netns.ts';
 
 const PREFIX = 'nntn';
 let c: TestCluster;
 const netnses: TestNetns[] = [];
-const agents: ChildProcess[] = [];
 const undo: (() => unknown)[] = [];
-
-function startAgent(i: number): ChildProcess {
-  const a = spawn(
-    process.execPath,
-    [
-      join(PROJECT_ROOT, 'dist/nnet-agent.js'),
-      '--cni-config',
-      join(c.rts[i]!.confDir, '10-nnet.conflist'),
-      '--reconcile-interval',
-      '2s',
-      '--grace',
-      '0s',
-      '--metrics-listen',
-      'off',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  agents.push(a);
-  return a;
-}
 
 async function waitFor(what: string, fn: () => Promise<boolean>, deadlineMs = 120_000): Promise<void> {
   const until = Date.now() + deadlineMs;
@@ -63,10 +40,15 @@ async function add(i: number, pod: string) {
 }
 
 before(async () => {
-  c = await startTestCluster({ prefix: PREFIX, backend: 'sqlite', nodes: 2 });
+  // Each node's agent (the fixture's) reports in every 2 s and sweeps without grace.
+  c = await startTestCluster({
+    prefix: PREFIX,
+    backend: 'sqlite',
+    nodes: 2,
+    agentArgs: ['--reconcile-interval', '2s', '--grace', '0s'],
+  });
 });
 after(async () => {
-  for (const a of agents) a.kill('SIGKILL');
   for (const f of undo.reverse())
     await Promise.resolve()
       .then(f)
@@ -89,14 +71,12 @@ test('a node killed outright is released by the other node’s agent; its static
   await add(0, 'survivor');
   const gone = c.nodes[1]!;
   const madePort = (await c.store.attachments.get({ containerId: made.call.id, ifname: 'eth0' }))!.portId;
-  startAgent(0);
-  const doomed = startAgent(1);
   await waitFor("node 2's agent to report in", async () => {
     return !!(await c.store.nodes.get({ cluster: c.name, name: gone.name }))?.seenAt;
   });
 
   // Node 2 vanishes: every process SIGKILLed, its netns deleted, its chassis gone from OVN.
-  doomed.kill('SIGKILL');
+  await c.agents[1]!.kill();
   for (const pid of [gone.pids.ovnController, gone.pids.vswitchd, gone.pids.ovsdbServer])
     if (pid) process.kill(pid, 'SIGKILL');
   execFileSync('ip', ['netns', 'del', gone.netnsName]);

@@ -1,16 +1,18 @@
 /**
  * A registered N-Net cluster on a test node, as the CNI tests need it: a real OVS node joined to
  * the env's OVN as a chassis, a store (SQLite or etcd) holding the cluster's Keystone identity, a
- * Neutron network + subnet of the test's own, an admin Neutron client for assertions, and the
- * libcni runtime with the built plugin configured for the node. With `nodes: 2`, a second node
- * and runtime, the two joined by an underlay of their own (a Linux bridge in a netns, geneve
- * between the nodes), as in the lab.
+ * Neutron network + subnet of the test's own, an admin Neutron client for assertions, the libcni
+ * runtime with the built plugin configured for the node, and the node's nnet-agent serving its
+ * CNI requests on a socket in the test's temporary dir (stopped by PID at the end). With
+ * `nodes: 2`, a second node with its own runtime and agent, the two joined by an underlay of
+ * their own (a Linux bridge in a netns, geneve between the nodes), as in the lab.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { createSession, loadCredentials } from '../../src/identity/index.ts';
 import {
   createNeutronClient,
@@ -20,7 +22,8 @@ import {
 } from '../../src/neutron/index.ts';
 import { releaseClusterNodes } from '../../src/resources/index.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
-import { type CniRuntime, cniRuntime, FAULTY_PLUGIN } from './cni.ts';
+import { type AgentOptions, startAgent, type TestAgent } from './agent.ts';
+import { type CniRuntime, cniRuntime } from './cni.ts';
 import { ensureEnv, type TestEnv } from './env.ts';
 import { type OvsNode, startOvsNode } from './ovs-node.ts';
 
@@ -37,11 +40,21 @@ export interface TestCluster {
   network: Network;
   subnet: Subnet;
   rt: CniRuntime;
-  /** Every node and its runtime (node/rt are the first); two with `nodes: 2`. */
+  /** Every node, its runtime and its agent (node/rt/agent are the first's); two with `nodes: 2`. */
   nodes: OvsNode[];
   rts: CniRuntime[];
+  agents: TestAgent[];
   /** With `nodes: 2`: the underlay's netns and each node's underlay address. */
   underlay?: { netns: string; ips: string[] };
+  /** The first node's nnet-agent now (restartAgent replaces it). */
+  agent: TestAgent;
+  /**
+   * Stops a node's agent (the first's unless `node`; SIGTERM; `kill`: SIGKILL, as a crash) and
+   * starts a new one, e.g. with NNET_FAULT_KILL_AFTER in `env`. Resolves once it serves CNI.
+   */
+  restartAgent(
+    o?: Pick<AgentOptions, 'env' | 'args'> & { kill?: boolean; node?: number },
+  ): Promise<TestAgent>;
   stop(): Promise<void>;
 }
 
@@ -58,16 +71,31 @@ export async function registerAdminCluster(
   name: string,
   defaults: { networkId: string; subnetId: string },
   cloud = env.cloud,
+  cloudsYaml = env.cloudsYaml,
 ): Promise<void> {
   await store.clusters.put({
     name,
     authUrl: env.keystoneUrl,
     region: env.region,
-    // A reference to the env's clouds.yaml (0600, root's), as kubenetctl create cluster keeps it.
-    credentials: { type: 'node-file', path: env.cloudsYaml, cloud },
+    // A reference to a 0600 clouds.yaml of root's, as kubenetctl create cluster keeps it.
+    credentials: { type: 'node-file', path: cloudsYaml, cloud },
     defaultNetworkId: defaults.networkId,
     defaultSubnetId: defaults.subnetId,
   });
+}
+
+/** A 0600 clouds.yaml whose cloud `nnet-test` is the env's admin scoped to project `project`. */
+function projectCloudsYaml(env: TestEnv, project: string, dir: string): string {
+  const entry = (
+    parseYaml(readFileSync(env.cloudsYaml, 'utf8')) as {
+      clouds: Record<string, { auth: Record<string, unknown> }>;
+    }
+  ).clouds[env.cloud]!;
+  const path = join(dir, 'project-clouds.yaml');
+  const auth: Record<string, unknown> = { ...entry.auth, project_name: project };
+  delete auth.project_id;
+  writeFileSync(path, stringifyYaml({ clouds: { 'nnet-test': { ...entry, auth } } }), { mode: 0o600 });
+  return path;
 }
 
 export function adminNeutron(env: TestEnv, cacheDir: string, cloud = env.cloud): NeutronClient {
@@ -82,8 +110,12 @@ export interface TestClusterOptions {
   backend: StoreBackend;
   cidr?: string;
   plugin?: Record<string, unknown>;
-  /** Run the test build with the fault hook (FAULTY_PLUGIN) instead of the shipped one. */
+  /** Run the agent's test build with the fault hook (FAULTY_AGENT) instead of the shipped one. */
   faulty?: boolean;
+  /** Extra flags for the agents. */
+  agentArgs?: string[];
+  /** A project of the test's own (test/support/project.ts): the cluster and its network are its. */
+  project?: { id: string; name: string };
   /** 1 (default) or 2 nodes. */
   nodes?: 1 | 2;
   /**
@@ -121,7 +153,10 @@ export async function startTestCluster(o: TestClusterOptions): Promise<TestClust
     });
     const cloud = o.identity === 'member' ? env.memberCloud : env.cloud;
     const neutron = adminNeutron(env, join(dir, 'tokens'), cloud);
-    const network = await neutron.networks.create({ name: `${name}-net` });
+    const network = await neutron.networks.create({
+      name: `${name}-net`,
+      ...(o.project ? { projectId: o.project.id } : {}),
+    });
     undo.push(() => neutron.networks.ensureDeleted(network.id));
     // After the ports (the subnet's undo, below, runs first): the node-access groups are in use until then.
     undo.push(async () => releaseClusterNodes(neutron, name, (await store.clusters.get(name))?.nodeAccess));
@@ -130,6 +165,7 @@ export async function startTestCluster(o: TestClusterOptions): Promise<TestClust
       name: `${name}-sub`,
       ipVersion: 4,
       cidr: o.cidr ?? '1.2.0.0/16',
+      ...(o.project ? { projectId: o.project.id } : {}),
     });
     undo.push(async () => {
       // Ports left by a failed test first, so the subnet and network can go.
@@ -137,11 +173,21 @@ export async function startTestCluster(o: TestClusterOptions): Promise<TestClust
         await neutron.ports.ensureDeleted(p.id);
       await neutron.subnets.ensureDeleted(subnet.id);
     });
-    await registerAdminCluster(store, env, name, { networkId: network.id, subnetId: subnet.id }, cloud);
+    // A project of the test's own: the cluster logs in scoped to it, from a clouds.yaml of its own.
+    const clusterClouds = o.project ? projectCloudsYaml(env, o.project.name, dir) : env.cloudsYaml;
+    await registerAdminCluster(
+      store,
+      env,
+      name,
+      { networkId: network.id, subnetId: subnet.id },
+      o.project ? 'nnet-test' : cloud,
+      clusterClouds,
+    );
     const count = o.nodes ?? 1;
     const underlay = count > 1 ? await createTestUnderlay(name, undo) : undefined;
     const nodes: OvsNode[] = [];
     const rts: CniRuntime[] = [];
+    const sockets: string[] = [];
     for (let i = 0; i < count; i++) {
       const nodeName = i === 0 ? name : `${name}-n${i + 1}`;
       const ip = underlay?.ips[i];
@@ -163,9 +209,10 @@ export async function startTestCluster(o: TestClusterOptions): Promise<TestClust
       });
       undo.push(() => node.stop());
       nodes.push(node);
+      const socket = join(dir, i === 0 ? 'agent' : `agent-${i}`, 'cni.sock');
+      sockets.push(socket);
       const rt = cniRuntime({
         prefix: nodeName,
-        ...(o.faulty ? { binary: FAULTY_PLUGIN } : {}),
         plugin: {
           store: storeUrl,
           cluster: name,
@@ -174,14 +221,27 @@ export async function startTestCluster(o: TestClusterOptions): Promise<TestClust
           ovsNetns: node.netnsPath,
           datapathType: 'netdev',
           tokenCacheDir: join(dir, `plugin-tokens-${i}`),
+          agentSocket: socket,
           ...o.plugin,
         },
       });
       undo.push(() => rt.remove());
       rts.push(rt);
     }
+    const agentOptions = (i: number, extra: Pick<AgentOptions, 'env' | 'args'> = {}): AgentOptions => ({
+      conflist: rts[i]!.conflist,
+      socket: sockets[i]!,
+      logFile: join(dir, i === 0 ? 'agent.log' : `agent-${i}.log`),
+      ...(o.faulty ? { faulty: true } : {}),
+      ...(extra.env ? { env: extra.env } : {}),
+      args: [...(o.agentArgs ?? []), ...(extra.args ?? [])],
+    });
+    const agents: TestAgent[] = [];
+    // Before the nodes and the network go: the agents' DELs and sweeps need them.
+    undo.push(() => Promise.all(agents.map((a) => a.stop())));
+    for (let i = 0; i < count; i++) agents.push(await startAgent(agentOptions(i)));
     const [node, rt] = [nodes[0]!, rts[0]!];
-    return {
+    const cluster: TestCluster = {
       env,
       tag,
       name,
@@ -194,9 +254,20 @@ export async function startTestCluster(o: TestClusterOptions): Promise<TestClust
       rt,
       nodes,
       rts,
+      agents,
       ...(underlay ? { underlay: { netns: underlay.netns, ips: underlay.ips } } : {}),
+      agent: agents[0]!,
+      async restartAgent(extra = {}) {
+        const i = extra.node ?? 0;
+        if (extra.kill) await agents[i]!.kill();
+        else await agents[i]!.stop();
+        agents[i] = await startAgent(agentOptions(i, extra));
+        if (i === 0) cluster.agent = agents[0]!;
+        return agents[i]!;
+      },
       stop,
     };
+    return cluster;
   } catch (e) {
     await stop();
     throw e;

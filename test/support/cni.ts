@@ -1,12 +1,13 @@
 /**
- * The CNI runtime side of tests: the built `nnet` plugin installed in a bin dir, a conflist in a
- * config dir, and the libcni harness (test/harness, Debian's libcni) calling it exactly as
- * containerd does: ADD → cached result → CHECK → DEL.
+ * The CNI runtime side of tests: the built `nnet` plugin (the thin client of nnet-agent, whose
+ * socket the conflist's `agentSocket` names) installed in a bin dir, a conflist in a config dir,
+ * and the libcni harness (test/harness, Debian's libcni) calling it exactly as containerd does:
+ * ADD → cached result → CHECK → DEL. The agent itself is test/support/agent.ts.
  *
  *   const rt = cniRuntime({ prefix: 'nntc', plugin: { store, cluster, nodeName, … } });
  *   const r = rt.call('add', { id, netns: pod.path, args: { K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: 'pod1' } });
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,8 +22,6 @@ export const PLUGIN = join(PROJECT_ROOT, 'dist/nnet.js');
  */
 const RUNTIME_DEADLINE_S = 300;
 const PLUGIN_DEADLINE_MS = 280_000;
-/** The test build with the fault hook (test/support/faulty/): NNET_FAULT_KILL_AFTER / _FAIL_AFTER. */
-export const FAULTY_PLUGIN = join(PROJECT_ROOT, 'dist/test/nnet.js');
 
 export type HarnessVerb = 'add' | 'check' | 'del' | 'validate' | 'version';
 
@@ -52,8 +51,12 @@ export interface CniRuntime {
   logFile: string;
   /** The plugin config (the conflist's single plugin entry). */
   plugin: Record<string, unknown>;
+  /** The conflist file (what nnet-agent's --cni-config reads). */
+  conflist: string;
   call(verb: HarnessVerb, c?: HarnessCall): HarnessResult;
   callAsync(verb: HarnessVerb, c?: HarnessCall): Promise<HarnessResult>;
+  /** Starts a call in a process group of its own (kill(-pid) stops the harness and its plugin). */
+  spawnCall(verb: HarnessVerb, c?: HarnessCall): ChildProcess;
   /** Runs the plugin directly with CNI_* env and a config on stdin (STATUS, GC: libcni 1.1 lacks them). */
   direct(env: Record<string, string>, stdin: string): HarnessResult;
   /** The same without blocking this process (for tests that serve the plugin from it). */
@@ -90,10 +93,8 @@ export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
     timeouts: { totalMs: PLUGIN_DEADLINE_MS },
     ...o.plugin,
   };
-  writeFileSync(
-    join(confDir, '10-nnet.conflist'),
-    JSON.stringify({ cniVersion, name, plugins: [plugin] }, null, 2),
-  );
+  const conflist = join(confDir, '10-nnet.conflist');
+  writeFileSync(conflist, JSON.stringify({ cniVersion, name, plugins: [plugin] }, null, 2));
 
   const argv = (verb: HarnessVerb, c: HarnessCall = { id: 'none' }) => [
     `-confdir=${confDir}`,
@@ -127,6 +128,7 @@ export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
     cacheDir,
     logFile,
     plugin: { cniVersion, name, ...plugin },
+    conflist,
     call(verb, c) {
       const r = spawnSync(HARNESS, argv(verb, c), {
         encoding: 'utf8',
@@ -147,6 +149,9 @@ export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
         });
         child.on('close', (code) => resolve(parse(code ?? 1, out, err)));
       });
+    },
+    spawnCall(verb, c) {
+      return spawn(HARNESS, argv(verb, c), { stdio: 'ignore', detached: true });
     },
     direct(env, stdin) {
       const r = spawnSync(process.execPath, [PLUGIN], {

@@ -27,13 +27,15 @@ import {
   type ClusterCredentials,
   type ClusterInput,
   DEFAULT_SERVICE_CIDRS,
+  POOL_LIMITS,
+  type PoolSettings,
   type Store,
 } from '../../store/index.ts';
 import type { CommandContext, CommandOf } from '../context.ts';
 import type { ExitStatus } from '../kubectl.ts';
 import { type ClusterView, clusterPrinter, describeCluster } from '../printers.ts';
 import { KEYSTONE_TIMEOUT_MS, NEUTRON_TIMEOUT_MS } from '../session.ts';
-import type { ClusterCredentialSource } from '../types.ts';
+import type { ClusterCredentialSource, PoolFlags } from '../types.ts';
 import { type Listing, pick, printCreated, printDeleted, printDescriptions, printListing } from './common.ts';
 
 /** The secret of --secret-stdin / --secret-file: one line, its newline dropped. */
@@ -233,6 +235,10 @@ export async function createCluster(
     if (problem) throw new InputError('invalid-argument', problem);
     record.serviceCidrs = command.serviceCidrs;
   }
+  if (command.pool) {
+    const pool = poolSettings(undefined, command.pool);
+    if (pool) record.pool = pool;
+  }
   const cluster = await store.clusters.put(record);
   return printCreated(ctx, clusterPrinter, await viewOf(cluster, store), command.output);
 }
@@ -289,8 +295,60 @@ async function viewOf(c: Cluster, store: Store): Promise<ClusterView> {
     ...(defaultNetwork !== undefined ? { defaultNetwork } : {}),
     ...(defaultSubnet !== undefined ? { defaultSubnet } : {}),
     serviceCidrs: c.serviceCidrs ?? [...DEFAULT_SERVICE_CIDRS],
+    ...(c.pool ? { pool: c.pool } : {}),
     createdAt: c.createdAt,
   };
+}
+
+/**
+ * The pool settings after --pool-min/--pool-max/--pool-batch: what is not given keeps its value,
+ * else its default (max: max(16, 2 × min); batch: min(16, max(min, 1))). max 0 means no pools.
+ */
+export function poolSettings(current: PoolSettings | undefined, given: PoolFlags): PoolSettings | undefined {
+  const min = given.min ?? current?.min ?? 0;
+  const max =
+    given.max ?? (given.min !== undefined ? Math.max(16, 2 * min) : (current?.max ?? Math.max(16, 2 * min)));
+  const batch = given.batch ?? current?.batch ?? Math.min(16, Math.max(min, 1));
+  if (max === 0) return undefined;
+  if (min > max)
+    throw new InputError(
+      'invalid-argument',
+      `the pool's min (${min}) would be more than its max (${max}): give --pool-max`,
+    );
+  return { min, max: Math.min(max, POOL_LIMITS.max), batch: Math.min(batch, POOL_LIMITS.batch) };
+}
+
+/**
+ * `set cluster NAME --pool-… --default-network …`: the nodes' agents read the new settings within
+ * seconds. Names are looked up with the caller's own OpenStack credentials, as for create.
+ */
+export async function setCluster(
+  command: CommandOf<'set-cluster'>,
+  ctx: CommandContext,
+): Promise<ExitStatus> {
+  const store = await ctx.session(command.scope).existingStore();
+  const current = store ? await store.clusters.get(command.name) : undefined;
+  if (!store || !current) throw new StoreError('not-found', `cluster "${command.name}" not found`);
+  const pool = command.pool ? poolSettings(current.pool, command.pool) : current.pool;
+  const defaults =
+    command.defaultNetwork !== undefined || command.defaultSubnet !== undefined
+      ? await resolveDefaults(
+          { store, cluster: { name: current.name }, neutron: await ctx.session(command.scope).neutron() },
+          command,
+        )
+      : undefined;
+  const updated = await store.clusters.update(command.name, (cur) => {
+    if (!cur) return undefined;
+    const { createdAt: _, pool: __, ...rest } = cur;
+    if (defaults) {
+      delete rest.defaultNetworkId;
+      delete rest.defaultSubnetId;
+      Object.assign(rest, defaults);
+    }
+    return pool ? { ...rest, pool } : rest;
+  });
+  if (!updated) throw new StoreError('not-found', `cluster "${command.name}" not found`);
+  return printCreated(ctx, clusterPrinter, await viewOf(updated, store), command.output, 'configured');
 }
 
 async function listClusters(ctx: CommandContext, scope: CommandOf<'get'>['scope'], names: readonly string[]) {

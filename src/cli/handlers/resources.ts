@@ -11,10 +11,16 @@ const subnets = () => import('./subnets.ts');
 const routers = () => import('./routers.ts');
 const clusters = () => import('./clusters.ts');
 const podnetworks = () => import('./podnetworks.ts');
+const pools = () => import('./pools.ts');
+
+/** Nouns only `get` takes (the grammar's rows say so; the parser refuses the rest). */
+function getOnly(noun: Noun, verb: string): never {
+  throw new InputError('invalid-argument', `kubenetctl ${verb} does not take ${noun}s`);
+}
 
 /** --all is about Neutron's resources; clusters and podnetworks are N-Net's own. */
 function checkAll(noun: Noun, all: boolean | undefined): void {
-  if (all && (noun === 'cluster' || noun === 'podnetwork'))
+  if (all && (noun === 'cluster' || noun === 'podnetwork' || noun === 'pool'))
     throw new InputError(
       'invalid-argument',
       `--all lists networks, subnets and routers N-Net does not manage; for ${noun}s use -A (all namespaces)`,
@@ -34,6 +40,8 @@ export const get: Handler<'get'> = async (command, ctx) => {
       return (await clusters()).getClusters(command, ctx);
     case 'podnetwork':
       return (await podnetworks()).getPodNetworks(command, ctx);
+    case 'pool':
+      return (await pools()).getPools(command, ctx);
   }
 };
 
@@ -49,6 +57,8 @@ export const describe: Handler<'describe'> = async (command, ctx) => {
       return (await clusters()).describeClusters(command, ctx);
     case 'podnetwork':
       return (await podnetworks()).describePodNetworks(command, ctx);
+    case 'pool':
+      return getOnly(command.noun, 'describe');
   }
 };
 
@@ -66,6 +76,8 @@ export const remove: Handler<'delete'> = async (command, ctx) => {
       return (await clusters()).deleteClusters(command, ctx);
     case 'podnetwork':
       return (await podnetworks()).deletePodNetworks(command, ctx);
+    case 'pool':
+      return getOnly(command.noun, 'delete');
   }
 };
 
@@ -77,6 +89,7 @@ export const createRouter: Handler<'create-router'> = async (c, ctx) =>
   (await routers()).createRouter(c, ctx);
 export const createCluster: Handler<'create-cluster'> = async (c, ctx) =>
   (await clusters()).createCluster(c, ctx);
+export const setCluster: Handler<'set-cluster'> = async (c, ctx) => (await clusters()).setCluster(c, ctx);
 export const createPodNetwork: Handler<'create-podnetwork'> = async (c, ctx) =>
   (await podnetworks()).createPodNetwork(c, ctx);
 export const connectRouter: Handler<'connect-router'> = async (c, ctx) =>

@@ -1,6 +1,7 @@
 /**
  * The plugin's verbs: each turns a parsed CNI request into a call of the network module
- * (src/network) and its answer into the spec's shape. Loaded lazily by src/bin/nnet.ts.
+ * (src/network) and its answer into the spec's shape. nnet-agent builds them over its warm node
+ * contexts (nodeVerbs(agent's source)); a one-shot caller can use oneShotContext.
  */
 import {
   attach,
@@ -23,6 +24,20 @@ import type {
 } from '../index.ts';
 import { attachmentResult, CniCode } from '../index.ts';
 
+/** What a verb hands to get its node's context: the config, the request's log and deadline. */
+export interface NodeRequest {
+  conf: AddRequest['conf'];
+  log: AddRequest['log'];
+  signal: AbortSignal;
+}
+
+/** Runs `fn` on the request's node context (every Neutron request bounded by its deadline). */
+export type NodeContextSource = <T>(req: NodeRequest, fn: (ctx: NodeContext) => Promise<T>) => Promise<T>;
+
+/** A context opened for this request and closed after it (no warm state). */
+export const oneShotContext: NodeContextSource = (req, fn) =>
+  withNodeContext(req.conf, req.log, fn, { signal: req.signal });
+
 /** The result reports the attachment record as ADD installed it: its addresses and its routes. */
 function resultOf(a: Attachment, dns: AddRequest['conf']['dns']): CniResult {
   return attachmentResult({
@@ -40,14 +55,6 @@ function resultOf(a: Attachment, dns: AddRequest['conf']['dns']): CniResult {
   });
 }
 
-/** Runs a verb on this node's context, every Neutron request bounded by the command's deadline. */
-function onNode<T>(
-  req: { conf: AddRequest['conf']; log: AddRequest['log']; signal: AbortSignal },
-  fn: (ctx: NodeContext) => Promise<T>,
-): Promise<T> {
-  return withNodeContext(req.conf, req.log, fn, { signal: req.signal });
-}
-
 function podOf(req: AddRequest | DelRequest | CheckRequest) {
   // Without Kubernetes' CNI_ARGS the container itself stands for the pod.
   return {
@@ -57,53 +64,57 @@ function podOf(req: AddRequest | DelRequest | CheckRequest) {
   };
 }
 
-export const verbs: Verbs = {
-  add: (req: AddRequest) =>
-    onNode(req, async (ctx) => {
-      const a = await attach(ctx, {
-        containerId: req.containerId,
-        ifname: req.ifname,
-        netns: req.netns,
-        pod: podOf(req),
-        podUid: req.args.podUid,
-        ips: req.conf.runtimeConfig.ips.map((i) => i.ip),
-        mac: req.conf.runtimeConfig.mac,
-      });
-      return resultOf(a, req.conf.dns);
-    }),
+export function nodeVerbs(onNode: NodeContextSource): Verbs {
+  return {
+    add: (req: AddRequest) =>
+      onNode(req, async (ctx) => {
+        const a = await attach(ctx, {
+          containerId: req.containerId,
+          ifname: req.ifname,
+          netns: req.netns,
+          pod: podOf(req),
+          podUid: req.args.podUid,
+          ips: req.conf.runtimeConfig.ips.map((i) => i.ip),
+          mac: req.conf.runtimeConfig.mac,
+        });
+        return resultOf(a, req.conf.dns);
+      }),
 
-  del: (req: DelRequest) =>
-    onNode(req, (ctx) => detach(ctx, { containerId: req.containerId, ifname: req.ifname, netns: req.netns })),
+    del: (req: DelRequest) =>
+      onNode(req, (ctx) =>
+        detach(ctx, { containerId: req.containerId, ifname: req.ifname, netns: req.netns }),
+      ),
 
-  check: (req: CheckRequest) =>
-    onNode(req, async (ctx) => {
-      const ours = req.prevResult.interfaces.findIndex(
-        (i) => i.name === req.ifname && i.sandbox !== undefined,
-      );
-      await checkAttachment(ctx, {
-        containerId: req.containerId,
-        ifname: req.ifname,
-        netns: req.netns,
-        expectedAddresses: req.prevResult.ips.filter((i) => i.interface === ours).map((i) => i.address),
-      });
-    }),
+    check: (req: CheckRequest) =>
+      onNode(req, async (ctx) => {
+        const ours = req.prevResult.interfaces.findIndex(
+          (i) => i.name === req.ifname && i.sandbox !== undefined,
+        );
+        await checkAttachment(ctx, {
+          containerId: req.containerId,
+          ifname: req.ifname,
+          netns: req.netns,
+          expectedAddresses: req.prevResult.ips.filter((i) => i.interface === ours).map((i) => i.address),
+        });
+      }),
 
-  status: (req: StatusRequest) =>
-    onNode(req, async (ctx) => {
-      const problems = await readiness(ctx);
-      if (problems.length === 0) return undefined;
-      return { code: CniCode.PluginNotAvailable, msg: `nnet is not ready: ${problems.join('; ')}` };
-    }),
+    status: (req: StatusRequest) =>
+      onNode(req, async (ctx) => {
+        const problems = await readiness(ctx);
+        if (problems.length === 0) return undefined;
+        return { code: CniCode.PluginNotAvailable, msg: `nnet is not ready: ${problems.join('; ')}` };
+      }),
 
-  gc: (req: GcRequest) =>
-    onNode(req, async (ctx) => {
-      const valid = new Set(req.validAttachments.map((a) => `${a.containerId}\u0000${a.ifname}`));
-      const report = await sweep(ctx, {
-        wanted: (a) =>
-          valid.has(`${a.containerId}\u0000${a.ifname}`) ||
-          (a.ifname === '' && [...valid].some((k) => k.startsWith(`${a.containerId}\u0000`))),
-        graceMs: 0,
-      });
-      if (report.errors.length > 0) throw new Error(`GC left work undone: ${report.errors.join('; ')}`);
-    }),
-};
+    gc: (req: GcRequest) =>
+      onNode(req, async (ctx) => {
+        const valid = new Set(req.validAttachments.map((a) => `${a.containerId}\u0000${a.ifname}`));
+        const report = await sweep(ctx, {
+          wanted: (a) =>
+            valid.has(`${a.containerId}\u0000${a.ifname}`) ||
+            (a.ifname === '' && [...valid].some((k) => k.startsWith(`${a.containerId}\u0000`))),
+          graceMs: 0,
+        });
+        if (report.errors.length > 0) throw new Error(`GC left work undone: ${report.errors.join('; ')}`);
+      }),
+  };
+}
