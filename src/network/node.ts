@@ -6,6 +6,7 @@
  */
 
 import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { StoreError } from '../errors/index.ts';
 import { type Credentials, loadCredentials } from '../identity/index.ts';
@@ -13,7 +14,7 @@ import type { Logger } from '../log/index.ts';
 import type { NeutronClient, RequestPriority, RequestQueue } from '../neutron/index.ts';
 import { parsePlugSettings } from '../plug/index.ts';
 import { clusterCredentials, connect } from '../resources/index.ts';
-import { openStore, type Store } from '../store/index.ts';
+import { type Cluster, openStore, type Store } from '../store/index.ts';
 import type { NodeContext } from './context.ts';
 import { createAttachmentLocks } from './locks.ts';
 import type { PortPools } from './pools.ts';
@@ -184,9 +185,19 @@ async function identity(
     );
   const { authUrl, region, interface: iface, credentials } = cluster;
   const digest = createHash('sha256')
-    .update(JSON.stringify({ authUrl, region, iface, credentials }))
+    // A node-file reference: the file's change time too, so a rotated secret is picked up.
+    .update(JSON.stringify({ authUrl, region, iface, credentials, changed: fileChanged(credentials) }))
     .digest('hex');
   return { key: `store ${digest}`, credentials: () => clusterCredentials(cluster) };
+}
+
+function fileChanged(c: Cluster['credentials']): number | undefined {
+  if (c.type !== 'node-file') return undefined;
+  try {
+    return statSync(c.path).ctimeMs;
+  } catch {
+    return undefined; // clusterCredentials says why
+  }
 }
 
 /**
