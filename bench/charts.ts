@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import type { PluginId } from './datapath.ts';
 
 export interface ThroughputBars {
-  plugins: { id: PluginId; label: string }[];
+  /** `nnet-svc`: the N-Net pairs through a ClusterIP. */
+  plugins: { id: PluginId | 'nnet-svc'; label: string }[];
   /** Gbit/s by plugin, [same host, across hosts] */
   gbps: Record<string, [number, number]>;
 }
@@ -20,8 +21,9 @@ export interface RttLines {
   across: Record<string, number[]>;
 }
 
-const COLORS: Record<PluginId, string> = {
+const COLORS: Record<PluginId | 'nnet-svc', string> = {
   nnet: '#c0392b',
+  'nnet-svc': '#f0a08f',
   hybrid: '#2e86c1',
   flannel: '#7f8c8d',
   bare: '#27ae60',
@@ -72,7 +74,8 @@ export async function throughputChart(d: ThroughputBars, dir: string, subtitle: 
         data: (d.gbps[p.id] ?? [Number.NaN, Number.NaN]).map((x) => nanToNull(Math.round(x * 100) / 100)),
       })),
     },
-    900,
+    // wide enough for five legend items on one line
+    d.plugins.length > 4 ? 1100 : 900,
     520,
     file,
   );

@@ -3,6 +3,7 @@
  * ovn-controller each, geneve underlay), a Neutron network and subnet of its own, the cluster
  * registered in an etcd store (as kubenetctl does), and on each node two libcni runtimes with the
  * built `nnet` plugin: one conflist with `plugDriver: internal`, one with `plugDriver: hybrid`.
+ * The first ADD on a node gives it its own port on the network (the Service path goes through it).
  * teardown() removes all of it, also what an interrupted earlier run left.
  */
 import { spawn } from 'node:child_process';
@@ -14,6 +15,7 @@ import { run, SYSTEM_PATH } from '../lab/sh.ts';
 import { StateFile } from '../lab/state.ts';
 import type { Network, NeutronClient, Subnet } from '../src/neutron/index.ts';
 import type { PlugDriver } from '../src/plug/index.ts';
+import { releaseClusterNodes } from '../src/resources/index.ts';
 import { openStore, type Store } from '../src/store/index.ts';
 import { adminNeutron, registerAdminCluster } from '../test/support/cluster.ts';
 import { HARNESS, PLUGIN } from '../test/support/cni.ts';
@@ -163,6 +165,7 @@ export async function setupBench(log: (l: string) => void): Promise<Bench> {
   record.update((d) => {
     d.etcdUrl = env.etcdUrl;
     d.storePrefix = storePrefix;
+    d.cluster = cluster;
   });
   const nodes = (await createLabNodes(state, {
     prefix: PREFIX,
@@ -247,6 +250,23 @@ export async function teardown(store?: Store): Promise<string[]> {
   for (const net of record.data.networks) {
     for (const p of await admin.ports.list({ networkId: net }).catch(() => []))
       await admin.ports.ensureDeleted(p.id).catch(() => undefined);
+  }
+  if (record.data.cluster) {
+    // The nodes' own ports (made by the first ADD on each node) and the cluster's node-access
+    // groups, after the ports that carry them, as test/support/cluster.ts releases them.
+    const cluster = record.data.cluster;
+    const recorded = await store?.clusters
+      .get(cluster)
+      .then((c) => c?.nodeAccess)
+      .catch(() => undefined);
+    const released = await releaseClusterNodes(admin, cluster, recorded).catch(() => undefined);
+    if (released) {
+      // (the nodes' ports went with the network's ports above, so this is mostly the groups)
+      done.push(`released the node-access groups (${released.groups.length}) of cluster ${cluster}`);
+      record.update((d) => {
+        delete d.cluster;
+      });
+    }
   }
   for (const id of record.data.subnets) await admin.subnets.ensureDeleted(id).catch(() => undefined);
   for (const id of record.data.networks) await admin.networks.ensureDeleted(id).catch(() => undefined);

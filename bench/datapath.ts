@@ -33,14 +33,21 @@ export const PLUGIN_SHORT: Record<PluginId, string> = {
  * `underlay`: a reference, not a plugin — node 1 to node 2 over their br-phy addresses (OVS user
  * space + the veth underlay, no geneve, no pod): the ceiling of any cross-host OVS path here.
  */
-export type ConfigId = PluginId | 'underlay';
+export type ConfigId = PluginId | 'underlay' | 'nnet-svc';
+
+/** `nnet-svc`: the N-Net pairs again, the client dialling a ClusterIP whose endpoint is the server (bench/service.ts). */
+export const SERVICE_LABEL = 'N-Net via ClusterIP (kube-proxy stand-in)';
 
 export interface PairConfig {
   plugin: ConfigId;
   placement: Placement;
   client: Endpoint;
   server: Endpoint;
+  /** The address the client dials when it is not the server's own (a ClusterIP). */
+  dial?: string;
 }
+
+export const dialIp = (c: PairConfig): string => c.dial ?? c.server.ip;
 
 export const configKey = (c: { plugin: ConfigId; placement: Placement }) =>
   `${c.plugin}/${c.placement === 'same host' ? 'same' : 'across'}`;
@@ -94,7 +101,7 @@ async function iperfOnce(b: Bench, c: PairConfig, seconds: number): Promise<Iper
       await sleep(attempt === 0 ? 150 : 100);
       const r = await run(
         'iperf3',
-        ['-c', c.server.ip, '-t', String(seconds), '-O', '1', '-J', '--connect-timeout', '1000'],
+        ['-c', dialIp(c), '-t', String(seconds), '-O', '1', '-J', '--connect-timeout', '1000'],
         { netns: c.client.netns, allowFail: true, timeoutMs: (seconds + 20) * 1000 },
       );
       let doc: {
@@ -122,7 +129,7 @@ async function iperfOnce(b: Bench, c: PairConfig, seconds: number): Promise<Iper
 }
 
 /** Rotates the order each rep, so no configuration always runs first (or right after another). */
-const rotated = <T>(xs: readonly T[], by: number): T[] => xs.map((_, i) => xs[(i + by) % xs.length]!);
+export const rotated = <T>(xs: readonly T[], by: number): T[] => xs.map((_, i) => xs[(i + by) % xs.length]!);
 
 export async function measureThroughput(
   b: Bench,

@@ -1,7 +1,8 @@
 /**
  * `npm run bench` (scripts/bench.sh): N-Net's benchmark, one run, everything side by side —
  * the data path (throughput and RTT of N-Net's internal plug, the hybrid plug, a Flannel-style
- * kernel reference and the bare OVS limit, same host and across hosts), CNI ADD/DEL latency with
+ * kernel reference and the bare OVS limit, same host and across hosts; N-Net's pairs again through
+ * a ClusterIP, bench/service.ts), CNI ADD/DEL latency with
  * where the time goes, churn with leak counts, and process cost. Writes docs/benchmarks/
  * results.json, results.md and the Figure 5/6 charts. Not part of the test suite.
  *
@@ -23,6 +24,7 @@ import { type Bench, leftoverRun, setupBench, teardown } from './cluster.ts';
 import { breakdown, churn, measureCniLatency, neutronCeiling, readPluginLog } from './cnilat.ts';
 import {
   configKey,
+  dialIp,
   measureRtt,
   measureThroughput,
   medianGbps,
@@ -35,7 +37,17 @@ import {
 import { loadSampler, machine } from './machine.ts';
 import { barePod, cniPod, delCniPods, type Endpoint, flannelHosts, flannelPod } from './pods.ts';
 import { measureFirstFetch, measureProcesses } from './process.ts';
-import { computeTargets, markdown, type Results } from './report.ts';
+import { computeTargets, markdown, type Results, serviceSummary } from './report.ts';
+import {
+  applyServices,
+  benchServices,
+  measureTcpRtt,
+  removeServices,
+  serviceConfigs,
+  serviceDnatPackets,
+  startEchoServers,
+  waitTcpConnected,
+} from './service.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -189,11 +201,44 @@ async function datapath(b: Bench): Promise<void> {
     client: { name: n1.name, netns: n1.netns, ip: n1.underlayIp },
     server: { name: n2.name, netns: n2.netns, ip: n2.underlayIp },
   });
+  // The N-Net pairs again through a ClusterIP (the kube-proxy stand-in on both nodes).
+  const svc = serviceConfigs(eps.nnet!);
+  all.push(...svc);
+  const stopEcho = await log.step(
+    `Services (kube-proxy stand-in on both nodes): ${svc.map((c) => `${c.dial} → ${c.server.name} ${c.server.ip}`).join(', ')}; TCP echo servers in the N-Net server pods`,
+    async () => {
+      await applyServices(b, benchServices(svc));
+      return startEchoServers(b, [eps.nnet![1], eps.nnet![2]]);
+    },
+  );
+  try {
+    await measurePairs(b, all);
+    // Evidence that the Service pairs went through kube-proxy's DNAT: the stand-in's counters on node 1
+    // (a nat rule sees the first packet of each connection only).
+    const dnat = await serviceDnatPackets(n1.netns);
+    if (results.datapath) results.datapath.serviceDnat = dnat;
+    log.info(
+      `connections DNATed on ${n1.name}: ${Object.entries(dnat)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
+  } finally {
+    await stopEcho();
+    await removeServices(b);
+  }
+  await log.step('CNI DEL of the data-path pods', async () => {
+    const failed = await delCniPods(b);
+    if (failed) results.errors.push(`${failed} data-path pods failed CNI DEL`);
+  });
+}
+
+/** Connectivity, then throughput (every pair), ping RTT (not the Service pairs), TCP echo RTT (N-Net direct and Service). */
+async function measurePairs(b: Bench, all: PairConfig[]): Promise<void> {
   const connected = await log.step('connectivity of every pair (warms ARP and the OVN flows)', async () => {
     const ok = new Set<string>();
     for (const c of all) {
-      if (await waitConnected(c)) ok.add(configKey(c));
-      else results.errors.push(`${configKey(c)}: ${c.client.ip} cannot reach ${c.server.ip}; not measured`);
+      if (await (c.dial ? waitTcpConnected(c) : waitConnected(c))) ok.add(configKey(c));
+      else results.errors.push(`${configKey(c)}: ${c.client.ip} cannot reach ${dialIp(c)}; not measured`);
     }
     log.info(`${ok.size}/${all.length} pairs answer`);
     return ok;
@@ -206,10 +251,12 @@ async function datapath(b: Bench): Promise<void> {
       placement: c.placement,
       client: c.client,
       server: c.server,
+      ...(c.dial ? { dial: c.dial } : {}),
       connected: connected.has(configKey(c)),
     })),
     throughput: {},
     rtt: {},
+    tcpRtt: {},
   };
   load.phase('throughput');
   results.datapath.throughput = await log.step(
@@ -217,19 +264,31 @@ async function datapath(b: Bench): Promise<void> {
     () => measureThroughput(b, configs, { reps: settings.reps, seconds: settings.seconds, log: log.info }),
   );
   load.phase('rtt');
+  const pingable = configs.filter((c) => !c.dial);
   results.datapath.rtt = await log.step(
-    `RTT: ping ${settings.pingCounts.join('/')} packets every ${settings.pingIntervalS} s × ${configs.length} pairs`,
+    `RTT: ping ${settings.pingCounts.join('/')} packets every ${settings.pingIntervalS} s × ${pingable.length} pairs`,
     () =>
-      measureRtt(configs, { counts: settings.pingCounts, intervalS: settings.pingIntervalS, log: log.info }),
+      measureRtt(pingable, { counts: settings.pingCounts, intervalS: settings.pingIntervalS, log: log.info }),
+  );
+  const echoed = configs.filter((c) => c.plugin === 'nnet' || c.plugin === 'nnet-svc');
+  results.datapath.tcpRtt = await log.step(
+    `RTT through TCP (ping cannot reach a ClusterIP): bench/tcp-echo.mjs ${settings.pingCounts.join('/')} requests every ${settings.pingIntervalS} s × ${echoed.length} pairs`,
+    () =>
+      measureTcpRtt(echoed, {
+        counts: settings.pingCounts,
+        intervalS: settings.pingIntervalS,
+        log: log.info,
+      }),
   );
   for (const pl of PLACEMENTS)
     log.info(
       `${pl}: ${PLUGINS.map((p) => `${p} ${medianGbps(results.datapath?.throughput[configKey({ plugin: p, placement: pl })]).toFixed(2)} Gbit/s`).join(', ')}`,
     );
-  await log.step('CNI DEL of the data-path pods', async () => {
-    const failed = await delCniPods(b);
-    if (failed) results.errors.push(`${failed} data-path pods failed CNI DEL`);
-  });
+  const sv = serviceSummary(results);
+  for (const pl of PLACEMENTS)
+    log.info(
+      `Service ÷ direct, ${pl}: throughput ${sv.gbpsRatio[pl].toFixed(2)}×, TCP RTT ${sv.rttRatio[pl].toFixed(2)}× (mean), ${sv.rttMedianRatio[pl].toFixed(2)}× (median)`,
+    );
 }
 
 async function cni(b: Bench): Promise<void> {
@@ -338,7 +397,22 @@ async function render(results: Results): Promise<void> {
       same[p] = per('same host');
       across[p] = per('across hosts');
     }
-    await throughputChart({ plugins, gbps }, OUT, sub);
+    const sv = s.tcpRtt ? serviceSummary(results) : undefined;
+    const withService = sv
+      ? {
+          // right after N-Net's own bars
+          plugins: [
+            plugins[0]!,
+            { id: 'nnet-svc' as const, label: 'N-Net via ClusterIP' },
+            ...plugins.slice(1),
+          ],
+          gbps: {
+            ...gbps,
+            'nnet-svc': [sv.gbps['same host'].service, sv.gbps['across hosts'].service] as [number, number],
+          },
+        }
+      : { plugins, gbps };
+    await throughputChart(withService, OUT, sub);
     await rttChart({ plugins, counts: settings.pingCounts, same, across }, OUT, sub);
   }
   writeFileSync(join(OUT, 'results.md'), markdown(results));

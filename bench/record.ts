@@ -18,6 +18,8 @@ export interface BenchPod {
 export interface BenchRecordData {
   etcdUrl?: string;
   storePrefix?: string;
+  /** The cluster's name: its nodes' own ports and node-access groups are found by it. */
+  cluster?: string;
   /** Neutron networks, deleted last (with any ports left on them). */
   networks: string[];
   subnets: string[];
@@ -61,6 +63,7 @@ export class BenchRecord {
     const d = this.data;
     return (
       !d.storePrefix &&
+      !d.cluster &&
       d.networks.length + d.subnets.length + d.ports.length + d.ovsPorts.length + d.pods.length === 0
     );
   }

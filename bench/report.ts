@@ -15,6 +15,7 @@ import {
   type Placement,
   type PluginId,
   rttOf,
+  SERVICE_LABEL,
 } from './datapath.ts';
 import type { LoadSample, Machine } from './machine.ts';
 import type { Endpoint } from './pods.ts';
@@ -51,10 +52,16 @@ export interface Results {
       placement: Placement;
       client: Endpoint;
       server: Endpoint;
+      /** The address the client dialled, when not the server's own (a ClusterIP). */
+      dial?: string;
       connected: boolean;
     }[];
     throughput: Record<string, IperfRun[]>;
     rtt: Record<string, PingRun[]>;
+    /** RTT of TCP request/response (bench/tcp-echo.mjs), for the N-Net pairs direct and through a ClusterIP. */
+    tcpRtt?: Record<string, PingRun[]>;
+    /** Connections the kube-proxy stand-in's DNAT rules on node 1 matched (their first packets), by Service port. */
+    serviceDnat?: Record<string, number>;
   };
   cni?: {
     calls: TimedCall[];
@@ -134,6 +141,45 @@ export function datapathSummary(r: Results): DatapathSummary {
     return t[configKey({ plugin: 'nnet', placement: pl })]! / t[configKey({ plugin: other, placement: pl })]!;
   };
   return { gbps, rtt, rttMedian, ratio };
+}
+
+export interface ServiceSummary {
+  /** Gbit/s and TCP-echo RTT (mean of the per-count averages; of the per-run medians), direct and via the ClusterIP. */
+  gbps: Record<Placement, { direct: number; service: number }>;
+  rtt: Record<Placement, { direct: number; service: number }>;
+  rttMedian: Record<Placement, { direct: number; service: number }>;
+  /** Service ÷ direct */
+  gbpsRatio: Record<Placement, number>;
+  rttRatio: Record<Placement, number>;
+  rttMedianRatio: Record<Placement, number>;
+  /** Service − direct, ms (of the medians): what the Service path adds, free of the tool's own per-request cost */
+  rttAddedMs: Record<Placement, number>;
+}
+
+/** The Service path against the direct path, N-Net pods, from the same run. */
+export function serviceSummary(r: Results): ServiceSummary {
+  const per = <T>(f: (pl: Placement) => T) =>
+    Object.fromEntries(PLACEMENTS.map((pl) => [pl, f(pl)])) as Record<Placement, T>;
+  const keys = (pl: Placement) => ({
+    direct: configKey({ plugin: 'nnet', placement: pl }),
+    service: configKey({ plugin: 'nnet-svc', placement: pl }),
+  });
+  const both = (f: (k: string) => number) =>
+    per((pl) => ({ direct: f(keys(pl).direct), service: f(keys(pl).service) }));
+  const gbps = both((k) => medianGbps(r.datapath?.throughput[k]));
+  const rtt = both((k) => rttOf(r.datapath?.tcpRtt?.[k]));
+  const rttMedian = both((k) => rttOf(r.datapath?.tcpRtt?.[k], 'medianMs'));
+  const ratio = (t: Record<Placement, { direct: number; service: number }>) =>
+    per((pl) => t[pl].service / t[pl].direct);
+  return {
+    gbps,
+    rtt,
+    rttMedian,
+    gbpsRatio: ratio(gbps),
+    rttRatio: ratio(rtt),
+    rttMedianRatio: ratio(rttMedian),
+    rttAddedMs: per((pl) => rttMedian[pl].service - rttMedian[pl].direct),
+  };
 }
 
 export function computeTargets(r: Results): Target[] {
@@ -381,6 +427,7 @@ export function markdown(r: Results): string {
       'For reference, the paper (kernel OVS, Kubernetes 1.18, Queens): same host N-Net ÷ Kuryr 1.69×, ÷ Flannel 1.44×; across hosts 1.63×, 1.43×; RTT 29% / 23% lower than Kuryr / Flannel on one host, 28% / 22% across hosts.',
     );
     out.push('');
+    if (r.datapath.tcpRtt) out.push(...serviceSection(r), '');
     out.push('![Figure 5: TCP throughput](fig5-throughput.png)');
     out.push('');
     out.push('![Figure 6: RTT by packet count](fig6-rtt.png)');
@@ -467,6 +514,65 @@ export function markdown(r: Results): string {
     out.push('');
   }
   return `${out.join('\n')}\n`;
+}
+
+function serviceSection(r: Results): string[] {
+  const s = r.settings;
+  const v = serviceSummary(r);
+  const runs = (k: string) =>
+    (r.datapath?.throughput[k] ?? [])
+      .map((x) => (Number.isFinite(x.gbps) ? x.gbps.toFixed(2) : 'ERR'))
+      .join(', ');
+  const pair = (pl: Placement) =>
+    r.datapath?.pairs.find((p) => p.key === configKey({ plugin: 'nnet-svc', placement: pl }));
+  const via = PLACEMENTS.map((pl) => {
+    const p = pair(pl);
+    return p ? `${pl}: ${p.client.name} → ${p.dial} → ${p.server.name} ${p.server.ip}` : `${pl}: –`;
+  }).join('; ');
+  const lost = (k: string) =>
+    String((r.datapath?.tcpRtt?.[k] ?? []).reduce((a, x) => a + (x.transmitted - x.received), 0));
+  return [
+    '### The Service path: pod → ClusterIP → pod against pod → pod',
+    '',
+    `${SERVICE_LABEL}: the N-Net client pod dials a ClusterIP whose one endpoint is the N-Net server pod of the direct pair (${via}). The pod's route for the Service CIDR leads to its node's own port on the pod network; the node's netfilter does kube-proxy's DNAT (rules of the **kube-proxy stand-in**, lab/kube-proxy-standin.ts: the iptables-nft rules kube-proxy writes for a ClusterIP Service, on both nodes; kube-proxy itself needs an API server, none runs here) and N-Net's masquerade, so the reply returns through the same node. The Service pairs are measured in the same interleaved loops as the direct pairs, on the same pods.`,
+    '',
+    `RTT: ping cannot reach a ClusterIP (kube-proxy DNATs no ICMP), so both paths are measured with **bench/tcp-echo.mjs**: one TCP connection (Nagle off), 64-byte requests, each echoed back before the next is sent, ${s.pingCounts.join('/')} requests ${s.pingIntervalS} s apart, the two paths interleaved count by count. Each request also pays the tool's own cost (a Node.js event-loop turn at each end, which ping has not), the same on both paths: that dilutes the RTT ratio, so the table also gives the time the Service path adds (difference of the medians). Compare these rows with each other, not with the ping table.`,
+    '',
+    `Connections the stand-in's DNAT rules on node 1 took (proof that the Service pairs went through the node's netfilter): ${
+      Object.entries(r.datapath?.serviceDnat ?? {})
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || '–'
+    }.`,
+    '',
+    table(
+      [
+        'placement',
+        'throughput direct, Gbit/s (runs)',
+        'via ClusterIP (runs)',
+        'Service ÷ direct',
+        'TCP RTT direct, ms (median)',
+        'via ClusterIP (median)',
+        'Service ÷ direct (median)',
+        'added by the Service (median), ms',
+        'lost direct / Service',
+      ],
+      PLACEMENTS.map((pl) => {
+        const d = configKey({ plugin: 'nnet', placement: pl });
+        const sv = configKey({ plugin: 'nnet-svc', placement: pl });
+        return [
+          pl,
+          `${fmt(v.gbps[pl].direct)} (${runs(d)})`,
+          `${fmt(v.gbps[pl].service)} (${runs(sv)})`,
+          ratioCell(v.gbpsRatio[pl]),
+          `${fmt(v.rtt[pl].direct, 3)} (${fmt(v.rttMedian[pl].direct, 3)})`,
+          `${fmt(v.rtt[pl].service, 3)} (${fmt(v.rttMedian[pl].service, 3)})`,
+          `${ratioCell(v.rttRatio[pl])} (${ratioCell(v.rttMedianRatio[pl])})`,
+          fmt(v.rttAddedMs[pl], 3),
+          `${lost(d)} / ${lost(sv)}`,
+        ];
+      }),
+    ),
+  ];
 }
 
 function timeline(b: Breakdown): string {
