@@ -422,6 +422,15 @@ wait_until 90 curl -sf -H "X-Auth-Token: $TOKEN" "$NEUTRON_URL/v2.0/networks" \
 wait_until 60 sh -c "ovn-nbctl --db=unix:$NB_SOCK --bare --columns=name find Port_Group name=neutron_pg_drop | grep -q neutron_pg_drop" \
   || die "neutron's OVN driver never created neutron_pg_drop, see $N/log/neutron-server.log"
 ts "Neutron up at $NEUTRON_URL (ML2/OVN)"
+# Neutron's default quotas (10 security groups per project) are below what a test suite running
+# files in parallel (each cluster has its node-access group) and the lab need at once.
+for proj in admin nnet-ci; do
+  PID_=$(curl -sf -H "X-Auth-Token: $TOKEN" "$KS_URL/projects?name=$proj" | "$PY" -c 'import json,sys; p=json.load(sys.stdin)["projects"]; print(p[0]["id"] if p else "")')
+  [ -n "$PID_" ] || continue
+  curl -sf -X PUT -H "X-Auth-Token: $TOKEN" -H 'Content-Type: application/json' \
+    -d '{"quota": {"security_group": 200, "security_group_rule": 2000, "port": 2000, "network": 200, "subnet": 400, "router": 50}}' \
+    "$NEUTRON_URL/v2.0/quotas/$PID_" >/dev/null || die "could not raise the quotas of project $proj"
+done
 
 ############################################################ summary files (0600: they hold secrets)
 umask 077
