@@ -9,6 +9,7 @@
  */
 import { createSession, loadCredentials } from '../src/identity/index.ts';
 import { createNeutronClient, type NeutronClient, type Port, type Subnet } from '../src/neutron/index.ts';
+import { releaseClusterNodes } from '../src/resources/index.ts';
 import type { Leftover } from './state.ts';
 
 export type { Leftover };
@@ -50,6 +51,9 @@ export async function removeLabNeutron(neutron: NeutronClient, lab: LabNeutron):
     await neutron.ports.ensureDeleted(p.id);
     out.deleted.push(label('port', p));
   }
+  // The cluster's node-access security group and address group, once no port uses them.
+  const nodes = await releaseClusterNodes(neutron, lab.cluster, undefined);
+  out.deleted.push(...nodes.groups.map((id) => `node-access group ${id}`));
   for (const r of await neutron.routers.list({ tags })) {
     for (const p of await neutron.ports.list({ deviceId: r.id }))
       if (ROUTER_OWNERS.includes(p.deviceOwner))
