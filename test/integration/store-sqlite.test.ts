@@ -143,7 +143,7 @@ test('an empty database at schema version 0 is migrated to the current schema', 
       .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
       .pluck()
       .all();
-    assert.deepEqual(tables, ['attachments', 'clusters', 'pod_configs', 'resources', 'unrelated']);
+    assert.deepEqual(tables, ['attachments', 'clusters', 'nodes', 'pod_configs', 'resources', 'unrelated']);
   } finally {
     check.close();
   }
