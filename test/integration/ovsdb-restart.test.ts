@@ -5,16 +5,17 @@
  * that is still repaired by the agent.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
-import { PROJECT_ROOT } from '../support/env.ts';
 import { createNetns, type TestNetns } from '../support/netns.ts';
 
 let c: TestCluster;
-let agent: ChildProcess | undefined;
-let agentLog = '';
+/** The node agent's log so far (the fixture's agent, one per node). */
+const agentLog = () =>
+  c.agent
+    .lines()
+    .map((l) => JSON.stringify(l))
+    .join('\n');
 const netnses: TestNetns[] = [];
 const calls: { id: string; netns: string; args: Record<string, string> }[] = [];
 
@@ -54,26 +55,13 @@ async function waitFor(
 }
 
 before(async () => {
-  c = await startTestCluster({ prefix: 'nnto', backend: 'sqlite' });
-  agent = spawn(
-    process.execPath,
-    [
-      join(PROJECT_ROOT, 'dist/nnet-agent.js'),
-      '--cni-config',
-      join(c.rt.confDir, '10-nnet.conflist'),
-      '--reconcile-interval',
-      '5s',
-      '--metrics-listen',
-      'off',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  agent.stderr!.on('data', (b) => {
-    agentLog += b;
+  c = await startTestCluster({
+    prefix: 'nnto',
+    backend: 'sqlite',
+    agentArgs: ['--reconcile-interval', '5s'],
   });
 });
 after(async () => {
-  agent?.kill('SIGTERM');
   for (const call of calls) c.rt.call('del', call);
   for (const n of netnses) n.remove();
   await c?.stop();
@@ -82,16 +70,22 @@ after(async () => {
 test('ovsdb-server killed and restarted: pods keep traffic, the agent reconnects, ADD/CHECK/DEL work again', async () => {
   const a = await add('a');
   const b = await add('b');
-  await waitFor('the agent to watch OVSDB', () => agentLog.includes('watching OVSDB'));
+  await waitFor('the agent to watch OVSDB', () => agentLog().includes('watching OVSDB'));
   await pings(a.netns, b.ip);
 
   await c.node.restartOvsdbServer('SIGKILL');
   await pings(a.netns, b.ip); // the data path never depended on ovsdb-server
-  const watches = () => agentLog.split('watching OVSDB').length - 1;
+  const watches = () => agentLog().split('watching OVSDB').length - 1;
   await waitFor('the agent to watch the new ovsdb-server', () => watches() >= 2);
 
   const d = await add('d');
   await pings(d.netns, a.ip);
+  // CHECK wants the port ACTIVE in Neutron, which follows OVN's claim (ADD answers on the claim).
+  const portId = (await c.store.attachments.get({ containerId: d.call.id, ifname: 'eth0' }))!.portId;
+  await waitFor(
+    'Neutron to show the port ACTIVE',
+    async () => (await c.neutron.ports.get(portId)).status === 'ACTIVE',
+  );
   const r = c.rt.call('check', d.call);
   assert.equal(r.code, 0, r.stdout);
 
@@ -99,7 +93,7 @@ test('ovsdb-server killed and restarted: pods keep traffic, the agent reconnects
   await c.node.restartVswitchd('SIGKILL');
   await waitFor(
     'the agent to re-plug the pods',
-    () => (agentLog.match(/re-plugged pod NIC/g) ?? []).length >= 3,
+    () => (agentLog().match(/re-plugged pod NIC/g) ?? []).length >= 3,
   );
   await pings(a.netns, b.ip);
   await pings(d.netns, a.ip);
