@@ -15,9 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
-import { PLUGIN } from '../support/cni.ts';
+import { PROJECT_ROOT } from '../support/env.ts';
 import { createNetns, type TestNetns } from '../support/netns.ts';
 
+const AGENT_REQUEST = join(PROJECT_ROOT, 'test/support/agent-request.ts');
 const HUGE = 400 * 1024 * 1024;
 const RSS_LIMIT_KB = 300 * 1024;
 const dir = mkdtempSync(join(tmpdir(), 'nntb-'));
@@ -109,7 +110,8 @@ interface Run {
 
 function runAdd(conf: Record<string, unknown>, netns: string): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--require', PRELOAD, PLUGIN], {
+    // ADD as nnet-agent serves it (the thin nnet only forwards it): the agent's memory is measured.
+    const child = spawn(process.execPath, ['--require', PRELOAD, '--import', 'tsx', AGENT_REQUEST], {
       env: {
         PATH: process.env.PATH ?? '',
         CNI_COMMAND: 'ADD',

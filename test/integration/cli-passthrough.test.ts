@@ -195,7 +195,7 @@ test('--help is kubectl’s help followed by the N-Net network commands', () => 
   const extra = ours.stdout.slice(theirs.stdout.length);
   assert.match(
     extra,
-    /^\nN-Net network commands:\n {2}get \(networks\|subnets\|routers\|clusters\|podnetworks\)/,
+    /^\nN-Net network commands:\n {2}get \(networks\|subnets\|routers\|clusters\|podnetworks\|pools\)/,
   );
   assert.match(extra, /\n {2}connect router ROUTER --subnet SUBNET +Join a subnet to a router\n/);
   assert.equal(ours.stderr, theirs.stderr);
