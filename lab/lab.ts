@@ -1,9 +1,10 @@
 /**
  * The two-node lab: real Keystone + Neutron (ML2/OVN) + etcd, two nodes (each a netns with its own
  * ovsdb-server, ovs-vswitchd, ovn-controller, the nnet plugin and nnet-agent), and the paper's
- * experiments 1 and 2 with real containers: network side through kubenetctl, kubelet side through
- * podman running on the node, through the node's nnet conflist. Then one node's ovs-vswitchd is
- * restarted while a pod pings, and the agent's recovery is measured. lab/README.md has the layout.
+ * experiments 1 and 2 (IPv4 and IPv6: lab/ipv6.ts) with real containers: network side through
+ * kubenetctl, kubelet side through podman running on the node, through the node's conflist (nnet,
+ * then portmap). Then one node's ovs-vswitchd is restarted while a pod pings, and the agent's
+ * recovery is measured; last, experiment 3 (lab/k8s.ts). lab/README.md has the layout.
  */
 import {
   copyFileSync,
@@ -17,6 +18,8 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { type LabAgent, startAgent } from './agent.ts';
+import { IPV6_SUBNETS, ipv6Pings, ipv6SubnetCommands } from './ipv6.ts';
+import { experiment3, type K8sResult } from './k8s.ts';
 import { adminNeutron, type Leftover, removeLabNeutron } from './neutron.ts';
 import { createLabNodes, type LabNode, teardownNodes } from './nodes.ts';
 import { busyboxTarball, importImage, type NodePodman, podman, removeNodePodman, runArgs } from './podman.ts';
@@ -89,6 +92,7 @@ function endpoints(): Endpoints {
 
 export interface PingResult {
   pair: string;
+  family: 'IPv4' | 'IPv6';
   from: string;
   to: string;
   toIp: string;
@@ -104,6 +108,7 @@ export interface LabResult {
   restart: RestartResult;
   /** The container that took a pool port, and `kubenetctl get pools` then. */
   pool: { container: string; node: string; eth0: string; runMs: number; table: string };
+  k8s: K8sResult;
   agents: LabAgent[];
   seconds: number;
 }
@@ -142,6 +147,8 @@ interface Pod {
   node: LabNode;
   subnet: string;
   ip: string;
+  /** Its static IPv6 address (the pods are dual-stack: lab/ipv6.ts). */
+  ip6?: string;
 }
 
 const storeUrl = (o: Pick<LabOptions, 'prefix'>, ep: Endpoints) => `etcd:${ep.etcd}?prefix=/${o.prefix}`;
@@ -152,7 +159,7 @@ const POD_NAMESPACE = 'default';
 function labNames(o: Pick<LabOptions, 'prefix'>) {
   return {
     network: [`${o.prefix}-net1`, `${o.prefix}-net2`],
-    subnet: [`${o.prefix}-sub1`, `${o.prefix}-sub2`],
+    subnet: [`${o.prefix}-sub1`, `${o.prefix}-sub2`, ...IPV6_SUBNETS.map((s) => `${o.prefix}-${s.name}`)],
     router: [`${o.prefix}-router`],
   };
 }
@@ -188,7 +195,8 @@ async function kubenetctl(o: LabOptions, ep: Endpoints, args: string[], show = t
 
 /** podman on the pod's node, echoed as a person on that node would type it. */
 async function podmanOn(o: LabOptions, node: LabNode, args: string[], show = true): Promise<string> {
-  if (show) o.log.info(`(${node.name}) $ podman ${args.join(' ')}`);
+  if (show)
+    o.log.info(`(${node.name}) $ podman ${args.map((a) => (/[\s"]/.test(a) ? `'${a}'` : a)).join(' ')}`);
   return (await podman(nodePodman(o, node), args, { timeoutMs: 120_000 })).stdout;
 }
 
@@ -219,6 +227,8 @@ function installPlugin(o: LabOptions, ep: Endpoints, node: LabNode): string {
         // The node's agent serves the plugin here; a unix socket works from any netns.
         agentSocket: agentSocket(o, node),
       },
+      // hostPort (experiment 3): portmap from Debian's containernetworking-plugins, in the node's netns.
+      { type: 'portmap', capabilities: { portMappings: true } },
     ],
   };
   const file = join(cni, 'net.d/10-nnet.conflist');
@@ -226,14 +236,19 @@ function installPlugin(o: LabOptions, ep: Endpoints, node: LabNode): string {
   return file;
 }
 
-async function ping(from: Pod, to: Pod, o: LabOptions): Promise<{ ok: boolean; rttMs: number | undefined }> {
+async function ping(
+  from: Pod,
+  toIp: string,
+  o: LabOptions,
+  family: 4 | 6 = 4,
+): Promise<{ ok: boolean; rttMs: number | undefined }> {
   // The first packets may be lost while OVN learns the path: retry for a few seconds.
   const deadline = Date.now() + 15_000;
   let last = '';
   while (Date.now() < deadline) {
     const r = await podman(
       nodePodman(o, from.node),
-      ['exec', from.name, 'ping', '-c', '3', '-i', '0.2', '-W', '1', to.ip],
+      ['exec', from.name, 'ping', `-${family}`, '-c', '3', '-i', '0.2', '-W', '1', toIp],
       {
         allowFail: true,
       },
@@ -365,6 +380,7 @@ async function createNetworks(o: LabOptions, state: StateFile, ep: Endpoints): P
       await k('create', 'router', `${o.prefix}-router`);
       await k('connect', 'router', `${o.prefix}-router`, '--subnet', `${o.prefix}-sub1`);
       await k('connect', 'router', `${o.prefix}-router`, '--subnet', `${o.prefix}-sub2`);
+      for (const args of ipv6SubnetCommands(o.prefix)) await k(...args);
       // Pods that ask for nothing go to net1, from warm port pools every node's agent keeps.
       await k(
         'set',
@@ -424,8 +440,14 @@ async function poolStep(
   });
 }
 
-/** kubenetctl reserves the pod's IP; podman on its node starts the container, whose CNI ADD binds and plugs it. */
-async function addPod(o: LabOptions, state: StateFile, ep: Endpoints, p: Pod): Promise<void> {
+/** kubenetctl reserves the pod's IPs; podman on its node starts the container, whose CNI ADD binds and plugs it. */
+export async function addPod(
+  o: LabOptions,
+  state: StateFile,
+  ep: Endpoints,
+  p: Pod,
+  run = runArgs(p.name, networkName(o)),
+): Promise<void> {
   await kubenetctl(o, ep, [
     'create',
     'podnetwork',
@@ -436,12 +458,13 @@ async function addPod(o: LabOptions, state: StateFile, ep: Endpoints, p: Pod): P
     p.subnet,
     '--ip',
     p.ip,
+    ...(p.ip6 ? ['--ip', p.ip6] : []),
   ]);
   const np = nodePodman(o, p.node);
   state.update((s) => {
     s.containers.push({ name: p.name, node: p.node.name, netns: p.node.netns, podmanDir: np.dir });
   });
-  await podmanOn(o, p.node, runArgs(p.name, networkName(o)));
+  await podmanOn(o, p.node, run);
 }
 
 async function experiment1(
@@ -517,9 +540,10 @@ async function experiment2(
       ];
       const out: PingResult[] = [];
       for (const [a, b] of pairs) {
-        const r = await ping(a, b, o);
+        const r = await ping(a, b.ip, o);
         out.push({
           pair: `${a.label} → ${b.label}`,
+          family: 'IPv4',
           from: a.name,
           to: b.name,
           toIp: b.ip,
@@ -529,6 +553,7 @@ async function experiment2(
           rttMs: r.rttMs,
         });
       }
+      out.push(...(await ipv6Pings(pairs, (a, ip) => ping(a, ip, o, 6))));
       return out;
     },
   );
@@ -576,29 +601,41 @@ export async function labUp(o: LabOptions): Promise<LabResult> {
   const { nodes, agents } = await startNodes(o, state, ep);
   const [node1, node2] = nodes as [LabNode, LabNode];
   await createNetworks(o, state, ep);
-  const mk = (label: string, node: LabNode, subnet: string, ip: string): Pod => ({
+  const mk = (label: string, node: LabNode, subnet: string, ip: string, ip6: string): Pod => ({
     label,
     name: `${o.prefix}-${label === 'p1' ? 'pod1' : label}`,
     node,
     subnet,
     ip,
+    ip6,
   });
-  const p1 = mk('p1', node1, '1.2.0.0/16', '1.2.0.100');
-  const p2 = mk('p2', node1, '1.2.0.0/16', '1.2.0.101');
-  const p3 = mk('p3', node2, '192.168.10.0/24', '192.168.10.10');
-  const p4 = mk('p4', node2, '1.2.0.0/16', '1.2.0.102');
+  const p1 = mk('p1', node1, '1.2.0.0/16', '1.2.0.100', 'fd00:1::100');
+  const p2 = mk('p2', node1, '1.2.0.0/16', '1.2.0.101', 'fd00:1::101');
+  const p3 = mk('p3', node2, '192.168.10.0/24', '192.168.10.10', 'fd00:10::10');
+  const p4 = mk('p4', node2, '1.2.0.0/16', '1.2.0.102', 'fd00:1::102');
   const pod1 = await experiment1(o, state, ep, p1);
   const pings = await experiment2(o, state, ep, [p1, p2, p3, p4]);
   const pool = await poolStep(o, state, ep, node1);
   const restart = await restartStep(o, p1, p4, agents[0]!);
-  return { pod1, pings, pool, restart, agents, seconds: o.log.elapsedS() };
+  const k8s = await experiment3({
+    prefix: o.prefix,
+    dir: o.dir,
+    network: networkName(o),
+    nodes: [node1, node2],
+    clients: [p1, p4],
+    log: o.log,
+    addPod: (p, args) => addPod(o, state, ep, p, args),
+    nodePodman: (n) => nodePodman(o, n),
+  });
+  return { pod1, pings, pool, restart, k8s, agents, seconds: o.log.elapsedS() };
 }
 
 export function table2(pings: PingResult[]): string[] {
   const rows = [
-    ['pair', 'destination', 'hosts', 'subnets', 'result', 'avg RTT'],
+    ['pair', 'family', 'destination', 'hosts', 'subnets', 'result', 'avg RTT'],
     ...pings.map((p) => [
       p.pair,
+      p.family,
       p.toIp,
       p.hosts,
       p.subnets,

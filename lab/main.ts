@@ -1,10 +1,13 @@
 /**
  * `npm run lab [up|down|status]`: the two-node N-Net lab on real OpenStack, the paper's experiments
- * 1 and 2 with real containers, and an ovs-vswitchd restart. Everything it makes is recorded under
+ * 1 and 2 (IPv4 and IPv6) with real containers, an ovs-vswitchd restart, and experiment 3
+ * (Kubernetes networking: lab/k8s.ts). Everything it makes is recorded under
  * .lab/lab; `down` removes it, and exits 1 naming whatever it could not remove.
  * NNET_LAB_PREFIX / NNET_LAB_DIR / NNET_LAB_UNDERLAY run a second lab beside the default one.
  * scripts/lab.sh passes NNET_LAB_T0_MS (when it started) and NNET_LAB_DEPS_MS (its installs).
  */
+
+import { k8sOk, table3 } from './k8s.ts';
 import {
   formatLeftovers,
   LabLeftoversError,
@@ -26,7 +29,7 @@ async function up(): Promise<number> {
   const opts = { ...labOptionsFromEnv(process.env), log, ...(depsMs !== undefined ? { depsMs } : {}) };
   if (depsMs === undefined)
     console.log(
-      "N-Net lab: two nodes on real Keystone + Neutron (ML2/OVN), the paper's experiments 1 and 2 in podman containers\n",
+      "N-Net lab: two nodes on real Keystone + Neutron (ML2/OVN), the paper's experiments 1 and 2 and experiment 3 (Kubernetes networking) in podman containers\n",
     );
   const r = await labUp(opts);
   console.log('\n== Experiment 1: a pod with a chosen subnet and static IP');
@@ -43,6 +46,17 @@ async function up(): Promise<number> {
   console.log(`\n== ovs-vswitchd restart on ${r.restart.node}, with nnet-agent on every node`);
   for (const l of restartLines(r.restart)) console.log(l);
   for (const a of r.agents) console.log(`nnet-agent on ${a.node}: pid ${a.pid}, metrics ${a.metricsUrl}`);
+  console.log('\n== Experiment 3: Kubernetes networking (node ↔ pod, ClusterIP Services, DNS, hostPort)');
+  console.log(
+    'Services, written on both nodes by a STAND-IN for kube-proxy (its iptables rules; kube-proxy needs an API server, none runs here):',
+  );
+  for (const l of r.k8s.services) console.log(`  ${l}`);
+  for (const l of table3(r.k8s.before)) console.log(l);
+  const k = r.k8s.restart;
+  console.log(
+    `\nafter ${k.node}'s ovs-vswitchd restart (pid ${k.stoppedPid} TERM, pid ${k.startedPid} started): every row passed again ${k.recoveryMs === undefined ? 'NEVER (within 90 s)' : `${(k.recoveryMs / 1000).toFixed(2)} s after the kill`}`,
+  );
+  for (const l of table3(r.k8s.after)) console.log(l);
   console.log('\n== Where the time went');
   for (const l of timeSummary(log.times(), r.seconds)) console.log(l);
   const passed = r.pings.filter((p) => p.ok).length;
@@ -50,9 +64,10 @@ async function up(): Promise<number> {
     passed === r.pings.length &&
     r.pod1.status === 'ACTIVE' &&
     r.pod1.eth0.includes(`${r.pod1.ip}/16`) &&
-    r.restart.recoveryMs !== undefined;
+    r.restart.recoveryMs !== undefined &&
+    k8sOk(r.k8s);
   console.log(
-    `\n${ok ? 'OK' : 'FAILED'}: ${passed}/${r.pings.length} pings passed, ${r.pod1.container} at ${r.pod1.ip}, recovered ${((r.restart.recoveryMs ?? Number.NaN) / 1000).toFixed(2)} s after the ovs-vswitchd restart; ${r.seconds.toFixed(1)} s in all.`,
+    `\n${ok ? 'OK' : 'FAILED'}: ${passed}/${r.pings.length} pings passed, ${r.k8s.before.filter((x) => x.result === 'PASS').length}/${r.k8s.before.length} experiment-3 rows passed (${r.k8s.after.filter((x) => x.result === 'PASS').length} after the restart), ${r.pod1.container} at ${r.pod1.ip}, recovered ${((r.restart.recoveryMs ?? Number.NaN) / 1000).toFixed(2)} s after the ovs-vswitchd restart; ${r.seconds.toFixed(1)} s in all.`,
   );
   console.log(
     `Look around: \`npm run lab -- status\`; ip netns list | grep ${opts.prefix}; remove it all: \`npm run lab -- down\`.`,

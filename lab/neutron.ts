@@ -1,6 +1,7 @@
 /**
  * The lab's Neutron resources, found by the tag N-Net puts on everything it creates for a cluster
- * (`nnet-cluster=<cluster>`), not by what the state file remembers: `down` deletes them, and says
+ * (`nnet-cluster=<cluster>`; the node-access address group, which cannot be tagged, through the
+ * security group that refers to it), not by what the state file remembers: `down` deletes them, and says
  * what it could not delete, why, and the command that would remove the cause. Something on a lab
  * network that the lab did not make (a VM's port, another router's interface, a subnet) is never
  * deleted: it keeps its network (and subnet) alive, and the report names it. Resources that carry
@@ -9,7 +10,7 @@
  */
 import { createSession, loadCredentials } from '../src/identity/index.ts';
 import { createNeutronClient, type NeutronClient, type Port, type Subnet } from '../src/neutron/index.ts';
-import { releaseClusterNodes } from '../src/resources/index.ts';
+import { nodeAddressGroupName } from '../src/resources/index.ts';
 import type { Leftover } from './state.ts';
 
 export type { Leftover };
@@ -51,9 +52,6 @@ export async function removeLabNeutron(neutron: NeutronClient, lab: LabNeutron):
     await neutron.ports.ensureDeleted(p.id);
     out.deleted.push(label('port', p));
   }
-  // The cluster's node-access security group and address group, once no port uses them.
-  const nodes = await releaseClusterNodes(neutron, lab.cluster, undefined);
-  out.deleted.push(...nodes.groups.map((id) => `node-access group ${id}`));
   for (const r of await neutron.routers.list({ tags })) {
     for (const p of await neutron.ports.list({ deviceId: r.id }))
       if (ROUTER_OWNERS.includes(p.deviceOwner))
@@ -81,8 +79,30 @@ export async function removeLabNeutron(neutron: NeutronClient, lab: LabNeutron):
     ].join(' and ');
     for (const b of blockers) out.left.push({ what, why: b.why, fix: b.fix });
   }
+  await removeNodeAccess(neutron, lab, out);
   out.left.push(...(await squatters(neutron, lab)));
   return out;
+}
+
+/**
+ * The cluster's node-access objects (src/resources/node-ports.ts), which the first ADD on a node
+ * makes: the security group (tagged as the cluster's) and the address group its rules admit (no
+ * tags in Neutron: found through those rules, or by its name `nnet-<cluster>-nodes`). They go
+ * after the ports that carry the group.
+ */
+async function removeNodeAccess(neutron: NeutronClient, lab: LabNeutron, out: NeutronCleanup): Promise<void> {
+  const groups = new Set<string>();
+  for (const sg of await neutron.securityGroups.list({ tags: [`nnet-cluster=${lab.cluster}`] })) {
+    for (const r of sg.rules) if (r.remoteAddressGroupId) groups.add(r.remoteAddressGroupId);
+    await neutron.securityGroups.ensureDeleted(sg.id);
+    out.deleted.push(label('security group', sg));
+  }
+  for (const ag of await neutron.addressGroups.list({ name: nodeAddressGroupName(lab.cluster) }))
+    groups.add(ag.id);
+  for (const id of groups) {
+    await neutron.addressGroups.ensureDeleted(id);
+    out.deleted.push(`address group ${id}`);
+  }
 }
 
 interface Blocker {

@@ -54,9 +54,9 @@ export function busyboxTarball(dir: string): string {
   return tar;
 }
 
-export async function importImage(p: NodePodman, tarball: string): Promise<void> {
-  if ((await podman(p, ['image', 'exists', IMAGE], { allowFail: true })).code === 0) return;
-  await podman(p, ['import', '-q', tarball, IMAGE]);
+export async function importImage(p: NodePodman, tarball: string, image = IMAGE): Promise<void> {
+  if ((await podman(p, ['image', 'exists', image], { allowFail: true })).code === 0) return;
+  await podman(p, ['import', '-q', tarball, image]);
 }
 
 /** `podman run -d` of a busybox that sleeps, on `network`; the argv a person would type. */

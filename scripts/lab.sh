@@ -10,7 +10,7 @@ ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd); cd "$ROOT"
 T0=$(date +%s%3N)
 at() { local ms=$(($(date +%s%3N) - T0)); printf '[%5d.%ds]' $((ms / 1000)) $((ms % 1000 / 100)); }
 if [ "${1:-up}" = up ]; then
-  echo "N-Net lab: two nodes on real Keystone + Neutron (ML2/OVN), the paper's experiments 1 and 2 in podman containers"
+  echo "N-Net lab: two nodes on real Keystone + Neutron (ML2/OVN), the paper's experiments 1 and 2 and experiment 3 (Kubernetes networking) in podman containers"
   echo
   what="install Debian and npm packages (scripts/install-deps.sh)"
   echo "$(at) $what …"

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { applyStandin, removeStandin, type StandinService } from '../../lab/kube-proxy-standin.ts';
+import { httpFrom, lookupFrom as lookupDns } from '../../lab/probes.ts';
 import { DEVICE_OWNER, NODE_PORT_OWNER } from '../../src/resources/index.ts';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
 import type { HarnessResult } from '../support/cni.ts';
@@ -66,31 +67,12 @@ function httpServer(p: Pod): void {
   serve(['busybox', 'httpd', '-f', '-p', '80', '-h', dir], p.netns.name);
 }
 
-/** curl from a netns, retried until the deadline (the first packets may be lost while OVN learns). */
-async function fetchFrom(netns: string, url: string, deadlineMs = 30_000): Promise<string> {
-  const until = Date.now() + deadlineMs;
-  let last = '';
-  for (;;) {
-    // curl, not busybox wget: the static busybox's wget segfaults inside these namespaces.
-    const r = await execAsync(['ip', 'netns', 'exec', netns, 'curl', '-sS', '-m', '5', url]);
-    if (r.code === 0) return r.stdout;
-    last = r.stderr;
-    if (Date.now() > until) throw new Error(`curl ${url} from ${netns} failed: ${last}`);
-    await new Promise((res) => setTimeout(res, 500));
-  }
-}
+/** curl from a netns (by name), retried until the deadline: lab/probes.ts, as the lab's experiment 3 does. */
+const fetchFrom = (netns: string, url: string) => httpFrom(`/run/netns/${netns}`, url);
 
-async function lookupFrom(netns: string, name: string, server: string, deadlineMs = 30_000): Promise<string> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    const r = await execAsync(['ip', 'netns', 'exec', netns, 'busybox', 'nslookup', name, server]);
-    // busybox nslookup also asks for AAAA, which dnsmasq refuses here: the A answer is what counts.
-    const answer = r.stdout.split(`Name:\t${name}`)[1] ?? r.stdout.split(`Name: ${name}`)[1] ?? '';
-    if (/^\s*Address:?\s+10\.96\./.test(answer)) return r.stdout;
-    if (Date.now() > until)
-      throw new Error(`nslookup ${name} ${server} from ${netns} failed: ${r.stdout} ${r.stderr}`);
-    await new Promise((res) => setTimeout(res, 500));
-  }
+/** The name resolves through `server` to a ClusterIP (10.96.…), from a netns (by name). */
+async function lookupFrom(netns: string, name: string, server: string): Promise<void> {
+  assert.match(await lookupDns(`/run/netns/${netns}`, name, server), /^10\.96\./);
 }
 
 function execAsync(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

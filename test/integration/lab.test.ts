@@ -1,6 +1,7 @@
 /**
  * The README's main command, as a test: the two-node lab on the real environment runs the paper's
- * experiments 1 and 2 in podman containers, survives an ovs-vswitchd restart through nnet-agent;
+ * experiments 1 and 2 (IPv4 and IPv6) and 3 (Kubernetes networking) in podman containers,
+ * survives an ovs-vswitchd restart through nnet-agent;
  * then a port the lab did not make is put on a lab network: `lab down` names it and exits 1, the
  * next `lab up` refuses naming it, and once it is deleted `lab down` removes everything. Own
  * prefix, dir and underlay, so a lab a person is running is not touched.
@@ -11,6 +12,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { table3 } from '../../lab/k8s.ts';
 import { LabLeftoversError, labDown, labUp, table2 } from '../../lab/lab.ts';
 import { adminNeutron } from '../../lab/neutron.ts';
 import { StateFile } from '../../lab/state.ts';
@@ -88,14 +90,23 @@ test('the lab runs experiments 1 and 2 in podman containers on two nodes, and nn
   assert.equal(r.pod1.status, 'ACTIVE');
   assert.match(r.pod1.eth0, /1\.2\.0\.100\/16/);
   assert.deepEqual(
-    r.pings.map((p) => [p.pair, p.hosts, p.subnets, p.ok]),
-    [
-      ['p1 → p2', 'same host', 'same subnet', true],
-      ['p4 → p3', 'same host', 'different subnets', true],
-      ['p1 → p4', 'different hosts', 'same subnet', true],
-      ['p1 → p3', 'different hosts', 'different subnets', true],
-    ],
+    r.pings.map((p) => [p.pair, p.family, p.hosts, p.subnets, p.ok]),
+    (['IPv4', 'IPv6'] as const).flatMap((family) => [
+      ['p1 → p2', family, 'same host', 'same subnet', true],
+      ['p4 → p3', family, 'same host', 'different subnets', true],
+      ['p1 → p4', family, 'different hosts', 'same subnet', true],
+      ['p1 → p3', family, 'different hosts', 'different subnets', true],
+    ]),
   );
+  console.log(table3(r.k8s.before).join('\n'));
+  console.log(table3(r.k8s.after).join('\n'));
+  assert.deepEqual(
+    [...r.k8s.before, ...r.k8s.after].filter((x) => x.result !== 'PASS'),
+    [],
+    'every row of experiment 3 passes, before and after the restart',
+  );
+  assert.equal(r.k8s.before.length, 7);
+  assert.notEqual(r.k8s.restart.recoveryMs, undefined);
   console.log(
     `lab vswitchd restart: recovery ${r.restart.recoveryMs} ms, lost ${r.restart.lost}/${r.restart.sent}`,
   );
