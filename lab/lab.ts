@@ -416,7 +416,7 @@ async function poolStep(
         (i) => i.status.ready > 0,
       ).length;
     };
-    await waitFor("both nodes' pools to be filled", async () => (await ready()) >= 2, 60_000);
+    await waitFor("both nodes' pools to be filled", async () => (await ready()) >= 2, 300_000);
     const name = `${o.prefix}-p5`;
     const np = nodePodman(o, node);
     state.update((s) => {

@@ -332,7 +332,7 @@ test('without the credentials Secret the agent exits non-zero, naming the file i
   assert.doesNotMatch(r.stderr, /nnt-not-a-secret/);
 });
 
-async function waitFor<T>(probe: () => T | undefined, deadlineMs = 60_000): Promise<T> {
+async function waitFor<T>(probe: () => T | undefined, deadlineMs = 300_000): Promise<T> {
   const end = Date.now() + deadlineMs;
   for (;;) {
     const v = probe();
