@@ -3,6 +3,9 @@
  * ovn-controller each, geneve underlay), a Neutron network and subnet of its own, the cluster
  * registered in an etcd store (as kubenetctl does), and on each node two libcni runtimes with the
  * built `nnet` plugin: one conflist with `plugDriver: internal`, one with `plugDriver: hybrid`.
+ * `nnet` is a thin client: each node runs one `nnet-agent` (test/support/agent.ts) that serves
+ * both conflists' CNI calls on the node's socket; its PID is in the state file, so teardown()
+ * stops it, also one an interrupted run left.
  * The first ADD on a node gives it its own port on the network (the Service path goes through it).
  * teardown() removes all of it, also what an interrupted earlier run left.
  */
@@ -11,12 +14,13 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLabNodes, type LabNode, teardownNodes } from '../lab/nodes.ts';
-import { run, SYSTEM_PATH } from '../lab/sh.ts';
+import { run, SYSTEM_PATH, stopPid } from '../lab/sh.ts';
 import { StateFile } from '../lab/state.ts';
 import type { Network, NeutronClient, Subnet } from '../src/neutron/index.ts';
 import type { PlugDriver } from '../src/plug/index.ts';
 import { releaseClusterNodes } from '../src/resources/index.ts';
 import { openStore, type Store } from '../src/store/index.ts';
+import { startAgent, type TestAgent } from '../test/support/agent.ts';
 import { adminNeutron, registerAdminCluster } from '../test/support/cluster.ts';
 import { HARNESS, PLUGIN } from '../test/support/cni.ts';
 import { ensureEnv, PROJECT_ROOT, type TestEnv } from '../test/support/env.ts';
@@ -33,8 +37,13 @@ export interface Runtime {
   driver: PlugDriver;
   /** net.d/, bin/nnet (a copy of dist/nnet.js), cache/ */
   dir: string;
+  conflist: string;
+  /** The plugin's log: the node's agent writes it, as it runs the plugin's code. */
   logFile: string;
 }
+
+/** The label of a node's agent in the state file's PIDs. */
+const AGENT_LABEL = '-nnet-agent';
 
 export interface Bench {
   env: TestEnv;
@@ -47,6 +56,8 @@ export interface Bench {
   store: Store;
   network: Network;
   subnet: Subnet;
+  /** Each node's nnet-agent, serving both of the node's runtimes. */
+  agents: [TestAgent, TestAgent];
   runtime(node: 1 | 2, driver: PlugDriver): Runtime;
 }
 
@@ -120,6 +131,35 @@ export async function delNetns(b: Pick<Bench, 'state'>, name: string): Promise<v
 
 const storeUrl = (env: TestEnv, prefix: string) => `etcd:${env.etcdUrl}?prefix=${prefix}`;
 
+/** The node's agent CNI socket; also the marker that identifies the agent's PID. */
+const agentSocket = (node: LabNode) => join(BENCH_DIR, node.name, 'agent', 'cni.sock');
+
+/** Starts the node's nnet-agent on the runtime's conflist; its PID is recorded before it is up. */
+async function startNodeAgent(state: StateFile, rt: Runtime): Promise<TestAgent> {
+  const socket = agentSocket(rt.node);
+  return startAgent({
+    conflist: rt.conflist,
+    socket,
+    logFile: join(BENCH_DIR, rt.node.name, 'nnet-agent.log'),
+    onSpawn: (pid) =>
+      state.update((s) => {
+        s.pids.push({ label: `${rt.node.name}${AGENT_LABEL}`, pid, marker: socket });
+      }),
+  });
+}
+
+/** Stops the recorded agents by PID (SIGTERM, SIGKILL after 20 s), before the network and nodes go. */
+async function stopAgents(state: StateFile): Promise<string[]> {
+  const done: string[] = [];
+  for (const p of state.state.pids.filter((x) => x.label.endsWith(AGENT_LABEL))) {
+    if (await stopPid(p.pid, p.marker, { graceMs: 20_000 })) done.push(`stopped ${p.label} (pid ${p.pid})`);
+    state.update((s) => {
+      s.pids = s.pids.filter((x) => x.pid !== p.pid);
+    });
+  }
+  return done;
+}
+
 function installRuntime(
   b: { cluster: string; env: TestEnv; storePrefix: string },
   node: LabNode,
@@ -142,6 +182,7 @@ function installRuntime(
         nodeName: node.name,
         ovsdbSocket: node.ovsdbSocket,
         ovsNetns: node.netns,
+        agentSocket: agentSocket(node),
         datapathType: 'netdev',
         plugDriver: driver,
         logFile,
@@ -151,8 +192,9 @@ function installRuntime(
       },
     ],
   };
-  writeFileSync(join(dir, 'net.d/10-nnet.conflist'), `${JSON.stringify(conflist, null, 2)}\n`);
-  return { node, driver, dir, logFile };
+  const file = join(dir, 'net.d/10-nnet.conflist');
+  writeFileSync(file, `${JSON.stringify(conflist, null, 2)}\n`);
+  return { node, driver, dir, conflist: file, logFile };
 }
 
 export async function setupBench(log: (l: string) => void): Promise<Bench> {
@@ -196,6 +238,13 @@ export async function setupBench(log: (l: string) => void): Promise<Bench> {
   for (const [i, n] of nodes.entries())
     for (const d of ['internal', 'hybrid'] as const)
       rts.set(`${i + 1}-${d}`, installRuntime({ cluster, env, storePrefix }, n, d));
+  // Pinned on the internal conflist; the hybrid one's calls get a warm context of their own.
+  const agents: TestAgent[] = [];
+  for (const i of [1, 2] as const) {
+    const agent = await startNodeAgent(state, rts.get(`${i}-internal`)!);
+    agents.push(agent);
+    log(`${nodes[i - 1]!.name}: nnet-agent pid ${agent.pid} on ${agent.socket}, metrics ${agent.metricsUrl}`);
+  }
   return {
     env,
     tag,
@@ -207,6 +256,7 @@ export async function setupBench(log: (l: string) => void): Promise<Bench> {
     store,
     network,
     subnet,
+    agents: agents as [TestAgent, TestAgent],
     runtime: (node, driver) => rts.get(`${node}-${driver}`)!,
   };
 }
@@ -219,8 +269,9 @@ export function leftoverRun(): boolean {
 }
 
 /**
- * Removes everything recorded: CNI DEL of pods still there, hand-plugged OVS ports, Neutron ports,
- * subnets and networks, the store prefix, then daemons (by PID), chassis and namespaces.
+ * Removes everything recorded: CNI DEL of pods still there, the nodes' agents (by PID), hand-plugged
+ * OVS ports, Neutron ports, subnets and networks, the store prefix, then daemons (by PID), chassis
+ * and namespaces.
  */
 export async function teardown(store?: Store): Promise<string[]> {
   const done: string[] = [];
@@ -234,6 +285,8 @@ export async function teardown(store?: Store): Promise<string[]> {
     });
   }
   if (record.data.pods.length === 0) done.push('CNI DEL of the pods left');
+  // After the DELs (the agents serve them), before the network goes (their sweeps use it).
+  done.push(...(await stopAgents(state)));
   for (const o of record.data.ovsPorts) {
     await run('ovs-vsctl', [`--db=${o.db}`, '--timeout=10', '--if-exists', 'del-port', o.name], {
       allowFail: true,

@@ -1,7 +1,9 @@
 /**
  * CNI ADD/DEL latency through libcni, with where the time goes (read back from the plugin's JSON
  * log: each Neutron call's duration, each Keystone authentication's, the plug), and churn: many
- * pods added and deleted concurrently on one node, then what is left (expect nothing).
+ * pods added and deleted concurrently on one node, then what is left (expect nothing). The command
+ * runs in the node's nnet-agent (the plugin's runPlugin on the forwarded request), which writes
+ * those lines to the conflist's logFile as the plugin did; `nnet` itself is the thin client.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -45,7 +47,10 @@ export interface LoggedCall {
   neutronCalls: { method: string; path: string; status: number; ms: number }[];
   keystoneMs: number;
   keystoneCalls: number;
-  /** ADD: from "port acquired" to "plugged" (OVSDB + ip batches + the netns move); DEL: start to "unplugged". */
+  /**
+   * ADD: from "port acquired" to "plugged" (OVSDB + ip batches + the netns move), less the Neutron
+   * time in between (a reserved port's binding PUT, which the plug waits for); DEL: start to "unplugged".
+   */
   ovsMs: number | undefined;
   /** ADD: from "plugged" to "attached" (the store write). */
   storeWriteMs: number | undefined;
@@ -115,20 +120,30 @@ export function readPluginLog(file: string): Map<string, LoggedCall> {
     const tokens = ls.filter((x) => x.msg === 'token issued');
     const diff = (a: number | undefined, b: number | undefined) =>
       a !== undefined && b !== undefined ? a - b : undefined;
+    const neutronSpans = ls
+      .filter((x) => x.msg === 'neutron call' && x.ts)
+      .map((x) => [Date.parse(x.ts!) - (x.durationMs ?? x.ms ?? 0), Date.parse(x.ts!)] as const);
+    /** Time with a Neutron request in flight within [from, to]. */
+    const neutronWithin = (from: number, to: number) =>
+      busyMs(
+        neutronSpans.map(([a, b]) => [Math.max(a, from), Math.min(b, to)] as const).filter(([a, b]) => b > a),
+      );
+    const [acquired, plugged] = [t('port acquired'), t('plugged')];
     out.set(k, {
       containerId: ls[0]!.containerId!,
       command,
       pluginMs: done?.durationMs,
-      neutronMs: busyMs(
-        ls
-          .filter((x) => x.msg === 'neutron call' && x.ts)
-          .map((x) => [Date.parse(x.ts!) - (x.durationMs ?? x.ms ?? 0), Date.parse(x.ts!)] as const),
-      ),
+      neutronMs: busyMs(neutronSpans),
       neutronSumMs: neutronCalls.reduce((a, c) => a + c.ms, 0),
       neutronCalls,
       keystoneMs: tokens.reduce((a, x) => a + (x.durationMs ?? 0), 0),
       keystoneCalls: tokens.length,
-      ovsMs: command === 'ADD' ? diff(t('plugged'), t('port acquired')) : diff(t('unplugged'), start),
+      ovsMs:
+        command === 'ADD'
+          ? acquired !== undefined && plugged !== undefined
+            ? plugged - acquired - neutronWithin(acquired, plugged)
+            : undefined
+          : diff(t('unplugged'), start),
       storeWriteMs: command === 'ADD' ? diff(t('attached'), t('plugged')) : undefined,
       timeline: ls.map((x) => {
         const d = x.durationMs ?? x.ms;
@@ -154,9 +169,9 @@ export interface Breakdown {
   neutronMs: Summary;
   keystoneMs: Summary;
   ovsMs: Summary;
-  /** Outside runPlugin: process start-up (node, module loading) + libcni. */
+  /** Outside the agent's runPlugin: libcni, the thin client's process start and its socket round trip. */
   startupMs: Summary;
-  /** wall − Neutron − Keystone: N-Net's own time (incl. process start, the plug, the store). */
+  /** wall − Neutron − Keystone: N-Net's own time (incl. the thin client, the agent's queue, the plug, the store). */
   nnetOwnMs: Summary;
   /** Medians of the shares of wall time. */
   share: { neutron: number; keystone: number; nnetOwn: number };

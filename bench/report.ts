@@ -438,7 +438,7 @@ export function markdown(r: Results): string {
     out.push('## CNI ADD and DEL latency (through libcni)');
     out.push('');
     out.push(
-      `${s.cniPods} rounds on node 1 (\`plugDriver: internal\`, ${s.store} store), one at a time: a pod whose port was reserved beforehand (reservePort + its network config in the store, as kubenetctl does) and a pod whose port ADD creates, each ADD then DEL. Wall time is from spawning the libcni harness to its exit (what the kubelet waits for). Neutron and Keystone times come from the plugin's own debug log lines (each Neutron request's duration, each Keystone authentication's); "Neutron" is the time with at least one Neutron request in flight (ADD sends two GETs in parallel); "N-Net own" = wall − Neutron − Keystone, which includes process start-up (node + module loading), libcni, the store and the plug.`,
+      `${s.cniPods} rounds on node 1 (\`plugDriver: internal\`, ${s.store} store), one at a time: a pod whose port was reserved beforehand (reservePort + its network config in the store, as kubenetctl does) and a pod whose port ADD creates, each ADD then DEL. Wall time is from spawning the libcni harness to its exit (what the kubelet waits for). Neutron and Keystone times come from the plugin's own debug log lines (each Neutron request's duration, each Keystone authentication's); "Neutron" is the time with at least one Neutron request in flight (ADD sends two GETs in parallel); "N-Net own" = wall − Neutron − Keystone, which includes libcni, the thin \`nnet\` client (node start-up + the round trip to the node's nnet-agent, where the command runs and whose warm Neutron connection it uses), the store and the plug.`,
     );
     out.push('');
     out.push(breakdownTable(r.cni.breakdown));
@@ -594,7 +594,7 @@ function breakdownTable(bs: Record<string, Breakdown>): string {
       'Neutron p50',
       'Keystone p50',
       'OVS plug p50',
-      'start-up + libcni p50',
+      'thin client + libcni p50',
       'N-Net own p50',
       'share: Neutron / Keystone / N-Net',
       'Neutron calls',

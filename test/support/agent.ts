@@ -25,6 +25,8 @@ export interface AgentOptions {
   env?: Record<string, string>;
   /** Extra flags (e.g. --reconcile-interval 2s). */
   args?: string[];
+  /** Called with the PID right after the spawn, before start-up (to record it for a later cleanup). */
+  onSpawn?: (pid: number) => void;
 }
 
 export interface TestAgent {
@@ -79,6 +81,7 @@ export async function startAgent(o: AgentOptions): Promise<TestAgent> {
     ],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...o.env } },
   );
+  if (child.pid !== undefined) o.onSpawn?.(child.pid);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
     stderr += d.toString('utf8');
