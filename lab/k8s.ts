@@ -294,7 +294,7 @@ export async function experiment3(k: K8sLab): Promise<K8sResult> {
     'experiment 3: HTTP servers (busybox httpd) in web1 (node 1, hostPort 8080) and web2 (node 2), dnsmasq in dns (node 2), the kube-proxy stand-in on both nodes',
     () => setUp(k),
   );
-  const before = await k.log.step('experiment 3: probe every row', () => probeRows(rows, 30_000));
+  const before = await k.log.step('experiment 3: probe every row', () => probeRows(rows, 120_000));
   const node = k.nodes[0];
   const after = await k.log.step(
     `experiment 3: restart ${node.name}'s ovs-vswitchd (TERM), probe every row again until it passes`,

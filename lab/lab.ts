@@ -489,7 +489,7 @@ async function experiment1(
           );
           return JSON.stringify(row ?? {}).includes('ACTIVE');
         },
-        30_000,
+        180_000, // a generous deadline: a busy Neutron marks the port ACTIVE tens of seconds late
       );
       const table = await kubenetctl(o, ep, ['get', 'podnetworks', '-n', POD_NAMESPACE, '-o', 'wide']);
       for (const l of table.trimEnd().split('\n')) o.log.info(l);
