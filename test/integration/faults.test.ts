@@ -19,7 +19,7 @@ import { listPorts } from '../../src/plug/index.ts';
 import { DEVICE_OWNER } from '../../src/resources/index.ts';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
 import type { HarnessCall, HarnessResult } from '../support/cni.ts';
-import { PROJECT_ROOT, type TestEnv } from '../support/env.ts';
+import { adminToken, PROJECT_ROOT, type TestEnv } from '../support/env.ts';
 import { createNetns, type TestNetns } from '../support/netns.ts';
 
 const cid = () => randomBytes(16).toString('hex');
@@ -108,32 +108,7 @@ async function closedPort(): Promise<number> {
 
 // ---- Keystone, as an admin: tokens, regions and endpoints.
 
-async function issueToken(env: TestEnv): Promise<string> {
-  const o = env.osEnv;
-  const res = await fetch(`${env.keystoneUrl}/auth/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      auth: {
-        identity: {
-          methods: ['password'],
-          password: {
-            user: {
-              name: o.OS_USERNAME,
-              domain: { id: o.OS_USER_DOMAIN_ID ?? 'default' },
-              password: o.OS_PASSWORD,
-            },
-          },
-        },
-        scope: { project: { name: o.OS_PROJECT_NAME, domain: { id: o.OS_PROJECT_DOMAIN_ID ?? 'default' } } },
-      },
-    }),
-  });
-  await res.arrayBuffer();
-  const token = res.headers.get('x-subject-token');
-  assert.equal(res.status, 201, 'Keystone issued no token');
-  return token!;
-}
+const issueToken = adminToken;
 
 async function keystone(env: TestEnv, admin: string, method: string, path: string, body?: unknown) {
   const res = await fetch(`${env.keystoneUrl}${path}`, {

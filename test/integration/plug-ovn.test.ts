@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parsePlugSpec, plug, unplug } from '../../src/plug/index.ts';
-import { ensureEnv, type TestEnv } from '../support/env.ts';
+import { adminToken, ensureEnv, type TestEnv } from '../support/env.ts';
 import { createNetns, onCleanup } from '../support/netns.ts';
 import { type OvsNode, startOvsNode } from '../support/ovs-node.ts';
 
@@ -19,26 +19,7 @@ let token = '';
 const tag = randomBytes(3).toString('hex');
 const chassis = `nntp-ch-${tag}`;
 
-async function keystoneToken(e: TestEnv): Promise<string> {
-  const o = e.osEnv;
-  const r = await fetch(`${e.keystoneUrl}/auth/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      auth: {
-        identity: {
-          methods: ['password'],
-          password: {
-            user: { name: o.OS_USERNAME, domain: { id: o.OS_USER_DOMAIN_ID }, password: o.OS_PASSWORD },
-          },
-        },
-        scope: { project: { name: o.OS_PROJECT_NAME, domain: { id: o.OS_PROJECT_DOMAIN_ID } } },
-      },
-    }),
-  });
-  if (r.status !== 201) throw new Error(`Keystone auth failed with HTTP ${r.status}`);
-  return r.headers.get('x-subject-token') ?? '';
-}
+const keystoneToken = adminToken;
 
 // biome-ignore lint/suspicious/noExplicitAny: raw Neutron JSON in a test
 async function neutron(method: string, path: string, body?: unknown): Promise<any> {

@@ -59,3 +59,31 @@ export function ensureEnv(): TestEnv {
   };
   return cached;
 }
+
+/** A token of the env's admin (project-scoped), straight from Keystone: for test set-up only. */
+export async function adminToken(env: TestEnv): Promise<string> {
+  const o = env.osEnv;
+  const res = await fetch(`${env.keystoneUrl}/auth/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      auth: {
+        identity: {
+          methods: ['password'],
+          password: {
+            user: {
+              name: o.OS_USERNAME,
+              domain: { id: o.OS_USER_DOMAIN_ID ?? 'default' },
+              password: o.OS_PASSWORD,
+            },
+          },
+        },
+        scope: { project: { name: o.OS_PROJECT_NAME, domain: { id: o.OS_PROJECT_DOMAIN_ID ?? 'default' } } },
+      },
+    }),
+  });
+  await res.arrayBuffer();
+  const token = res.headers.get('x-subject-token');
+  if (res.status !== 201 || !token) throw new Error(`Keystone issued no admin token (HTTP ${res.status})`);
+  return token;
+}

@@ -3,39 +3,12 @@
  * admin role on it, so a test cluster can be registered scoped to it — e.g. to set a Neutron port
  * quota on it without touching anyone else's. remove() deletes the project (and resets its quota).
  */
-import type { TestEnv } from './env.ts';
+import { adminToken, type TestEnv } from './env.ts';
 
 export interface TestProject {
   id: string;
   name: string;
   remove(): Promise<void>;
-}
-
-async function adminToken(env: TestEnv): Promise<string> {
-  const o = env.osEnv;
-  const res = await fetch(`${env.keystoneUrl}/auth/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      auth: {
-        identity: {
-          methods: ['password'],
-          password: {
-            user: {
-              name: o.OS_USERNAME,
-              domain: { id: o.OS_USER_DOMAIN_ID ?? 'default' },
-              password: o.OS_PASSWORD,
-            },
-          },
-        },
-        scope: { project: { name: o.OS_PROJECT_NAME, domain: { id: o.OS_PROJECT_DOMAIN_ID ?? 'default' } } },
-      },
-    }),
-  });
-  await res.arrayBuffer();
-  const token = res.headers.get('x-subject-token');
-  if (res.status !== 201 || !token) throw new Error(`Keystone issued no admin token (HTTP ${res.status})`);
-  return token;
 }
 
 async function keystone(env: TestEnv, token: string, method: string, path: string, body?: unknown) {
