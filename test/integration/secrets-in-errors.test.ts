@@ -17,12 +17,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { openStore } from '../../src/store/index.ts';
-import { PLUGIN } from '../support/cni.ts';
 import { PROJECT_ROOT } from '../support/env.ts';
 import { createNetns, type TestNetns } from '../support/netns.ts';
 
 const KUBENETCTL = join(PROJECT_ROOT, 'dist/kubenetctl.js');
 const dir = mkdtempSync(join(tmpdir(), 'nntx-'));
+const AGENT_REQUEST = join(PROJECT_ROOT, 'test/support/agent-request.ts');
 /**
  * One secret per case: 16 letters that no hex id, token or word of ours holds, so that any
  * 6-letter piece of it found in the output is a leak (a parser quotes only a window of the input).
@@ -51,9 +51,11 @@ function runPlugin(conf: Record<string, unknown> | string, netns: string): Promi
   const logFile = join(dir, `nnet-${randomBytes(3).toString('hex')}.log`);
   const body = typeof conf === 'string' ? conf : JSON.stringify({ logFile, ...conf });
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [PLUGIN], {
+    // As nnet-agent serves it: the thin nnet only forwards the request (see bounded-reads.test.ts).
+    const child = spawn(process.execPath, ['--import', 'tsx', AGENT_REQUEST], {
       env: {
         PATH: process.env.PATH ?? '',
+        NNTB_FALLBACK_LOG: join(dir, 'fallback.log'),
         CNI_COMMAND: 'ADD',
         CNI_CONTAINERID: randomBytes(16).toString('hex'),
         CNI_NETNS: netns,

@@ -15,7 +15,12 @@ const chunks: Buffer[] = [];
 for await (const c of process.stdin) chunks.push(c as Buffer);
 const log = createLogger({ file: process.env.NNTB_AGENT_LOG ?? '/dev/null', component: 'agent' });
 const contexts = createNodeContexts({ log });
-const handle = createCniHandler({ contexts, metrics: createMetrics() });
+const fallback = process.env.NNTB_FALLBACK_LOG;
+const handle = createCniHandler({
+  contexts,
+  metrics: createMetrics(),
+  ...(fallback ? { fallbackLogFile: fallback } : {}),
+});
 const env = Object.fromEntries(
   Object.entries(process.env).filter(
     (e): e is [string, string] => e[0].startsWith('CNI_') && e[1] !== undefined,
