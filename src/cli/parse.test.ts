@@ -838,7 +838,10 @@ test('the parser does not modify its input', () => {
 });
 
 const BAD: [argv: string[], message: RegExp][] = [
-  [['set', 'cluster', 'prod'], /nothing to set: give --pool-min, --pool-max or --pool-batch/],
+  [
+    ['set', 'cluster', 'prod'],
+    /nothing to set: give --pool-min, --pool-max, --pool-batch, --default-network or --default-subnet/,
+  ],
   [
     ['set', 'cluster', 'prod', '--pool-min', '9', '--pool-max', '3'],
     /--pool-min 9 is more than --pool-max 3/,

@@ -598,11 +598,21 @@ function buildCommand(
       return buildCluster(names[0]!, p, withOutput, scope);
     case 'set-cluster': {
       const { pool } = poolFlagsOf(p);
-      if (!pool)
+      const defaultNetwork = nameValue(p, 'default-network');
+      const defaultSubnet = nameValue(p, 'default-subnet');
+      if (!pool && defaultNetwork === undefined && defaultSubnet === undefined)
         throw invalid(
-          `kubenetctl set cluster: nothing to set: give --pool-min, --pool-max or --pool-batch${usageHint(row, noun)}`,
+          `kubenetctl set cluster: nothing to set: give --pool-min, --pool-max, --pool-batch, --default-network or --default-subnet${usageHint(row, noun)}`,
         );
-      return { kind: 'set-cluster', name: names[0]!, pool, ...withOutput, scope };
+      return {
+        kind: 'set-cluster',
+        name: names[0]!,
+        ...(pool ? { pool } : {}),
+        ...(defaultNetwork !== undefined ? { defaultNetwork } : {}),
+        ...(defaultSubnet !== undefined ? { defaultSubnet } : {}),
+        ...withOutput,
+        scope,
+      };
     }
     case 'create-podnetwork': {
       const { namespace, ...rest } = scope;
