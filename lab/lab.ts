@@ -428,6 +428,17 @@ async function poolStep(
     const eth0 = (
       await podmanOn(o, node, ['exec', name, 'ip', '-o', '-4', 'addr', 'show', 'eth0'], false)
     ).trim();
+    // The agent records a pool's in-use ports in the background after the ADD: wait for it.
+    await waitFor(
+      `${node.name}'s pool to record the port in use`,
+      async () => {
+        const list = JSON.parse(await kubenetctl(o, ep, ['get', 'pools', '-o', 'json'], false));
+        return (list.items as { spec: { node: string }; status: { inUse?: number } }[]).some(
+          (i) => i.spec.node === node.name && (i.status.inUse ?? 0) > 0,
+        );
+      },
+      120_000,
+    );
     const table = await kubenetctl(o, ep, ['get', 'pools']);
     for (const l of table.trimEnd().split('\n')) o.log.info(l);
     return {
