@@ -125,11 +125,14 @@ test('the lab runs experiments 1 and 2 in podman containers on two nodes, and nn
 
   const state = new StateFile(opts.dir).state;
   assert.deepEqual(state.containers.map((x) => x.name).sort(), [
+    'nntl-dns',
     'nntl-p2',
     'nntl-p3',
     'nntl-p4',
     'nntl-p5',
     'nntl-pod1',
+    'nntl-web1',
+    'nntl-web2',
   ]);
   made = { netns: [...state.netns], chassis: [...state.chassis], pids: state.pids.map((p) => p.pid) };
 });
