@@ -125,15 +125,15 @@ describe('Neutron stopped for real (serial)', () => {
     pods.push(pa, pb);
     const a = { id: cid(), netns: pa.path, args: podArgs('down', 'a') };
     const b = { id: cid(), netns: pb.path, args: podArgs('down', 'b') };
-    ok(c.rt.call('add', a), 'ADD before the outage');
+    ok(await c.rt.callAsync('add', a), 'ADD before the outage');
 
     const t0 = Date.now();
     summary.faults = 2;
     await stopNeutron(c.env);
     try {
-      const addMsg = failed(c.rt.call('add', b), 11, 'ADD with Neutron down');
+      const addMsg = failed(await c.rt.callAsync('add', b), 11, 'ADD with Neutron down');
       assert.match(addMsg, /neutron|9696|unavailable|unreachable/i);
-      failed(c.rt.call('del', a), 11, 'DEL with Neutron down');
+      failed(await c.rt.callAsync('del', a), 11, 'DEL with Neutron down');
       // Without Neutron, what is visible must already be clean: nothing of b plugged or recorded.
       const rows = await c.store.attachments.list({ node: c.name });
       assert.deepEqual(
@@ -147,14 +147,14 @@ describe('Neutron stopped for real (serial)', () => {
       await startNeutron();
       summary.outageS = Math.round((Date.now() - t0) / 100) / 10;
     }
-    ok(c.rt.call('del', a), 'DEL after recovery');
-    ok(c.rt.call('del', b), 'DEL of the failed ADD after recovery');
+    ok(await c.rt.callAsync('del', a), 'DEL after recovery');
+    ok(await c.rt.callAsync('del', b), 'DEL of the failed ADD after recovery');
     const leftNeutron = await c.neutron.ports.list({ networkId: c.network.id, deviceOwner: DEVICE_OWNER });
     const leftRows = await c.store.attachments.list({ node: c.name });
     summary.leaks = leftNeutron.length + leftRows.length;
     assert.equal(summary.leaks, 0, 'nothing left in Neutron or the store');
-    ok(c.rt.call('add', b), 'ADD after recovery');
-    ok(c.rt.call('del', b), 'DEL');
+    ok(await c.rt.callAsync('add', b), 'ADD after recovery');
+    ok(await c.rt.callAsync('del', b), 'DEL');
     assert.deepEqual(await c.neutron.ports.list({ networkId: c.network.id, deviceOwner: DEVICE_OWNER }), []);
     summary.survived = 2;
   });
