@@ -83,7 +83,18 @@ async function assertNoLeaks(c: TestCluster, pods: TestNetns[] = []): Promise<vo
   );
   const found = l.neutron.length + l.ovs.length + l.rows.length + devices.length;
   tally.leaks += found;
-  assert.deepEqual({ ...l, devices }, { neutron: [], ovs: [], rows: [], devices: [] }, 'leaks');
+  const agentTrouble = () =>
+    c.agent
+      .lines()
+      .filter((x) => x.level === 'warn' || x.level === 'error')
+      .slice(-20)
+      .map((x) => JSON.stringify(x))
+      .join('\n');
+  assert.deepEqual(
+    { ...l, devices },
+    { neutron: [], ovs: [], rows: [], devices: [] },
+    found ? `leaks; the agent's last warnings and errors:\n${agentTrouble()}` : 'leaks',
+  );
 }
 
 function gc(c: TestCluster, valid: HarnessCall[] = []): HarnessResult {

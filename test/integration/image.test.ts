@@ -214,7 +214,10 @@ test('install-cni killed while copying the plugin leaves the old plugin and conf
   const src = join(n.root, 'v2');
   mkdirSync(src);
   assert.equal(spawnSync('mkfifo', [join(src, 'nnet.fifo')]).status, 0);
-  const v2 = readFileSync(join(n.cniBin, 'nnet'));
+  // The thin plugin is a few KiB: v2 is it with a trailing comment, large enough that the copy
+  // is seen half written.
+  const plugin = readFileSync(join(n.cniBin, 'nnet'));
+  const v2 = Buffer.concat([plugin, Buffer.from(`\n/*${'v2'.repeat(256 * 1024)}*/\n`)]);
   const tpl = JSON.parse(configMap.data[TEMPLATE_KEY]);
   tpl.plugins[0].logLevel = 'debug';
   writeFileSync(join(n.volumes.config, TEMPLATE_KEY), JSON.stringify(tpl));

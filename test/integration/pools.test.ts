@@ -188,9 +188,28 @@ describe('a warm port pool, its whole life', () => {
     assert.equal(new Set(ips).size, 4);
     for (const [i, r] of (await Promise.all(calls.map((x) => c.rt.callAsync('del', x)))).entries())
       ok(r, `DEL c${i}`);
+    // Settled: no refill in flight, so the record, Neutron and OVS agree, twice, 3 s apart (a
+    // refill started during the churn may still be creating ports after ready is back over min).
+    const settled = async () => {
+      const w = await poolView(c);
+      const r = w.records[0];
+      return r &&
+        r.inUse === 0 &&
+        r.ready >= 2 &&
+        r.ready <= 6 &&
+        r.ready === w.free.length &&
+        w.ovsFree.length === r.ready
+        ? `${r.ready} ${w.free
+            .map((p) => p.id)
+            .sort()
+            .join(',')}`
+        : undefined;
+    };
     await waitFor('the pool to settle within min..max', async () => {
-      const r = (await poolView(c)).records[0];
-      return !!r && r.inUse === 0 && r.ready >= 2 && r.ready <= 6;
+      const first = await settled();
+      if (!first) return false;
+      await sleep(3000);
+      return (await settled()) === first;
     });
     await waitFor(
       'no leak once the owner updates are through',
