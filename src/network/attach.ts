@@ -46,12 +46,24 @@ export interface AttachRequest {
 
 type Undo = { what: string; run: () => Promise<unknown> };
 
+/** Pauses between the tries of one undo step: a transient OVSDB or Neutron failure gets two more. */
+const UNDO_RETRY_MS = [500, 2000];
+
 async function unwind(undo: Undo[], log: Logger): Promise<void> {
   for (const u of undo.reverse()) {
-    try {
-      await u.run();
-    } catch (e) {
-      log.error('undo failed; the node agent will collect what is left', { step: u.what, error: e });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await u.run();
+        break;
+      } catch (e) {
+        const pause = UNDO_RETRY_MS[attempt];
+        if (pause === undefined) {
+          log.error('undo failed; the node agent will collect what is left', { step: u.what, error: e });
+          break;
+        }
+        log.warn('undo step failed; trying again', { step: u.what, error: e, inMs: pause });
+        await new Promise((r) => setTimeout(r, pause));
+      }
     }
   }
 }
