@@ -83,6 +83,8 @@ export function harnessCall(
     `-netns=/run/netns/${pod.netns}`,
     '-ifname=eth0',
     `-args=K8S_POD_NAMESPACE=${pod.namespace};K8S_POD_NAME=${pod.name}`,
+    // The kubelet's default --runtime-request-timeout; the plugin's own deadline (timeouts.totalMs, 100 s) is inside it.
+    '-timeout=120s',
     verb,
   ];
   return new Promise((resolve) => {

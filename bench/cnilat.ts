@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { run } from '../lab/sh.ts';
 import { NeutronError } from '../src/errors/index.ts';
-import { listPorts, parsePlugSettings } from '../src/plug/index.ts';
-import { DEVICE_OWNER, reservePort } from '../src/resources/index.ts';
+import { listAllPorts, parsePlugSettings } from '../src/plug/index.ts';
+import { DEVICE_OWNER, poolDeviceId, reservePort } from '../src/resources/index.ts';
 import {
   addNetns,
   type Bench,
@@ -24,7 +24,8 @@ import {
 import type { BenchPod } from './record.ts';
 import { type Summary, summary } from './stats.ts';
 
-export type PodKind = 'reserved' | 'created';
+/** How the pod's port came: reserved beforehand (static IP), made by ADD, or taken from the node's warm pool. */
+export type PodKind = 'reserved' | 'created' | 'pooled';
 
 export interface TimedCall {
   kind: PodKind;
@@ -220,6 +221,16 @@ export function breakdown(calls: readonly TimedCall[], logged: Map<string, Logge
   };
 }
 
+/** The binding PUTs (PUT /v2.0/ports/{id}) of the reserved-port ADDs: what a static-IP ADD cannot avoid. */
+export function bindingPutMs(calls: readonly TimedCall[], logged: Map<string, LoggedCall>): Summary {
+  const ms = calls
+    .filter((c) => c.ok && c.kind === 'reserved' && c.verb === 'ADD')
+    .flatMap((c) => logged.get(`${c.containerId}/ADD`)?.neutronCalls ?? [])
+    .filter((n) => n.method === 'PUT' && /\/ports\/\{id\}$/.test(n.path))
+    .map((n) => n.ms);
+  return summary(ms);
+}
+
 /** Retries a set-up step (not a measured one) when Neutron is briefly unreachable or busy. */
 async function retry<T>(fn: () => Promise<T>, attempts = 4): Promise<T> {
   for (let i = 0; ; i++) {
@@ -232,14 +243,14 @@ async function retry<T>(fn: () => Promise<T>, attempts = 4): Promise<T> {
   }
 }
 
-const newPod = (name: string): Omit<BenchPod, 'cniDir'> => ({
+export const newPod = (name: string): Omit<BenchPod, 'cniDir'> => ({
   name,
   namespace: POD_NAMESPACE,
   containerId: randomBytes(16).toString('hex'),
   netns: `${PREFIX}-c-${name}`,
 });
 
-async function timed(
+export async function timed(
   rt: Runtime,
   verb: 'add' | 'del',
   kind: PodKind,
@@ -363,20 +374,28 @@ export async function leaks(b: Bench): Promise<Leaks> {
     const j = JSON.parse((await run('ip', ['-n', n.netns, '-j', 'link', 'show'])).stdout) as {
       ifname: string;
     }[];
-    links.push(
-      ...j.filter((l) => /^nn[a-z]?[0-9a-f]{12}$/.test(l.ifname)).map((l) => `${n.name}:${l.ifname}`),
-    );
     const s = parsePlugSettings({
       ovsdb: n.ovsdbSocket,
       datapathType: 'netdev',
       vswitchdNetns: `/run/netns/${n.netns}`,
     });
-    ovs.push(...(await listPorts(s)).map((p) => `${n.name}:${p.name}`));
+    const all = await listAllPorts(s);
+    // The node's own port and its free pool ports keep their taps in the node's netns.
+    const nodeOwn = new Set(all.filter((p) => p.driver === 'host' || p.driver === 'pool').map((p) => p.name));
+    links.push(
+      ...j
+        .filter((l) => /^nn[a-z]?[0-9a-f]{12}$/.test(l.ifname) && !nodeOwn.has(l.ifname))
+        .map((l) => `${n.name}:${l.ifname}`),
+    );
+    ovs.push(...all.filter((p) => !nodeOwn.has(p.name)).map((p) => `${n.name}:${p.name}`));
   }
   const att = await b.store.attachments.list({ cluster: b.cluster });
   const cfg = await b.store.podConfigs.list({ cluster: b.cluster });
+  // Free pool ports are the pools', not leaks: their device_id and name say the node's pool holds
+  // them (tags follow in a PUT after the bulk create, on this Neutron).
+  const poolHeld = new Set(b.nodes.map((n) => poolDeviceId(n.name)));
   return {
-    neutronPorts: ports.map((p) => p.id),
+    neutronPorts: ports.filter((p) => !poolHeld.has(p.deviceId) && !poolHeld.has(p.name)).map((p) => p.id),
     ovsPorts: ovs,
     hostLinks: links,
     attachments: att.map((a) => `${a.namespace}/${a.pod} ${a.containerId}`),
@@ -391,9 +410,10 @@ export async function leaks(b: Bench): Promise<Leaks> {
 export async function churn(
   b: Bench,
   rt: Runtime,
-  o: { pods: number; concurrency: number; log: (l: string) => void },
+  o: { pods: number; concurrency: number; kind: PodKind; name?: string; log: (l: string) => void },
 ): Promise<ChurnResult> {
-  const pods = Array.from({ length: o.pods }, (_, i) => newPod(`churn${i}`));
+  const name = o.name ?? 'churn';
+  const pods = Array.from({ length: o.pods }, (_, i) => newPod(`${name}${i}`));
   for (const p of pods) await addNetns(b, p.netns);
   b.record.update((d) => void d.pods.push(...pods.map((p) => ({ ...p, cniDir: rt.dir }))));
   const calls: TimedCall[] = [];
@@ -403,11 +423,11 @@ export async function churn(
   const worker = async () => {
     while (next < pods.length) {
       const p = pods[next++]!;
-      calls.push(await timed(rt, 'add', 'created', p));
-      const del = await timed(rt, 'del', 'created', p);
+      calls.push(await timed(rt, 'add', o.kind, p));
+      const del = await timed(rt, 'del', o.kind, p);
       calls.push(del);
       if (del.ok) b.record.removePod(p.containerId);
-      if (++finished % 25 === 0) o.log(`churn: ${finished}/${pods.length} pods added and deleted`);
+      if (++finished % 25 === 0) o.log(`${name}: ${finished}/${pods.length} pods added and deleted`);
     }
   };
   await Promise.all(Array.from({ length: o.concurrency }, worker));

@@ -3,7 +3,9 @@
  * the data path (throughput and RTT of N-Net's internal plug, the hybrid plug, a Flannel-style
  * kernel reference and the bare OVS limit, same host and across hosts; N-Net's pairs again through
  * a ClusterIP, bench/service.ts), CNI ADD/DEL latency with
- * where the time goes, churn with leak counts, and process cost. Writes docs/benchmarks/
+ * where the time goes, then with warm pools on (bench/pools.ts): pooled ADD latency and the first
+ * ping after it, churn with leak counts, 64 ADDs at once, next to Neutron's own ceiling; and
+ * process cost. Writes docs/benchmarks/
  * results.json, results.md and the Figure 5/6 charts. Not part of the test suite.
  *
  *   node --import tsx bench/main.ts [--reps 3] [--seconds 3] [--counts 10,50,100,200,500]
@@ -20,8 +22,15 @@ import { stepLog } from '../lab/steps.ts';
 import { PLUGIN } from '../test/support/cni.ts';
 import { ensureEnv, PROJECT_ROOT } from '../test/support/env.ts';
 import { rttChart, throughputChart } from './charts.ts';
-import { type Bench, leftoverRun, setupBench, teardown } from './cluster.ts';
-import { breakdown, churn, measureCniLatency, neutronCeiling, readPluginLog } from './cnilat.ts';
+import { type Bench, harnessCall, leftoverRun, POD_NAMESPACE, setupBench, teardown } from './cluster.ts';
+import {
+  bindingPutMs,
+  breakdown,
+  churn,
+  measureCniLatency,
+  neutronCeiling,
+  readPluginLog,
+} from './cnilat.ts';
 import {
   configKey,
   dialIp,
@@ -36,6 +45,7 @@ import {
 } from './datapath.ts';
 import { loadSampler, machine } from './machine.ts';
 import { barePod, cniPod, delCniPods, type Endpoint, flannelHosts, flannelPod } from './pods.ts';
+import { BENCH_POOL, measurePooled, setPools, waitPoolReady } from './pools.ts';
 import { measureFirstFetch, measureProcesses } from './process.ts';
 import { computeTargets, markdown, type Results, serviceSummary } from './report.ts';
 import {
@@ -84,6 +94,8 @@ const settings = {
   podOrder: [] as string[],
 };
 const OUT = a.out;
+/** The issue's "64 parallel ADDs" on one node. */
+const PARALLEL_ADDS = 64;
 
 const log = stepLog();
 const load = loadSampler();
@@ -329,24 +341,116 @@ async function cni(b: Bench): Promise<void> {
         .map((l) => ({ node: b.nodes[i]!.name, command: l.command, keystoneMs: l.keystoneMs })),
     ),
   );
-  results.cni = { calls, breakdown: bd, keystoneAuths };
+  results.cni = { calls, breakdown: bd, keystoneAuths, bindingPutMs: bindingPutMs(calls, logged) };
 }
 
+/**
+ * Warm pools on: pooled ADD latency with the first ping after each ADD, churn (its ADDs take pool
+ * ports), 64 ADDs at once, and what Neutron alone sustains next to it. Pools off again at the end.
+ */
 async function churnPhase(b: Bench): Promise<void> {
-  load.phase('churn');
+  load.phase('pools');
   const rt = b.runtime(1, 'internal');
-  const r = await log.step(
-    `churn: ${settings.churnPods} pods, ${settings.churnConcurrency} at a time, ADD then DEL each`,
-    () => churn(b, rt, { pods: settings.churnPods, concurrency: settings.churnConcurrency, log: log.info }),
-  );
-  const bd = breakdown(
-    r.calls.filter((c) => c.verb === 'ADD'),
-    readPluginLog(rt.logFile),
-  );
-  const l = r.leaks;
-  log.info(
-    `${r.podsPerS.toFixed(2)} pods/s; ${r.failed.length} failed calls; left: ${l.neutronPorts.length} Neutron ports, ${l.ovsPorts.length} OVS ports, ${l.hostLinks.length} host links, ${l.attachments.length} attachments, ${l.podConfigs.length} pod configs`,
-  );
+  const node = b.nodes[0].name;
+  const pool = BENCH_POOL;
+  await setPools(b, pool);
+  let target: (Endpoint & { containerId: string }) | undefined;
+  // The ping target goes before the churn, whose leak count would see it.
+  const delTarget = async () => {
+    if (!target) return;
+    const t = target;
+    target = undefined;
+    const del = await harnessCall(b.runtime(2, 'internal'), 'del', {
+      name: t.name,
+      namespace: POD_NAMESPACE,
+      containerId: t.containerId,
+      netns: t.netns,
+    });
+    if (del.code === 0) b.record.removePod(t.containerId);
+    else results.errors.push(`CNI DEL of ${t.name} failed: ${del.stdout} ${del.stderr}`);
+  };
+  try {
+    const fillS = await log.step(
+      `pools on (min ${pool.min}, max ${pool.max}, batch ${pool.batch}); ${node}'s agent fills its pool`,
+      () => waitPoolReady(b, node, pool.min),
+    );
+    log.info(`${pool.min} ports ready on ${node} after ${fillS.toFixed(1)} s`);
+    const ep = await cniPod(b, b.runtime(2, 'internal'), 'ping-target');
+    target = { ...ep, containerId: b.record.data.pods.at(-1)!.containerId };
+    const pooled = await log
+      .step(
+        `pooled ADD: ${settings.cniPods} rounds of a pod without a static IP on ${node}: ADD, one ping to ${ep.name} (${ep.ip}, node 2) right after, DEL`,
+        () => measurePooled(b, rt, { pods: settings.cniPods, target: ep, log: log.info }),
+      )
+      .finally(() => delTarget());
+    const logged = readPluginLog(rt.logFile);
+    const bd = {
+      'pooled/ADD': breakdown(
+        pooled.calls.filter((c) => c.verb === 'ADD'),
+        logged,
+      ),
+      'pooled/DEL': breakdown(
+        pooled.calls.filter((c) => c.verb === 'DEL'),
+        logged,
+      ),
+    };
+    log.info(
+      `pooled ADD p50 ${bd['pooled/ADD'].wallMs.p50.toFixed(0)} p99 ${bd['pooled/ADD'].wallMs.p99.toFixed(0)} ms; ${pooled.hits} hits, ${pooled.misses} misses; first pings lost ${pooled.firstPing.lost}/${pooled.firstPing.sent}`,
+    );
+    results.pools = { settings: pool, fillS, ...pooled, breakdown: bd };
+
+    load.phase('churn');
+    const r = await log.step(
+      `churn: ${settings.churnPods} pods, ${settings.churnConcurrency} at a time, ADD then DEL each (pool ports)`,
+      () =>
+        churn(b, rt, {
+          pods: settings.churnPods,
+          concurrency: settings.churnConcurrency,
+          kind: 'pooled',
+          log: log.info,
+        }),
+    );
+    const churnBd = breakdown(
+      r.calls.filter((c) => c.verb === 'ADD'),
+      readPluginLog(rt.logFile),
+    );
+    const l = r.leaks;
+    log.info(
+      `${r.podsPerS.toFixed(2)} pods/s; ${r.failed.length} failed calls; left: ${l.neutronPorts.length} Neutron ports not in the pool, ${l.ovsPorts.length} OVS ports, ${l.hostLinks.length} host links, ${l.attachments.length} attachments, ${l.podConfigs.length} pod configs`,
+    );
+    if (r.failed.length)
+      results.errors.push(
+        `${r.failed.length} churn calls failed, e.g. ${r.failed[0]!.verb}: ${r.failed[0]!.error}`,
+      );
+    results.churn = { ...r, breakdown: churnBd };
+
+    load.phase('parallel');
+    const par = await log.step(`${PARALLEL_ADDS} ADDs at once on ${node}, then each pod's DEL`, () =>
+      churn(b, rt, {
+        pods: PARALLEL_ADDS,
+        concurrency: PARALLEL_ADDS,
+        kind: 'pooled',
+        name: 'par',
+        log: log.info,
+      }),
+    );
+    const parAdds = par.calls.filter((c) => c.verb === 'ADD');
+    results.parallel = {
+      pods: PARALLEL_ADDS,
+      ok: parAdds.filter((c) => c.ok).length,
+      totalS: par.totalS,
+      add: par.add,
+      failed: par.failed,
+    };
+    log.info(
+      `${results.parallel.ok}/${PARALLEL_ADDS} ADDs succeeded; ADD p50 ${par.add.p50.toFixed(0)} ms, max ${par.add.max.toFixed(0)} ms`,
+    );
+  } finally {
+    await delTarget();
+    await setPools(b, undefined);
+  }
+
+  load.phase('ceiling');
   const ceiling = await log.step(
     `Neutron alone: ${settings.ceilingPorts} ports created (bound) and deleted, ${settings.churnConcurrency} at a time, no plugin`,
     () =>
@@ -359,11 +463,7 @@ async function churnPhase(b: Bench): Promise<void> {
   log.info(
     `${ceiling.perS.toFixed(2)} create+delete/s; POST p50 ${ceiling.create.p50.toFixed(0)} ms, DELETE p50 ${ceiling.del.p50.toFixed(0)} ms`,
   );
-  if (r.failed.length)
-    results.errors.push(
-      `${r.failed.length} churn calls failed, e.g. ${r.failed[0]!.verb}: ${r.failed[0]!.error}`,
-    );
-  results.churn = { ...r, breakdown: bd, neutronCeiling: ceiling };
+  if (results.churn) results.churn.neutronCeiling = ceiling;
 }
 
 async function write(): Promise<void> {

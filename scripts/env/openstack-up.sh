@@ -340,8 +340,10 @@ EOF
 # Binding a port to its node is admin-only in Neutron's default policy; the role nnet-node (given
 # to the member user nnet-member) grants just that, so N-Net's identity needs no admin. A file of
 # ours in the policy directory: oslo.policy reads it without a restart (neutron.conf unchanged).
+# The draft is written beside the directory, not in it: neutron-server parses every file in
+# policy.d on every request after the directory changes, a half-written draft included (HTTP 500).
 install -d -m 0755 /etc/neutron/policy.d
-cat > /etc/neutron/policy.d/nnet-lab.yaml.new <<EOF
+cat > /etc/neutron/nnet-lab-policy.yaml.new <<EOF
 "create_port:binding:host_id": "rule:admin_only or role:nnet-node"
 "update_port:binding:host_id": "rule:admin_only or role:nnet-node"
 "get_port:binding:host_id": "rule:admin_only or role:nnet-node"
@@ -349,9 +351,9 @@ cat > /etc/neutron/policy.d/nnet-lab.yaml.new <<EOF
 "get_port:binding:vif_details": "rule:admin_only or role:nnet-node"
 "get_port:binding:profile": "rule:admin_only or role:nnet-node"
 EOF
-if cmp -s /etc/neutron/policy.d/nnet-lab.yaml.new /etc/neutron/policy.d/nnet-lab.yaml; then
-  rm -f /etc/neutron/policy.d/nnet-lab.yaml.new
-else mv /etc/neutron/policy.d/nnet-lab.yaml.new /etc/neutron/policy.d/nnet-lab.yaml; fi
+if cmp -s /etc/neutron/nnet-lab-policy.yaml.new /etc/neutron/policy.d/nnet-lab.yaml; then
+  rm -f /etc/neutron/nnet-lab-policy.yaml.new
+else mv /etc/neutron/nnet-lab-policy.yaml.new /etc/neutron/policy.d/nnet-lab.yaml; fi
 cat > "$N/ml2_conf.ini.new" <<EOF
 [ml2]
 type_drivers = geneve,flat,vlan

@@ -396,6 +396,9 @@ describe('faults on one node (SQLite store)', () => {
         assert.ok(err.msg.includes(path), 'the message names the database');
         holder.kill('SIGKILL');
         await new Promise((r) => holder.once('exit', r));
+        // What the undo met on the way (a loaded machine's OVSDB may need a second try), for the record.
+        for (const l of c.agent.lines().filter((x) => /^undo/.test(String(x.msg))))
+          console.log(`agent: ${JSON.stringify(l)}`);
         await assertNoLeaks(c, [p]);
         const again = c.rt.direct(env, conf);
         assert.equal(again.code, 0, again.stdout);

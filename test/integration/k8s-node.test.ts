@@ -17,7 +17,7 @@ import { applyStandin, removeStandin, type StandinService } from '../../lab/kube
 import { httpFrom, lookupFrom as lookupDns } from '../../lab/probes.ts';
 import { DEVICE_OWNER, NODE_PORT_OWNER } from '../../src/resources/index.ts';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
-import type { HarnessResult } from '../support/cni.ts';
+import { cniRuntime, type HarnessResult } from '../support/cni.ts';
 import { PROJECT_ROOT } from '../support/env.ts';
 import { bundleKubenetctl, kubenetctlRunner, userEnv } from '../support/kubenetctl.ts';
 import { createNetns, type TestNetns } from '../support/netns.ts';
@@ -93,6 +93,7 @@ function execAsync(argv: string[]): Promise<{ code: number; stdout: string; stde
 const WEB_LOCAL = '10.96.0.20';
 const WEB_REMOTE = '10.96.0.30';
 const DNS = '10.96.0.10';
+const HOST_PORT = 8080;
 
 describe('a Kubernetes node on N-Net: probes, host network, ClusterIP Services (TCP, UDP/DNS)', () => {
   before(async () => {
@@ -201,6 +202,57 @@ describe('a Kubernetes node on N-Net: probes, host network, ClusterIP Services (
   test('pods on each node resolve a name through the DNS ClusterIP (UDP to dnsmasq on node 2)', async () => {
     await lookupFrom(pods.client1!.netns.name, 'web2.default.svc.cluster.local', DNS);
     await lookupFrom(pods.client2!.netns.name, 'web1.default.svc.cluster.local', DNS);
+  });
+
+  test('hostPort: portmap chained after nnet (libcni, portMappings) answers at node 1’s address, from node 2 and from node 1 itself; DEL removes its rules', async () => {
+    const node1 = c.nodes[0]!;
+    // The runtime as a node runs it: in the node's netns, with nnet's entry followed by portmap.
+    const { cniVersion: _v, name: _n, ...nnet } = c.rts[0]!.plugin;
+    const rt = cniRuntime({
+      prefix: `${PREFIX}-hp`,
+      networkName: String(c.rts[0]!.plugin.name),
+      plugin: nnet,
+      chain: [{ type: 'portmap', capabilities: { portMappings: true }, snat: true }],
+      netns: node1.netnsPath,
+    });
+    cleanups.push(() => rt.remove());
+    const netns = createNetns(PREFIX);
+    cleanups.push(() => netns.remove());
+    const call = {
+      id: `hp1-${Math.random().toString(16).slice(2, 10)}`,
+      netns: netns.path,
+      args: { K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: 'hp1' },
+      portMappings: [{ hostPort: HOST_PORT, containerPort: 80, protocol: 'tcp' as const }],
+    };
+    let added = true;
+    cleanups.push(() => added && rt.call('del', call));
+    const res = ok(await rt.callAsync('add', call), 'ADD through nnet and portmap');
+    const hp1: Pod = {
+      name: 'hp1',
+      node: 0,
+      netns,
+      id: call.id,
+      ip: (res.ips as { address: string }[])[0]!.address.split('/')[0]!,
+    };
+    httpServer(hp1);
+    const natRules = () => node1.exec(['iptables', '-t', 'nat', '-S']).stdout;
+    assert.match(
+      natRules(),
+      new RegExp(`--dport ${HOST_PORT} .*--to-destination ${hp1.ip.replaceAll('.', '\\.')}:80`),
+    );
+    const addr = node1
+      .exec(['ip', '-4', '-o', 'addr', 'show', 'dev', 'br-phy'])
+      .stdout.match(/inet (\S+)\//)?.[1];
+    assert.ok(addr, 'node 1 has an underlay address');
+    assert.equal(await fetchFrom(c.nodes[1]!.netnsName, `http://${addr}:${HOST_PORT}/`), 'served by hp1\n');
+    assert.equal(await fetchFrom(node1.netnsName, `http://${addr}:${HOST_PORT}/`), 'served by hp1\n');
+
+    ok(await rt.callAsync('del', call), 'DEL through nnet and portmap');
+    added = false;
+    assert.doesNotMatch(natRules(), new RegExp(`--dport ${HOST_PORT} `), 'portmap removed its DNAT');
+    const left = await c.neutron.ports.list({ networkId: c.network.id, deviceOwner: DEVICE_OWNER });
+    assert.ok(!left.some((p) => p.fixedIps.some((f) => f.ipAddress === hp1.ip)), 'the pod’s port is gone');
+    assert.equal(await c.store.attachments.get({ containerId: call.id, ifname: 'eth0' }), undefined);
   });
 
   test('the CNI result lists the Service route N-Net installed, and CHECK verifies it', async () => {

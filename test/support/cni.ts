@@ -72,7 +72,14 @@ export interface CniRuntimeOptions {
   cniVersion?: string;
   /** The plugin binary (default: the shipped build, PLUGIN). */
   binary?: string;
+  /** Plugins chained after nnet (e.g. portmap), from Debian's containernetworking-plugins. */
+  chain?: Record<string, unknown>[];
+  /** The netns the runtime runs in (a path), as a node's runtime runs in the node: chained plugins write their rules there. */
+  netns?: string;
 }
+
+/** Where Debian's containernetworking-plugins installs its plugins. */
+export const CNI_PLUGINS_DIR = '/usr/lib/cni';
 
 export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
   const dir = mkdtempSync(join(tmpdir(), `${o.prefix}-cni-`));
@@ -82,6 +89,8 @@ export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
   const logFile = join(dir, 'nnet.log');
   for (const d of [confDir, binDir, cacheDir]) mkdirSync(d, { recursive: true });
   symlinkSync(o.binary ?? PLUGIN, join(binDir, 'nnet'));
+  for (const p of o.chain ?? [])
+    symlinkSync(join(CNI_PLUGINS_DIR, String(p.type)), join(binDir, String(p.type)));
   const name = o.networkName ?? `${o.prefix}-net`;
   const cniVersion = o.cniVersion ?? '1.0.0';
   // libcni passes the ips/mac capabilities only to plugins that declare them.
@@ -94,7 +103,12 @@ export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
     ...o.plugin,
   };
   const conflist = join(confDir, '10-nnet.conflist');
-  writeFileSync(conflist, JSON.stringify({ cniVersion, name, plugins: [plugin] }, null, 2));
+  writeFileSync(
+    conflist,
+    JSON.stringify({ cniVersion, name, plugins: [plugin, ...(o.chain ?? [])] }, null, 2),
+  );
+  // nsenter --net only: the runtime keeps the host's mounts (the agent's socket, /run/netns).
+  const [command, prefixArgs] = o.netns ? ['nsenter', [`--net=${o.netns}`, HARNESS]] : [HARNESS, []];
 
   const argv = (verb: HarnessVerb, c: HarnessCall = { id: 'none' }) => [
     `-confdir=${confDir}`,
@@ -130,7 +144,7 @@ export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
     plugin: { cniVersion, name, ...plugin },
     conflist,
     call(verb, c) {
-      const r = spawnSync(HARNESS, argv(verb, c), {
+      const r = spawnSync(command, [...prefixArgs, ...argv(verb, c)], {
         encoding: 'utf8',
         timeout: (RUNTIME_DEADLINE_S + 30) * 1000,
       });
@@ -138,7 +152,9 @@ export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
     },
     callAsync(verb, c) {
       return new Promise((resolve) => {
-        const child = spawn(HARNESS, argv(verb, c), { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(command, [...prefixArgs, ...argv(verb, c)], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let out = '';
         let err = '';
         child.stdout.on('data', (d) => {
@@ -151,7 +167,7 @@ export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
       });
     },
     spawnCall(verb, c) {
-      return spawn(HARNESS, argv(verb, c), { stdio: 'ignore', detached: true });
+      return spawn(command, [...prefixArgs, ...argv(verb, c)], { stdio: 'ignore', detached: true });
     },
     direct(env, stdin) {
       const r = spawnSync(process.execPath, [PLUGIN], {

@@ -1,0 +1,107 @@
+/**
+ * Warm port pools in the benchmark: the cluster's pool settings switched on (what `kubenetctl set
+ * cluster --pool-min …` writes), node 1's pool filled by its nnet-agent, then rounds of a pod
+ * without a static IP — ADD (a pool hit only moves a warm NIC into the pod), one ping to a pod on
+ * node 2 sent the moment ADD returns (the data path must already pass it), DEL (the port goes back
+ * to the pool). Which ADDs were hits is read from the agent's own log line ("port acquired", source).
+ */
+import { readFileSync } from 'node:fs';
+import { run, sleep } from '../lab/sh.ts';
+import type { PoolSettings } from '../src/store/index.ts';
+import { addNetns, type Bench, delNetns, type Runtime } from './cluster.ts';
+import { newPod, type TimedCall, timed } from './cnilat.ts';
+import type { Endpoint } from './pods.ts';
+
+/** Enough ready ports for the churn's concurrency; DEL recycles up to max. */
+export const BENCH_POOL: PoolSettings = { min: 16, max: 32, batch: 16 };
+
+export interface PooledResult {
+  settings: PoolSettings;
+  /** From switching pools on to node 1's pool holding `min` ready ports. */
+  fillS: number;
+  calls: TimedCall[];
+  /** ADDs whose port came from the pool, and the others (made by ADD: a miss). */
+  hits: number;
+  misses: number;
+  /** The first ping after each ADD returned, to a pod on the other node. */
+  firstPing: { sent: number; lost: number; target: string };
+}
+
+/** Sets (or, with undefined, removes) the cluster's pool settings in its store record. */
+export async function setPools(b: Bench, pool: PoolSettings | undefined): Promise<void> {
+  await b.store.clusters.update(b.cluster, (cur) => {
+    if (!cur) return undefined;
+    const { createdAt: _, pool: __, ...rest } = cur;
+    return pool ? { ...rest, pool } : rest;
+  });
+}
+
+/** Waits (bounded) until the node's agent records a pool with at least `ready` ports; seconds taken. */
+export async function waitPoolReady(
+  b: Bench,
+  node: string,
+  ready: number,
+  deadlineMs = 300_000,
+): Promise<number> {
+  const t0 = performance.now();
+  for (;;) {
+    const rec = await b.store.nodes.get({ cluster: b.cluster, name: node });
+    if ((rec?.pools ?? []).some((p) => p.ready >= ready)) return (performance.now() - t0) / 1000;
+    if (performance.now() - t0 > deadlineMs)
+      throw new Error(`node ${node}'s pool did not reach ${ready} ready ports in ${deadlineMs / 1000} s`);
+    await sleep(500);
+  }
+}
+
+/** containerId → where ADD's port came from ('pool', 'created', 'reserved'), from the agent's log. */
+export function portSources(logFile: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+    if (!line.includes('"port acquired"')) continue;
+    const l = JSON.parse(line) as { containerId?: string; source?: string };
+    if (l.containerId && l.source) out.set(l.containerId, l.source);
+  }
+  return out;
+}
+
+export async function measurePooled(
+  b: Bench,
+  rt: Runtime,
+  o: { pods: number; target: Endpoint; log: (l: string) => void },
+): Promise<Omit<PooledResult, 'settings' | 'fillS'>> {
+  const calls: TimedCall[] = [];
+  let lost = 0;
+  let sent = 0;
+  for (let i = 0; i < o.pods; i++) {
+    const p = newPod(`pool${i}`);
+    await addNetns(b, p.netns);
+    b.record.update((d) => void d.pods.push({ ...p, cniDir: rt.dir }));
+    try {
+      const add = await timed(rt, 'add', 'pooled', p);
+      calls.push(add);
+      if (add.ok) {
+        sent++;
+        const ping = await run('ping', ['-c', '1', '-W', '5', o.target.ip], {
+          netns: p.netns,
+          allowFail: true,
+        });
+        if (ping.code !== 0) lost++;
+      }
+      const del = await timed(rt, 'del', 'pooled', p);
+      calls.push(del);
+      if (del.ok) b.record.removePod(p.containerId);
+    } finally {
+      await delNetns(b, p.netns);
+    }
+    if ((i + 1) % 10 === 0 || i + 1 === o.pods) {
+      const last = calls.slice(-20).filter((x) => x.verb === 'ADD');
+      o.log(
+        `${i + 1}/${o.pods} pooled rounds; last ADDs ${last.map((x) => x.wallMs.toFixed(0)).join(' ')} ms`,
+      );
+    }
+  }
+  const sources = portSources(rt.logFile);
+  const adds = calls.filter((c) => c.verb === 'ADD' && c.ok);
+  const hits = adds.filter((c) => sources.get(c.containerId) === 'pool').length;
+  return { calls, hits, misses: adds.length - hits, firstPing: { sent, lost, target: o.target.ip } };
+}
