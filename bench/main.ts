@@ -27,6 +27,7 @@ import {
   bindingPutMs,
   breakdown,
   churn,
+  leaks,
   measureCniLatency,
   neutronCeiling,
   readPluginLog,
@@ -45,7 +46,7 @@ import {
 } from './datapath.ts';
 import { loadSampler, machine } from './machine.ts';
 import { barePod, cniPod, delCniPods, type Endpoint, flannelHosts, flannelPod } from './pods.ts';
-import { BENCH_POOL, measurePooled, setPools, waitPoolReady } from './pools.ts';
+import { BENCH_POOL, measurePooled, setPools, waitPoolReady, waitPoolsDrained } from './pools.ts';
 import { measureFirstFetch, measureProcesses } from './process.ts';
 import { computeTargets, markdown, type Results, serviceSummary } from './report.ts';
 import {
@@ -349,6 +350,21 @@ async function cni(b: Bench): Promise<void> {
  * ports), 64 ADDs at once, and what Neutron alone sustains next to it. Pools off again at the end.
  */
 async function churnPhase(b: Bench): Promise<void> {
+  // Neutron's own ceiling first, while no pool refills or drains compete with it.
+  load.phase('ceiling');
+  const ceiling = await log.step(
+    `Neutron alone: ${settings.ceilingPorts} ports created (bound) and deleted, ${settings.churnConcurrency} at a time, no plugin`,
+    () =>
+      neutronCeiling(b, {
+        ports: settings.ceilingPorts,
+        concurrency: settings.churnConcurrency,
+        node: b.nodes[0].name,
+      }),
+  );
+  log.info(
+    `${ceiling.perS.toFixed(2)} create+delete/s; POST p50 ${ceiling.create.p50.toFixed(0)} ms, DELETE p50 ${ceiling.del.p50.toFixed(0)} ms`,
+  );
+
   load.phase('pools');
   const rt = b.runtime(1, 'internal');
   const node = b.nodes[0].name;
@@ -422,7 +438,7 @@ async function churnPhase(b: Bench): Promise<void> {
       results.errors.push(
         `${r.failed.length} churn calls failed, e.g. ${r.failed[0]!.verb}: ${r.failed[0]!.error}`,
       );
-    results.churn = { ...r, breakdown: churnBd };
+    results.churn = { ...r, breakdown: churnBd, neutronCeiling: ceiling };
 
     load.phase('parallel');
     const par = await log.step(`${PARALLEL_ADDS} ADDs at once on ${node}, then each pod's DEL`, () =>
@@ -449,21 +465,15 @@ async function churnPhase(b: Bench): Promise<void> {
     await delTarget();
     await setPools(b, undefined);
   }
-
-  load.phase('ceiling');
-  const ceiling = await log.step(
-    `Neutron alone: ${settings.ceilingPorts} ports created (bound) and deleted, ${settings.churnConcurrency} at a time, no plugin`,
-    () =>
-      neutronCeiling(b, {
-        ports: settings.ceilingPorts,
-        concurrency: settings.churnConcurrency,
-        node: b.nodes[0].name,
-      }),
-  );
-  log.info(
-    `${ceiling.perS.toFixed(2)} create+delete/s; POST p50 ${ceiling.create.p50.toFixed(0)} ms, DELETE p50 ${ceiling.del.p50.toFixed(0)} ms`,
-  );
-  if (results.churn) results.churn.neutronCeiling = ceiling;
+  // With the pools drained, whatever N-Net port is left on the nodes and in Neutron is a leak.
+  await log.step('pools off: the agents drain them', () => waitPoolsDrained(b));
+  if (results.churn) {
+    results.churn.leaks = await leaks(b);
+    const l = results.churn.leaks;
+    log.info(
+      `left after churn, 64 at once and the drain: ${l.neutronPorts.length} Neutron ports, ${l.ovsPorts.length} OVS ports, ${l.hostLinks.length} host links, ${l.attachments.length} attachments, ${l.podConfigs.length} pod configs`,
+    );
+  }
 }
 
 async function write(): Promise<void> {

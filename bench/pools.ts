@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { run, sleep } from '../lab/sh.ts';
+import { poolDeviceId } from '../src/resources/index.ts';
 import type { PoolSettings } from '../src/store/index.ts';
 import { addNetns, type Bench, delNetns, type Runtime } from './cluster.ts';
 import { newPod, type TimedCall, timed } from './cnilat.ts';
@@ -50,6 +51,22 @@ export async function waitPoolReady(
     if (performance.now() - t0 > deadlineMs)
       throw new Error(`node ${node}'s pool did not reach ${ready} ready ports in ${deadlineMs / 1000} s`);
     await sleep(500);
+  }
+}
+
+/** Waits (bounded) until no pool port of either node is left in Neutron: the drain that follows pools off. */
+export async function waitPoolsDrained(b: Bench, deadlineMs = 300_000): Promise<void> {
+  const names = new Set(b.nodes.map((n) => poolDeviceId(n.name)));
+  const t0 = performance.now();
+  for (;;) {
+    const ports = await b.admin.ports.list({ networkId: b.network.id });
+    const left = ports.filter((p) => names.has(p.name) || names.has(p.deviceId)).length;
+    if (left === 0) return;
+    if (performance.now() - t0 > deadlineMs)
+      throw new Error(
+        `${left} pool ports still in Neutron ${deadlineMs / 1000} s after pools were switched off`,
+      );
+    await sleep(1000);
   }
 }
 

@@ -554,7 +554,7 @@ export function markdown(r: Results): string {
     );
     out.push('');
     out.push(
-      `Left afterwards: ${c.leaks.neutronPorts.length} N-Net Neutron ports, ${c.leaks.ovsPorts.length} OVS ports, ${c.leaks.hostLinks.length} host links, ${c.leaks.attachments.length} attachment rows, ${c.leaks.podConfigs.length} pod configs.`,
+      `Left after the churn, the 64 ADDs at once and the pools' drain: ${c.leaks.neutronPorts.length} N-Net Neutron ports, ${c.leaks.ovsPorts.length} OVS ports, ${c.leaks.hostLinks.length} host links, ${c.leaks.attachments.length} attachment rows, ${c.leaks.podConfigs.length} pod configs.`,
     );
     out.push('');
     out.push(breakdownTable({ 'churn ADD': c.breakdown }));

@@ -119,8 +119,10 @@ export interface TestClusterOptions {
   /** 1 (default) or 2 nodes. */
   nodes?: 1 | 2;
   /**
-   * Whose credentials the cluster (its plugin and agents) and the fixture use: the env's admin
-   * (default), or its least-privilege user, a member of project nnet-ci with the nnet-node role.
+   * Whose credentials the cluster (its plugin and agents) and the fixture use: the env's
+   * least-privilege user, a member of project nnet-ci with the nnet-node role (the default, as a
+   * production cluster runs), or its admin where a test needs what only admin may do. A test with
+   * a `project` of its own uses admin scoped to that project.
    */
   identity?: 'admin' | 'member';
   /**
@@ -151,7 +153,7 @@ export async function startTestCluster(o: TestClusterOptions): Promise<TestClust
       if (o.backend === 'etcd' && !o.storeUrl) await wipeEtcdPrefix(env.etcdUrl, `/${name}`);
       await store.close();
     });
-    const cloud = o.identity === 'member' ? env.memberCloud : env.cloud;
+    const cloud = o.identity === 'admin' || o.project ? env.cloud : env.memberCloud;
     const neutron = adminNeutron(env, join(dir, 'tokens'), cloud);
     const network = await neutron.networks.create({
       name: `${name}-net`,
