@@ -348,6 +348,13 @@ export function computeTargets(r: Results): Target[] {
 
 // ---------------------------------------------------------------- Markdown
 
+/** The call with the median wall time of each kind, one line each, as its log tells it. */
+function typicalCalls(bd: Record<string, Breakdown>): string[] {
+  return Object.entries(bd).map(
+    ([k, b]) => `- **${k}** (wall ${fmt(b.typicalWallMs, 0)} ms): ${timeline(b)}`,
+  );
+}
+
 function table(head: string[], rows: (string | number)[][]): string {
   const line = (r: (string | number)[]) => `| ${r.map(String).join(' | ')} |`;
   return [line(head), `|${head.map(() => '---').join('|')}|`, ...rows.map(line)].join('\n');
@@ -514,10 +521,7 @@ export function markdown(r: Results): string {
     out.push(
       "The call with the median wall time of each kind, as its log tells it (ms since the plugin's runPlugin started; a Neutron line is written when the reply is in, with the request's duration):",
     );
-    out.push('');
-    for (const [k, b] of Object.entries(r.cni.breakdown))
-      out.push(`- **${k}** (wall ${fmt(b.typicalWallMs, 0)} ms): ${timeline(b)}`);
-    out.push('');
+    out.push('', ...typicalCalls(r.cni.breakdown), '');
   }
 
   if (r.pools) {
@@ -528,11 +532,7 @@ export function markdown(r: Results): string {
       `The cluster's pools on (min ${p.settings.min}, max ${p.settings.max}, batch ${p.settings.batch}, as \`kubenetctl set cluster --pool-min …\` writes them): node 1's agent had ${p.settings.min} ports made in bulk, bound, pre-plugged and claimed by OVN ${p.fillS.toFixed(1)} s later. Then ${r.settings.cniPods} rounds, one at a time, of a pod without a static IP: ADD, one ping to a pod on node 2 (${p.firstPing.target}) sent the moment ADD returned, DEL (the port goes back to the pool). ${p.hits} ADDs took a pool port, ${p.misses} made one (a miss). First pings lost: **${p.firstPing.lost} of ${p.firstPing.sent}**.`,
     );
     out.push('');
-    out.push(breakdownTable(p.breakdown));
-    out.push('');
-    for (const [k, b] of Object.entries(p.breakdown))
-      out.push(`- **${k}** (wall ${fmt(b.typicalWallMs, 0)} ms): ${timeline(b)}`);
-    out.push('');
+    out.push(breakdownTable(p.breakdown), '', ...typicalCalls(p.breakdown), '');
   }
 
   if (r.parallel) {

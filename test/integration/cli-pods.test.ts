@@ -655,7 +655,8 @@ describe('with the CNI plugin on an OVS node (libcni harness)', () => {
     t.after(() => c.stop());
     const pod = createNetns('nntk');
     t.after(() => pod.remove());
-    const cniEnv = { NNET_STORE: c.storeUrl, NNET_CLUSTER: c.name };
+    // The cluster's own project member reserves (as its users would): the plugin, a member too, binds it.
+    const cniEnv = { NNET_STORE: c.storeUrl, NNET_CLUSTER: c.name, OS_CLOUD: c.env.memberCloud };
     const kctl = (args: string[]) => {
       const r = kubenetctl(args, { env: cniEnv });
       assert.equal(r.status, 0, `kubenetctl ${args.join(' ')}: ${r.stderr}`);

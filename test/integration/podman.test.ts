@@ -38,7 +38,8 @@ function kubenetctl(args: string[]) {
       NNET_STORE: c.storeUrl,
       NNET_CLUSTER: c.name,
       OS_CLIENT_CONFIG_FILE: c.env.cloudsYaml,
-      OS_CLOUD: c.env.cloud,
+      // A member of the cluster's project reserves, as the cluster's users do.
+      OS_CLOUD: c.env.memberCloud,
       NNET_TOKEN_CACHE_DIR: join(c.rt.dir, 'ctl-tokens'),
     },
     timeout: 120_000,
