@@ -472,7 +472,8 @@ describe('Neutron failing behind a proxy (503, dropped connections)', () => {
   // The proxy runs in this process: every plugin call must be asynchronous (a spawnSync would
   // block the proxy and the plugin would wait for it forever).
   before(async () => {
-    c = await startTestCluster({ prefix: 'nnta', backend: 'sqlite' });
+    // Admin: the test gives the cluster a Keystone region of its own, whose endpoint is the proxy.
+    c = await startTestCluster({ prefix: 'nnta', backend: 'sqlite', identity: 'admin' });
     proxy = await startNeutronProxy(c.env.neutronUrl);
     undo.push(() => proxy.close());
     // A region of our own whose network endpoint is the proxy; the cluster uses that region, so
