@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { run, sleep } from '../lab/sh.ts';
 import { poolDeviceId } from '../src/resources/index.ts';
 import type { PoolSettings } from '../src/store/index.ts';
+import { setPoolSettings } from '../test/support/pools.ts';
 import { addNetns, type Bench, delNetns, type Runtime } from './cluster.ts';
 import { newPod, type TimedCall, timed } from './cnilat.ts';
 import type { Endpoint } from './pods.ts';
@@ -29,13 +30,8 @@ export interface PooledResult {
 }
 
 /** Sets (or, with undefined, removes) the cluster's pool settings in its store record. */
-export async function setPools(b: Bench, pool: PoolSettings | undefined): Promise<void> {
-  await b.store.clusters.update(b.cluster, (cur) => {
-    if (!cur) return undefined;
-    const { createdAt: _, pool: __, ...rest } = cur;
-    return pool ? { ...rest, pool } : rest;
-  });
-}
+export const setPools = (b: Bench, pool: PoolSettings | undefined): Promise<void> =>
+  setPoolSettings({ store: b.store, name: b.cluster }, pool);
 
 /** Waits (bounded) until the node's agent records a pool with at least `ready` ports; seconds taken. */
 export async function waitPoolReady(

@@ -108,9 +108,9 @@ export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
     JSON.stringify({ cniVersion, name, plugins: [plugin, ...(o.chain ?? [])] }, null, 2),
   );
   // nsenter --net only: the runtime keeps the host's mounts (the agent's socket, /run/netns).
-  const [command, prefixArgs] = o.netns ? ['nsenter', [`--net=${o.netns}`, HARNESS]] : [HARNESS, []];
-
+  const command = o.netns ? 'nsenter' : HARNESS;
   const argv = (verb: HarnessVerb, c: HarnessCall = { id: 'none' }) => [
+    ...(o.netns ? [`--net=${o.netns}`, HARNESS] : []),
     `-confdir=${confDir}`,
     `-bindir=${binDir}`,
     `-cachedir=${cacheDir}`,
@@ -144,7 +144,7 @@ export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
     plugin: { cniVersion, name, ...plugin },
     conflist,
     call(verb, c) {
-      const r = spawnSync(command, [...prefixArgs, ...argv(verb, c)], {
+      const r = spawnSync(command, argv(verb, c), {
         encoding: 'utf8',
         timeout: (RUNTIME_DEADLINE_S + 30) * 1000,
       });
@@ -152,7 +152,7 @@ export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
     },
     callAsync(verb, c) {
       return new Promise((resolve) => {
-        const child = spawn(command, [...prefixArgs, ...argv(verb, c)], {
+        const child = spawn(command, argv(verb, c), {
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         let out = '';
@@ -167,7 +167,7 @@ export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
       });
     },
     spawnCall(verb, c) {
-      return spawn(command, [...prefixArgs, ...argv(verb, c)], { stdio: 'ignore', detached: true });
+      return spawn(command, argv(verb, c), { stdio: 'ignore', detached: true });
     },
     direct(env, stdin) {
       const r = spawnSync(process.execPath, [PLUGIN], {

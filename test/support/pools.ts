@@ -36,7 +36,7 @@ export async function poolView(c: TestCluster): Promise<PoolView> {
 
 /** Sets the cluster's pool settings in its store record (what kubenetctl set cluster does). */
 export async function setPoolSettings(
-  c: TestCluster,
+  c: Pick<TestCluster, 'store' | 'name'>,
   pool: { min: number; max: number; batch: number } | undefined,
 ): Promise<void> {
   await c.store.clusters.update(c.name, (cur) => {
