@@ -1,10 +1,15 @@
 /**
  * The SQLite backend: one file per node, shared by every `nnet` process on it. WAL lets readers
- * run beside the one writer; writers queue on SQLite's lock for up to the busy timeout. Each
+ * run beside the one writer; writers wait for SQLite's lock for up to the busy timeout. Each
  * table has its key fields and index fields as columns and the whole record as JSON in `data`.
+ *
+ * better-sqlite3 is synchronous, and SQLite's own busy handler sleeps inside the call: in the
+ * agent one locked write would stop every other request (OVSDB replies, Neutron calls) for the
+ * whole busy timeout. So SQLite's handler is off and the wait is ours, between event-loop turns.
  */
 import { closeSync, constants, fchmodSync, fstatSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type BetterSqlite3 from 'better-sqlite3';
 import { StoreError } from '../errors/index.ts';
 import type { Logger } from '../log/index.ts';
@@ -63,6 +68,19 @@ export async function openSqlite(path: string, options: SqliteOptions = {}): Pro
   const location = `sqlite:${path}`;
   const busyMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   const fail = (e: unknown, doing: string) => sqliteFailure(e, location, path, busyMs, doing);
+  /** Runs one synchronous step, trying again while another process holds the lock. */
+  const whileLocked = async <T>(step: () => T, doing: string): Promise<T> => {
+    const deadline = Date.now() + busyMs;
+    for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
+      try {
+        return step();
+      } catch (e) {
+        const left = deadline - Date.now();
+        if (!isBusy(e) || left <= 0) throw fail(e, doing);
+        await sleep(Math.min(pause, left));
+      }
+    }
+  };
   prepareFile(path, location);
 
   let Database: typeof BetterSqlite3;
@@ -73,9 +91,13 @@ export async function openSqlite(path: string, options: SqliteOptions = {}): Pro
   }
   let db: BetterSqlite3.Database | undefined;
   try {
-    db = new Database(path, { timeout: busyMs });
-    db.pragma('journal_mode = WAL');
-    migrateSqlite(db, options.migrations ?? SQLITE_MIGRATIONS, location, options.logger);
+    db = new Database(path, { timeout: 0 });
+    const opened = db;
+    await whileLocked(() => opened.pragma('journal_mode = WAL'), 'opening the database');
+    await whileLocked(
+      () => migrateSqlite(opened, options.migrations ?? SQLITE_MIGRATIONS, location, options.logger),
+      'opening the database',
+    );
   } catch (e) {
     db?.close();
     throw fail(e, 'opening the database');
@@ -106,60 +128,60 @@ export async function openSqlite(path: string, options: SqliteOptions = {}): Pro
   return {
     location,
     async get(t, key) {
-      try {
-        return readRow(t, key);
-      } catch (e) {
-        throw fail(e, `reading ${describeKey(t, key)}`);
-      }
+      return whileLocked(() => readRow(t, key), `reading ${describeKey(t, key)}`);
     },
     async list(t, filter: RowFilter): Promise<Row[]> {
       const fields = Object.keys(filter);
       const where = fields.length ? ` WHERE ${fields.map((f) => `${column(f)} = ?`).join(' AND ')}` : '';
       const keyCols = t.keyFields.map(column).join(', ');
-      try {
-        const rows = prepare(`SELECT ${keyCols}, data FROM ${t.name}${where} ORDER BY ${keyCols}`)
-          .raw()
-          .all(...fields.map((f) => filter[f])) as string[][];
-        return rows.map((r) => ({ key: r.slice(0, -1), data: r.at(-1)! }));
-      } catch (e) {
-        throw fail(e, `listing ${t.name}`);
-      }
+      const rows = await whileLocked(
+        () =>
+          prepare(`SELECT ${keyCols}, data FROM ${t.name}${where} ORDER BY ${keyCols}`)
+            .raw()
+            .all(...fields.map((f) => filter[f])) as string[][],
+        `listing ${t.name}`,
+      );
+      return rows.map((r) => ({ key: r.slice(0, -1), data: r.at(-1)! }));
     },
     async insert(t, key, row) {
-      try {
-        prepare(insertSql(t)).run(...writeValues(key, row));
-      } catch (e) {
-        if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
-          throw new StoreError('conflict', `store ${location}: ${describeKey(t, key)} already exists`);
-        throw fail(e, `creating ${describeKey(t, key)}`);
-      }
+      await whileLocked(
+        () => {
+          try {
+            prepare(insertSql(t)).run(...writeValues(key, row));
+          } catch (e) {
+            if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+              throw new StoreError('conflict', `store ${location}: ${describeKey(t, key)} already exists`);
+            throw e;
+          }
+        },
+        `creating ${describeKey(t, key)}`,
+      );
     },
     async update(t, key, fn) {
       const upsert = `${insertSql(t)} ON CONFLICT DO UPDATE SET ${[...t.indexFields.map(column), 'data']
         .map((c) => `${c} = excluded.${c}`)
         .join(', ')}`;
-      try {
-        // IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
-        // writes can fail with SQLITE_BUSY without waiting when another process wrote meanwhile.
-        return conn
-          .transaction(() => {
-            const current = readRow(t, key);
-            const row = fn(current);
-            if (!row) return current;
-            prepare(upsert).run(...writeValues(key, row));
-            return row.data;
-          })
-          .immediate();
-      } catch (e) {
-        throw fail(e, `updating ${describeKey(t, key)}`);
-      }
+      // IMMEDIATE takes the write lock up front, before fn runs: fn sees the row it replaces,
+      // and a busy lock fails the whole step (to be tried again) rather than half of it.
+      return whileLocked(
+        () =>
+          conn
+            .transaction(() => {
+              const current = readRow(t, key);
+              const row = fn(current);
+              if (!row) return current;
+              prepare(upsert).run(...writeValues(key, row));
+              return row.data;
+            })
+            .immediate(),
+        `updating ${describeKey(t, key)}`,
+      );
     },
     async delete(t, key) {
-      try {
-        return prepare(`DELETE FROM ${t.name} WHERE ${keyWhere(t)}`).run(...key).changes > 0;
-      } catch (e) {
-        throw fail(e, `deleting ${describeKey(t, key)}`);
-      }
+      return whileLocked(
+        () => prepare(`DELETE FROM ${t.name} WHERE ${keyWhere(t)}`).run(...key).changes > 0,
+        `deleting ${describeKey(t, key)}`,
+      );
     },
     async close() {
       conn.close();

@@ -100,6 +100,31 @@ test('a database locked by another writer past the busy timeout fails with Store
   }
 });
 
+test('a writer waiting for the lock leaves its process free: the holder in the same process lets go, and the write lands', async () => {
+  // The agent serves many requests in one process; a wait inside SQLite's busy handler would stop
+  // them all. Here the holder can only let go from a timer of this process while the write waits.
+  const path = join(freshDir(), 'nnet.db');
+  const store = await openStore(`sqlite:${path}`, { busyTimeoutMs: 120_000 });
+  const other = new Database(path);
+  try {
+    other.exec('BEGIN EXCLUSIVE');
+    let timerRan = false;
+    setTimeout(() => {
+      timerRan = true;
+      other.exec('ROLLBACK');
+    }, 200);
+    await store.attachments.create(attachment('a2'));
+    assert.ok(timerRan, 'the holder let go from this process while the write waited');
+    assert.deepEqual(
+      (await store.attachments.list()).map((a) => a.containerId),
+      ['a2'],
+    );
+  } finally {
+    other.close();
+    await store.close();
+  }
+});
+
 test('a file of random bytes fails with StoreError corrupt naming the file, and is left untouched', async () => {
   const dir = freshDir();
   mkdirSync(dir);
