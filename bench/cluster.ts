@@ -143,6 +143,8 @@ async function startNodeAgent(state: StateFile, rt: Runtime): Promise<TestAgent>
     conflist: rt.conflist,
     socket,
     logFile: join(BENCH_DIR, rt.node.name, 'nnet-agent.log'),
+    // Often enough that the growth measure (bench/growth.ts) sees a reconcile at each level soon.
+    args: ['--reconcile-interval', '15s'],
     onSpawn: (pid) =>
       state.update((s) => {
         s.pids.push({ label: `${rt.node.name}${AGENT_LABEL}`, pid, marker: socket });

@@ -44,9 +44,17 @@ import {
   PLUGINS,
   waitConnected,
 } from './datapath.ts';
+import { measureGrowth } from './growth.ts';
 import { loadSampler, machine } from './machine.ts';
 import { barePod, cniPod, delCniPods, type Endpoint, flannelHosts, flannelPod } from './pods.ts';
-import { BENCH_POOL, measurePooled, setPools, waitPoolReady, waitPoolsDrained } from './pools.ts';
+import {
+  BENCH_POOL,
+  countOutcomes,
+  measurePooled,
+  setPools,
+  waitPoolReady,
+  waitPoolsDrained,
+} from './pools.ts';
 import { measureFirstFetch, measureProcesses } from './process.ts';
 import { computeTargets, markdown, type Results, serviceSummary } from './report.ts';
 import {
@@ -71,6 +79,9 @@ const { values: a } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     'ceiling-ports': { type: 'string', default: '40' },
     'process-runs': { type: 'string', default: '20' },
+    // Pods resident on node 1 at each step of the growth measure ('' skips it).
+    growth: { type: 'string', default: '10,100,300' },
+    'growth-rounds': { type: 'string', default: '10' },
     only: { type: 'string', default: 'process,datapath,cni,churn' },
     out: { type: 'string', default: join(PROJECT_ROOT, 'docs/benchmarks') },
     // Re-renders results.md and the charts from OUT/results.json, measuring nothing.
@@ -89,6 +100,12 @@ const settings = {
   churnConcurrency: int(a.concurrency, 1),
   ceilingPorts: int(a['ceiling-ports'], 1),
   processRuns: int(a['process-runs'], 1),
+  growthLevels: a.growth
+    .split(',')
+    .filter((x) => x.trim() !== '')
+    .map((x) => int(x, 1))
+    .sort((x, y) => x - y),
+  growthRounds: int(a['growth-rounds'], 1),
   networkMtu: 0,
   store: 'etcd',
   datapathType: 'netdev' as const,
@@ -438,7 +455,11 @@ async function churnPhase(b: Bench): Promise<void> {
       results.errors.push(
         `${r.failed.length} churn calls failed, e.g. ${r.failed[0]!.verb}: ${r.failed[0]!.error}`,
       );
-    results.churn = { ...r, breakdown: churnBd, neutronCeiling: ceiling };
+    const outcomes = countOutcomes(rt.logFile, r.calls);
+    log.info(
+      `churn ADDs: ${outcomes.hits} pool hits, ${outcomes.misses} misses, ${outcomes.claimTimeouts} answered after OVN's claim wait ran out`,
+    );
+    results.churn = { ...r, ...outcomes, breakdown: churnBd, neutronCeiling: ceiling };
 
     load.phase('parallel');
     const par = await log.step(`${PARALLEL_ADDS} ADDs at once on ${node}, then each pod's DEL`, () =>
@@ -461,6 +482,22 @@ async function churnPhase(b: Bench): Promise<void> {
     log.info(
       `${results.parallel.ok}/${PARALLEL_ADDS} ADDs succeeded; ADD p50 ${par.add.p50.toFixed(0)} ms, max ${par.add.max.toFixed(0)} ms`,
     );
+
+    if (settings.growthLevels.length > 0) {
+      load.phase('growth');
+      results.growth = await log.step(
+        `growth: ${settings.growthLevels.join(', ')} pods resident on ${node}; at each, ${settings.growthRounds} pooled ADD+DEL rounds and the agent's next reconcile`,
+        () =>
+          measureGrowth(b, rt, {
+            levels: settings.growthLevels,
+            rounds: settings.growthRounds,
+            concurrency: settings.churnConcurrency,
+            metricsUrl: b.agents[0].metricsUrl,
+            reconcileDeadlineMs: 5 * 60_000,
+            log: log.info,
+          }),
+      );
+    }
   } finally {
     await delTarget();
     await setPools(b, undefined);

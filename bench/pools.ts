@@ -66,15 +66,38 @@ export async function waitPoolsDrained(b: Bench, deadlineMs = 300_000): Promise<
   }
 }
 
-/** containerId → where ADD's port came from ('pool', 'created', 'reserved'), from the agent's log. */
-export function portSources(logFile: string): Map<string, string> {
-  const out = new Map<string, string>();
+/**
+ * Per ADD of the log (by container id): where its port came from, and whether it answered only
+ * after ovn-controller's claim wait ran out (the warning follows its "port acquired" line).
+ */
+export function addOutcomes(logFile: string): Map<string, { source: string; claimTimedOut: boolean }> {
+  const out = new Map<string, { source: string; claimTimedOut: boolean }>();
+  const holder = new Map<string, string>();
   for (const line of readFileSync(logFile, 'utf8').split('\n')) {
-    if (!line.includes('"port acquired"')) continue;
-    const l = JSON.parse(line) as { containerId?: string; source?: string };
-    if (l.containerId && l.source) out.set(l.containerId, l.source);
+    const acquired = line.includes('"port acquired"');
+    if (!acquired && !line.includes('has not claimed the port')) continue;
+    const l = JSON.parse(line) as { containerId?: string; source?: string; portId?: string };
+    if (acquired && l.containerId && l.source) {
+      out.set(l.containerId, { source: l.source, claimTimedOut: false });
+      if (l.portId) holder.set(l.portId, l.containerId);
+    } else if (!acquired && l.portId) {
+      const o = out.get(holder.get(l.portId) ?? '');
+      if (o) o.claimTimedOut = true;
+    }
   }
   return out;
+}
+
+/** Of these ADDs: how many took a pool port, made one, or waited out OVN's claim. */
+export function countOutcomes(logFile: string, adds: readonly TimedCall[]) {
+  const outcomes = addOutcomes(logFile);
+  const ok = adds.filter((c) => c.verb === 'ADD' && c.ok);
+  const hits = ok.filter((c) => outcomes.get(c.containerId)?.source === 'pool').length;
+  return {
+    hits,
+    misses: ok.length - hits,
+    claimTimeouts: ok.filter((c) => outcomes.get(c.containerId)?.claimTimedOut).length,
+  };
 }
 
 export async function measurePooled(
@@ -113,8 +136,6 @@ export async function measurePooled(
       );
     }
   }
-  const sources = portSources(rt.logFile);
-  const adds = calls.filter((c) => c.verb === 'ADD' && c.ok);
-  const hits = adds.filter((c) => sources.get(c.containerId) === 'pool').length;
-  return { calls, hits, misses: adds.length - hits, firstPing: { sent, lost, target: o.target.ip } };
+  const { hits, misses } = countOutcomes(rt.logFile, calls);
+  return { calls, hits, misses, firstPing: { sent, lost, target: o.target.ip } };
 }

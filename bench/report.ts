@@ -17,6 +17,7 @@ import {
   rttOf,
   SERVICE_LABEL,
 } from './datapath.ts';
+import type { GrowthResult } from './growth.ts';
 import type { LoadSample, Machine } from './machine.ts';
 import type { Endpoint } from './pods.ts';
 import type { PooledResult } from './pools.ts';
@@ -33,6 +34,8 @@ export interface Settings {
   churnConcurrency: number;
   ceilingPorts: number;
   processRuns: number;
+  growthLevels: number[];
+  growthRounds: number;
   networkMtu: number;
   store: string;
   datapathType: 'netdev';
@@ -74,6 +77,8 @@ export interface Results {
   };
   /** Warm pools on: pooled ADD/DEL rounds, with the first ping after each ADD. */
   pools?: PooledResult & { breakdown: Record<string, Breakdown> };
+  /** ADD, DEL and the agent's reconcile with more and more pods resident on node 1. */
+  growth?: GrowthResult;
   /** ADDs started all at once on one node (pools on), each followed by its DEL. */
   parallel?: {
     pods: number;
@@ -83,6 +88,10 @@ export interface Results {
     failed: { verb: string; error: string }[];
   };
   churn?: Omit<ChurnResult, 'calls'> & {
+    /** ADDs that took a pool port, made their own, or answered after OVN's claim wait ran out. */
+    hits: number;
+    misses: number;
+    claimTimeouts: number;
     breakdown: Breakdown;
     calls: TimedCall[];
     neutronCeiling?: NeutronCeiling;
@@ -545,12 +554,31 @@ export function markdown(r: Results): string {
     out.push('');
   }
 
+  if (r.growth && r.growth.levels.length > 0) {
+    const g = r.growth;
+    out.push('## How cost grows with the pods on the node');
+    out.push('');
+    out.push(
+      `Pods without a static IP were added to node 1 through libcni (pools on) and kept: at each number of resident pods, ${g.rounds} rounds, one at a time, of one more pod's ADD and DEL, then the agent's next whole reconcile (\`nnet_reconcile_duration_seconds\`: the sweep of attachments, OVS and Neutron, the node's own ports, the pools). The resident pods were deleted at the end.${g.residentFailures.length ? ` Resident ADDs that failed: ${g.residentFailures.length} (e.g. ${g.residentFailures[0]}).` : ''}`,
+    );
+    out.push('');
+    out.push(
+      '| pods on the node | ADD p50 | ADD p99 | DEL p50 | Neutron calls per ADD / DEL | pool hits / misses | reconcile ms | failed calls |',
+    );
+    out.push('|---|---|---|---|---|---|---|---|');
+    for (const l of g.levels)
+      out.push(
+        `| ${l.resident} | ${fmt(l.add.p50, 0)} | ${fmt(l.add.p99, 0)} | ${fmt(l.del.p50, 0)} | ${l.neutronCallsPerAdd} / ${l.neutronCallsPerDel} | ${l.hits} / ${l.misses} | ${fmt(l.reconcileMs, 0)} | ${l.failed} |`,
+      );
+    out.push('');
+  }
+
   if (r.churn) {
     const c = r.churn;
     out.push('## Churn');
     out.push('');
     out.push(
-      `${c.pods} pods on node 1, ${c.concurrency} at a time, each ADD then DEL (pools on: ADD takes a pool port, DEL gives it back): **${c.podsPerS.toFixed(2)} pods/s** (${c.totalS.toFixed(1)} s). ADD p50 ${fmt(c.add.p50, 0)} ms / p99 ${fmt(c.add.p99, 0)} ms, DEL p50 ${fmt(c.del.p50, 0)} ms / p99 ${fmt(c.del.p99, 0)} ms under that concurrency; ${c.failed.length} failed calls.`,
+      `${c.pods} pods on node 1, ${c.concurrency} at a time, each ADD then DEL (pools on: ADD takes a pool port, DEL gives it back): **${c.podsPerS.toFixed(2)} pods/s** (${c.totalS.toFixed(1)} s). ADD p50 ${fmt(c.add.p50, 0)} ms / p99 ${fmt(c.add.p99, 0)} ms, DEL p50 ${fmt(c.del.p50, 0)} ms / p99 ${fmt(c.del.p99, 0)} ms under that concurrency; ${c.failed.length} failed calls. Of the ADDs, ${c.hits} took a pool port and ${c.misses} made their own (misses); ${c.claimTimeouts} answered only after OVN's claim wait ran out.`,
     );
     out.push('');
     out.push(

@@ -243,6 +243,12 @@ export function createAgent(o: AgentOptions): Agent {
   }
 
   async function reconcile(graceMs = o.graceMs): Promise<SweepReport | undefined> {
+    const t0 = performance.now();
+    const took = () => {
+      const s = (performance.now() - t0) / 1000;
+      metrics.reconcileDuration.observe(s);
+      return Math.round(s * 1000);
+    };
     try {
       const report = await withCtx(async (ctx) => {
         await reportNode(ctx.store, ctx.cluster, ctx.node, o.reconcileIntervalMs);
@@ -259,9 +265,10 @@ export function createAgent(o: AgentOptions): Agent {
       if (report.errors.length > 0) metrics.errors.inc({ operation: 'reconcile' }, report.errors.length);
       metrics.reconciles.inc({ result: report.errors.length > 0 ? 'error' : 'ok' });
       const did = Object.values(counts).some((n) => n > 0) || report.errors.length > 0;
-      (did ? log.info : log.debug)('reconciled', { ...counts, errors: report.errors });
+      (did ? log.info : log.debug)('reconciled', { ...counts, errors: report.errors, ms: took() });
       return report;
     } catch (e) {
+      took();
       metrics.reconciles.inc({ result: 'error' });
       fail('reconcile', 'reconciling the node', e);
       return undefined;

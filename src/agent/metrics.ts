@@ -143,6 +143,7 @@ export interface AgentMetrics {
   /** What reconciles released or removed, by kind. */
   reconcileActions: Counter;
   reconciles: Counter;
+  reconcileDuration: Histogram;
   /** NICs restored after ovs-vswitchd recreated their device. */
   replugs: Counter;
   /** Failures, by the agent's operation. */
@@ -164,6 +165,7 @@ export interface AgentMetrics {
 }
 
 export const CNI_BUCKETS_S = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
+export const RECONCILE_BUCKETS_S = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120] as const;
 
 export function createMetrics(): AgentMetrics {
   const m = {
@@ -182,6 +184,11 @@ export function createMetrics(): AgentMetrics {
       { result: 'ok' },
       { result: 'error' },
     ]),
+    reconcileDuration: histogram(
+      'nnet_reconcile_duration_seconds',
+      "Duration of the node's reconciles (sweep, node ports, pools).",
+      RECONCILE_BUCKETS_S,
+    ),
     replugs: counter('nnet_replugs_total', 'Pod NICs re-plugged after ovs-vswitchd recreated their device.', [
       {},
     ]),
@@ -224,6 +231,7 @@ export function createMetrics(): AgentMetrics {
         m.attachments,
         m.reconcileActions,
         m.reconciles,
+        m.reconcileDuration,
         m.replugs,
         m.errors,
         ...Object.values(pools),

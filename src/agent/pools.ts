@@ -12,6 +12,7 @@
  *   handle.attachPools(pools); await pools.start(); … await pools.stop();
  */
 import { NeutronError } from '../errors/index.ts';
+import { faultPoint } from '../faults/index.ts';
 import type { Logger } from '../log/index.ts';
 import {
   defaultPoolKey,
@@ -143,6 +144,16 @@ export function createPoolManager(o: PoolManagerOptions): PoolManager {
     return p;
   }
 
+  /**
+   * A port joins its pool's ready list once: a port listed twice would go to two pods, and the
+   * second ADD would wait for a tap the first had already moved.
+   */
+  function addReady(pool: Pool, port: Port): boolean {
+    if (pool.inUse.has(port.id) || pool.ready.some((r) => r.port.id === port.id)) return false;
+    pool.ready.push({ port, key: pool.text, subnets: pool.subnets, mtu: pool.mtu });
+    return true;
+  }
+
   // ---- Owner updates: Neutron's fields follow the holder, coalesced per port.
 
   const ownerText = (w: PortOwner) => JSON.stringify([w.name, w.deviceId, [...w.tags].sort()]);
@@ -237,7 +248,7 @@ export function createPoolManager(o: PoolManagerOptions): PoolManager {
       });
       return false;
     }
-    pool.ready.push({ port, key: pool.text, subnets: pool.subnets, mtu: pool.mtu });
+    addReady(pool, port);
     metrics.poolRecycled.inc();
     queueOwner(g.portId, poolOwner(cluster, node));
     scheduleRecord();
@@ -296,10 +307,11 @@ export function createPoolManager(o: PoolManagerOptions): PoolManager {
         await facts(ctx, pool);
         return makePorts(ctx, pool, n);
       });
+      await faultPoint('pool-refill');
       for (const port of made) {
         known.set(port.id, port);
         neutronOwner.set(port.id, ownerText(poolOwner(cluster, node)));
-        pool.ready.push({ port, key: pool.text, subnets: pool.subnets, mtu: pool.mtu });
+        addReady(pool, port);
       }
       if (pool.refillError) log.info('pool refill works again', { pool: pool.text });
       pool.refillError = undefined;
@@ -516,6 +528,9 @@ export function createPoolManager(o: PoolManagerOptions): PoolManager {
     }
     if (pool.ready.some((r) => r.port.id === port.id)) return syncOwner(port, poolOwner(cluster, node));
     if (pool.inUse.has(port.id)) return; // an ADD or DEL of it is running
+    // A refill in flight: its ports are in Neutron (and on OVS) before the refill lists them as
+    // ready, and look like nobody's. The next reconcile decides about the rest.
+    if (pool.creating > 0) return;
     if (!settings || pool.ready.length + pool.creating >= settings.max) {
       await release([port.id], undefined);
       return;
@@ -524,7 +539,7 @@ export function createPoolManager(o: PoolManagerOptions): PoolManager {
     if (preplug()) {
       await plugPoolPorts(ctx.plug, [{ portId: port.id, mac: port.macAddress, networkId: port.networkId }]);
     }
-    pool.ready.push({ port, key: pool.text, subnets: pool.subnets, mtu: pool.mtu });
+    addReady(pool, port);
     syncOwner(port, poolOwner(cluster, node));
   }
 

@@ -232,19 +232,37 @@ export async function ensurePort(
       const same =
         port.type === spec.type &&
         Object.entries(spec.externalIds).every(([k, v]) => port.externalIds[k] === v);
-      if (!same)
+      if (!same) {
+        // Only our keys change, in place: ovn-controller writes ovn-installed into the same map,
+        // and a whole-map write from what we read a moment ago could take it away again (it
+        // sets the key once per claim, so the port would never look claimed).
+        const where = [['_uuid', '==', ['uuid', fromUuid(ifaceRow._uuid)!]]];
+        const changedKeys = Object.keys(spec.externalIds).filter(
+          (k) => port.externalIds[k] !== spec.externalIds[k],
+        );
         await transactApplied(
           c,
           [
+            ...(port.type === spec.type
+              ? []
+              : [{ op: 'update' as const, table: 'Interface', where, row: { type: spec.type } }]),
             {
-              op: 'update',
+              op: 'mutate',
               table: 'Interface',
-              where: [['_uuid', '==', ['uuid', fromUuid(ifaceRow._uuid)!]]],
-              row: { type: spec.type, external_ids: ovsMap(ids) },
+              where,
+              mutations: [
+                ['external_ids', 'delete', ['set', changedKeys]],
+                [
+                  'external_ids',
+                  'insert',
+                  ovsMap(Object.fromEntries(changedKeys.map((k) => [k, spec.externalIds[k]!]))),
+                ],
+              ],
             },
           ],
           settings.timeoutMs,
         );
+      }
       return { created: false, port: { ...port, type: spec.type, externalIds: ids } };
     }
     try {

@@ -160,7 +160,15 @@ describe('nnet-agent on a node', () => {
       const l = await leftovers(c);
       assert.equal(l.rows.length, 3);
       assert.equal(l.neutron.length, 3);
-      assert.equal(sample(await scrape(agent), 'nnet_attachments'), 3);
+      const after = await scrape(agent);
+      assert.equal(sample(after, 'nnet_attachments'), 3);
+      // Every reconcile run is timed: as many durations as reconciles, and they took some time.
+      const reconciles =
+        (sample(after, 'nnet_reconciles_total{result="ok"}') ?? 0) +
+        (sample(after, 'nnet_reconciles_total{result="error"}') ?? 0);
+      assert.ok(reconciles >= 2, `the start-up reconcile and the one that released the pod: ${reconciles}`);
+      assert.equal(sample(after, 'nnet_reconcile_duration_seconds_count'), reconciles);
+      assert.ok((sample(after, 'nnet_reconcile_duration_seconds_sum') ?? 0) > 0);
     } finally {
       const code = await agent.stop();
       assert.equal(code, 0, 'SIGTERM ends the agent with exit code 0');

@@ -399,6 +399,52 @@ describe('pools under faults, load and the first ping', () => {
     }
   });
 
+  test("a reconcile while a refill's ports are on their way lists each port once: each goes to one pod", async () => {
+    // The refill pauses after its ports are made (in Neutron, bound, plugged) and before they are
+    // ready; reconciles run every second meanwhile and see them as nobody's pool ports.
+    const agent = await c.restartAgent({
+      env: { NNET_FAULT_DELAY_AFTER: 'pool-refill:6000' },
+      args: ['--reconcile-interval', '1s'],
+    });
+    const calls: { id: string; netns: string; args: ReturnType<typeof podArgs> }[] = [];
+    try {
+      await waitFor('a full pool', async () => (await poolView(c)).records[0]?.ready === 2);
+      const refills = () => agent.lines().filter((l) => l.msg === 'pool refilled').length;
+      const refilled = refills();
+      // Two pods empty the pool; its refill then pauses for 6 s.
+      for (const name of ['race-a', 'race-b']) {
+        const call = { id: cid(), netns: pod().path, args: podArgs('pools', name) };
+        ok(c.rt.call('add', call), `ADD ${name}`);
+        calls.push(call);
+      }
+      const reconciles = async () =>
+        ((await agentMetric(agent, 'nnet_reconciles_total{result="ok"}')) ?? 0) +
+        ((await agentMetric(agent, 'nnet_reconciles_total{result="error"}')) ?? 0);
+      await waitFor('the refill to finish', () => refills() > refilled);
+      const seen = await reconciles();
+      await waitFor('two more reconciles', async () => (await reconciles()) >= seen + 2);
+      const v = await poolView(c);
+      assert.equal(v.records[0]?.ready, v.free.length, 'as many ready ports as Neutron has free pool ports');
+      // Four more pods: two ready ports, then two made by ADD or a refill; each gets its own port.
+      for (const name of ['race-c', 'race-d', 'race-e', 'race-f']) {
+        const call = { id: cid(), netns: pod().path, args: podArgs('pools', name) };
+        ok(c.rt.call('add', call), `ADD ${name}`);
+        calls.push(call);
+      }
+      const held = (await c.store.attachments.list({ node: c.name })).map((a) => a.portId);
+      assert.equal(new Set(held).size, held.length, `one port per pod: ${held.join(' ')}`);
+    } finally {
+      for (const call of calls) c.rt.call('del', call);
+      await c.restartAgent();
+    }
+    await waitFor(
+      'no leak',
+      async () => (await poolLeaks(c)).length === 0,
+      120_000,
+      () => poolLeaks(c),
+    );
+  });
+
   test('64 ADDs at once on one node, with Neutron busy with other work, all succeed; 64 DELs leave nothing', async () => {
     // Other load on Neutron meanwhile: ports made and deleted on a network of the test's own.
     const noise = await c.neutron.networks.create({ name: `${c.name}-noise` });
