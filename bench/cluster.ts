@@ -35,7 +35,7 @@ export const CIDR = '10.77.0.0/16';
 export interface Runtime {
   node: LabNode;
   driver: PlugDriver;
-  /** net.d/, bin/nnet (a copy of dist/nnet.js), cache/ */
+  /** net.d/, bin/nnet (a copy of dist/nnet), cache/ */
   dir: string;
   conflist: string;
   /** The plugin's log: the node's agent writes it, as it runs the plugin's code. */

@@ -156,7 +156,6 @@ async function processCost(): Promise<void> {
       [
         { label: 'node (empty script, reference)', argv: [process.execPath, '-e', '0'] },
         // node parsing the plugin's bundle without running it: what loading the code costs
-        { label: 'node --check nnet (parse only, reference)', argv: [process.execPath, '--check', PLUGIN] },
         { label: 'nnet VERSION', argv: [PLUGIN], env: { CNI_COMMAND: 'VERSION' } },
         {
           label: 'kubenetctl version --client',

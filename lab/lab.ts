@@ -208,7 +208,7 @@ function agentSocket(o: LabOptions, node: LabNode): string {
 function installPlugin(o: LabOptions, ep: Endpoints, node: LabNode): string {
   const cni = join(o.dir, node.name, 'cni');
   for (const d of ['bin', 'net.d', 'cache']) mkdirSync(join(cni, d), { recursive: true });
-  copyFileSync(join(ROOT, 'dist/nnet.js'), join(cni, 'bin/nnet'));
+  copyFileSync(join(ROOT, 'dist/nnet'), join(cni, 'bin/nnet'));
   const conflist = {
     cniVersion: '1.0.0',
     name: networkName(o),

@@ -1,6 +1,7 @@
 #!/bin/bash
 # app.sh OUT.tar ADDON VERSION: the image's app layer, from dist/ (npm run build) and node_modules:
-#   /opt/nnet/dist/{nnet,nnet-agent,nnet-install-cni,kubenetctl}.js   the bundles
+#   /opt/nnet/dist/nnet                                        the thin CNI plugin (a static binary)
+#   /opt/nnet/dist/{nnet-agent,nnet-install-cni,kubenetctl}.js   the bundles
 #   /opt/nnet/node_modules/{better-sqlite3,bindings,file-uri-to-path} the one native dependency
 #     (its JS, its licence, and ADDON, built for the image's node) and the two packages it loads with
 #   /usr/local/bin/{nnet-agent,nnet-install-cni,kubenetctl,kubectl-nnet} -> the bundles
@@ -14,7 +15,8 @@ S=$(mktemp -d "$(dirname "$OUT")/.app.XXXXXX")
 trap 'rm -rf "$S"' EXIT
 NM=$ROOT/node_modules
 mkdir -p "$S/opt/nnet/dist" "$S/opt/nnet/node_modules/better-sqlite3/build/Release" "$S/usr/local/bin"
-for b in nnet nnet-agent nnet-install-cni kubenetctl; do
+install -m 0755 "$ROOT/dist/nnet" "$S/opt/nnet/dist/nnet"
+for b in nnet-agent nnet-install-cni kubenetctl; do
   install -m 0755 "$ROOT/dist/$b.js" "$S/opt/nnet/dist/$b.js"
 done
 for b in nnet-agent nnet-install-cni kubenetctl; do ln -s "/opt/nnet/dist/$b.js" "$S/usr/local/bin/$b"; done

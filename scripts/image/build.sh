@@ -2,7 +2,7 @@
 # npm run image: builds N-Net's OCI image from Debian packages (no registry is reached but Debian's
 # mirror) and loads it into podman (scripts/podman.sh's private store) as localhost/nnet:VERSION.
 #   layer 1 (base): a Debian 13 rootfs made by mmdebstrap, only what N-Net runs (base.sh)
-#   layer 2 (app):  /opt/nnet/dist/*.js bundles, better-sqlite3 built for the image's node (addon.sh),
+#   layer 2 (app):  /opt/nnet/dist (the nnet binary, the *.js bundles), better-sqlite3 built for the image's node (addon.sh),
 #                   commands on PATH: nnet-agent, nnet-install-cni, kubenetctl, kubectl-nnet
 # Reproducible: SOURCE_DATE_EPOCH fixed (common.sh), sorted tars, numeric owners, clamped mtimes,
 # gzip without name or time; the same inputs and mirror content give the same image ID.
@@ -23,7 +23,7 @@ step() { echo "== [image $((SECONDS - T0))s] $*"; }
 [ "$(id -u)" = 0 ] || { echo "image: run as root (mmdebstrap builds the rootfs in root mode)" >&2; exit 1; }
 
 need=""
-for p in mmdebstrap podman runc; do
+for p in mmdebstrap podman runc golang-go; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need="$need $p"
 done
 if [ -n "$need" ]; then
@@ -38,8 +38,8 @@ mkdir -p "$OUT/cache"
 # --no-build: use dist/ as it is (tests, after npm run build: a rebuild under running tests would
 # rewrite the bundles they execute).
 if [ "${1:-}" = --no-build ]; then
-  for b in nnet nnet-agent nnet-install-cni kubenetctl; do
-    [ -f "dist/$b.js" ] || { echo "image: dist/$b.js is missing: npm run build" >&2; exit 1; }
+  for f in nnet nnet-agent.js nnet-install-cni.js kubenetctl.js; do
+    [ -f "dist/$f" ] || { echo "image: dist/$f is missing: npm run build" >&2; exit 1; }
   done
 else step "bundles (npm run build)"; npm run -s build; fi
 
@@ -85,7 +85,7 @@ fi
 step "smoke test: node, better-sqlite3 and the plugin inside the image"
 "${PODMAN[@]}" run --rm --network none "$IMAGE" sh -ec '
   node -e "const D = require(\"/opt/nnet/node_modules/better-sqlite3\"); new D(\":memory:\").prepare(\"select 1\").get()"
-  CNI_COMMAND=VERSION node /opt/nnet/dist/nnet.js </dev/null >/dev/null'
+  CNI_COMMAND=VERSION /opt/nnet/dist/nnet </dev/null >/dev/null'
 
 bash "$HERE/report.sh" "$IMAGE" "$ID" "$OUT" "$BASE" "$OUT/app.tar" | tee "$OUT/sizes.txt"
 step "done: $IMAGE ($ID)"

@@ -1,21 +1,22 @@
 /**
- * End to end: the BUILT thin plugin (`npm run build` → dist/nnet.js), spawned as a runtime spawns
- * it, answers VERSION itself, answers code 11 (STATUS: 50) when no nnet-agent runs, and through a
- * real nnet-agent (dist/nnet-agent.js, no services needed for these) answers bad input with the
- * plugin's own spec JSON and code. The agent's socket refuses what is not a request. Builds first
- * when dist/ is missing or older than its sources.
+ * End to end: the BUILT thin plugin (`npm run build` → dist/nnet, compiled from
+ * src/cniproto/thin/main.go), spawned as a runtime spawns it, answers VERSION itself, answers code
+ * 11 (STATUS: 50) when no nnet-agent runs, speaks the protocol to a socket peer of the test's own,
+ * and through a real nnet-agent (dist/nnet-agent.js, no services needed for these) answers bad
+ * input with the plugin's own spec JSON and code. The agent's socket refuses what is not a
+ * request. Builds first when dist/ is missing or older than its sources.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
-import { tmpdir } from 'node:os';
+import { createConnection, createServer } from 'node:net';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BUNDLE = join(ROOT, 'dist/nnet.js');
+const BUNDLE = join(ROOT, 'dist/nnet');
 const AGENT = join(ROOT, 'dist/nnet-agent.js');
 const SOURCES = [
   'src/cni',
@@ -51,13 +52,13 @@ function ensureBuilt(): void {
     const err = e as { stderr?: Buffer };
     assert.fail(`npm run build failed: ${err.stderr?.toString().slice(-2000) ?? String(e)}`);
   }
-  assert.ok(statSync(BUNDLE).mtimeMs >= newestSource(), 'dist/nnet.js is fresh after the build');
+  assert.ok(statSync(BUNDLE).mtimeMs >= newestSource(), 'dist/nnet is fresh after the build');
 }
 
 const BASE_ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 
-function plugin(env: Record<string, string>, stdin?: string) {
-  const r = spawnSync(process.execPath, [BUNDLE], {
+function plugin(env: Record<string, string>, stdin?: string | Buffer) {
+  const r = spawnSync(BUNDLE, [], {
     env: { ...BASE_ENV, ...env },
     input: stdin,
     stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -86,12 +87,143 @@ test('the built plugin answers VERSION with the supported versions, exit 0, no s
   }
 });
 
-test('the built plugin is thin: a few KB of its own, no zod, no ipaddr, none of src/cni', () => {
+test('the built plugin is one static binary: no interpreter, no Node.js, no libraries needed on the node', () => {
   ensureBuilt();
-  const text = readFileSync(BUNDLE, 'utf8');
-  assert.ok(text.length < 16_384, `dist/nnet.js is ${text.length} bytes`);
-  for (const word of ['zod', 'ipaddr', 'parseNetConf', 'runPlugin'])
-    assert.ok(!text.includes(word), `dist/nnet.js holds ${word}`);
+  const elf = readFileSync(BUNDLE);
+  assert.equal(elf.subarray(0, 4).toString('latin1'), '\x7fELF', 'an ELF executable');
+  const phoff = Number(elf.readBigUInt64LE(0x20));
+  const phentsize = elf.readUInt16LE(0x36);
+  const phnum = elf.readUInt16LE(0x38);
+  const PT_INTERP = 3;
+  const PT_DYNAMIC = 2;
+  for (let i = 0; i < phnum; i++) {
+    const type = elf.readUInt32LE(phoff + i * phentsize);
+    assert.ok(type !== PT_INTERP && type !== PT_DYNAMIC, 'statically linked: no program interpreter');
+  }
+  assert.ok(elf.length < 4 * 1024 * 1024, `dist/nnet is ${elf.length} bytes`);
+  // An empty environment: no PATH, no node.
+  const r = spawnSync(BUNDLE, [], { env: { CNI_COMMAND: 'VERSION' }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).cniVersion, '1.1.0');
+});
+
+/** The plugin run without blocking this process (a socket peer of the test lives in it). */
+function pluginAsync(
+  env: Record<string, string>,
+  stdin: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BUNDLE, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d.toString('utf8');
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d.toString('utf8');
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
+
+/** A socket peer of the test's own: records each request line and answers with `reply`. */
+async function peer(dir: string, reply: (request: string) => string | undefined) {
+  const socket = join(dir, 'peer.sock');
+  const requests: string[] = [];
+  const server = createServer((c) => {
+    let buf = '';
+    c.on('data', (d) => {
+      buf += d.toString('utf8');
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      const line = buf.slice(0, nl);
+      requests.push(line);
+      const answer = reply(line);
+      if (answer === undefined) c.destroy();
+      else c.end(answer);
+    });
+  });
+  await new Promise<void>((r) => server.listen(socket, r));
+  return { socket, requests, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+test("the plugin forwards only CNI_* and the exact stdin, and prints the agent's answer as it is with its code", async (t) => {
+  ensureBuilt();
+  const dir = mkdtempSync(join(tmpdir(), 'nnet-bin-test-'));
+  const p = await peer(
+    dir,
+    () => `${JSON.stringify({ v: 1, code: 7, stdout: '{"cniVersion":"1.0.0","code":7,"msg":"<&>"}\n' })}\n`,
+  );
+  t.after(async () => {
+    await p.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const stdin = JSON.stringify({ cniVersion: '1.0.0', agentSocket: p.socket, note: 'ünï\u2028code' });
+  const r = await pluginAsync(
+    { PATH: '/bin', HOME: '/root', CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_ARGS: 'A=1;B=2' },
+    stdin,
+  );
+  assert.equal(r.code, 7, r.stderr);
+  assert.equal(r.stdout, '{"cniVersion":"1.0.0","code":7,"msg":"<&>"}\n');
+  assert.equal(p.requests.length, 1);
+  const req = JSON.parse(p.requests[0]!);
+  assert.equal(req.v, 1);
+  assert.deepEqual(req.env, { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_ARGS: 'A=1;B=2' });
+  assert.equal(Buffer.from(req.stdin, 'base64').toString('utf8'), stdin);
+});
+
+test('an agent that hangs up or answers something else: code 11 saying so, in the config’s version', async (t) => {
+  ensureBuilt();
+  const dir = mkdtempSync(join(tmpdir(), 'nnet-bin-test-'));
+  const hangUp = await peer(dir, () => undefined);
+  const sub = mkdtempSync(join(dir, 'b'));
+  const foreign = await peer(sub, () => 'HTTP/1.1 400 Bad Request\r\n\r\n');
+  t.after(async () => {
+    await hangUp.close();
+    await foreign.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const conf = (socket: string) =>
+    JSON.stringify({ cniVersion: '0.4.0', nodeName: 'node9', agentSocket: socket });
+  const a = await pluginAsync({ ...BASE_ENV, CNI_COMMAND: 'DEL' }, conf(hangUp.socket));
+  assert.equal(a.code, 1);
+  assert.deepEqual(oneDocument(a.stdout), {
+    cniVersion: '0.4.0',
+    code: 11,
+    msg: `nnet-agent is not running on node node9 (it closed the connection to ${hangUp.socket} before answering); the runtime will retry`,
+  });
+  const b = oneDocument(
+    (await pluginAsync({ ...BASE_ENV, CNI_COMMAND: 'ADD' }, conf(foreign.socket))).stdout,
+  );
+  assert.equal(b.code, 11);
+  assert.match(
+    String(b.msg),
+    new RegExp(`talking to it failed: its answer on ${foreign.socket} is not an nnet answer`),
+  );
+});
+
+test('odd config values fall back to the defaults; stdin over 8 MiB is refused with code 5', () => {
+  ensureBuilt();
+  const odd = [
+    '',
+    'not json',
+    '[]',
+    '{"agentSocket":"relative.sock","cniVersion":"9.9.9","nodeName":"has space"}',
+  ];
+  for (const stdin of odd) {
+    const doc = oneDocument(plugin({ CNI_COMMAND: 'ADD' }, stdin).stdout);
+    assert.equal(doc.cniVersion, '1.1.0', stdin);
+    assert.equal(doc.code, 11, stdin);
+    assert.ok(String(doc.msg).includes(`on node ${hostname()} (`), String(doc.msg));
+    assert.ok(String(doc.msg).includes('/run/nnet/cni.sock'), `the default socket: ${String(doc.msg)}`);
+  }
+  const big = plugin({ CNI_COMMAND: 'ADD' }, Buffer.alloc(8 * 1024 * 1024 + 1, 0x20));
+  assert.equal(big.code, 1);
+  const doc = oneDocument(big.stdout);
+  assert.equal(doc.code, 5);
+  assert.match(String(doc.msg), /stdin is larger than 8388608 bytes/);
 });
 
 test('without nnet-agent: ADD, DEL, CHECK and GC answer code 11 naming the node and the socket; STATUS answers 50', (t) => {

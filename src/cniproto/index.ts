@@ -7,7 +7,8 @@
  *
  * The agent runs the plugin's own entry (src/cni runPlugin) on the forwarded env and stdin, so
  * what the runtime sees (the JSON document, the exit code) is exactly what an in-process plugin
- * printed. Imports nothing but Node's built-ins: the plugin binary bundles this and stays small.
+ * printed. The client is compiled (thin/main.go); the constants here are its own too, set at
+ * build time by scripts/build.ts, so the two sides share one definition.
  */
 
 /** Spec versions nnet speaks, oldest first (src/cni/spec.ts re-exports them). */
@@ -31,6 +32,7 @@ export const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 /** CNI codes the client and the server answer with themselves (spec "Error" section). */
 export const CODES = { invalidEnv: 4, io: 5, decode: 6, tryAgainLater: 11, notAvailable: 50 } as const;
 
+/** What the client sends (thin/main.go builds the same). */
 export interface AgentRequest {
   v: typeof PROTOCOL_VERSION;
   /** The CNI_* variables of the plugin's environment (nothing else is forwarded). */
@@ -45,13 +47,6 @@ export interface AgentAnswer {
   code: number;
   /** Exactly what the plugin prints on stdout (empty for a successful DEL). */
   stdout: string;
-}
-
-/** The CNI_* variables of an environment: what the runtime passes and the agent needs. */
-export function cniEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (k.startsWith('CNI_') && v !== undefined) out[k] = v;
-  return out;
 }
 
 /** One line of JSON (JSON.stringify escapes every newline inside strings). */
@@ -82,53 +77,7 @@ export function parseRequest(line: string): AgentRequest | { problem: string } {
   return { v: PROTOCOL_VERSION, env: doc.env as Record<string, string>, stdin: doc.stdin };
 }
 
-/** An answer line → the answer, or undefined when it is not one. */
-export function parseAnswer(line: string): AgentAnswer | undefined {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  if (!isObject(doc) || doc.v !== PROTOCOL_VERSION) return undefined;
-  if (!Number.isInteger(doc.code) || typeof doc.stdout !== 'string') return undefined;
-  return { v: PROTOCOL_VERSION, code: doc.code as number, stdout: doc.stdout };
-}
-
 /** The CNI error document, as src/cni/errors.ts writes it. */
 export function errorDocument(cniVersion: string, code: number, msg: string): string {
   return `${JSON.stringify({ cniVersion, code, msg })}\n`;
-}
-
-/**
- * What the thin client needs from its config, read without the plugin's parser: the socket, the
- * node's name (for messages) and the cniVersion its own answers carry. Anything odd is ignored;
- * the agent parses the config for real.
- */
-export interface ClientConfig {
-  agentSocket: string;
-  nodeName: string | undefined;
-  cniVersion: string;
-}
-
-export function clientConfig(stdin: Uint8Array): ClientConfig {
-  const out: ClientConfig = {
-    agentSocket: DEFAULT_AGENT_SOCKET,
-    nodeName: undefined,
-    cniVersion: LATEST_VERSION,
-  };
-  let doc: unknown;
-  try {
-    doc = JSON.parse(new TextDecoder().decode(stdin));
-  } catch {
-    return out;
-  }
-  if (!isObject(doc)) return out;
-  const socket = doc.agentSocket;
-  if (typeof socket === 'string' && socket.startsWith('/') && !socket.includes('\0'))
-    out.agentSocket = socket;
-  if (typeof doc.nodeName === 'string' && /^[^\s\0]{1,253}$/.test(doc.nodeName)) out.nodeName = doc.nodeName;
-  if ((SUPPORTED_VERSIONS as readonly unknown[]).includes(doc.cniVersion))
-    out.cniVersion = String(doc.cniVersion);
-  return out;
 }

@@ -21,7 +21,7 @@ export interface InstallArgs {
 }
 
 export const DEFAULTS = {
-  plugin: '/opt/nnet/dist/nnet.js',
+  plugin: '/opt/nnet/dist/nnet',
   template: '/etc/nnet/config/10-nnet.conflist',
   cniBinDir: '/host/opt/cni/bin',
   cniConfDir: '/host/etc/cni/net.d',

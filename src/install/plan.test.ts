@@ -40,7 +40,7 @@ async function rejection(p: Promise<unknown>): Promise<InputError> {
 test('the plan installs nnet and the rendered conflist, and no credentials (the plugin on the host reads none)', async () => {
   const plan = await planInstall(args, text(TEMPLATE), node);
   assert.deepEqual(plan.plugin, {
-    source: '/opt/nnet/dist/nnet.js',
+    source: '/opt/nnet/dist/nnet',
     dest: '/host/opt/cni/bin/nnet',
     mode: 0o755,
   });

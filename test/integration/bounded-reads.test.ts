@@ -1,8 +1,7 @@
 /**
  * Replies are read up to a cap: a loopback server that streams a 400 MiB reply as Keystone, as
- * Neutron (after a real-looking token whose catalog points at it) and as etcd. The built plugin
- * (dist/nnet.js) runs ADD against it in a child process: it fails with code 113 naming the service
- * and the cap, asks once (no retry, no re-read by the etcd migration loop), and its peak RSS
+ * Neutron (after a real-looking token whose catalog points at it) and as etcd. The agent's CNI
+ * entry runs ADD against it in a child process: it fails with code 113 naming the service and the cap, asks once (no retry, no re-read by the etcd migration loop), and its peak RSS
  * (VmHWM from /proc/self/status, written by a preload when it exits) stays under 300 MB.
  */
 import assert from 'node:assert/strict';

@@ -168,6 +168,7 @@ function validate(n: Node): SpawnSyncReturns<string> {
 function imageFile(path: string): Buffer {
   const r = spawnSync('bash', [PODMAN, 'run', '--rm', '--network', 'none', IMAGE, 'cat', path], {
     timeout: 60_000,
+    maxBuffer: 64 * 1024 * 1024,
   });
   assert.equal(r.status, 0, r.stderr?.toString());
   return r.stdout;
@@ -182,7 +183,7 @@ test('install-cni installs nnet and a conflist libcni validates, and no credenti
     `installed /host/etc/cni/net.d/${TEMPLATE_KEY}`,
   ]);
   assert.ok(
-    readFileSync(join(n.cniBin, 'nnet')).equals(imageFile('/opt/nnet/dist/nnet.js')),
+    readFileSync(join(n.cniBin, 'nnet')).equals(imageFile('/opt/nnet/dist/nnet')),
     'the image’s plugin',
   );
   assert.equal(statSync(join(n.cniBin, 'nnet')).mode & 0o7777, 0o755);
@@ -214,10 +215,10 @@ test('install-cni killed while copying the plugin leaves the old plugin and conf
   const src = join(n.root, 'v2');
   mkdirSync(src);
   assert.equal(spawnSync('mkfifo', [join(src, 'nnet.fifo')]).status, 0);
-  // The thin plugin is a few KiB: v2 is it with a trailing comment, large enough that the copy
-  // is seen half written.
+  // v2 is the plugin with bytes after its end (an ELF runs with them), large enough that the copy
+  // can be caught with half of it written.
   const plugin = readFileSync(join(n.cniBin, 'nnet'));
-  const v2 = Buffer.concat([plugin, Buffer.from(`\n/*${'v2'.repeat(256 * 1024)}*/\n`)]);
+  const v2 = Buffer.concat([plugin, Buffer.alloc(512 * 1024, 'v2')]);
   const tpl = JSON.parse(configMap.data[TEMPLATE_KEY]);
   tpl.plugins[0].logLevel = 'debug';
   writeFileSync(join(n.volumes.config, TEMPLATE_KEY), JSON.stringify(tpl));

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from './env.ts';
 
 export const HARNESS = join(PROJECT_ROOT, 'test/harness/bin/nnet-cni-harness');
-export const PLUGIN = join(PROJECT_ROOT, 'dist/nnet.js');
+export const PLUGIN = join(PROJECT_ROOT, 'dist/nnet');
 /**
  * The runtime's deadline for one call, and the plugin's own (timeouts.totalMs). Generous: on a
  * loaded 2-core machine 32 ADDs queued at Neutron's single API worker take minutes, and a test
@@ -170,7 +170,7 @@ export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
       return spawn(command, argv(verb, c), { stdio: 'ignore', detached: true });
     },
     direct(env, stdin) {
-      const r = spawnSync(process.execPath, [PLUGIN], {
+      const r = spawnSync(PLUGIN, [], {
         encoding: 'utf8',
         input: stdin,
         env: { PATH: process.env.PATH ?? '', CNI_PATH: binDir, ...env },
@@ -180,7 +180,7 @@ export function cniRuntime(o: CniRuntimeOptions): CniRuntime {
     },
     directAsync(env, stdin) {
       return new Promise((resolve) => {
-        const child = spawn(process.execPath, [PLUGIN], {
+        const child = spawn(PLUGIN, [], {
           env: { PATH: process.env.PATH ?? '', CNI_PATH: binDir, ...env },
           stdio: ['pipe', 'pipe', 'pipe'],
         });
