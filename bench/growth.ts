@@ -14,6 +14,8 @@ import { type Summary, summary } from './stats.ts';
 export interface GrowthLevel {
   /** Pods resident on the node while this level was measured. */
   resident: number;
+  /** How long the pool took to be full again before the rounds (absent in runs before it waited). */
+  poolReadyS?: number;
   add: Summary;
   del: Summary;
   /** Neutron calls of one ADD and of one DEL (median). */
@@ -77,6 +79,8 @@ export async function measureGrowth(
     concurrency: number;
     metricsUrl: string;
     reconcileDeadlineMs: number;
+    /** Waits until node 1's pool is full again; seconds waited. */
+    waitPoolReady: () => Promise<number>;
     log: (l: string) => void;
   },
 ): Promise<GrowthResult> {
@@ -109,7 +113,12 @@ export async function measureGrowth(
   try {
     for (const level of o.levels) {
       await addResident(level);
-      o.log(`${resident.length} pods resident on node 1; ${o.rounds} ADD+DEL rounds`);
+      // The rounds measure a pool port's ADD at this scale: the refill that the resident pods
+      // set off has to catch up first (its wait is the pool's, reported by churn and 64-at-once).
+      const readyS = await o.waitPoolReady();
+      o.log(
+        `${resident.length} pods resident on node 1 (pool ready again after ${readyS.toFixed(1)} s); ${o.rounds} ADD+DEL rounds`,
+      );
       const calls: TimedCall[] = [];
       for (let i = 0; i < o.rounds; i++) {
         const p = newPod(`grow-r${level}-${i}`);
@@ -131,6 +140,7 @@ export async function measureGrowth(
       const { hits, misses } = countOutcomes(rt.logFile, calls);
       const row: GrowthLevel = {
         resident: resident.length,
+        poolReadyS: readyS,
         add: summary(adds.filter((c) => c.ok).map((c) => c.wallMs)),
         del: summary(dels.filter((c) => c.ok).map((c) => c.wallMs)),
         neutronCallsPerAdd: breakdown(adds, logged).neutronCallsPerOp,

@@ -493,6 +493,7 @@ async function churnPhase(b: Bench): Promise<void> {
             concurrency: settings.churnConcurrency,
             metricsUrl: b.agents[0].metricsUrl,
             reconcileDeadlineMs: 5 * 60_000,
+            waitPoolReady: () => waitPoolReady(b, node, pool.min),
             log: log.info,
           }),
       );

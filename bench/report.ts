@@ -517,7 +517,7 @@ export function markdown(r: Results): string {
     out.push('## CNI ADD and DEL latency (through libcni)');
     out.push('');
     out.push(
-      `${s.cniPods} rounds on node 1 (\`plugDriver: internal\`, ${s.store} store), one at a time: a pod whose port was reserved beforehand (reservePort + its network config in the store, as kubenetctl does) and a pod whose port ADD creates, each ADD then DEL. Wall time is from spawning the libcni harness to its exit (what the kubelet waits for). Neutron and Keystone times come from the plugin's own debug log lines (each Neutron request's duration, each Keystone authentication's); "Neutron" is the time with at least one Neutron request in flight (ADD sends two GETs in parallel); "N-Net own" = wall − Neutron − Keystone, which includes libcni, the thin \`nnet\` client (node start-up + the round trip to the node's nnet-agent, where the command runs and whose warm Neutron connection it uses), the store and the plug.`,
+      `${s.cniPods} rounds on node 1 (\`plugDriver: internal\`, ${s.store} store), one at a time: a pod whose port was reserved beforehand (reservePort + its network config in the store, as kubenetctl does) and a pod whose port ADD creates, each ADD then DEL. Wall time is from spawning the libcni harness to its exit (what the kubelet waits for). Neutron and Keystone times come from the plugin's own debug log lines (each Neutron request's duration, each Keystone authentication's); "Neutron" is the time with at least one Neutron request in flight (ADD sends two GETs in parallel); "N-Net own" = wall − Neutron − Keystone, which includes libcni, the thin \`nnet\` client (a compiled binary: its start and the round trip to the node's nnet-agent, where the command runs and whose warm Neutron connection it uses), the store and the plug.`,
     );
     out.push('');
     out.push(breakdownTable(r.cni.breakdown));
@@ -559,16 +559,16 @@ export function markdown(r: Results): string {
     out.push('## How cost grows with the pods on the node');
     out.push('');
     out.push(
-      `Pods without a static IP were added to node 1 through libcni (pools on) and kept: at each number of resident pods, ${g.rounds} rounds, one at a time, of one more pod's ADD and DEL, then the agent's next whole reconcile (\`nnet_reconcile_duration_seconds\`: the sweep of attachments, OVS and Neutron, the node's own ports, the pools). The resident pods were deleted at the end.${g.residentFailures.length ? ` Resident ADDs that failed: ${g.residentFailures.length} (e.g. ${g.residentFailures[0]}).` : ''}`,
+      `Pods without a static IP were added to node 1 through libcni (pools on) and kept: at each number of resident pods, ${g.rounds} rounds, one at a time, of one more pod's ADD and DEL, then the agent's next whole reconcile (\`nnet_reconcile_duration_seconds\`: the sweep of attachments, OVS and Neutron, the node's own ports, the pools; its Neutron requests wait in the node's queue behind the background work the resident pods set off, such as the pool ports' owner updates). The rounds start once the pool is full again (the column says how long that took; "not waited for" in runs made before the benchmark waited). The resident pods were deleted at the end.${g.residentFailures.length ? ` Resident ADDs that failed: ${g.residentFailures.length} (e.g. ${g.residentFailures[0]}).` : ''}`,
     );
     out.push('');
     out.push(
-      '| pods on the node | ADD p50 | ADD p99 | DEL p50 | Neutron calls per ADD / DEL | pool hits / misses | reconcile ms | failed calls |',
+      '| pods on the node | pool full again after | ADD p50 | ADD p99 | DEL p50 | Neutron calls per ADD / DEL | pool hits / misses | reconcile ms | failed calls |',
     );
-    out.push('|---|---|---|---|---|---|---|---|');
+    out.push('|---|---|---|---|---|---|---|---|---|');
     for (const l of g.levels)
       out.push(
-        `| ${l.resident} | ${fmt(l.add.p50, 0)} | ${fmt(l.add.p99, 0)} | ${fmt(l.del.p50, 0)} | ${l.neutronCallsPerAdd} / ${l.neutronCallsPerDel} | ${l.hits} / ${l.misses} | ${fmt(l.reconcileMs, 0)} | ${l.failed} |`,
+        `| ${l.resident} | ${l.poolReadyS === undefined ? 'not waited for' : `${l.poolReadyS.toFixed(1)} s`} | ${fmt(l.add.p50, 0)} | ${fmt(l.add.p99, 0)} | ${fmt(l.del.p50, 0)} | ${l.neutronCallsPerAdd} / ${l.neutronCallsPerDel} | ${l.hits} / ${l.misses} | ${fmt(l.reconcileMs, 0)} | ${l.failed} |`,
       );
     out.push('');
   }

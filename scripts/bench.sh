@@ -19,4 +19,4 @@ step "test environment (Keystone, Neutron/OVN, MariaDB, etcd)"; NNET_SKIP_INSTAL
 step "libcni harness"; bash test/harness/build.sh
 step "benchmark"
 # Bounded: the run aims at ~10 minutes; SIGTERM lets it clean up before the hard stop.
-timeout -k 120 1800 node --import tsx bench/main.ts "$@"
+timeout -k 120 2700 node --import tsx bench/main.ts "$@"

@@ -401,7 +401,9 @@ describe('pools under faults, load and the first ping', () => {
 
   test("a reconcile while a refill's ports are on their way lists each port once: each goes to one pod", async () => {
     // The refill pauses after its ports are made (in Neutron, bound, plugged) and before they are
-    // ready; reconciles run every second meanwhile and see them as nobody's pool ports.
+    // ready; reconciles run every second meanwhile and see them as nobody's pool ports. A pool of
+    // exactly 2 (earlier tests' DELs may have filled it to its max of 4) that two pods empty.
+    await setPoolSettings(c, { min: 2, max: 2, batch: 2 });
     const agent = await c.restartAgent({
       env: { NNET_FAULT_DELAY_AFTER: 'pool-refill:6000' },
       args: ['--reconcile-interval', '1s'],
@@ -420,9 +422,18 @@ describe('pools under faults, load and the first ping', () => {
       const reconciles = async () =>
         ((await agentMetric(agent, 'nnet_reconciles_total{result="ok"}')) ?? 0) +
         ((await agentMetric(agent, 'nnet_reconciles_total{result="error"}')) ?? 0);
-      await waitFor('the refill to finish', () => refills() > refilled);
-      const seen = await reconciles();
-      await waitFor('two more reconciles', async () => (await reconciles()) >= seen + 2);
+      await waitFor(
+        'the refill to finish',
+        async () => refills() > refilled && (await poolView(c)).records[0]?.ready === 2,
+      );
+      // Settled: two whole reconciles with no refill between them (the first take may have set off
+      // a refill of one port, and the second take another).
+      for (let settled = false, tries = 0; !settled; tries++) {
+        assert.ok(tries < 20, 'the pool kept refilling');
+        const [seen, before] = [await reconciles(), refills()];
+        await waitFor('two more reconciles', async () => (await reconciles()) >= seen + 2);
+        settled = refills() === before;
+      }
       const v = await poolView(c);
       assert.equal(v.records[0]?.ready, v.free.length, 'as many ready ports as Neutron has free pool ports');
       // Four more pods: two ready ports, then two made by ADD or a refill; each gets its own port.
@@ -435,6 +446,7 @@ describe('pools under faults, load and the first ping', () => {
       assert.equal(new Set(held).size, held.length, `one port per pod: ${held.join(' ')}`);
     } finally {
       for (const call of calls) c.rt.call('del', call);
+      await setPoolSettings(c, { min: 2, max: 4, batch: 2 });
       await c.restartAgent();
     }
     await waitFor(
