@@ -5,6 +5,7 @@
  * nnet_reconcile_duration_seconds). The resident pods are deleted at the end.
  */
 import { sleep } from '../lab/sh.ts';
+import { agentMetric, type TestAgent } from '../test/support/agent.ts';
 import { addNetns, type Bench, delNetns, type Runtime } from './cluster.ts';
 import { breakdown, newPod, readPluginLog, type TimedCall, timed } from './cnilat.ts';
 import { countOutcomes } from './pools.ts';
@@ -35,19 +36,11 @@ export interface GrowthResult {
   residentFailures: string[];
 }
 
-/** The histogram's count and sum, from the agent's /metrics. */
-async function reconcileTotals(metricsUrl: string): Promise<{ count: number; sum: number }> {
-  const text = await (await fetch(metricsUrl)).text();
-  const value = (series: string) =>
-    Number(
-      text
-        .split('\n')
-        .find((l) => l.startsWith(`${series} `))
-        ?.slice(series.length + 1) ?? Number.NaN,
-    );
+/** The reconcile histogram's count and sum, from the agent's /metrics. */
+async function reconcileTotals(agent: TestAgent): Promise<{ count: number; sum: number }> {
   return {
-    count: value('nnet_reconcile_duration_seconds_count'),
-    sum: value('nnet_reconcile_duration_seconds_sum'),
+    count: (await agentMetric(agent, 'nnet_reconcile_duration_seconds_count')) ?? Number.NaN,
+    sum: (await agentMetric(agent, 'nnet_reconcile_duration_seconds_sum')) ?? Number.NaN,
   };
 }
 
@@ -55,13 +48,13 @@ async function reconcileTotals(metricsUrl: string): Promise<{ count: number; sum
  * Waits for a reconcile that starts after this call and ends (the first one counted may have
  * started before): the duration of the second reconcile ending from now on.
  */
-async function nextReconcileMs(metricsUrl: string, deadlineMs: number): Promise<number> {
+async function nextReconcileMs(agent: TestAgent, deadlineMs: number): Promise<number> {
   const t0 = performance.now();
-  const start = await reconcileTotals(metricsUrl);
+  const start = await reconcileTotals(agent);
   let previous = start;
   for (;;) {
     await sleep(250);
-    const now = await reconcileTotals(metricsUrl);
+    const now = await reconcileTotals(agent);
     if (now.count >= start.count + 2 && now.count > previous.count)
       return ((now.sum - previous.sum) / (now.count - previous.count)) * 1000;
     if (now.count === start.count + 1 && previous.count === start.count) previous = now;
@@ -77,7 +70,7 @@ export async function measureGrowth(
     levels: readonly number[];
     rounds: number;
     concurrency: number;
-    metricsUrl: string;
+    agent: TestAgent;
     reconcileDeadlineMs: number;
     /** Waits until node 1's pool is full again; seconds waited. */
     waitPoolReady: () => Promise<number>;
@@ -133,7 +126,7 @@ export async function measureGrowth(
           await delNetns(b, p.netns);
         }
       }
-      const reconcileMs = await nextReconcileMs(o.metricsUrl, o.reconcileDeadlineMs);
+      const reconcileMs = await nextReconcileMs(o.agent, o.reconcileDeadlineMs);
       const logged = readPluginLog(rt.logFile);
       const adds = calls.filter((c) => c.verb === 'ADD');
       const dels = calls.filter((c) => c.verb === 'DEL');

@@ -491,7 +491,7 @@ async function churnPhase(b: Bench): Promise<void> {
             levels: settings.growthLevels,
             rounds: settings.growthRounds,
             concurrency: settings.churnConcurrency,
-            metricsUrl: b.agents[0].metricsUrl,
+            agent: b.agents[0],
             reconcileDeadlineMs: 5 * 60_000,
             waitPoolReady: () => waitPoolReady(b, node, pool.min),
             log: log.info,
