@@ -8,6 +8,7 @@
  * grace: nothing of this node is in flight then, so what a killed agent left is released at once.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { faultPoint } from '../faults/index.ts';
 import type { Logger } from '../log/index.ts';
 import {
   ensureNodePort,
@@ -167,6 +168,7 @@ export function createAgent(o: AgentOptions): Agent {
    */
   async function replugOne(ctx: NodeContext, a: Attachment): Promise<'replugged' | 'unchanged' | 'gone'> {
     if (!(await ctx.store.attachments.get({ containerId: a.containerId, ifname: a.ifname }))) return 'gone';
+    await faultPoint('replug');
     const r = await replug(ctx.plug, parsePlugSpec(plugSpecOf(a)), { log });
     if (r === 'replugged' && !(await ctx.store.attachments.get(a))) {
       await unplug(ctx.plug, { portId: a.portId, netns: a.netns, ifname: a.ifname }, { log });

@@ -11,7 +11,12 @@
  */
 import type { NetConf } from '../cni/index.ts';
 import type { Logger } from '../log/index.ts';
-import { type NodeContext, type NodeHandle, openNodeContext } from '../network/index.ts';
+import {
+  createAttachmentLocks,
+  type NodeContext,
+  type NodeHandle,
+  openNodeContext,
+} from '../network/index.ts';
 import { createRequestQueue, type RequestPriority, type RequestQueue } from '../neutron/index.ts';
 
 export interface NodeContexts {
@@ -80,15 +85,20 @@ export function createNodeContexts(o: NodeContextsOptions): NodeContexts {
   const concurrency = o.neutronConcurrency ?? 4;
   const entries = new Map<string, Entry>();
   const pinnedKey = o.pinned ? nodeKey(o.pinned) : undefined;
+  // One NIC is one NIC whichever config a command came with: the agent's re-plug (its own
+  // config) and a DEL sent with another config must not run on it at once.
+  const locks = createAttachmentLocks();
   const idleMs = o.idleMs ?? 10 * 60_000;
   let closed = false;
 
   const open = (conf: NetConf, key: string): Entry => {
     const queue = createRequestQueue({ concurrency, backgroundConcurrency: Math.max(1, concurrency >> 1) });
-    const node = openNodeContext(conf, o.log.child({ node: conf.nodeName }), { queue }).then((handle) => {
-      o.onOpen?.(conf, handle);
-      return { key, handle, queue };
-    });
+    const node = openNodeContext(conf, o.log.child({ node: conf.nodeName }), { queue, locks }).then(
+      (handle) => {
+        o.onOpen?.(conf, handle);
+        return { key, handle, queue };
+      },
+    );
     const entry: Entry = { node, lastUsed: Date.now(), users: 0 };
     node.catch(() => {
       if (entries.get(key) === entry) entries.delete(key);

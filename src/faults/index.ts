@@ -1,5 +1,5 @@
 /**
- * Fault points: named places in ADD (and the agent's pool refill) where a test can make N-Net fail or die, to prove that the
+ * Fault points: named places in ADD (and DEL, the agent's re-plug and pool refill) where a test can make N-Net fail or die, to prove that the
  * undo, DEL, GC and the agent's reconcile leave nothing behind. Production code only announces
  * the points; nothing is injected unless a hook is installed, and only the test build of the
  * binaries (test/support/faulty/) installs one.
@@ -7,12 +7,14 @@
  *   await faultPoint('port'); // no-op in production
  */
 
-/** ADD's own points, the pools' refill, then the plug drivers' steps (src/plug/spec.ts). */
+/** ADD's own points, the pools' refill, re-plug and DEL, then the plug drivers' steps (src/plug/spec.ts). */
 export type FaultPoint =
   | 'port' // the Neutron port is created / bound
   | 'plug' // the NIC is configured, before the store write
   | 'record' // the attachment is recorded, before the result is returned
   | 'pool-refill' // the agent's refill made its ports (bound, plugged), before they are ready
+  | 'replug' // the agent's re-plug found the NIC's record, before it plugs
+  | 'unplug' // DEL unplugged a recorded NIC, before it releases the port and the record
   | 'bridge'
   | 'veth-ovs'
   | 'ovs-port'

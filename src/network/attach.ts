@@ -130,7 +130,8 @@ async function attachNow(ctx: NodeContext, req: AttachRequest): Promise<Attachme
     await faultPoint('plug');
     undo.push({
       what: 'unplug',
-      run: () => unplug(ctx.plug, { portId: port.id, netns: req.netns, ifname: req.ifname }),
+      run: () =>
+        unplug(ctx.plug, { portId: port.id, netns: req.netns, ifname: req.ifname }, { log: ctx.log }),
     });
     // The answer waits for the data path (OVN claimed the port) and a reservation's binding, not
     // for Neutron to call the port ACTIVE.

@@ -6,6 +6,7 @@
  */
 
 import { NeutronError, StoreError } from '../errors/index.ts';
+import { faultPoint } from '../faults/index.ts';
 import type { NeutronClient } from '../neutron/index.ts';
 import { listPorts, NNET_IDS, unplug } from '../plug/index.ts';
 import { containerPorts, isReserved, releasePort } from '../resources/index.ts';
@@ -46,6 +47,7 @@ async function detachNow(ctx: NodeContext, req: DetachRequest): Promise<void> {
       { portId: attachment.portId, netns: req.netns ?? attachment.netns, ifname: req.ifname },
       { log: ctx.log },
     );
+    await faultPoint('unplug');
     const neutron = await ctx.neutron();
     await releasePort(neutron, {
       portId: attachment.portId,

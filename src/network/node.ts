@@ -16,7 +16,7 @@ import { parsePlugSettings } from '../plug/index.ts';
 import { clusterCredentials, connect } from '../resources/index.ts';
 import { type Cluster, openStore, type Store } from '../store/index.ts';
 import type { NodeContext } from './context.ts';
-import { createAttachmentLocks } from './locks.ts';
+import { type AttachmentLocks, createAttachmentLocks } from './locks.ts';
 import type { PortPools } from './pools.ts';
 
 function netnsPath(nameOrPath: string | undefined): string | undefined {
@@ -62,6 +62,11 @@ export interface NodeHandle {
 export interface OpenNodeOptions {
   /** The node's Neutron queue: every request of every context waits its turn there. */
   queue?: RequestQueue | undefined;
+  /**
+   * The node's attachment locks. Two configs of one node (the agent's, and a request's with other
+   * timeouts, say) plug into the same bridge: their commands on one NIC must exclude each other.
+   */
+  locks?: AttachmentLocks | undefined;
 }
 
 /**
@@ -88,7 +93,7 @@ export async function openNodeContext(
     timeoutMs: conf.timeouts.storeMs,
     logger: log,
   });
-  const locks = createAttachmentLocks();
+  const locks = opts.locks ?? createAttachmentLocks();
   const memo = createMemo();
   let pools: PortPools | undefined;
   let conn: { key: string; client: Promise<NeutronClient> } | undefined;

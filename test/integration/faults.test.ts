@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { type AddressInfo, createServer as createTcpServer } from 'node:net';
 import { join } from 'node:path';
@@ -83,18 +83,36 @@ async function assertNoLeaks(c: TestCluster, pods: TestNetns[] = []): Promise<vo
   );
   const found = l.neutron.length + l.ovs.length + l.rows.length + devices.length;
   tally.leaks += found;
-  const agentTrouble = () =>
-    c.agent
-      .lines()
-      .filter((x) => x.level === 'warn' || x.level === 'error')
+  // The agent's own log, and its requests' (they go to the plugin's log file).
+  const trouble = (lines: Record<string, unknown>[]) =>
+    lines
+      .filter(
+        (x) => x.level === 'warn' || x.level === 'error' || /^undo|unplug|removed OVS/.test(String(x.msg)),
+      )
       .slice(-20)
       .map((x) => JSON.stringify(x))
       .join('\n');
   assert.deepEqual(
     { ...l, devices },
     { neutron: [], ovs: [], rows: [], devices: [] },
-    found ? `leaks; the agent's last warnings and errors:\n${agentTrouble()}` : 'leaks',
+    found
+      ? `leaks; the agent's last warnings and errors:\n${trouble(c.agent.lines())}\nits requests':\n${trouble(requestLog(c))}`
+      : 'leaks',
   );
+}
+
+function requestLog(c: TestCluster): Record<string, unknown>[] {
+  if (!existsSync(c.rt.logFile)) return [];
+  return readFileSync(c.rt.logFile, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
 }
 
 function gc(c: TestCluster, valid: HarnessCall[] = []): HarnessResult {
@@ -367,6 +385,40 @@ describe('faults on one node (SQLite store)', () => {
     });
   });
 
+  test('a DEL sent with another config of this node while the agent re-plugs the same NIC (ovs-vswitchd restarted) waits for the re-plug and leaves nothing', async () => {
+    await fault(async () => {
+      const p = pod();
+      // Another config of this node (its own store timeout): the agent serves it from a second
+      // context, while its re-plug works on its own. One NIC must still see one command at a time.
+      const conf = JSON.stringify({ ...c.rt.plugin, timeouts: { storeMs: 4000 } });
+      const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: cid(), CNI_NETNS: p.path, CNI_IFNAME: 'eth0' };
+      // The re-plug pauses once it has found the NIC's record; DEL between its unplug and the release.
+      const agent = await c.restartAgent({ env: { NNET_FAULT_DELAY_AFTER: 'replug:4000,unplug:8000' } });
+      try {
+        await waitFor('the agent to watch OVSDB', () =>
+          agent.lines().some((l) => l.msg === 'watching OVSDB'),
+        );
+        const add = c.rt.direct(env, conf);
+        assert.equal(add.code, 0, add.stdout);
+        const row = await c.store.attachments.get({ containerId: env.CNI_CONTAINERID, ifname: 'eth0' });
+        assert.ok(row, 'the ADD is recorded');
+        const seen = () =>
+          agent.lines().filter((l) => l.msg === 'OVS recreated a pod NIC device' && l.portId === row.portId)
+            .length;
+        const before = seen();
+        await c.node.restartVswitchd();
+        await waitFor('the agent to see the NIC recreated', () => seen() > before);
+        await sleep(1500); // the re-plug is in its pause now, past its look at the record
+        const del = await c.rt.directAsync({ ...env, CNI_COMMAND: 'DEL' }, conf);
+        assert.equal(del.code, 0, del.stdout);
+        // The re-plug ran before the DEL (it held the NIC) or found the record gone after it.
+        await assertNoLeaks(c, [p]);
+      } finally {
+        await c.restartAgent();
+      }
+    });
+  });
+
   test('a SQLite store locked by another process: ADD fails with code 11 saying so, leaves nothing, and works once the lock is gone', async () => {
     await fault(async () => {
       const path = c.storeUrl.slice('sqlite:'.length);
@@ -397,7 +449,7 @@ describe('faults on one node (SQLite store)', () => {
         holder.kill('SIGKILL');
         await new Promise((r) => holder.once('exit', r));
         // What the undo met on the way (a loaded machine's OVSDB may need a second try), for the record.
-        for (const l of c.agent.lines().filter((x) => /^undo/.test(String(x.msg))))
+        for (const l of requestLog(c).filter((x) => /^undo/.test(String(x.msg))))
           console.log(`agent: ${JSON.stringify(l)}`);
         await assertNoLeaks(c, [p]);
         const again = c.rt.direct(env, conf);
