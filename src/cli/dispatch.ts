@@ -22,6 +22,7 @@ export const HANDLERS: HandlerTable = {
   'create-cluster': () => resources().then((m) => m.createCluster),
   'create-podnetwork': () => resources().then((m) => m.createPodNetwork),
   'set-cluster': () => resources().then((m) => m.setCluster),
+  'set-podnetwork': () => resources().then((m) => m.setPodNetwork),
   'connect-router': () => resources().then((m) => m.connectRouter),
   'disconnect-router': () => resources().then((m) => m.disconnectRouter),
   gc: () => resources().then((m) => m.gc),

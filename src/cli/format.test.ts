@@ -148,7 +148,7 @@ test('-o yaml sorts keys and does not indent sequences, like kubectl', () => {
   assert.match(out, /\n {2}status:\n {4}status: ACTIVE\n {4}subnets:\n {4}- cidr: 1\.2\.0\.0\/16\n/);
 });
 
-test('get podnetworks shows the wanted subnet next to the port, its IP, node and status; -o wide adds MAC, NETWORK, CONTAINER', () => {
+test('get podnetworks shows the wanted subnet next to the port, its IP, node and status; -o wide adds MAC, NETWORK, CONTAINER, SECURITY-GROUPS', () => {
   const p: PodNetworkView = {
     namespace: 'team-a',
     pod: 'pod1',
@@ -162,6 +162,11 @@ test('get podnetworks shows the wanted subnet next to the port, its IP, node and
     node: 'node1',
     container: 'c0ffee',
     status: 'ACTIVE',
+    wantedSecurityGroups: [{ id: 'g1', name: 'web' }],
+    securityGroups: [
+      { id: 'g1', name: 'web' },
+      { id: 'g2', name: 'nnet-prod-node-access' },
+    ],
   };
   assert.equal(
     printResources(podNetworkPrinter, [p], { format: 'table', now: NOW }),
@@ -170,7 +175,7 @@ test('get podnetworks shows the wanted subnet next to the port, its IP, node and
   );
   assert.match(
     printResources(podNetworkPrinter, [p], { format: 'wide', now: NOW }),
-    /AGE +MAC +NETWORK +CONTAINER\n.* fa:16:3e:00:00:01 +pods +c0ffee\n$/,
+    /AGE +MAC +NETWORK +CONTAINER +SECURITY-GROUPS\n.* fa:16:3e:00:00:01 +pods +c0ffee +web,nnet-prod-node-access\n$/,
   );
   const reserved: PodNetworkView = {
     ...p,
@@ -178,6 +183,8 @@ test('get podnetworks shows the wanted subnet next to the port, its IP, node and
     portId: undefined,
     node: undefined,
     status: 'PortMissing',
+    wantedSecurityGroups: [],
+    securityGroups: [],
   };
   assert.match(
     printResources(podNetworkPrinter, [reserved], { format: 'table', now: NOW }),
@@ -199,6 +206,8 @@ test('a dual-stack podnetwork shows both subnets and both IPs (IPv4 first) in th
     portId: 'pid',
     ips: ['1.2.0.100', 'fd00:1::100'],
     status: 'Reserved',
+    wantedSecurityGroups: [],
+    securityGroups: [],
   };
   assert.equal(
     printResources(podNetworkPrinter, [p], { format: 'table', now: NOW }),
@@ -216,8 +225,8 @@ test('a dual-stack podnetwork shows both subnets and both IPs (IPv4 first) in th
   assert.equal(object.spec.ip, '1.2.0.100', 'the first, as Kubernetes keeps podIP beside podIPs');
   assert.deepEqual(object.status.ips, ['1.2.0.100', 'fd00:1::100']);
   const described = formatDescribe(describePodNetwork(p));
-  assert.match(described, /\n {2}Subnets: +pods-a \(1\.2\.0\.0\/16\)\n {12}pods-v6 \(fd00:1::\/64\)\n/);
-  assert.match(described, /\n {2}IPs: +1\.2\.0\.100\n {12}fd00:1::100\n {2}MAC:/);
+  assert.match(described, /\n {2}Subnets: +pods-a \(1\.2\.0\.0\/16\)\n +pods-v6 \(fd00:1::\/64\)\n/);
+  assert.match(described, /\n {2}IPs: +1\.2\.0\.100\n +fd00:1::100\n {2}MAC:/);
 });
 
 test('a podnetwork of any address of the default network (nothing asked) prints empty cells as <none>', () => {
@@ -229,6 +238,8 @@ test('a podnetwork of any address of the default network (nothing asked) prints 
     wantedIps: [],
     ips: [],
     status: 'NotReserved',
+    wantedSecurityGroups: [],
+    securityGroups: [],
   };
   assert.match(
     printResources(podNetworkPrinter, [p], { format: 'table', now: NOW }),

@@ -153,6 +153,14 @@ export const FLAGS: Readonly<Record<string, FlagSpec>> = {
     placeholder: 'MAC',
     usage: "The pod's MAC address (default: Neutron picks one).",
   },
+  'security-group': {
+    name: 'security-group',
+    type: 'string',
+    repeatable: true,
+    placeholder: 'GROUP',
+    usage:
+      "A Neutron security group of your project (name or id) for the pod's port; repeat it, or give a comma-separated list. Default: the cluster's set. The cluster's node-access group is always added, so the node's probes and Services reach the pod.",
+  },
   mtu: { name: 'mtu', type: 'int', usage: 'MTU of the network.' },
   description: { name: 'description', type: 'string', usage: 'A description stored with the resource.' },
   cidr: { name: 'cidr', type: 'cidr', placeholder: 'CIDR', usage: 'The subnet range, e.g. 1.2.0.0/16.' },
@@ -485,6 +493,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'default-network',
       'default-subnet',
       'service-cidr',
+      'security-group',
       'pool-min',
       'pool-max',
       'pool-batch',
@@ -515,9 +524,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     verb: 'create',
     nouns: ['podnetwork'],
     args: ONE('POD'),
-    flags: ['cluster', 'os-cloud', 'network', 'subnet', 'ip', 'mac', 'output'],
+    flags: ['cluster', 'os-cloud', 'network', 'subnet', 'ip', 'mac', 'security-group', 'output'],
     outputs: ['table', 'json', 'yaml', 'name'],
-    summary: "Reserve a pod's network (subnet, static IP) before the pod is created",
+    summary: "Reserve a pod's network (subnet, static IP, security groups) before the pod is created",
     examples: [
       '# Reserve 1.2.0.100 for pod1 (its Neutron port is created now, bound when the pod starts)',
       'kubenetctl create podnetwork pod1 -n team-a --subnet 1.2.0.0/16 --ip 1.2.0.100',
@@ -527,6 +536,23 @@ export const COMMANDS: readonly CommandSpec[] = [
       '',
       '# Any address of a named subnet, with a fixed MAC',
       'kubenetctl create podnetwork pod2 -n team-a --network pods --subnet pods-b --mac fa:16:3e:00:00:02',
+      '',
+      "# The pod's own security groups instead of the cluster's",
+      'kubenetctl create podnetwork web1 -n team-a --security-group web --security-group ssh',
+    ],
+  },
+  {
+    id: 'set-podnetwork',
+    verb: 'set',
+    nouns: ['podnetwork'],
+    args: ONE('POD'),
+    flags: ['cluster', 'os-cloud', 'security-group', 'output'],
+    required: ['security-group'],
+    outputs: ['table', 'json', 'yaml', 'name'],
+    summary: "Change a pod's security groups, also while it runs (in place: no re-plug, no IP change)",
+    examples: [
+      '# web1 admits what the groups web and ssh admit, from now on',
+      'kubenetctl set podnetwork web1 -n team-a --security-group web,ssh',
     ],
   },
   {
@@ -534,7 +560,16 @@ export const COMMANDS: readonly CommandSpec[] = [
     verb: 'set',
     nouns: ['cluster'],
     args: ONE('NAME'),
-    flags: ['os-cloud', 'pool-min', 'pool-max', 'pool-batch', 'default-network', 'default-subnet', 'output'],
+    flags: [
+      'os-cloud',
+      'pool-min',
+      'pool-max',
+      'pool-batch',
+      'default-network',
+      'default-subnet',
+      'security-group',
+      'output',
+    ],
     outputs: ['table', 'json', 'yaml', 'name'],
     summary: "Change a registered cluster's settings: its nodes' warm port pools, its default network",
     examples: [
@@ -546,6 +581,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       '',
       '# The network of pods that ask for none (e.g. one made after the cluster was registered)',
       'kubenetctl set cluster prod --default-network pods',
+      '',
+      '# The security groups of pods that choose none (new ports, and the pools refill with them)',
+      'kubenetctl set cluster prod --security-group pods-default',
     ],
   },
   {
@@ -596,14 +634,15 @@ export const COMMANDS: readonly CommandSpec[] = [
 export const IPV6_MODES = ['dhcpv6-stateful', 'dhcpv6-stateless', 'slaac'] as const;
 
 /** Flags N-Net takes from a `kubectl run` line (the rest of the line is kubectl's). */
-export const POD_FLAGS: readonly string[] = ['network', 'subnet', 'ip', 'mac'];
+export const POD_FLAGS: readonly string[] = ['network', 'subnet', 'ip', 'mac', 'security-group'];
 
 /** Pod annotations N-Net reads from manifests given to `apply|create|delete -f`. */
-export const ANNOTATIONS: Readonly<Record<string, 'network' | 'subnet' | 'ip' | 'mac'>> = {
+export const ANNOTATIONS: Readonly<Record<string, 'network' | 'subnet' | 'ip' | 'mac' | 'security-group'>> = {
   'nnet.io/network': 'network',
   'nnet.io/subnet': 'subnet',
   'nnet.io/ip': 'ip',
   'nnet.io/mac': 'mac',
+  'nnet.io/security-groups': 'security-group',
 };
 export const ANNOTATION_PREFIX = 'nnet.io/';
 

@@ -185,3 +185,21 @@ test('annotations "ignore" (delete -f) lists pods and never fails on their annot
     usesDefaultNamespace: false,
   });
 });
+
+test('nnet.io/security-groups: a comma-separated list of names or ids, each once; an empty entry or a 17th group is refused', () => {
+  const withGroups = (value: string) =>
+    POD1.replace('nnet.io/ip: 1.2.0.100', `nnet.io/security-groups: "${value}"`);
+  assert.deepEqual(
+    podNetworksFromManifests([{ source: 'pod.yaml', text: withGroups('web, ssh,web') }]).requests,
+    [{ namespace: 'team-a', pod: 'pod1', subnet: '1.2.0.0/16', ips: [], securityGroups: ['web', 'ssh'] }],
+  );
+  rejects(
+    [{ source: 'pod.yaml', text: withGroups('web,,ssh') }],
+    /invalid annotation nnet\.io\/security-groups="web,,ssh" on .*an empty entry in the list of security groups/,
+  );
+  const many = Array.from({ length: 17 }, (_, i) => `g${i}`).join(',');
+  rejects(
+    [{ source: 'pod.yaml', text: withGroups(many) }],
+    /invalid annotation nnet\.io\/security-groups=.*17 security groups; a pod may have at most 16/,
+  );
+});

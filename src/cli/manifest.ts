@@ -21,6 +21,7 @@ import {
   checkPodNetworkFields,
   type PodNetworkFields,
   splitIpList,
+  splitList,
 } from './validate.ts';
 
 export interface ManifestText {
@@ -164,6 +165,14 @@ function collect(
           `invalid annotation ${annotation}="${val}" on ${where}: an empty entry in the list of IPs (give one IP, or an IPv4 and an IPv6 address separated by a comma)`,
         );
       fields.ips = ips;
+    } else if (field === 'security-group') {
+      const groups = splitList(val);
+      if (!groups)
+        throw new InputError(
+          'invalid-config',
+          `invalid annotation ${annotation}="${val}" on ${where}: an empty entry in the list of security groups (give names or ids separated by commas)`,
+        );
+      fields.securityGroups = groups;
     } else fields[field] = val;
   }
   const checked = checkPodNetworkFields(fields);

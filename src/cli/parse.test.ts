@@ -406,6 +406,39 @@ const NETWORK_COMMANDS: Case[] = [
     },
   },
   {
+    name: 'create podnetwork --security-group, repeated and as a list: each group once, in order',
+    argv: [
+      'create',
+      'podnetwork',
+      'web1',
+      '--security-group',
+      'web,ssh',
+      '--security-group=web',
+      '--security-group',
+      'db',
+    ],
+    native: null,
+    network: {
+      kind: 'create-podnetwork',
+      pod: 'web1',
+      ips: [],
+      securityGroups: ['web', 'ssh', 'db'],
+      scope: {},
+    },
+  },
+  {
+    name: 'set podnetwork POD --security-group changes the groups of a pod (kubectl has no "set podnetwork")',
+    argv: ['set', 'podnetwork', 'web1', '-n', 'team-a', '--security-group', 'web'],
+    native: null,
+    network: { kind: 'set-podnetwork', pod: 'web1', namespace: 'team-a', securityGroups: ['web'], scope: {} },
+  },
+  {
+    name: 'set cluster --security-group sets the groups of pods that choose none',
+    argv: ['set', 'cluster', 'prod', '--security-group', 'pods-default'],
+    native: null,
+    network: { kind: 'set-cluster', name: 'prod', securityGroups: ['pods-default'], scope: {} },
+  },
+  {
     name: 'create podnetwork --mac takes a MAC, lowercased with colons',
     argv: ['create', 'podnetwork', 'pod2', '--network', 'pods', '--mac', 'FA-16-3E-00-00-02'],
     native: null,
@@ -487,6 +520,12 @@ const MIXED: Case[] = [
     argv: ['run', 'pod1', '--image=nginx', '--subnet=1.2.0.0/16', '--ip=1.2.0.100', '-n', 'team-a'],
     native: ['run', 'pod1', '--image=nginx', '-n', 'team-a'],
     network: { kind: 'pod', namespace: 'team-a', pod: 'pod1', subnet: '1.2.0.0/16', ips: ['1.2.0.100'] },
+  },
+  {
+    name: 'run with --security-group: N-Net takes the groups, kubectl the rest',
+    argv: ['run', 'web1', '--image=nginx', '--security-group', 'web', '--security-group=ssh'],
+    native: ['run', 'web1', '--image=nginx'],
+    network: { kind: 'pod', pod: 'web1', ips: [], securityGroups: ['web', 'ssh'] },
   },
   {
     name: 'run with --mac: N-Net takes the MAC, kubectl the rest',
@@ -840,7 +879,7 @@ test('the parser does not modify its input', () => {
 const BAD: [argv: string[], message: RegExp][] = [
   [
     ['set', 'cluster', 'prod'],
-    /nothing to set: give --pool-min, --pool-max, --pool-batch, --default-network or --default-subnet/,
+    /nothing to set: give --pool-min, --pool-max, --pool-batch, --default-network, --default-subnet or --security-group/,
   ],
   [
     ['set', 'cluster', 'prod', '--pool-min', '9', '--pool-max', '3'],

@@ -51,6 +51,7 @@ import {
   checkResourceName,
   type PodNetworkFields,
   splitIpList,
+  splitList,
 } from './validate.ts';
 
 const NNET_VERBS = new Set(['connect', 'disconnect', 'gc']);
@@ -253,7 +254,8 @@ function podFields(flags: FlagToken[]): PodNetworkFields & { ips: string[] } {
   for (const f of flags) {
     if (f.missingValue || f.value === undefined) throw invalid(needsArgument(f));
     const values = raw[f.name] ?? [];
-    if (values.length > 0 && f.name !== 'ip') throw invalid(`flag --${f.name} may be given only once`);
+    if (values.length > 0 && f.name !== 'ip' && f.name !== 'security-group')
+      throw invalid(`flag --${f.name} may be given only once`);
     raw[f.name] = [...values, f.value];
   }
   return checkedPodFields(raw);
@@ -268,6 +270,24 @@ function ipList(values: readonly string[]): string[] {
   });
 }
 
+/** `--security-group a --security-group b` and `--security-group a,b` alike. */
+function groupList(values: readonly string[]): string[] {
+  return values.flatMap((v) => {
+    const items = splitList(v);
+    if (!items) throw invalidValue('security-group', v, 'an empty entry in the list of security groups');
+    return items;
+  });
+}
+
+/** The --security-group values of a network command, checked; undefined when not given. */
+function groupsOf(p: StrictFlags): string[] | undefined {
+  const values = p.values.get('security-group');
+  if (values === undefined) return undefined;
+  const checked = checkPodNetworkFields({ securityGroups: groupList(values) });
+  if (!checked.ok) throw invalidValue(checked.field, checked.value, checked.reason);
+  return checked.value.securityGroups!;
+}
+
 function checkedPodFields(
   raw: Readonly<Record<string, readonly string[]>>,
 ): PodNetworkFields & { ips: string[] } {
@@ -277,6 +297,7 @@ function checkedPodFields(
     ...(first('subnet') !== undefined ? { subnet: first('subnet')! } : {}),
     ips: ipList(raw.ip ?? []),
     ...(first('mac') !== undefined ? { mac: first('mac')! } : {}),
+    ...(raw['security-group'] !== undefined ? { securityGroups: groupList(raw['security-group']) } : {}),
   };
   const checked = checkPodNetworkFields(fields);
   if (!checked.ok) throw invalidValue(checked.field, checked.value, checked.reason);
@@ -600,9 +621,15 @@ function buildCommand(
       const { pool } = poolFlagsOf(p);
       const defaultNetwork = nameValue(p, 'default-network');
       const defaultSubnet = nameValue(p, 'default-subnet');
-      if (!pool && defaultNetwork === undefined && defaultSubnet === undefined)
+      const securityGroups = groupsOf(p);
+      if (
+        !pool &&
+        defaultNetwork === undefined &&
+        defaultSubnet === undefined &&
+        securityGroups === undefined
+      )
         throw invalid(
-          `kubenetctl set cluster: nothing to set: give --pool-min, --pool-max, --pool-batch, --default-network or --default-subnet${usageHint(row, noun)}`,
+          `kubenetctl set cluster: nothing to set: give --pool-min, --pool-max, --pool-batch, --default-network, --default-subnet or --security-group${usageHint(row, noun)}`,
         );
       return {
         kind: 'set-cluster',
@@ -610,8 +637,20 @@ function buildCommand(
         ...(pool ? { pool } : {}),
         ...(defaultNetwork !== undefined ? { defaultNetwork } : {}),
         ...(defaultSubnet !== undefined ? { defaultSubnet } : {}),
+        ...(securityGroups !== undefined ? { securityGroups } : {}),
         ...withOutput,
         scope,
+      };
+    }
+    case 'set-podnetwork': {
+      const { namespace, ...rest } = scope;
+      return {
+        kind: 'set-podnetwork',
+        pod: names[0]!,
+        ...(namespace !== undefined ? { namespace } : {}),
+        securityGroups: groupsOf(p)!,
+        ...withOutput,
+        scope: rest,
       };
     }
     case 'create-podnetwork': {
@@ -658,7 +697,8 @@ function podFieldsFromFlags(p: StrictFlags): PodNetworkFields & { ips: string[] 
   const raw = Object.fromEntries(
     POD_FLAGS.flatMap((name) => (p.values.has(name) ? [[name, p.values.get(name)!]] : [])),
   );
-  if (Object.keys(raw).length === 0) throw invalid('give at least one of --network, --subnet, --ip, --mac');
+  if (Object.keys(raw).length === 0)
+    throw invalid('give at least one of --network, --subnet, --ip, --mac, --security-group');
   return checkedPodFields(raw);
 }
 
@@ -812,6 +852,7 @@ function buildCluster(
   const defaultSubnet = nameValue(p, 'default-subnet');
   const serviceCidrText = one(p, 'service-cidr');
   const serviceCidrs = serviceCidrText === undefined ? undefined : serviceCidrList(serviceCidrText);
+  const securityGroups = groupsOf(p);
   const nodePath = one(p, 'node-credentials');
   const nodeCloud = one(p, 'node-cloud');
   if (nodePath !== undefined && !nodePath.startsWith('/'))
@@ -820,7 +861,7 @@ function buildCluster(
     throw invalid('--node-cloud needs --node-credentials (the file it is in)');
   const migrate = p.bools.has('migrate-credentials');
   if (migrate) {
-    const clash = ['default-network', 'default-subnet', 'service-cidr'].find(given);
+    const clash = ['default-network', 'default-subnet', 'service-cidr', 'security-group'].find(given);
     if (clash) throw invalid(`--migrate-credentials changes only the credentials; it cannot take --${clash}`);
   }
   return {
@@ -836,6 +877,7 @@ function buildCluster(
     ...(defaultNetwork !== undefined ? { defaultNetwork } : {}),
     ...(defaultSubnet !== undefined ? { defaultSubnet } : {}),
     ...(serviceCidrs !== undefined ? { serviceCidrs } : {}),
+    ...(securityGroups !== undefined ? { securityGroups } : {}),
     ...poolFlagsOf(p),
     ...withOutput,
     scope,

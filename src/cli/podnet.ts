@@ -12,10 +12,13 @@ import {
   DEVICE_OWNER,
   fixedIpsOf,
   type NicTarget,
+  nodeAccessGroupId,
   podOfPort,
+  portGroups,
   RESERVED_TAG,
   reservePort,
   resolveNicTarget,
+  resolveSecurityGroups,
   tagValue,
 } from '../resources/index.ts';
 import type { PodKey, PodNetworkConfig, PodNicConfig } from '../store/index.ts';
@@ -40,6 +43,12 @@ export function resolvePodNic(scope: ClusterScope, request: PodNetworkRequest): 
   );
 }
 
+/** A dry run: the request resolved against Neutron (its network, subnets, IPs, groups), nothing changed. */
+export async function checkPodNetwork(scope: ClusterScope, request: PodNetworkRequest): Promise<void> {
+  await resolvePodNic(scope, request);
+  await wantedGroups(scope, await userProject(scope), request);
+}
+
 export interface PodReservation {
   config: PodNetworkConfig;
   /** The port this call created; undefined when an identical config existed already. */
@@ -49,23 +58,52 @@ export interface PodReservation {
 }
 
 /** The NIC config a resolved target asks for (before a port is reserved for it). */
-function wantedNic(target: NicTarget): PodNicConfig {
+function wantedNic(target: NicTarget, securityGroupIds: string[] | undefined): PodNicConfig {
   return {
     ifname: IFNAME,
     networkId: target.network.id,
     fixedIps: fixedIpsOf(target),
     ...(target.mac !== undefined ? { mac: target.mac } : {}),
+    ...(securityGroupIds?.length ? { securityGroupIds } : {}),
   };
 }
 
 function sameNic(a: PodNicConfig, b: PodNicConfig): boolean {
   const ips = (n: PodNicConfig) => n.fixedIps.map((f) => `${f.subnetId}=${f.ip ?? ''}`).join(' ');
+  const groups = (n: PodNicConfig) => [...(n.securityGroupIds ?? [])].sort().join(' ');
   return (
     a.ifname === b.ifname &&
     a.networkId === b.networkId &&
     ips(a) === ips(b) &&
-    a.mac?.toLowerCase() === b.mac?.toLowerCase()
+    a.mac?.toLowerCase() === b.mac?.toLowerCase() &&
+    groups(a) === groups(b)
   );
+}
+
+/**
+ * The request's security groups as ids of the user's project (an unknown group, or another
+ * project's, fails naming it); undefined when it asks for none.
+ */
+async function wantedGroups(
+  scope: ClusterScope,
+  project: UserProject,
+  request: Pick<PodNetworkRequest, 'securityGroups'>,
+): Promise<string[] | undefined> {
+  if (!request.securityGroups?.length) return undefined;
+  return (await resolveSecurityGroups(scope.neutron, project.id, request.securityGroups)).map((g) => g.id);
+}
+
+/**
+ * The groups a reserved port is created with: the pod's own, else the cluster's default set
+ * (else Neutron gives it the project's default group). ADD adds the node-access group at binding.
+ */
+async function reservationGroups(
+  scope: ClusterScope,
+  own: string[] | undefined,
+): Promise<string[] | undefined> {
+  if (own) return own;
+  const cluster = await scope.store.clusters.get(scope.cluster.name);
+  return cluster?.podSecurityGroupIds;
 }
 
 function sameRequest(existing: PodNetworkConfig, wanted: PodNicConfig): boolean {
@@ -116,7 +154,7 @@ export async function reservePodNetwork(
   // Another project's config is refused before anything is resolved or compared.
   if (existing && !(await ownedBy(scope, project, existing)))
     throw belongsToAnotherProject(existing, project);
-  const wanted = wantedNic(await resolvePodNic(scope, request));
+  const wanted = wantedNic(await resolvePodNic(scope, request), await wantedGroups(scope, project, request));
   if (existing) {
     if (sameRequest(existing, wanted)) return { config: existing, port: undefined, undo: async () => {} };
     throw alreadyConfigured(existing);
@@ -126,6 +164,7 @@ export async function reservePodNetwork(
     networkId: wanted.networkId,
     fixedIps: wanted.fixedIps,
     mac: wanted.mac,
+    securityGroupIds: await reservationGroups(scope, wanted.securityGroupIds),
   });
   let config: PodNetworkConfig;
   try {
@@ -245,4 +284,42 @@ export async function releasePodNetwork(
   for (const port of ports) if (port) await scope.neutron.ports.ensureDeleted(port.id);
   await scope.store.podConfigs.delete(key);
   return true;
+}
+
+/**
+ * `set podnetwork POD --security-group …`: the pod's groups, changed in the store and on its
+ * reserved port at once (no re-plug, no IP change: OVN applies a port's new groups to the running
+ * pod). A bound port keeps the cluster's node-access group, so probes and Services still reach it.
+ * Another project's config is refused; an unknown group fails before anything changes.
+ */
+export async function setPodSecurityGroups(
+  scope: ClusterScope,
+  key: PodKey,
+  refs: readonly string[],
+): Promise<PodNetworkConfig> {
+  const config = await scope.store.podConfigs.get(key);
+  if (!config)
+    throw new StoreError(
+      'not-found',
+      `${podName(key)} has no N-Net network config in cluster ${key.cluster}`,
+    );
+  const project = await userProject(scope);
+  if (!(await ownedBy(scope, project, config))) throw belongsToAnotherProject(config, project);
+  const groups = (await wantedGroups(scope, project, { securityGroups: [...refs] }))!;
+  const [port] = await currentPorts(scope, config);
+  if (port) {
+    const access = port.hostId ? await nodeAccessGroupId(scope.neutron, key.cluster) : undefined;
+    await scope.neutron.ports.update(port.id, { securityGroups: portGroups(groups, access) });
+  }
+  const updated = await scope.store.podConfigs.update(key, (cur) => {
+    if (!cur) return undefined;
+    const { createdAt: _, ...rest } = cur;
+    return { ...rest, nics: cur.nics.map((n, i) => (i === 0 ? { ...n, securityGroupIds: groups } : n)) };
+  });
+  if (!updated)
+    throw new StoreError(
+      'not-found',
+      `${podName(key)} has no N-Net network config in cluster ${key.cluster}`,
+    );
+  return updated;
 }

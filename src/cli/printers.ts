@@ -79,6 +79,8 @@ export interface ClusterView {
   defaultSubnet?: string;
   /** The Service CIDRs pods route through their node (the default when the cluster sets none). */
   serviceCidrs: string[];
+  /** The security groups (ids) of pods that choose none; undefined: the project's default group. */
+  securityGroups?: string[];
   /** The nodes' warm port pools; undefined: none. */
   pool?: { min: number; max: number; batch: number };
   createdAt?: string;
@@ -103,8 +105,19 @@ export interface PodNetworkView {
   container?: string;
   /** Reserved (port unbound), ACTIVE/DOWN/BUILD (bound: Neutron's port status), PortMissing. */
   status: string;
+  /** The pod's own security groups, as asked for (none: the cluster's set). */
+  wantedSecurityGroups: GroupRef[];
+  /** The groups its port carries, as Neutron says (the node-access group among them once bound). */
+  securityGroups: GroupRef[];
   createdAt?: string;
 }
+
+export interface GroupRef {
+  id: string;
+  name: string;
+}
+
+const groupNames = (values: readonly GroupRef[]) => values.map((g) => g.name || g.id).join(',');
 
 const cidrs = (values: readonly SubnetRef[]) => values.map((s) => s.cidr).join(',');
 const list = (values: readonly string[]) => values.join(',');
@@ -221,6 +234,7 @@ export const clusterPrinter: ResourcePrinter<ClusterView> = {
     { header: 'INTERFACE', cell: (c) => c.interface ?? '', wide: true },
     { header: 'SERVICE-CIDR', cell: (c) => c.serviceCidrs.join(','), wide: true },
     { header: 'POOL(MIN/MAX/BATCH)', cell: (c) => poolText(c.pool), wide: true },
+    { header: 'POD-SECURITY-GROUPS', cell: (c) => (c.securityGroups ?? ['default']).join(','), wide: true },
   ],
   toObject: (c) => ({
     apiVersion: API_VERSION,
@@ -238,6 +252,7 @@ export const clusterPrinter: ResourcePrinter<ClusterView> = {
       defaultNetwork: c.defaultNetwork,
       defaultSubnet: c.defaultSubnet,
       serviceCidrs: c.serviceCidrs,
+      podSecurityGroups: c.securityGroups,
       pool: c.pool,
     }),
   }),
@@ -313,6 +328,11 @@ export const podNetworkPrinter: ResourcePrinter<PodNetworkView> = {
     { header: 'MAC', cell: (p) => p.mac ?? p.wantedMac ?? '', wide: true },
     { header: 'NETWORK', cell: (p) => p.network?.name || p.network?.id || '', wide: true },
     { header: 'CONTAINER', cell: (p) => p.container ?? '', wide: true },
+    {
+      header: 'SECURITY-GROUPS',
+      cell: (p) => groupNames(p.portId ? p.securityGroups : p.wantedSecurityGroups),
+      wide: true,
+    },
   ],
   toObject: (p) => ({
     apiVersion: API_VERSION,
@@ -328,12 +348,14 @@ export const podNetworkPrinter: ResourcePrinter<PodNetworkView> = {
       ip: p.wantedIps[0],
       ips: p.wantedIps,
       mac: p.wantedMac,
+      securityGroups: p.wantedSecurityGroups.length > 0 ? p.wantedSecurityGroups : undefined,
     }),
     status: defined({
       status: p.status,
       portId: p.portId,
       ips: p.ips,
       mac: p.mac,
+      securityGroups: p.portId ? p.securityGroups : undefined,
       node: p.node,
       containerId: p.container,
     }),
@@ -403,6 +425,7 @@ export function describeCluster(c: ClusterView): DescribeEntry[] {
     ['Default Network', c.defaultNetwork ?? ''],
     ['Default Subnet', c.defaultSubnet ?? ''],
     ['Service CIDRs', c.serviceCidrs.join(', ')],
+    ['Pod Security Groups', c.securityGroups ? c.securityGroups.join(', ') : "the project's default"],
     ['Port pools', c.pool ? `min ${c.pool.min}, max ${c.pool.max}, batch ${c.pool.batch}` : 'off'],
   ];
 }
@@ -420,6 +443,10 @@ export function describePodNetwork(p: PodNetworkView): DescribeEntry[] {
         ['Subnets', p.subnets.map(subnetText)],
         ['IPs', p.wantedIps],
         ['MAC', p.wantedMac ?? ''],
+        [
+          'Security Groups',
+          p.wantedSecurityGroups.length > 0 ? groupNames(p.wantedSecurityGroups) : "(the cluster's)",
+        ],
       ],
     ],
     [
@@ -428,6 +455,7 @@ export function describePodNetwork(p: PodNetworkView): DescribeEntry[] {
         ['ID', p.portId ?? ''],
         ['IPs', p.ips],
         ['MAC', p.mac ?? ''],
+        ['Security Groups', groupNames(p.securityGroups)],
         ['Node', p.node ?? ''],
         ['Container', p.container ?? ''],
         ['Status', p.status],

@@ -5,7 +5,7 @@
  * kubectl alone, with a warning).
  */
 import type { ClusterScope } from '../resources/index.ts';
-import { releasePodNetwork, reservePodNetwork, resolvePodNic } from './podnet.ts';
+import { checkPodNetwork, releasePodNetwork, reservePodNetwork } from './podnet.ts';
 import type { NnetSession } from './session.ts';
 import type { PodNetworkRequest } from './types.ts';
 
@@ -37,7 +37,7 @@ export async function loadBackend(session: NnetSession): Promise<NetworkBackend 
   });
   return {
     async checkPod(request) {
-      await resolvePodNic(await scope(), request);
+      await checkPodNetwork(await scope(), request);
     },
     async reservePod(request) {
       return reservePodNetwork(await scope(), request);

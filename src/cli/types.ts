@@ -28,6 +28,8 @@ export interface PodNetworkRequest {
   ips: string[];
   /** MAC address (lowercase, colon-separated). */
   mac?: string;
+  /** Security groups of the user's project, by name or id (default: the cluster's set). */
+  securityGroups?: string[];
 }
 
 /** Which N-Net cluster and Kubernetes namespace a network command is about. */
@@ -133,6 +135,8 @@ export type NetworkCommand =
       defaultNetwork?: string;
       defaultSubnet?: string;
       serviceCidrs?: string[];
+      /** The security groups of pods that choose none (names or ids). */
+      securityGroups?: string[];
       pool?: PoolFlags;
       output?: OutputFormat;
       scope: Scope;
@@ -144,6 +148,16 @@ export type NetworkCommand =
       pool?: PoolFlags;
       defaultNetwork?: string;
       defaultSubnet?: string;
+      securityGroups?: string[];
+      output?: OutputFormat;
+      scope: Scope;
+    }
+  /** `set podnetwork POD --security-group …`: change a pod's groups, in place while it runs. */
+  | {
+      kind: 'set-podnetwork';
+      pod: string;
+      namespace?: string;
+      securityGroups: string[];
       output?: OutputFormat;
       scope: Scope;
     }
@@ -157,6 +171,7 @@ export type NetworkCommand =
       /** Static IPs, at most one per family; possibly none. */
       ips: string[];
       mac?: string;
+      securityGroups?: string[];
       output?: OutputFormat;
       scope: Scope;
     }
@@ -181,6 +196,7 @@ export type NetworkCommand =
       /** Static IPs, at most one per family; possibly none. */
       ips: string[];
       mac?: string;
+      securityGroups?: string[];
       /** --dry-run: validate only, reserve nothing. */
       dryRun?: true;
       /** --rm: kubectl deletes the pod when the session ends; release afterwards. */

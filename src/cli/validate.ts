@@ -54,11 +54,27 @@ export interface PodNetworkFields {
   /** Static IPs, at most one per IP family. */
   ips?: string[];
   mac?: string;
+  /** Security groups, by name or id, without repeats. */
+  securityGroups?: string[];
 }
 
 export type PodNetworkCheck =
   | { ok: true; value: PodNetworkFields }
-  | { ok: false; field: 'network' | 'subnet' | 'ip' | 'mac'; value: string; reason: string };
+  | {
+      ok: false;
+      field: 'network' | 'subnet' | 'ip' | 'mac' | 'security-group';
+      value: string;
+      reason: string;
+    };
+
+/** At most this many security groups per pod (src/resources/security-groups.ts keeps the same). */
+const MAX_SECURITY_GROUPS = 16;
+
+/** The entries of a comma-separated list (`web, ssh`); undefined when an entry is empty. */
+export function splitList(text: string): string[] | undefined {
+  const items = text.split(',').map((s) => s.trim());
+  return items.some((s) => s === '') ? undefined : items;
+}
 
 /**
  * The entries of a comma-separated list of IPs (`1.2.0.100, fd00:1::100`), as an annotation or a
@@ -103,6 +119,21 @@ export function checkPodNetworkFields(fields: PodNetworkFields): PodNetworkCheck
     const mac = parseMac(fields.mac);
     if (!mac.ok) return { ok: false, field: 'mac', value: fields.mac, reason: mac.reason };
     out.mac = mac.value;
+  }
+  if (fields.securityGroups !== undefined) {
+    const groups = [...new Set(fields.securityGroups)];
+    for (const g of groups) {
+      const reason = checkResourceName(g);
+      if (reason) return { ok: false, field: 'security-group', value: g, reason };
+    }
+    if (groups.length > MAX_SECURITY_GROUPS)
+      return {
+        ok: false,
+        field: 'security-group',
+        value: groups.join(','),
+        reason: `${groups.length} security groups; a pod may have at most ${MAX_SECURITY_GROUPS}`,
+      };
+    out.securityGroups = groups;
   }
   return { ok: true, value: out };
 }

@@ -22,6 +22,7 @@ import {
   nicAddressing,
   type PodRef,
   parseIp,
+  portGroups,
   releasePort,
   reservedPort,
   resolveNicTarget,
@@ -87,7 +88,7 @@ async function attachNow(ctx: NodeContext, req: AttachRequest): Promise<Attachme
   const nic = config?.nics.find((n) => n.ifname === req.ifname);
   const allowedNetworkIds = await clusterNetworkIds(await clusterScope(ctx));
   if (nic) trustNic(nic, req.pod, allowedNetworkIds);
-  const groups = await podSecurityGroups(ctx, neutron, access);
+  const groups = await podSecurityGroups(ctx, neutron, access, nic);
   const undo: Undo[] = [];
   try {
     const got = await getPort(ctx, neutron, req, nic, { groups, allowedNetworkIds });
@@ -98,7 +99,12 @@ async function attachNow(ctx: NodeContext, req: AttachRequest): Promise<Attachme
 
     // Service traffic goes through this node's own port on the pod's network (kube-proxy's DNAT).
     const [nodePort, cidrs] = await Promise.all([ensureNodePort(ctx, port.networkId), serviceCidrs(ctx)]);
-    const nicAddr = await addressingOf(ctx, neutron, got, serviceRoutes(cidrs, nodePort));
+    // A pod's second NIC (net1, net2, …, as Multus names them) routes its own subnets only.
+    const primary = !isSecondaryIfname(req.ifname);
+    const nicAddr = await addressingOf(ctx, neutron, got, {
+      defaultRoutes: primary,
+      extraRoutes: primary ? serviceRoutes(cidrs, nodePort) : [],
+    });
     const overlap = serviceOverlap(cidrs, nicAddr.ips);
     if (overlap)
       throw new InputError('invalid-config', `${overlap}; choose a Service CIDR outside the pod networks`);
@@ -254,7 +260,7 @@ async function getPort(
  */
 export async function defaultPoolKey(ctx: NodeContext): Promise<PoolKey> {
   const neutron = await ctx.neutron();
-  const groups = await podSecurityGroups(ctx, neutron, await nodeAccess(ctx, neutron));
+  const groups = await podSecurityGroups(ctx, neutron, await nodeAccess(ctx, neutron), undefined);
   const pod = { cluster: ctx.cluster, namespace: 'default', pod: '(the default pool)' };
   const wanted = await portToCreate(ctx, { containerId: '', ifname: '', netns: '', pod }, undefined);
   return {
@@ -272,15 +278,20 @@ function isPoolable(w: NonNullable<AcquireRequest['create']>): boolean {
 const FACTS_TTL_MS = 60_000;
 
 /** The NIC's addressing: a pool port's from its pool, any other's from (remembered) Neutron facts. */
+/** The interfaces a pod's extra NICs get (`net1`, `net2`, …): no default route, no Service routes. */
+function isSecondaryIfname(ifname: string): boolean {
+  return /^net[0-9]+$/.test(ifname);
+}
+
 async function addressingOf(
   ctx: NodeContext,
   neutron: NeutronClient,
   got: GotPort,
-  extraRoutes: { dst: string; gateway: string }[],
+  routing: { defaultRoutes: boolean; extraRoutes: { dst: string; gateway: string }[] },
 ): Promise<NicAddressing> {
   const { port } = got;
   if (got.pooled)
-    return nicAddressing({ port, subnets: got.pooled.subnets, mtu: ctx.mtu ?? got.pooled.mtu, extraRoutes });
+    return nicAddressing({ port, subnets: got.pooled.subnets, mtu: ctx.mtu ?? got.pooled.mtu, ...routing });
   const ids = [...new Set(port.fixedIps.map((f) => f.subnetId))].sort();
   if (ids.length === 0) throw new NeutronError('bad-reply', `port ${port.id} has no IP address`);
   const [subnets, mtu] = await Promise.all([
@@ -295,7 +306,7 @@ async function addressingOf(
   for (const id of ids)
     if (!subnets.some((s) => s.id === id))
       throw new NeutronError('not-found', `subnet ${id} of port ${port.id} not found`, { status: 404 });
-  return nicAddressing({ port, subnets, mtu: mtu ?? 1500, extraRoutes });
+  return nicAddressing({ port, subnets, mtu: mtu ?? 1500, ...routing });
 }
 
 /** How long an ADD waits for ovn-controller to claim its port before it answers anyway. */
@@ -321,6 +332,7 @@ function trustNic(nic: PodNicConfig, pod: PodRef, allowed: ReadonlySet<string>):
     nic.networkId,
     ...nic.fixedIps.map((f) => f.subnetId),
     ...(nic.reservedPortId ? [nic.reservedPortId] : []),
+    ...(nic.securityGroupIds ?? []),
   ];
   const bad = ids.find((id) => !isUuid(id));
   if (bad !== undefined)
@@ -336,18 +348,21 @@ function trustNic(nic: PodNicConfig, pod: PodRef, allowed: ReadonlySet<string>):
 }
 
 /**
- * The security groups a pod port carries: the cluster's default set (else the project's
- * `default` group), and always the cluster's node-access group, so that the node's probes and
- * Service traffic reach the pod whatever its own groups admit.
+ * The security groups a pod port carries: the pod's own (kubenetctl resolved them), else the
+ * cluster's default set, else the project's `default` group; and always the cluster's
+ * node-access group, so that the node's probes and Service traffic reach the pod whatever its
+ * own groups admit.
  */
 async function podSecurityGroups(
   ctx: NodeContext,
   neutron: NeutronClient,
   access: NodeAccess,
+  nic: PodNicConfig | undefined,
 ): Promise<string[]> {
-  const cluster = await ctx.store.clusters.get(ctx.cluster);
-  const own = cluster?.podSecurityGroupIds ?? [await projectDefaultGroup(ctx, neutron)];
-  return [...new Set([...own, access.securityGroupId])];
+  const cluster = nic?.securityGroupIds ? undefined : await ctx.store.clusters.get(ctx.cluster);
+  const own = nic?.securityGroupIds ??
+    cluster?.podSecurityGroupIds ?? [await projectDefaultGroup(ctx, neutron)];
+  return portGroups(own, access.securityGroupId);
 }
 
 async function projectDefaultGroup(ctx: NodeContext, neutron: NeutronClient): Promise<string> {

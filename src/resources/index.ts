@@ -116,6 +116,12 @@ export {
   reservedPort,
   reservePort,
 } from './ports.ts';
+export {
+  MAX_POD_SECURITY_GROUPS,
+  nodeAccessGroupId,
+  portGroups,
+  resolveSecurityGroups,
+} from './security-groups.ts';
 export { clusterTag, tagValue } from './tags.ts';
 export {
   type NicRequest,

@@ -348,6 +348,8 @@ export interface ReserveRequest {
   networkId: string;
   fixedIps: FixedIpRequest[];
   mac?: string | undefined;
+  /** The port's security groups; none: Neutron gives it the project's default group. */
+  securityGroupIds?: readonly string[] | undefined;
 }
 
 /**
@@ -359,6 +361,7 @@ export async function reservePort(neutron: NeutronClient, req: ReserveRequest): 
     ...portCreate(req.pod, req),
     description: reservationDescription(req.pod.cluster),
     tags: podTags(req.pod, [RESERVED_TAG]),
+    ...(req.securityGroupIds?.length ? { securityGroups: [...req.securityGroupIds] } : {}),
   };
   return neutron.ports.create(create).catch(async (e: unknown) => {
     throw await explainIpTaken(neutron, e, create);

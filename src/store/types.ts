@@ -95,6 +95,8 @@ export interface PodNicConfig {
   mac?: string;
   /** The port that holds the reservation (created unbound at request time). */
   reservedPortId?: string;
+  /** The pod's own security groups (ids, resolved at request time); absent: the cluster's default set. */
+  securityGroupIds?: string[];
 }
 
 /** What kubenetctl asked for a pod (and the ports it reserved). Keyed by (cluster, namespace, pod). */
@@ -282,6 +284,7 @@ const podNicSchema = z.object({
   fixedIps: z.array(z.object({ subnetId: name, ip: ip.optional() })).max(2),
   mac: mac.optional(),
   reservedPortId: name.optional(),
+  securityGroupIds: z.array(name).min(1).max(16).optional(),
 });
 
 /**

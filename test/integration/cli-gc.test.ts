@@ -3,14 +3,13 @@
  * netns vanished without a DEL loses its attachment, OVS port and Neutron port.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { listPorts } from '../../src/plug/index.ts';
 import { DEVICE_OWNER } from '../../src/resources/index.ts';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
-import { PROJECT_ROOT } from '../support/env.ts';
+import { clusterKubenetctl } from '../support/kubenetctl.ts';
 import { createNetns } from '../support/netns.ts';
 
 let c: TestCluster;
@@ -34,22 +33,7 @@ test('kubenetctl gc --cni-config releases the attachment, OVS port and Neutron p
   }
   assert.equal((await c.store.attachments.list({ node: c.name })).length, 1);
 
-  const r = spawnSync(
-    process.execPath,
-    [join(PROJECT_ROOT, 'dist/kubenetctl.js'), 'gc', '--cni-config', join(c.rt.confDir, '10-nnet.conflist')],
-    {
-      encoding: 'utf8',
-      env: {
-        PATH: process.env.PATH ?? '',
-        NNET_STORE: c.storeUrl,
-        NNET_CLUSTER: c.name,
-        OS_CLIENT_CONFIG_FILE: c.env.cloudsYaml,
-        OS_CLOUD: c.env.cloud,
-        NNET_TOKEN_CACHE_DIR: join(c.rt.dir, 'ctl-tokens'),
-      },
-      timeout: 120_000,
-    },
-  );
+  const r = clusterKubenetctl(c, ['gc', '--cni-config', join(c.rt.confDir, '10-nnet.conflist')], 'admin');
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`node ${c.name}: released attachment gc/gone`));
   assert.deepEqual(await c.store.attachments.list({ node: c.name }), []);

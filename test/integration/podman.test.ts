@@ -6,7 +6,6 @@
  * is unbound and kept (the reservation survives), and nothing else is left.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +16,7 @@ import { mountsUnder } from '../../lab/sh.ts';
 import { listPorts } from '../../src/plug/index.ts';
 import { RESERVED_TAG } from '../../src/resources/index.ts';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
-import { PROJECT_ROOT } from '../support/env.ts';
+import { clusterKubenetctl } from '../support/kubenetctl.ts';
 import { createNetns, type TestNetns } from '../support/netns.ts';
 
 const IP = '1.2.0.150';
@@ -31,19 +30,8 @@ const podCall = {
 };
 
 function kubenetctl(args: string[]) {
-  const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'dist/kubenetctl.js'), ...args], {
-    encoding: 'utf8',
-    env: {
-      PATH: process.env.PATH ?? '',
-      NNET_STORE: c.storeUrl,
-      NNET_CLUSTER: c.name,
-      OS_CLIENT_CONFIG_FILE: c.env.cloudsYaml,
-      // A member of the cluster's project reserves, as the cluster's users do.
-      OS_CLOUD: c.env.memberCloud,
-      NNET_TOKEN_CACHE_DIR: join(c.rt.dir, 'ctl-tokens'),
-    },
-    timeout: 120_000,
-  });
+  // A member of the cluster's project reserves, as the cluster's users do.
+  const r = clusterKubenetctl(c, args);
   assert.equal(r.status, 0, `kubenetctl ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }

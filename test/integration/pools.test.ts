@@ -6,9 +6,7 @@
  * agent's metrics). No timing is asserted: waits have generous deadlines.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findPort } from '../../src/plug/index.ts';
@@ -16,7 +14,7 @@ import { DEVICE_OWNER, poolDeviceId, releaseClusterNodes, reservePort } from '..
 import { agentMetric } from '../support/agent.ts';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
 import type { HarnessResult } from '../support/cni.ts';
-import { PROJECT_ROOT } from '../support/env.ts';
+import { clusterKubenetctl } from '../support/kubenetctl.ts';
 import { createNetns, type TestNetns } from '../support/netns.ts';
 import { poolLeaks, poolView, setPoolSettings } from '../support/pools.ts';
 import { createTestProject, type TestProject } from '../support/project.ts';
@@ -52,20 +50,7 @@ async function waitFor(
 const ipOf = (r: Record<string, unknown>) => (r.ips as { address: string }[])[0]!.address.split('/')[0]!;
 
 /** kubenetctl (the built one) on the test cluster's store, as its admin. */
-function kubenetctl(c: TestCluster, args: string[]) {
-  return spawnSync(process.execPath, [join(PROJECT_ROOT, 'dist/kubenetctl.js'), ...args], {
-    encoding: 'utf8',
-    env: {
-      PATH: process.env.PATH ?? '',
-      NNET_STORE: c.storeUrl,
-      NNET_CLUSTER: c.name,
-      OS_CLIENT_CONFIG_FILE: c.env.cloudsYaml,
-      OS_CLOUD: c.env.cloud,
-      NNET_TOKEN_CACHE_DIR: join(c.rt.dir, 'ctl-tokens'),
-    },
-    timeout: 120_000,
-  });
-}
+const kubenetctl = (c: TestCluster, args: string[]) => clusterKubenetctl(c, args, 'admin');
 
 function pings(from: TestNetns, ip: string, count = 1): { sent: number; received: number } {
   const r = from.run(['ping', '-c', String(count), '-i', '0.2', '-W', '2', ip], { timeoutMs: 30_000 });

@@ -130,3 +130,26 @@ export async function sweepCluster(admin: NeutronClient, cluster: string): Promi
   // Tagged subnets on networks that are not the cluster's.
   for (const s of await admin.subnets.list({ tags })) await admin.subnets.ensureDeleted(s.id);
 }
+
+/**
+ * The built kubenetctl (dist/kubenetctl.js) on a test cluster's store: as a member of the
+ * cluster's project (its users), or as the env's admin.
+ */
+export function clusterKubenetctl(
+  c: { storeUrl: string; name: string; env: TestEnv; rt: { dir: string } },
+  args: string[],
+  as: 'member' | 'admin' = 'member',
+): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [join(PROJECT_ROOT, 'dist/kubenetctl.js'), ...args], {
+    encoding: 'utf8',
+    env: {
+      PATH: process.env.PATH ?? '',
+      NNET_STORE: c.storeUrl,
+      NNET_CLUSTER: c.name,
+      OS_CLIENT_CONFIG_FILE: c.env.cloudsYaml,
+      OS_CLOUD: as === 'member' ? c.env.memberCloud : c.env.cloud,
+      NNET_TOKEN_CACHE_DIR: join(c.rt.dir, 'ctl-tokens'),
+    },
+    timeout: 120_000,
+  });
+}

@@ -12,13 +12,14 @@ import {
   credentialsFromObject,
   loadCredentials,
 } from '../../identity/index.ts';
-import { createNeutronClient, type Subnet } from '../../neutron/index.ts';
+import { createNeutronClient, type NeutronClient, type Subnet } from '../../neutron/index.ts';
 import {
   type ClusterScope,
   cidrsOverlap,
   parseCidr,
   releaseClusterNodes,
   resolveNetwork,
+  resolveSecurityGroups,
   resolveSubnet,
   subnetLabel,
 } from '../../resources/index.ts';
@@ -33,6 +34,7 @@ import {
 } from '../../store/index.ts';
 import type { CommandContext, CommandOf } from '../context.ts';
 import type { ExitStatus } from '../kubectl.ts';
+import { userProject } from '../ownership.ts';
 import { type ClusterView, clusterPrinter, describeCluster } from '../printers.ts';
 import { KEYSTONE_TIMEOUT_MS, NEUTRON_TIMEOUT_MS } from '../session.ts';
 import type { ClusterCredentialSource, PoolFlags } from '../types.ts';
@@ -235,12 +237,23 @@ export async function createCluster(
     if (problem) throw new InputError('invalid-argument', problem);
     record.serviceCidrs = command.serviceCidrs;
   }
+  if (command.securityGroups)
+    record.podSecurityGroupIds = await groupIds(
+      createNeutronClient(keystone, { timeoutMs: NEUTRON_TIMEOUT_MS }),
+      command.securityGroups,
+    );
   if (command.pool) {
     const pool = poolSettings(undefined, command.pool);
     if (pool) record.pool = pool;
   }
   const cluster = await store.clusters.put(record);
   return printCreated(ctx, clusterPrinter, await viewOf(cluster, store), command.output);
+}
+
+/** --security-group values → the ids of those groups of the credentials' project. */
+async function groupIds(neutron: NeutronClient, refs: readonly string[]): Promise<string[]> {
+  const project = await userProject({ neutron });
+  return (await resolveSecurityGroups(neutron, project.id, refs)).map((g) => g.id);
 }
 
 /** --default-network / --default-subnet → their Neutron ids (a subnet alone names its network). */
@@ -295,6 +308,7 @@ async function viewOf(c: Cluster, store: Store): Promise<ClusterView> {
     ...(defaultNetwork !== undefined ? { defaultNetwork } : {}),
     ...(defaultSubnet !== undefined ? { defaultSubnet } : {}),
     serviceCidrs: c.serviceCidrs ?? [...DEFAULT_SERVICE_CIDRS],
+    ...(c.podSecurityGroupIds ? { securityGroups: c.podSecurityGroupIds } : {}),
     ...(c.pool ? { pool: c.pool } : {}),
     createdAt: c.createdAt,
   };
@@ -337,9 +351,13 @@ export async function setCluster(
           command,
         )
       : undefined;
+  const groups = command.securityGroups
+    ? await groupIds(await ctx.session(command.scope).neutron(), command.securityGroups)
+    : undefined;
   const updated = await store.clusters.update(command.name, (cur) => {
     if (!cur) return undefined;
     const { createdAt: _, pool: __, ...rest } = cur;
+    if (groups) rest.podSecurityGroupIds = groups;
     if (defaults) {
       delete rest.defaultNetworkId;
       delete rest.defaultSubnetId;

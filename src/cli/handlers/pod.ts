@@ -83,6 +83,7 @@ export const runPod: Handler<'pod'> = async (command, ctx) => {
     ...(command.subnet !== undefined ? { subnet: command.subnet } : {}),
     ips: command.ips,
     ...(command.mac !== undefined ? { mac: command.mac } : {}),
+    ...(command.securityGroups !== undefined ? { securityGroups: command.securityGroups } : {}),
   };
   if (command.dryRun) {
     // Checked against Neutron, nothing reserved.

@@ -11,7 +11,7 @@ import type { CommandContext, CommandOf } from '../context.ts';
 import { toCliFailure } from '../exit.ts';
 import type { ExitStatus } from '../kubectl.ts';
 import { belongsToAnotherProject, byOwner, userProject } from '../ownership.ts';
-import { releasePodNetwork, reservePodNetwork } from '../podnet.ts';
+import { releasePodNetwork, reservePodNetwork, setPodSecurityGroups } from '../podnet.ts';
 import { describePodNetwork, type PodNetworkView, podNetworkPrinter } from '../printers.ts';
 import type { Scope } from '../types.ts';
 import {
@@ -68,6 +68,11 @@ export async function podNetworkViews(
   ]);
   const subnetById = new Map(subnets.map((s) => [s.id, s]));
   const networkById = new Map(networks.map((n) => [n.id, n]));
+  const groupIds = [
+    ...new Set([...nics.flatMap((n) => n.securityGroupIds ?? []), ...ports.flatMap((p) => p.securityGroups)]),
+  ];
+  const groups = groupIds.length > 0 ? await neutron.securityGroups.list({ id: groupIds }) : [];
+  const groupRef = (id: string) => ({ id, name: groups.find((g) => g.id === id)?.name ?? '' });
 
   return configs.map((c, i) => {
     const nic = nics[i]!;
@@ -95,6 +100,8 @@ export async function podNetworkViews(
       ...(node ? { node } : {}),
       ...(container ? { container } : {}),
       status: statusOf(nic, port),
+      wantedSecurityGroups: (nic.securityGroupIds ?? []).map(groupRef),
+      securityGroups: (port?.securityGroups ?? []).map(groupRef),
       createdAt: c.createdAt,
     };
   });
@@ -172,6 +179,7 @@ export async function createPodNetwork(
     ...(command.subnet !== undefined ? { subnet: command.subnet } : {}),
     ips: command.ips,
     ...(command.mac !== undefined ? { mac: command.mac } : {}),
+    ...(command.securityGroups !== undefined ? { securityGroups: command.securityGroups } : {}),
   });
   const action = reservation.port ? 'created' : 'unchanged';
   if (command.output === undefined || command.output === 'name') {
@@ -182,6 +190,25 @@ export async function createPodNetwork(
   }
   const [view] = await podNetworkViews(scope, [reservation.config]);
   return printCreated(ctx, podNetworkPrinter, view!, command.output, action);
+}
+
+export async function setPodNetwork(
+  command: CommandOf<'set-podnetwork'>,
+  ctx: CommandContext,
+): Promise<ExitStatus> {
+  const scope = await clusterScope(ctx, command.scope);
+  const namespace = command.namespace ?? (await ctx.defaultNamespace(command.scope));
+  const config = await setPodSecurityGroups(
+    scope,
+    { cluster: scope.cluster.name, namespace, pod: command.pod },
+    command.securityGroups,
+  );
+  if (command.output === undefined || command.output === 'name') {
+    ctx.io.stdout(`podnetwork/${command.pod}${command.output === 'name' ? '' : ' configured'}\n`);
+    return { code: 0 };
+  }
+  const [view] = await podNetworkViews(scope, [config]);
+  return printCreated(ctx, podNetworkPrinter, view!, command.output, 'configured');
 }
 
 export async function deletePodNetworks(

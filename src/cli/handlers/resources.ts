@@ -92,6 +92,8 @@ export const createCluster: Handler<'create-cluster'> = async (c, ctx) =>
 export const setCluster: Handler<'set-cluster'> = async (c, ctx) => (await clusters()).setCluster(c, ctx);
 export const createPodNetwork: Handler<'create-podnetwork'> = async (c, ctx) =>
   (await podnetworks()).createPodNetwork(c, ctx);
+export const setPodNetwork: Handler<'set-podnetwork'> = async (c, ctx) =>
+  (await podnetworks()).setPodNetwork(c, ctx);
 export const connectRouter: Handler<'connect-router'> = async (c, ctx) =>
   (await routers()).connectRouter(c, ctx);
 export const disconnectRouter: Handler<'disconnect-router'> = async (c, ctx) =>

@@ -1,0 +1,166 @@
+/**
+ * A pod with a second NIC the way Multus delegates it, on real Neutron/OVN/OVS through libcni:
+ * the runtime calls nnet for `eth0` with the cluster's conflist, then for `net1` with a second
+ * conflist (a network attachment) whose nnet config names another network. Each NIC gets its own
+ * Neutron port, OVS port and record; only eth0 carries the default route; the pod reaches pods on
+ * both networks; CHECK passes on each; the agent re-plugs both after ovs-vswitchd restarts; the
+ * DELs leave nothing.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Network, Subnet } from '../../src/neutron/index.ts';
+import { listPorts } from '../../src/plug/index.ts';
+import { DEVICE_OWNER } from '../../src/resources/index.ts';
+import { startTestCluster, type TestCluster } from '../support/cluster.ts';
+import { type CniRuntime, cniRuntime, type HarnessCall, type HarnessResult } from '../support/cni.ts';
+import { createNetns, type TestNetns } from '../support/netns.ts';
+
+let c: TestCluster;
+let net2: Network;
+let sub2: Subnet;
+let attachment: CniRuntime; // the second conflist, as a NetworkAttachmentDefinition gives Multus
+const cleanup: (() => unknown)[] = [];
+
+function ok(r: HarnessResult, what: string): Record<string, unknown> {
+  assert.equal(r.code, 0, `${what} failed: ${r.stdout} ${r.stderr}`);
+  return r.json ?? {};
+}
+
+const ipOf = (r: Record<string, unknown>) =>
+  String((r.ips as { address: string }[])[0]!.address).split('/')[0]!;
+const pings = (from: TestNetns, ip: string) => from.run(['ping', '-c', '1', '-W', '1', ip]).code === 0;
+
+async function waitFor(what: string, fn: () => boolean, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (fn()) return;
+    await sleep(250);
+  }
+  assert.fail(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+function pod(): TestNetns {
+  const p = createNetns('nntmn');
+  cleanup.push(() => p.remove());
+  return p;
+}
+
+before(async () => {
+  c = await startTestCluster({ prefix: 'nntmn', backend: 'sqlite' });
+  net2 = await c.neutron.networks.create({ name: `${c.name}-net2` });
+  sub2 = await c.neutron.subnets.create({
+    networkId: net2.id,
+    name: `${c.name}-sub2`,
+    ipVersion: 4,
+    cidr: '10.77.0.0/24',
+  });
+  cleanup.push(async () => {
+    for (const p of await c.neutron.ports.list({ networkId: net2.id }))
+      await c.neutron.ports.ensureDeleted(p.id);
+    await c.neutron.subnets.ensureDeleted(sub2.id);
+    await c.neutron.networks.ensureDeleted(net2.id);
+  });
+  // The second network is one the cluster may use (its allow-list).
+  await c.store.clusters.update(c.name, (cur) => {
+    if (!cur) return undefined;
+    const { createdAt: _, ...rest } = cur;
+    return { ...rest, allowedNetworkIds: [net2.id] };
+  });
+  attachment = cniRuntime({
+    prefix: `${c.name}-att`,
+    networkName: 'storage',
+    plugin: { ...c.rt.plugin, network: net2.id },
+  });
+  cleanup.push(() => attachment.remove());
+});
+
+after(async () => {
+  for (const fn of cleanup.reverse())
+    await Promise.resolve()
+      .then(fn)
+      .catch(() => undefined);
+  await c?.stop();
+});
+
+test('a pod with eth0 on network 1 and net1 on network 2 (a Multus-style second conflist) reaches pods on both; only eth0 has the default route; CHECK, re-plug and DEL handle each NIC', async () => {
+  const seed = randomBytes(4).toString('hex');
+  // Two peers: one on each network.
+  const q1 = pod();
+  const q1Call: HarnessCall = {
+    id: `q1-${seed}`,
+    netns: q1.path,
+    args: { K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: 'q1' },
+  };
+  const q1Ip = ipOf(ok(c.rt.call('add', q1Call), 'ADD q1'));
+  cleanup.push(() => c.rt.call('del', q1Call));
+  const q2 = pod();
+  const q2Call: HarnessCall = {
+    id: `q2-${seed}`,
+    netns: q2.path,
+    args: { K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: 'q2' },
+  };
+  const q2Ip = ipOf(ok(attachment.call('add', q2Call), 'ADD q2 (eth0 on network 2)'));
+  cleanup.push(() => attachment.call('del', q2Call));
+  assert.match(q2Ip, /^10\.77\.0\./);
+
+  const p = pod();
+  const args = { K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: 'two-nics' };
+  const eth0: HarnessCall = { id: `p-${seed}`, netns: p.path, ifname: 'eth0', args };
+  const net1: HarnessCall = { ...eth0, ifname: 'net1' };
+  const r0 = ok(c.rt.call('add', eth0), 'ADD eth0');
+  cleanup.push(() => c.rt.call('del', eth0));
+  const r1 = ok(attachment.call('add', net1), 'ADD net1');
+  cleanup.push(() => attachment.call('del', net1));
+  assert.match(ipOf(r1), /^10\.77\.0\./, 'net1 has an address of network 2');
+  const routes = (r: Record<string, unknown>) => ((r.routes as { dst: string }[]) ?? []).map((x) => x.dst);
+  assert.ok(
+    routes(r0).includes('0.0.0.0/0'),
+    `eth0's result has the default route: ${JSON.stringify(r0.routes)}`,
+  );
+  assert.ok(!routes(r1).includes('0.0.0.0/0'), `net1's result has none: ${JSON.stringify(r1.routes)}`);
+
+  const defaults = p.exec(['ip', '-4', 'route', 'show', 'default']).trim().split('\n');
+  assert.equal(defaults.length, 1, defaults.join('\n'));
+  assert.match(defaults[0]!, /dev eth0/);
+  assert.match(p.exec(['ip', '-4', 'route', 'show', 'dev', 'net1']), /10\.77\.0\.0\/24/);
+
+  // Each NIC is its own Neutron port, OVS port and record.
+  const rows = (await c.store.attachments.list({ node: c.name })).filter((a) => a.containerId === eth0.id);
+  assert.deepEqual(rows.map((a) => a.ifname).sort(), ['eth0', 'net1']);
+  assert.notEqual(rows[0]!.portId, rows[1]!.portId);
+  const ovs = (await listPorts(c.node.plugSettings())).map((x) => x.ifaceId);
+  for (const a of rows) assert.ok(ovs.includes(a.portId), `OVS has port ${a.portId}`);
+
+  await waitFor('the pod to ping q1 over eth0', () => pings(p, q1Ip));
+  await waitFor('the pod to ping q2 over net1', () => pings(p, q2Ip));
+  ok(c.rt.call('check', eth0), 'CHECK eth0');
+  ok(attachment.call('check', net1), 'CHECK net1');
+
+  // The agent brings both NICs back after ovs-vswitchd restarts.
+  await c.node.restartVswitchd();
+  await waitFor('the pod to ping q1 again', () => pings(p, q1Ip));
+  await waitFor('the pod to ping q2 again', () => pings(p, q2Ip));
+  ok(attachment.call('check', net1), 'CHECK net1 after the re-plug');
+
+  ok(attachment.call('del', net1), 'DEL net1');
+  ok(c.rt.call('del', eth0), 'DEL eth0');
+  const left = (await c.store.attachments.list({ node: c.name })).filter((a) => a.containerId === eth0.id);
+  assert.deepEqual(left, [], 'no record');
+  const ovsAfter = (await listPorts(c.node.plugSettings())).map((x) => x.ifaceId);
+  for (const a of rows) {
+    assert.ok(!ovsAfter.includes(a.portId), `no OVS port ${a.portId}`);
+    assert.deepEqual(
+      (await c.neutron.ports.list({ id: [a.portId], deviceOwner: DEVICE_OWNER })).map((x) => x.id),
+      [],
+      `no Neutron port ${a.portId}`,
+    );
+  }
+  const devices = p
+    .exec(['ip', '-br', 'link'])
+    .split('\n')
+    .map((l) => l.split(/\s+/)[0])
+    .filter((n) => n && n !== 'lo');
+  assert.deepEqual(devices, [], 'nothing but lo in the pod');
+});
