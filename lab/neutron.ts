@@ -10,7 +10,7 @@
  */
 import { createSession, loadCredentials } from '../src/identity/index.ts';
 import { createNeutronClient, type NeutronClient, type Port, type Subnet } from '../src/neutron/index.ts';
-import { nodeAddressGroupName } from '../src/resources/index.ts';
+import { legacyNodesGroupName } from '../src/resources/index.ts';
 import type { Leftover } from './state.ts';
 
 export type { Leftover };
@@ -85,23 +85,18 @@ export async function removeLabNeutron(neutron: NeutronClient, lab: LabNeutron):
 }
 
 /**
- * The cluster's node-access objects (src/resources/node-ports.ts), which the first ADD on a node
- * makes: the security group (tagged as the cluster's) and the address group its rules admit (no
- * tags in Neutron: found through those rules, or by its name `nnet-<cluster>-nodes`). They go
- * after the ports that carry the group.
+ * The cluster's node-access group (src/resources/node-ports.ts), which the first ADD on a node
+ * makes (tagged as the cluster's), and an older N-Net's address group (no tags in Neutron: found
+ * by its name `nnet-<cluster>-nodes`). They go after the ports that carry them.
  */
 async function removeNodeAccess(neutron: NeutronClient, lab: LabNeutron, out: NeutronCleanup): Promise<void> {
-  const groups = new Set<string>();
   for (const sg of await neutron.securityGroups.list({ tags: [`nnet-cluster=${lab.cluster}`] })) {
-    for (const r of sg.rules) if (r.remoteAddressGroupId) groups.add(r.remoteAddressGroupId);
     await neutron.securityGroups.ensureDeleted(sg.id);
     out.deleted.push(label('security group', sg));
   }
-  for (const ag of await neutron.addressGroups.list({ name: nodeAddressGroupName(lab.cluster) }))
-    groups.add(ag.id);
-  for (const id of groups) {
-    await neutron.addressGroups.ensureDeleted(id);
-    out.deleted.push(`address group ${id}`);
+  for (const ag of await neutron.addressGroups.list({ name: legacyNodesGroupName(lab.cluster) })) {
+    await neutron.addressGroups.ensureDeleted(ag.id);
+    out.deleted.push(`address group ${ag.id}`);
   }
 }
 

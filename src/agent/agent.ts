@@ -31,6 +31,7 @@ import {
   unplug,
   watchInterfaces,
 } from '../plug/index.ts';
+import { completeNodeAccess, pruneNodeRules } from '../resources/index.ts';
 import type { Attachment } from '../store/index.ts';
 import { describeError, type NetConf } from './config.ts';
 import type { NodeContexts } from './contexts.ts';
@@ -224,6 +225,15 @@ export function createAgent(o: AgentOptions): Agent {
         errors.push(fail('reconcile', `making node ${ctx.node}'s port on network ${id}`, e));
       }
     }
+    // Rules for addresses no node port holds any more: a pod given such an address must not pass as a node.
+    const access = completeNodeAccess(cluster.nodeAccess);
+    if (access)
+      try {
+        const removed = await pruneNodeRules(await ctx.neutron(), ctx.cluster, access);
+        if (removed.length > 0) log.info('node-access rules of nodes gone removed', { addresses: removed });
+      } catch (e) {
+        errors.push(fail('reconcile', `pruning cluster ${ctx.cluster}'s node-access rules`, e));
+      }
     return errors;
   }
 

@@ -18,8 +18,10 @@ import {
   unplugHostNic,
 } from '../plug/index.ts';
 import {
+  admitNodePort,
   canonicalCidr,
   cidrsOverlap,
+  completeNodeAccess,
   containsIp,
   createNodeAccess,
   createNodePort,
@@ -54,12 +56,13 @@ export async function nodeAccess(ctx: NodeContext, neutron: NeutronClient): Prom
   for (;;) {
     const cluster = await ctx.store.clusters.get(ctx.cluster);
     if (!cluster) return findOrCreateNodeAccess(neutron, ctx.cluster);
-    if (cluster.nodeAccess) return cluster.nodeAccess;
+    const recorded = completeNodeAccess(cluster.nodeAccess);
+    if (recorded) return recorded;
     const held = cluster.nodeAccessLease && Date.parse(cluster.nodeAccessLease.until) > Date.now();
     if (!held) {
       const until = new Date(Date.now() + NODE_ACCESS_LEASE_MS).toISOString();
       const taken = await ctx.store.clusters.update(ctx.cluster, (cur) => {
-        if (!cur || cur.nodeAccess) return undefined;
+        if (!cur || completeNodeAccess(cur.nodeAccess)) return undefined;
         if (cur.nodeAccessLease && Date.parse(cur.nodeAccessLease.until) > Date.now()) return undefined;
         const { createdAt: _, ...input } = cur;
         return { ...input, nodeAccessLease: { holder: me, until } };
@@ -131,6 +134,7 @@ async function makeNodePort(ctx: NodeContext, networkId: string): Promise<NodePo
   const access = await nodeAccess(ctx, neutron);
   // A port an earlier run made but did not record (it crashed in between) is adopted.
   const left = await nodePorts(neutron, ctx.cluster, ctx.node, networkId);
+  if (left[0]) await admitNodePort(neutron, access, left[0], ctx.node);
   const port =
     left[0] ?? (await createNodePort(neutron, { cluster: ctx.cluster, node: ctx.node, networkId, access }));
   let record: NodePort;
@@ -185,10 +189,9 @@ export async function releaseRecordedNodePort(
   p: Pick<NodePort, 'portId' | 'ips'>,
 ): Promise<void> {
   await unplugHostNic(ctx.plug, p.portId);
-  const neutron = await ctx.neutron();
   const access = (await ctx.store.clusters.get(ctx.cluster))?.nodeAccess;
   await releaseNodePort(
-    neutron,
+    await ctx.neutron(),
     { id: p.portId, fixedIps: p.ips.map((i) => ({ subnetId: '', ipAddress: i.address })) },
     access,
   );

@@ -2,7 +2,7 @@
  * A node leaving the cluster, as seen from anywhere (kubenetctl gc --node, another node's agent):
  * what N-Net holds for it in Neutron and the store is released. Pods' ports that ADD made are
  * deleted; static-IP reservations are unbound and kept for the pods' next start elsewhere; the
- * node's own ports leave the node address group and are deleted; its records go. What was on the
+ * node's own ports leave the node-access group's rules and are deleted; its records go. What was on the
  * node itself (OVS ports, its NICs, its netfilter table) is its own agent's sweep to remove if it
  * ever comes back. Safe to repeat: what is gone already is skipped.
  */

@@ -1,10 +1,9 @@
 /**
  * The Neutron side of a node's presence on the pod networks: each node has one port per network
  * it serves (device_owner `network:nnet-node`, bound to the node, tagged with the cluster and the
- * node), and the cluster has two objects that let nodes reach pods whatever the pods' own
- * security groups: an address group holding every node port's IPs, and a security group on every
- * pod port that admits ingress from that address group (kubelet probes, hostNetwork pods, and
- * Service traffic, which the node masquerades to its port's address).
+ * node), and the cluster has a security group on every pod port that admits ingress from each node
+ * port address, one rule per address (kubelet probes, hostNetwork pods, and Service traffic, which
+ * the node masquerades to its port's address), so nodes reach pods whatever the pods' own groups.
  *
  * A `network:` device owner makes ML2/OVN treat the port like a router port: no port security, so
  * the node may forward replies whose source is a Service IP. Neutron lets a project create such a
@@ -23,60 +22,52 @@ export function nodePortTags(cluster: string, node: string): string[] {
   return ['nnet', clusterTag(cluster), `nnet-node=${tagValue(node)}`, NODE_PORT_TAG];
 }
 
-/** `nnet-<cluster>-nodes`: the address group of the cluster's node ports. */
-export function nodeAddressGroupName(cluster: string): string {
+/** `nnet-<cluster>-nodes`: the address group an older N-Net made for the node ports (removed with the cluster). */
+export function legacyNodesGroupName(cluster: string): string {
   return `nnet-${cluster}-nodes`.slice(0, 255);
 }
 
+/**
+ * The node-access group every pod port carries. It holds one ingress rule per node-port address
+ * (`remote_ip_prefix` IP/32 or /128), added when a node port is made and removed when it goes:
+ * ML2/OVN enforces such rules exactly. (A remote address group, which older N-Net used, is not
+ * enforced by this ML2/OVN — the rule became "from anywhere" — and a remote group cannot name
+ * node ports: a `network:` port is trusted and in no port group.)
+ */
 export interface NodeAccess {
-  addressGroupId: string;
   securityGroupId: string;
+  /** Set by this N-Net: the group's rules are per node address. A record without it is an older N-Net's. */
+  rules: 'per-node-ip';
+}
+
+/** The recorded node-access group when it is this N-Net's kind (not an older one's, open to all). */
+export function completeNodeAccess(
+  recorded: { securityGroupId: string; rules?: string | undefined } | undefined,
+): NodeAccess | undefined {
+  return recorded?.rules === 'per-node-ip'
+    ? { securityGroupId: recorded.securityGroupId, rules: 'per-node-ip' }
+    : undefined;
 }
 
 /**
- * Makes a fresh set of node-access objects for the cluster: the address group and the security
- * group with its two ingress rules. The caller records them with a compare-and-swap in the
- * cluster record and, when another process recorded its own first, deletes these again
- * (deleteNodeAccess): so every pod of the cluster carries the same group.
+ * Makes a fresh node-access group for the cluster (no ingress rules yet: each node port adds its
+ * own). The caller records it with a compare-and-swap in the cluster record and, when another
+ * process recorded its own first, deletes this one again (deleteNodeAccess): so every pod of the
+ * cluster carries the same group.
  */
 export async function createNodeAccess(neutron: NeutronClient, cluster: string): Promise<NodeAccess> {
-  const ag = await neutron.addressGroups.create({
-    name: nodeAddressGroupName(cluster),
-    description: `N-Net: the node ports of cluster ${cluster}`,
-    addresses: [],
+  const sg = await neutron.securityGroups.create({
+    name: `nnet-${cluster}-node-access`.slice(0, 255),
+    description: `N-Net: lets the nodes of cluster ${cluster} (kubelet probes, hostNetwork pods, Services) reach pods; one rule per node port address`,
+    tags: ['nnet', clusterTag(cluster), NODE_ACCESS_TAG],
   });
-  try {
-    const sg = await neutron.securityGroups.create({
-      name: `nnet-${cluster}-node-access`.slice(0, 255),
-      description: `N-Net: lets the nodes of cluster ${cluster} (kubelet probes, hostNetwork pods, Services) reach pods`,
-      tags: ['nnet', clusterTag(cluster), NODE_ACCESS_TAG],
-    });
-    const access = { addressGroupId: ag.id, securityGroupId: sg.id };
-    try {
-      for (const ethertype of ['IPv4', 'IPv6'] as const)
-        await neutron.securityGroupRules.create({
-          securityGroupId: sg.id,
-          direction: 'ingress',
-          ethertype,
-          remoteAddressGroupId: ag.id,
-          description: 'N-Net: from the cluster nodes',
-        });
-      return access;
-    } catch (e) {
-      await deleteNodeAccess(neutron, access).catch(() => undefined);
-      throw e;
-    }
-  } catch (e) {
-    await neutron.addressGroups.ensureDeleted(ag.id).catch(() => undefined);
-    throw e;
-  }
+  return { securityGroupId: sg.id, rules: 'per-node-ip' };
 }
 
 /**
- * The cluster's node-access objects as Neutron has them, for a cluster with no store record to
- * hold them (credentials in the CNI config): the oldest complete set tagged as the cluster's,
- * else a new one. Two nodes racing both make a set; each then keeps the oldest and deletes its
- * own if it lost, so every pod ends with the same group.
+ * The cluster's node-access group as Neutron has it, for a cluster with no store record to hold
+ * it (credentials in the CNI config): the oldest tagged as the cluster's, else a new one. Two
+ * nodes racing both make one; each then keeps the oldest and deletes its own if it lost.
  */
 export async function findOrCreateNodeAccess(neutron: NeutronClient, cluster: string): Promise<NodeAccess> {
   const found = await taggedNodeAccess(neutron, cluster);
@@ -90,37 +81,85 @@ export async function findOrCreateNodeAccess(neutron: NeutronClient, cluster: st
 
 async function taggedNodeAccess(neutron: NeutronClient, cluster: string): Promise<NodeAccess[]> {
   const sgs = await neutron.securityGroups.list({ tags: ['nnet', clusterTag(cluster), NODE_ACCESS_TAG] });
-  const complete = sgs.flatMap((sg) => {
-    const ag = sg.rules.find(
-      (r) => r.direction === 'ingress' && r.remoteAddressGroupId,
-    )?.remoteAddressGroupId;
-    const both = sg.rules.filter((r) => r.remoteAddressGroupId === ag).length === 2;
-    return ag && both ? [{ sg, access: { addressGroupId: ag, securityGroupId: sg.id } }] : [];
-  });
-  const age = (x: { sg: { createdAt?: string; id: string } }) => `${x.sg.createdAt ?? ''}|${x.sg.id}`;
-  return complete.sort((a, b) => (age(a) < age(b) ? -1 : 1)).map((x) => x.access);
+  // An older N-Net's group admits a remote address group (everyone, here): not one of ours.
+  const ours = sgs.filter((sg) => !sg.rules.some((r) => r.remoteAddressGroupId));
+  const age = (sg: { createdAt?: string | undefined; id: string }) => `${sg.createdAt ?? ''}|${sg.id}`;
+  return ours
+    .sort((a, b) => (age(a) < age(b) ? -1 : 1))
+    .map((sg) => ({ securityGroupId: sg.id, rules: 'per-node-ip' as const }));
 }
 
-/** Deletes a set of node-access objects (success when already gone). */
-export async function deleteNodeAccess(neutron: NeutronClient, access: NodeAccess): Promise<void> {
+/** Deletes a node-access group (success when already gone). */
+export async function deleteNodeAccess(
+  neutron: NeutronClient,
+  access: Pick<NodeAccess, 'securityGroupId'>,
+): Promise<void> {
   await neutron.securityGroups.ensureDeleted(access.securityGroupId);
-  await neutron.addressGroups.ensureDeleted(access.addressGroupId);
 }
 
-/** Whether recorded node-access objects still exist in Neutron (for the agent's reconcile). */
+/** Whether a recorded node-access group still exists in Neutron (for the agent's reconcile). */
 export async function nodeAccessExists(neutron: NeutronClient, access: NodeAccess): Promise<boolean> {
-  const exists = (get: () => Promise<unknown>) =>
-    get().then(
-      () => true,
-      (e: unknown) => {
-        if (e instanceof NeutronError && e.reason === 'not-found') return false;
-        throw e;
-      },
-    );
-  return (
-    (await exists(() => neutron.addressGroups.get(access.addressGroupId))) &&
-    (await exists(() => neutron.securityGroups.get(access.securityGroupId)))
+  return neutron.securityGroups.get(access.securityGroupId).then(
+    () => true,
+    (e: unknown) => {
+      if (e instanceof NeutronError && e.reason === 'not-found') return false;
+      throw e;
+    },
   );
+}
+
+const hostCidr = (ip: string) => `${ip}/${ip.includes(':') ? 128 : 32}`;
+const NODE_RULE_PREFIX = 'N-Net: node ';
+
+/** The access group's rules admitting a node port's addresses, added where missing. */
+export async function admitNodePort(
+  neutron: NeutronClient,
+  access: NodeAccess,
+  port: Pick<Port, 'fixedIps'>,
+  node: string,
+): Promise<void> {
+  const have = new Set(
+    (await neutron.securityGroups.get(access.securityGroupId)).rules
+      .filter((r) => r.direction === 'ingress' && r.remoteIpPrefix)
+      .map((r) => r.remoteIpPrefix),
+  );
+  for (const f of port.fixedIps) {
+    const prefix = hostCidr(f.ipAddress);
+    if (have.has(prefix)) continue;
+    await neutron.securityGroupRules
+      .create({
+        securityGroupId: access.securityGroupId,
+        direction: 'ingress',
+        ethertype: f.ipAddress.includes(':') ? 'IPv6' : 'IPv4',
+        remoteIpPrefix: prefix,
+        description: `${NODE_RULE_PREFIX}${node}`.slice(0, 255),
+      })
+      .catch((e: unknown) => {
+        if (!(e instanceof NeutronError && e.reason === 'conflict')) throw e; // made meanwhile
+      });
+  }
+}
+
+/**
+ * Removes the access group's rules for addresses no node port of the cluster holds any more (a
+ * node port released while Neutron failed, say): a pod that gets such an address later must not
+ * be admitted as a node. Returns the rules removed.
+ */
+export async function pruneNodeRules(
+  neutron: NeutronClient,
+  cluster: string,
+  access: NodeAccess,
+): Promise<string[]> {
+  const held = new Set(
+    (await clusterNodePorts(neutron, cluster)).flatMap((p) => p.fixedIps.map((f) => hostCidr(f.ipAddress))),
+  );
+  const removed: string[] = [];
+  for (const r of (await neutron.securityGroups.get(access.securityGroupId)).rules) {
+    if (r.direction !== 'ingress' || !r.remoteIpPrefix || held.has(r.remoteIpPrefix)) continue;
+    await neutron.securityGroupRules.ensureDeleted(r.id);
+    removed.push(r.remoteIpPrefix);
+  }
+  return removed;
 }
 
 /** The node's ports (on every network, or one), as Neutron has them. */
@@ -143,11 +182,9 @@ export function nodeOfPort(port: Pick<Port, 'tags'>): string | undefined {
   return port.tags?.find((t) => t.startsWith('nnet-node='))?.slice('nnet-node='.length);
 }
 
-const hostCidr = (ip: string) => `${ip}/${ip.includes(':') ? 128 : 32}`;
-
 /**
- * Creates the node's port on a network, bound to the node, and adds its IPs to the cluster's
- * node address group. On failure nothing is left.
+ * Creates the node's port on a network, bound to the node, and admits its addresses in the
+ * cluster's node-access group. On failure nothing is left.
  */
 export async function createNodePort(
   neutron: NeutronClient,
@@ -163,44 +200,45 @@ export async function createNodePort(
     description: `N-Net: node ${o.node}'s own port (probes, hostNetwork pods, Services)`,
   });
   try {
-    await neutron.addressGroups.addAddresses(
-      o.access.addressGroupId,
-      port.fixedIps.map((f) => hostCidr(f.ipAddress)),
-    );
+    await admitNodePort(neutron, o.access, port, o.node);
     return port;
   } catch (e) {
-    await neutron.ports.ensureDeleted(port.id).catch(() => undefined);
+    await releaseNodePort(neutron, port, o.access).catch(() => undefined);
     throw e;
   }
 }
 
-/** Takes the port's IPs out of the node address group and deletes it. Success when already gone. */
+/** Takes the port's addresses out of the node-access group and deletes it. Success when already gone. */
 export async function releaseNodePort(
   neutron: NeutronClient,
   port: Pick<Port, 'id' | 'fixedIps'>,
-  access: NodeAccess | undefined,
+  access: Pick<NodeAccess, 'securityGroupId'> | undefined,
 ): Promise<void> {
-  if (access && port.fixedIps.length > 0)
-    await neutron.addressGroups
-      .removeAddresses(
-        access.addressGroupId,
-        port.fixedIps.map((f) => hostCidr(f.ipAddress)),
-      )
-      .catch((e: unknown) => {
-        if (!(e instanceof NeutronError && (e.reason === 'not-found' || e.reason === 'bad-request'))) throw e;
-      });
+  if (access && port.fixedIps.length > 0) {
+    const mine = new Set(port.fixedIps.map((f) => hostCidr(f.ipAddress)));
+    const rules = await neutron.securityGroups.get(access.securityGroupId).then(
+      (g) => g.rules,
+      (e: unknown) => {
+        if (e instanceof NeutronError && e.reason === 'not-found') return [];
+        throw e;
+      },
+    );
+    for (const r of rules)
+      if (r.direction === 'ingress' && r.remoteIpPrefix && mine.has(r.remoteIpPrefix))
+        await neutron.securityGroupRules.ensureDeleted(r.id);
+  }
   await neutron.ports.ensureDeleted(port.id);
 }
 
 /**
  * Everything of the cluster's node presence in Neutron: the free ports of every node's warm pools
- * (the pools are drained), every node port (of every node), then the node-access security group
- * and address group. For deleting a cluster; pods must be gone. Objects already gone are success.
+ * (the pools are drained), every node port (of every node), then the node-access security groups
+ * (and an older N-Net's address group). For deleting a cluster; pods must be gone. Objects already gone are success.
  */
 export async function releaseClusterNodes(
   neutron: NeutronClient,
   cluster: string,
-  recorded: NodeAccess | undefined,
+  recorded: Pick<NodeAccess, 'securityGroupId'> | undefined,
 ): Promise<{ ports: string[]; groups: string[] }> {
   const done = { ports: [] as string[], groups: [] as string[] };
   const pooled = await freeClusterPoolPorts(neutron, cluster);
@@ -211,8 +249,8 @@ export async function releaseClusterNodes(
   const sgs = await neutron.securityGroups.list({ tags: ['nnet', clusterTag(cluster), NODE_ACCESS_TAG] });
   const sgIds = new Set([...sgs.map((s) => s.id), ...(recorded ? [recorded.securityGroupId] : [])]);
   for (const id of sgIds) if (await neutron.securityGroups.ensureDeleted(id)) done.groups.push(id);
-  const ags = await neutron.addressGroups.list({ name: nodeAddressGroupName(cluster) });
-  const agIds = new Set([...ags.map((a) => a.id), ...(recorded ? [recorded.addressGroupId] : [])]);
-  for (const id of agIds) if (await neutron.addressGroups.ensureDeleted(id)) done.groups.push(id);
+  // What an older N-Net made: the address group of the node ports.
+  for (const ag of await neutron.addressGroups.list({ name: legacyNodesGroupName(cluster) }))
+    if (await neutron.addressGroups.ensureDeleted(ag.id)) done.groups.push(ag.id);
   return done;
 }

@@ -41,10 +41,11 @@ export interface Cluster {
   /** Kubernetes' Service CIDRs (kube-apiserver --service-cluster-ip-range), one per family. */
   serviceCidrs?: string[];
   /**
-   * The Neutron objects that let nodes reach pods: the address group of the nodes' own ports and
-   * the security group every pod port carries, which admits traffic from that address group.
+   * The security group every pod port carries, which admits the nodes' own ports: one ingress rule
+   * per node port address (`rules: 'per-node-ip'`). A record of an older N-Net (an address group,
+   * which this ML2/OVN does not enforce) has no `rules`: a new group is made.
    */
-  nodeAccess?: { addressGroupId: string; securityGroupId: string };
+  nodeAccess?: { securityGroupId: string; rules?: 'per-node-ip'; addressGroupId?: string };
   /** Held by the one process making the node-access objects, so that only one makes them. */
   nodeAccessLease?: { holder: string; until: string };
   /** The security groups of pods that ask for none (default: the project's `default` group). */
@@ -251,7 +252,13 @@ export const clusterSchema: z.ZodType<Cluster> = z.object({
   defaultNetworkId: name.optional(),
   defaultSubnetId: name.optional(),
   serviceCidrs: z.array(cidr).min(1).max(2).optional(),
-  nodeAccess: z.object({ addressGroupId: name, securityGroupId: name }).optional(),
+  nodeAccess: z
+    .object({
+      securityGroupId: name,
+      rules: z.literal('per-node-ip').optional(),
+      addressGroupId: name.optional(),
+    })
+    .optional(),
   nodeAccessLease: z.object({ holder: name, until: timestamp }).optional(),
   podSecurityGroupIds: z.array(name).max(16).optional(),
   pool: z

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { applyStandin, removeStandin, type StandinService } from '../../lab/kube-proxy-standin.ts';
 import { httpFrom, lookupFrom as lookupDns } from '../../lab/probes.ts';
-import { DEVICE_OWNER, NODE_PORT_OWNER } from '../../src/resources/index.ts';
+import { completeNodeAccess, DEVICE_OWNER, NODE_PORT_OWNER } from '../../src/resources/index.ts';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
 import { cniRuntime, type HarnessResult } from '../support/cni.ts';
 import { PROJECT_ROOT } from '../support/env.ts';
@@ -168,14 +168,27 @@ describe('a Kubernetes node on N-Net: probes, host network, ClusterIP Services (
         new RegExp(`nnh[0-9a-f]{12}\\s+inet ${p.fixedIps[0]!.ipAddress.replaceAll('.', '\\.')}/16`),
       );
     }
-    // Pods carry the cluster's node-access group, which admits the node ports' addresses.
-    const access = (await c.store.clusters.get(c.name))?.nodeAccess;
-    assert.ok(access, 'the cluster records its node-access groups');
+    // Pods carry the cluster's node-access group, which admits exactly the node ports' addresses
+    // (one rule each), and nothing else: a pod's own groups decide what other pods may send.
+    const access = completeNodeAccess((await c.store.clusters.get(c.name))?.nodeAccess);
+    assert.ok(access, 'the cluster records its node-access group');
     const podPorts = await c.neutron.ports.list({ networkId: c.network.id, deviceOwner: DEVICE_OWNER });
     assert.equal(podPorts.length, 5);
     for (const p of podPorts) assert.ok(p.securityGroups.includes(access.securityGroupId), p.id);
-    const group = await c.neutron.addressGroups.get(access.addressGroupId);
-    assert.deepEqual(group.addresses.sort(), ports.map((p) => `${p.fixedIps[0]!.ipAddress}/32`).sort());
+    const admitted = (await c.neutron.securityGroups.get(access.securityGroupId)).rules.filter(
+      (r) => r.direction === 'ingress',
+    );
+    const allNodePorts = await c.neutron.ports.list({
+      deviceOwner: NODE_PORT_OWNER,
+      tags: [`nnet-cluster=${c.name}`],
+    });
+    assert.deepEqual(
+      admitted.map((r) => r.remoteIpPrefix ?? '(anywhere)').sort(),
+      allNodePorts
+        .flatMap((p) => p.fixedIps.map((f) => `${f.ipAddress}/${f.ipAddress.includes(':') ? 128 : 32}`))
+        .sort(),
+    );
+    assert.ok(admitted.every((r) => !r.remoteAddressGroupId && !r.remoteGroupId && r.protocol == null));
   });
 
   test('the node reaches a pod on it (a kubelet probe), and node 2’s host network reaches a pod on node 1', async () => {
@@ -380,10 +393,12 @@ describe('a Kubernetes node on N-Net: probes, host network, ClusterIP Services (
     assert.deepEqual(await c.neutron.ports.list({ hostId: gone, deviceOwner: DEVICE_OWNER }), []);
     assert.equal(await c.store.nodes.get({ cluster: c.name, name: gone }), undefined);
     assert.deepEqual(await c.store.attachments.list({ node: gone }), []);
-    const access = (await c.store.clusters.get(c.name))!.nodeAccess!;
-    const group = await c.neutron.addressGroups.get(access.addressGroupId);
-    // What is left in the group is node 1's: its port on the pod network and on the test's other network.
+    // What the node-access group still admits is node 1's: its port on the pod network and on the test's other network.
+    const access = completeNodeAccess((await c.store.clusters.get(c.name))!.nodeAccess)!;
+    const admitted = (await c.neutron.securityGroups.get(access.securityGroupId)).rules.flatMap((r) =>
+      r.direction === 'ingress' && r.remoteIpPrefix ? [r.remoteIpPrefix] : [],
+    );
     const node1Ports = await c.neutron.ports.list({ hostId: c.nodes[0]!.name, deviceOwner: NODE_PORT_OWNER });
-    assert.deepEqual(group.addresses.sort(), node1Ports.map((p) => `${p.fixedIps[0]!.ipAddress}/32`).sort());
+    assert.deepEqual(admitted.sort(), node1Ports.map((p) => `${p.fixedIps[0]!.ipAddress}/32`).sort());
   });
 });
