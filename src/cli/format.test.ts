@@ -163,6 +163,7 @@ test('get podnetworks shows the wanted subnet next to the port, its IP, node and
     container: 'c0ffee',
     status: 'ACTIVE',
     wantedSecurityGroups: [{ id: 'g1', name: 'web' }],
+    extraNics: [{ ifname: 'net1', network: 'storage', ips: ['10.77.0.50'] }],
     securityGroups: [
       { id: 'g1', name: 'web' },
       { id: 'g2', name: 'nnet-prod-node-access' },
@@ -177,6 +178,7 @@ test('get podnetworks shows the wanted subnet next to the port, its IP, node and
     printResources(podNetworkPrinter, [p], { format: 'wide', now: NOW }),
     /AGE +MAC +NETWORK +CONTAINER +SECURITY-GROUPS\n.* fa:16:3e:00:00:01 +pods +c0ffee +web,nnet-prod-node-access\n$/,
   );
+  assert.match(formatDescribe(describePodNetwork(p)), /\n {2}net1: +storage 10\.77\.0\.50\n/);
   const reserved: PodNetworkView = {
     ...p,
     ips: [],
@@ -184,6 +186,7 @@ test('get podnetworks shows the wanted subnet next to the port, its IP, node and
     node: undefined,
     status: 'PortMissing',
     wantedSecurityGroups: [],
+    extraNics: [],
     securityGroups: [],
   };
   assert.match(
@@ -207,6 +210,7 @@ test('a dual-stack podnetwork shows both subnets and both IPs (IPv4 first) in th
     ips: ['1.2.0.100', 'fd00:1::100'],
     status: 'Reserved',
     wantedSecurityGroups: [],
+    extraNics: [],
     securityGroups: [],
   };
   assert.equal(
@@ -239,6 +243,7 @@ test('a podnetwork of any address of the default network (nothing asked) prints 
     ips: [],
     status: 'NotReserved',
     wantedSecurityGroups: [],
+    extraNics: [],
     securityGroups: [],
   };
   assert.match(

@@ -131,7 +131,8 @@ export const FLAGS: Readonly<Record<string, FlagSpec>> = {
     name: 'network',
     type: 'name',
     placeholder: 'NETWORK',
-    usage: 'The Neutron network (name or id).',
+    usage:
+      "The Neutron network (name or id). Pods: repeat it for more NICs (net1, net2, …, at most 8 in all), each NETWORK[@IP] with an optional static IP there; the first is eth0's and carries the default route.",
   },
   subnet: {
     name: 'subnet',
@@ -348,6 +349,8 @@ export interface CommandSpec {
   flags: readonly string[];
   /** Flags that must be given. */
   required?: readonly string[];
+  /** Flags this command takes more than once although their definition does not (a pod's --network). */
+  repeats?: readonly string[];
   /** Allowed -o formats (table = no -o). */
   outputs?: readonly OutputFormat[];
   summary: string;
@@ -525,6 +528,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     nouns: ['podnetwork'],
     args: ONE('POD'),
     flags: ['cluster', 'os-cloud', 'network', 'subnet', 'ip', 'mac', 'security-group', 'output'],
+    repeats: ['network'],
     outputs: ['table', 'json', 'yaml', 'name'],
     summary: "Reserve a pod's network (subnet, static IP, security groups) before the pod is created",
     examples: [
@@ -536,6 +540,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       '',
       '# Any address of a named subnet, with a fixed MAC',
       'kubenetctl create podnetwork pod2 -n team-a --network pods --subnet pods-b --mac fa:16:3e:00:00:02',
+      '',
+      '# A second NIC (net1) on the network storage, with a static IP there; eth0 keeps the default route',
+      'kubenetctl create podnetwork db1 -n team-a --network pods --network storage@10.77.0.50',
       '',
       "# The pod's own security groups instead of the cluster's",
       'kubenetctl create podnetwork web1 -n team-a --security-group web --security-group ssh',
@@ -643,6 +650,7 @@ export const ANNOTATIONS: Readonly<Record<string, 'network' | 'subnet' | 'ip' | 
   'nnet.io/ip': 'ip',
   'nnet.io/mac': 'mac',
   'nnet.io/security-groups': 'security-group',
+  'nnet.io/networks': 'network',
 };
 export const ANNOTATION_PREFIX = 'nnet.io/';
 

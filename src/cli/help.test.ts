@@ -13,7 +13,7 @@ test('the N-Net section of --help lists every network command with its usage', (
     /\n {2}gc +Delete reserved ports no pod config refers to; with --cni-config, also sweep a node; with --node, release a node that left the cluster\n/,
     /\n {2}version +Print kubenetctl's version, then kubectl's\n/,
     /\n {2}--ip=IP +The pod's static IP address/,
-    /\n {2}nnet\.io\/network, nnet\.io\/subnet, nnet\.io\/ip, nnet\.io\/mac, nnet\.io\/security-groups\n/,
+    /\n {2}nnet\.io\/network, nnet\.io\/subnet, nnet\.io\/ip, nnet\.io\/mac, nnet\.io\/security-groups, nnet\.io\/networks\n/,
     /\n {2}--mac=MAC +The pod's MAC address/,
     /\nN-Net configuration \(network commands also take --store, --cluster and --os-cloud\):\n {2}NNET_STORE +/,
   ]) {

@@ -203,3 +203,32 @@ test('nnet.io/security-groups: a comma-separated list of names or ids, each once
     /invalid annotation nnet\.io\/security-groups=.*17 security groups; a pod may have at most 16/,
   );
 });
+
+test('nnet.io/networks: the first network is eth0, the others net1, net2, … each NETWORK[@IP]; with nnet.io/network too it is refused', () => {
+  const text = POD1.replace(
+    'nnet.io/subnet: 1.2.0.0/16\n    nnet.io/ip: 1.2.0.100',
+    'nnet.io/networks: "pods, storage@10.77.0.50"',
+  );
+  assert.deepEqual(podNetworksFromManifests([{ source: 'pod.yaml', text }]).requests, [
+    {
+      namespace: 'team-a',
+      pod: 'pod1',
+      network: 'pods',
+      ips: [],
+      extraNics: [{ network: 'storage', ips: ['10.77.0.50'] }],
+    },
+  ]);
+  rejects(
+    [
+      {
+        source: 'pod.yaml',
+        text: text.replace('nnet.io/networks', 'nnet.io/network: pods\n    nnet.io/networks'),
+      },
+    ],
+    /has both nnet\.io\/network and nnet\.io\/networks/,
+  );
+  rejects(
+    [{ source: 'pod.yaml', text: text.replace('storage@10.77.0.50', 'storage@10.77.0') }],
+    /invalid annotation nnet\.io\/networks=.*the IP after @/,
+  );
+});

@@ -165,6 +165,20 @@ function collect(
           `invalid annotation ${annotation}="${val}" on ${where}: an empty entry in the list of IPs (give one IP, or an IPv4 and an IPv6 address separated by a comma)`,
         );
       fields.ips = ips;
+    } else if (annotation === 'nnet.io/networks') {
+      const nets = splitList(val);
+      if (!nets)
+        throw new InputError(
+          'invalid-config',
+          `invalid annotation ${annotation}="${val}" on ${where}: an empty entry in the list of networks`,
+        );
+      if (annotations['nnet.io/network'] !== undefined)
+        throw new InputError(
+          'invalid-config',
+          `${where} has both nnet.io/network and nnet.io/networks; give the pod's networks in nnet.io/networks only (the first is eth0's)`,
+        );
+      fields.network = nets[0]!;
+      if (nets.length > 1) fields.extraNetworks = nets.slice(1);
     } else if (field === 'security-group') {
       const groups = splitList(val);
       if (!groups)
@@ -177,13 +191,17 @@ function collect(
   }
   const checked = checkPodNetworkFields(fields);
   if (!checked.ok) {
-    const annotation = Object.keys(ANNOTATIONS).find((a) => ANNOTATIONS[a] === checked.field)!;
+    const annotation =
+      checked.field === 'network' && annotations['nnet.io/networks'] !== undefined
+        ? 'nnet.io/networks'
+        : Object.keys(ANNOTATIONS).find((a) => ANNOTATIONS[a] === checked.field)!;
     throw new InputError(
       'invalid-config',
       `invalid annotation ${annotation}="${checked.value}" on ${where}: ${checked.reason}`,
     );
   }
-  out.requests.push({ namespace, pod: name, ...checked.value, ips: checked.value.ips ?? [] });
+  const { extraNetworks: _, ...asked } = checked.value;
+  out.requests.push({ namespace, pod: name, ...asked, ips: checked.value.ips ?? [] });
 }
 
 function nnetAnnotations(metadata: Obj): Record<string, unknown> {

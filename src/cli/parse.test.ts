@@ -427,6 +427,29 @@ const NETWORK_COMMANDS: Case[] = [
     },
   },
   {
+    name: 'create podnetwork --network twice: eth0 on the first, net1 on the second with its static IP',
+    argv: [
+      'create',
+      'podnetwork',
+      'db1',
+      '--network',
+      'pods',
+      '--ip',
+      '1.2.0.9',
+      '--network',
+      'storage@10.77.0.50',
+    ],
+    native: null,
+    network: {
+      kind: 'create-podnetwork',
+      pod: 'db1',
+      network: 'pods',
+      ips: ['1.2.0.9'],
+      extraNics: [{ network: 'storage', ips: ['10.77.0.50'] }],
+      scope: {},
+    },
+  },
+  {
     name: 'set podnetwork POD --security-group changes the groups of a pod (kubectl has no "set podnetwork")',
     argv: ['set', 'podnetwork', 'web1', '-n', 'team-a', '--security-group', 'web'],
     native: null,
@@ -886,6 +909,15 @@ const BAD: [argv: string[], message: RegExp][] = [
     /--pool-min 9 is more than --pool-max 3/,
   ],
   [['set', 'cluster', 'prod', '--pool-batch', '0'], /pool-batch.*between 1 and 64/],
+  [
+    ['create', 'podnetwork', 'db1', '--network', 'a', '--ip', '1.2.0.9', '--network', 'b@1.2.0.9'],
+    /1\.2\.0\.9 is asked for eth0 already: two NICs cannot have the same IP/,
+  ],
+  [
+    ['create', 'podnetwork', 'db1', ...Array.from({ length: 9 }, (_, i) => ['--network', `n${i}`]).flat()],
+    /9 NICs; a pod may have at most 8/,
+  ],
+  [['run', 'db1', '--image=x', '--network', 'a', '--network', 'b@not-an-ip'], /--network.*the IP after @/],
   [['describe', 'pools'], /describe takes one of: .*; not pool/],
   [
     ['run', 'pod1', '--image=x', '--ip', '1.2.0.300'],

@@ -254,7 +254,7 @@ function podFields(flags: FlagToken[]): PodNetworkFields & { ips: string[] } {
   for (const f of flags) {
     if (f.missingValue || f.value === undefined) throw invalid(needsArgument(f));
     const values = raw[f.name] ?? [];
-    if (values.length > 0 && f.name !== 'ip' && f.name !== 'security-group')
+    if (values.length > 0 && !['ip', 'security-group', 'network'].includes(f.name))
       throw invalid(`flag --${f.name} may be given only once`);
     raw[f.name] = [...values, f.value];
   }
@@ -294,6 +294,7 @@ function checkedPodFields(
   const first = (name: string) => raw[name]?.[0];
   const fields: PodNetworkFields = {
     ...(first('network') !== undefined ? { network: first('network')! } : {}),
+    ...((raw.network?.length ?? 0) > 1 ? { extraNetworks: raw.network!.slice(1) } : {}),
     ...(first('subnet') !== undefined ? { subnet: first('subnet')! } : {}),
     ips: ipList(raw.ip ?? []),
     ...(first('mac') !== undefined ? { mac: first('mac')! } : {}),
@@ -301,7 +302,8 @@ function checkedPodFields(
   };
   const checked = checkPodNetworkFields(fields);
   if (!checked.ok) throw invalidValue(checked.field, checked.value, checked.reason);
-  return { ...checked.value, ips: checked.value.ips ?? [] };
+  const { extraNetworks: _, ...value } = checked.value;
+  return { ...value, ips: checked.value.ips ?? [] };
 }
 
 function namespaceOf(flags: FlagToken[]): string | undefined {
@@ -447,7 +449,8 @@ function parseNetworkCommand(args: string[], verb: ArgToken): NetworkCommand {
     }
     if (f.missingValue || f.value === undefined) throw invalid(needsArgument(f));
     const list = parsed.values.get(f.name) ?? [];
-    if (list.length > 0 && !spec.repeatable) throw invalid(`flag --${f.name} may be given only once`);
+    if (list.length > 0 && !spec.repeatable && !row.repeats?.includes(f.name))
+      throw invalid(`flag --${f.name} may be given only once`);
     list.push(f.value);
     parsed.values.set(f.name, list);
   }

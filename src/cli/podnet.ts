@@ -45,8 +45,7 @@ export function resolvePodNic(scope: ClusterScope, request: PodNetworkRequest): 
 
 /** A dry run: the request resolved against Neutron (its network, subnets, IPs, groups), nothing changed. */
 export async function checkPodNetwork(scope: ClusterScope, request: PodNetworkRequest): Promise<void> {
-  await resolvePodNic(scope, request);
-  await wantedGroups(scope, await userProject(scope), request);
+  await wantedNics(scope, request, await wantedGroups(scope, await userProject(scope), request));
 }
 
 export interface PodReservation {
@@ -58,9 +57,9 @@ export interface PodReservation {
 }
 
 /** The NIC config a resolved target asks for (before a port is reserved for it). */
-function wantedNic(target: NicTarget, securityGroupIds: string[] | undefined): PodNicConfig {
+function wantedNic(target: NicTarget, securityGroupIds: string[] | undefined, ifname = IFNAME): PodNicConfig {
   return {
-    ifname: IFNAME,
+    ifname,
     networkId: target.network.id,
     fixedIps: fixedIpsOf(target),
     ...(target.mac !== undefined ? { mac: target.mac } : {}),
@@ -106,8 +105,30 @@ async function reservationGroups(
   return cluster?.podSecurityGroupIds;
 }
 
-function sameRequest(existing: PodNetworkConfig, wanted: PodNicConfig): boolean {
-  return existing.nics.length === 1 && sameNic(existing.nics[0]!, wanted);
+function sameRequest(existing: PodNetworkConfig, wanted: readonly PodNicConfig[]): boolean {
+  return existing.nics.length === wanted.length && wanted.every((w, i) => sameNic(existing.nics[i]!, w));
+}
+
+/**
+ * Every NIC the request asks for, resolved: eth0 (the request's network, subnet, IPs, MAC), then
+ * net1, net2, … (each extra network and its IP); all with the request's security groups.
+ */
+async function wantedNics(
+  scope: ClusterScope,
+  request: PodNetworkRequest,
+  groups: string[] | undefined,
+): Promise<PodNicConfig[]> {
+  const nics = [wantedNic(await resolvePodNic(scope, request), groups)];
+  for (const [i, extra] of (request.extraNics ?? []).entries()) {
+    const ifname = `net${i + 1}`;
+    const target = await resolveNicTarget(
+      scope,
+      { network: extra.network, ips: extra.ips },
+      { who: `${podName(request)} ${ifname}` },
+    );
+    nics.push(wantedNic(target, groups, ifname));
+  }
+  return nics;
 }
 
 function describeNic(n: PodNicConfig): string {
@@ -154,27 +175,33 @@ export async function reservePodNetwork(
   // Another project's config is refused before anything is resolved or compared.
   if (existing && !(await ownedBy(scope, project, existing)))
     throw belongsToAnotherProject(existing, project);
-  const wanted = wantedNic(await resolvePodNic(scope, request), await wantedGroups(scope, project, request));
+  const wanted = await wantedNics(scope, request, await wantedGroups(scope, project, request));
   if (existing) {
     if (sameRequest(existing, wanted)) return { config: existing, port: undefined, undo: async () => {} };
     throw alreadyConfigured(existing);
   }
-  const port = await reservePort(scope.neutron, {
-    pod: key,
-    networkId: wanted.networkId,
-    fixedIps: wanted.fixedIps,
-    mac: wanted.mac,
-    securityGroupIds: await reservationGroups(scope, wanted.securityGroupIds),
-  });
+  // One port per NIC, eth0's first; a failure deletes the ones made before it.
+  const ports: Port[] = [];
   let config: PodNetworkConfig;
   try {
+    const groups = await reservationGroups(scope, wanted[0]!.securityGroupIds);
+    for (const nic of wanted)
+      ports.push(
+        await reservePort(scope.neutron, {
+          pod: key,
+          networkId: nic.networkId,
+          fixedIps: nic.fixedIps,
+          mac: nic.mac,
+          securityGroupIds: groups,
+        }),
+      );
     config = await scope.store.podConfigs.create({
       ...key,
       projectId: project.id,
-      nics: [{ ...wanted, reservedPortId: port.id }],
+      nics: wanted.map((nic, i) => ({ ...nic, reservedPortId: ports[i]!.id })),
     });
   } catch (e) {
-    await scope.neutron.ports.ensureDeleted(port.id).catch(() => undefined);
+    for (const port of ports) await scope.neutron.ports.ensureDeleted(port.id).catch(() => undefined);
     if (e instanceof StoreError && e.reason === 'conflict') {
       const other = await scope.store.podConfigs.get(key).catch(() => undefined);
       if (other) return refuseExisting(scope, project, other);
@@ -183,11 +210,12 @@ export async function reservePodNetwork(
   }
   return {
     config,
-    port,
+    port: ports[0],
     undo: async () => {
-      await scope.neutron.ports.ensureDeleted(port.id);
+      for (const port of ports) await scope.neutron.ports.ensureDeleted(port.id);
       const current = await scope.store.podConfigs.get(key);
-      if (current && reservedPortIds(current).includes(port.id)) await scope.store.podConfigs.delete(key);
+      if (current && reservedPortIds(current).includes(ports[0]!.id))
+        await scope.store.podConfigs.delete(key);
     },
   };
 }

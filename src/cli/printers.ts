@@ -105,6 +105,8 @@ export interface PodNetworkView {
   container?: string;
   /** Reserved (port unbound), ACTIVE/DOWN/BUILD (bound: Neutron's port status), PortMissing. */
   status: string;
+  /** The pod's other NICs (net1, …): each its network and its port's addresses. */
+  extraNics: { ifname: string; network: string; ips: string[] }[];
   /** The pod's own security groups, as asked for (none: the cluster's set). */
   wantedSecurityGroups: GroupRef[];
   /** The groups its port carries, as Neutron says (the node-access group among them once bound). */
@@ -349,6 +351,7 @@ export const podNetworkPrinter: ResourcePrinter<PodNetworkView> = {
       ips: p.wantedIps,
       mac: p.wantedMac,
       securityGroups: p.wantedSecurityGroups.length > 0 ? p.wantedSecurityGroups : undefined,
+      extraNics: p.extraNics.length > 0 ? p.extraNics : undefined,
     }),
     status: defined({
       status: p.status,
@@ -456,6 +459,7 @@ export function describePodNetwork(p: PodNetworkView): DescribeEntry[] {
         ['IPs', p.ips],
         ['MAC', p.mac ?? ''],
         ['Security Groups', groupNames(p.securityGroups)],
+        ...p.extraNics.map((n): [string, string] => [n.ifname, `${n.network} ${n.ips.join(', ')}`.trim()]),
         ['Node', p.node ?? ''],
         ['Container', p.container ?? ''],
         ['Status', p.status],

@@ -2,6 +2,7 @@
  * The parser's output: what a kubenetctl command line means, as plain data. The parser
  * (`parse.ts`) produces these; handlers (`handlers/`) act on them.
  */
+import type { ExtraNic } from './validate.ts';
 
 /** N-Net's own resource types (canonical singular names). */
 export type Noun = 'network' | 'subnet' | 'router' | 'cluster' | 'podnetwork' | 'pool';
@@ -30,6 +31,8 @@ export interface PodNetworkRequest {
   mac?: string;
   /** Security groups of the user's project, by name or id (default: the cluster's set). */
   securityGroups?: string[];
+  /** The pod's other NICs: net1, net2, … in this order. */
+  extraNics?: ExtraNic[];
 }
 
 /** Which N-Net cluster and Kubernetes namespace a network command is about. */
@@ -172,6 +175,7 @@ export type NetworkCommand =
       ips: string[];
       mac?: string;
       securityGroups?: string[];
+      extraNics?: ExtraNic[];
       output?: OutputFormat;
       scope: Scope;
     }
@@ -197,6 +201,7 @@ export type NetworkCommand =
       ips: string[];
       mac?: string;
       securityGroups?: string[];
+      extraNics?: ExtraNic[];
       /** --dry-run: validate only, reserve nothing. */
       dryRun?: true;
       /** --rm: kubectl deletes the pod when the session ends; release afterwards. */

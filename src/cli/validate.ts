@@ -56,7 +56,19 @@ export interface PodNetworkFields {
   mac?: string;
   /** Security groups, by name or id, without repeats. */
   securityGroups?: string[];
+  /** The pod's other NICs (net1, net2, …) as given: `NETWORK[@IP]`. Checked into `extraNics`. */
+  extraNetworks?: string[];
+  extraNics?: ExtraNic[];
 }
+
+/** A pod's extra NIC as asked for: its network (name or id) and a static IP there, if any. */
+export interface ExtraNic {
+  network: string;
+  ips: string[];
+}
+
+/** A pod has at most this many NICs (eth0 and net1…net7). */
+export const MAX_POD_NICS = 8;
 
 export type PodNetworkCheck =
   | { ok: true; value: PodNetworkFields }
@@ -135,6 +147,35 @@ export function checkPodNetworkFields(fields: PodNetworkFields): PodNetworkCheck
       };
     out.securityGroups = groups;
   }
+  if (fields.extraNetworks !== undefined) {
+    if (fields.extraNetworks.length + 1 > MAX_POD_NICS)
+      return {
+        ok: false,
+        field: 'network',
+        value: fields.extraNetworks.join(','),
+        reason: `${fields.extraNetworks.length + 1} NICs; a pod may have at most ${MAX_POD_NICS} (eth0 and net1 to net${MAX_POD_NICS - 1})`,
+      };
+    const extras: ExtraNic[] = [];
+    for (const text of fields.extraNetworks) {
+      const nic = checkExtraNic(text);
+      if (!nic.ok) return nic;
+      extras.push(nic.value);
+    }
+    const taken = new Map<string, string>((out.ips ?? []).map((ip) => [ip, 'eth0']));
+    for (const [i, nic] of extras.entries())
+      for (const ip of nic.ips) {
+        const other = taken.get(ip);
+        if (other)
+          return {
+            ok: false,
+            field: 'network',
+            value: fields.extraNetworks[i]!,
+            reason: `${ip} is asked for ${other} already: two NICs cannot have the same IP`,
+          };
+        taken.set(ip, `net${i + 1}`);
+      }
+    out.extraNics = extras;
+  }
   return { ok: true, value: out };
 }
 
@@ -164,4 +205,16 @@ function checkIps(
   }
   // IPv4 first, as the NIC's fixed IPs are ordered.
   return { ok: true, value: seen.sort((a, b) => a.family - b.family).map((s) => s.text) };
+}
+
+/** `storage` or `storage@10.77.0.50`: an extra NIC's network and its static IP. */
+function checkExtraNic(text: string): { ok: true; value: ExtraNic } | (PodNetworkCheck & { ok: false }) {
+  const at = text.indexOf('@');
+  const network = (at < 0 ? text : text.slice(0, at)).trim();
+  const reason = checkResourceName(network);
+  if (reason) return { ok: false, field: 'network', value: text, reason };
+  if (at < 0) return { ok: true, value: { network, ips: [] } };
+  const ip = parseIp(text.slice(at + 1).trim());
+  if (!ip.ok) return { ok: false, field: 'network', value: text, reason: `the IP after @: ${ip.reason}` };
+  return { ok: true, value: { network, ips: [ip.value.text] } };
 }

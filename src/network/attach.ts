@@ -43,6 +43,8 @@ export interface AttachRequest {
   ips?: string[] | undefined;
   /** The runtime's `mac` capability. */
   mac?: string | undefined;
+  /** An extra NIC of the pod's config, made by the ADD of this ifname (src/network/pod.ts). */
+  via?: string | undefined;
 }
 
 type Undo = { what: string; run: () => Promise<unknown> };
@@ -78,6 +80,11 @@ async function attachNow(ctx: NodeContext, req: AttachRequest): Promise<Attachme
   const key = { containerId: req.containerId, ifname: req.ifname };
   const existing = await ctx.store.attachments.get(key);
   if (existing) {
+    if (existing.via && existing.via !== req.via)
+      throw new InputError(
+        'invalid-config',
+        `interface ${req.ifname} of container ${req.containerId} is an N-Net NIC made with ${existing.via}; give the other network attachment another interface name`,
+      );
     // A repeated ADD: what is recorded is what is plugged.
     ctx.log.info('attachment exists; returning it', { portId: existing.portId });
     return existing;
@@ -86,6 +93,13 @@ async function attachNow(ctx: NodeContext, req: AttachRequest): Promise<Attachme
   const neutron = await ctx.neutron();
   const [config, access] = await Promise.all([ctx.store.podConfigs.get(req.pod), nodeAccess(ctx, neutron)]);
   const nic = config?.nics.find((n) => n.ifname === req.ifname);
+  // The config's extra NICs are made by the ADD of its first one: a runtime naming one itself
+  // (a Multus attachment on net1, say) would make a second NIC of the same name.
+  if (nic && config && !req.via && config.nics[0]!.ifname !== req.ifname)
+    throw new InputError(
+      'invalid-config',
+      `interface ${req.ifname} of pod ${req.pod.namespace}/${req.pod.pod} is one of its N-Net NICs, made with ${config.nics[0]!.ifname}; give the other network attachment another interface name`,
+    );
   const allowedNetworkIds = await clusterNetworkIds(await clusterScope(ctx));
   if (nic) trustNic(nic, req.pod, allowedNetworkIds);
   const groups = await podSecurityGroups(ctx, neutron, access, nic);
@@ -127,6 +141,7 @@ async function attachNow(ctx: NodeContext, req: AttachRequest): Promise<Attachme
       plugDriver: ctx.plug.driver,
       ovsPort: '',
       ...(got.pooled ? { pool: got.pooled.key } : {}),
+      ...(req.via ? { via: req.via } : {}),
     };
     // A reservation's binding must commit before the NIC appears on br-int: ML2/OVN blocks a port
     // that gets its host on the 'up' OVN reports next, and a claim made before the binding has

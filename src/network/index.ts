@@ -28,6 +28,7 @@ export {
   serviceRoutes,
 } from './node-port.ts';
 export { type LostNodeRule, lostNodes, type NodeRelease, releaseNode, reportNode } from './node-release.ts';
+export { attachPod, checkPod, detachPod } from './pod.ts';
 export {
   type GiveBack,
   type PooledPort,

@@ -24,7 +24,7 @@ export interface SweepOptions {
    * Which attachments are still wanted. CNI GC passes the runtime's valid list; without it an
    * attachment is wanted while its pod's netns exists (the agent's rule).
    */
-  wanted?: (a: { containerId: string; ifname: string }) => boolean;
+  wanted?: (a: { containerId: string; ifname: string; via?: string | undefined }) => boolean;
   /** Leftovers touched more recently than this may belong to an ADD still running. Default 60 s. */
   graceMs?: number;
   now?: () => number;

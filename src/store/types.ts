@@ -151,6 +151,11 @@ export interface Attachment {
   ovsPort: string;
   /** The pool the port came from (its key, poolKeyText); DEL gives it back instead of deleting it. */
   pool?: string;
+  /**
+   * A pod's extra NIC from its network config (net1, …): the ifname of the NIC whose ADD made it
+   * (eth0). Its DEL, CHECK and GC take this one along; a runtime never names it.
+   */
+  via?: string;
   createdAt: string;
 }
 
@@ -361,6 +366,7 @@ export const attachmentSchema: z.ZodType<Attachment> = z.preprocess(
     plugDriver: name,
     ovsPort: name,
     pool: z.string().min(1).max(4096).optional(),
+    via: z.string().min(1).max(15).optional(),
     createdAt: timestamp,
   }),
 ) as unknown as z.ZodType<Attachment>;

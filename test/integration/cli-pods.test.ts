@@ -185,6 +185,8 @@ test('run pod1 --subnet=1.2.0.0/16 --ip=1.2.0.100 -n team-a reserves the port, r
     portId: port.id,
     ips: ['1.2.0.100'],
     mac: port.macAddress,
+    // As Neutron has the port: the project's default group (the pod chose none, nor the cluster).
+    securityGroups: port.securityGroups.map((id) => ({ id, name: 'default' })),
   });
   assert.equal((got.spec as { ip: string }).ip, '1.2.0.100');
 
@@ -553,12 +555,15 @@ test('create podnetwork reserves without kubectl; get -o wide joins the CNI side
     await store.close();
   }
   const wide = ok(['get', 'podnetworks', '-n', 'team-a', '-o', 'wide']).stdout;
-  assert.match(wide, /^NAMESPACE +NAME +SUBNET +IP +PORT +NODE +STATUS +AGE +MAC +NETWORK +CONTAINER\n/);
+  assert.match(
+    wide,
+    /^NAMESPACE +NAME +SUBNET +IP +PORT +NODE +STATUS +AGE +MAC +NETWORK +CONTAINER +SECURITY-GROUPS\n/,
+  );
   const bound = (await admin.ports.get(port.id)).status;
   assert.match(
     wide,
     new RegExp(
-      `\\nteam-a +pod5 +1\\.2\\.0\\.0/16 +1\\.2\\.0\\.105 +${port.id} +${node} +${bound} +\\S+ +${port.macAddress} +${NET} +${containerId}\\n`,
+      `\\nteam-a +pod5 +1\\.2\\.0\\.0/16 +1\\.2\\.0\\.105 +${port.id} +${node} +${bound} +\\S+ +${port.macAddress} +${NET} +${containerId} +\\S+\\n`,
     ),
   );
   const described = ok(['describe', 'podnetwork', 'pod5', '-n', 'team-a']).stdout;
@@ -680,7 +685,7 @@ describe('with the CNI plugin on an OVS node (libcni harness)', () => {
     assert.match(
       row()!,
       new RegExp(
-        `^team-a +pod1 +1\\.2\\.0\\.0/16 +1\\.2\\.0\\.100 +[0-9a-f-]{36} +${c.name} +ACTIVE +\\S+ +\\S+ +\\S+ +${containerId}$`,
+        `^team-a +pod1 +1\\.2\\.0\\.0/16 +1\\.2\\.0\\.100 +[0-9a-f-]{36} +${c.name} +ACTIVE +\\S+ +\\S+ +\\S+ +${containerId} +\\S*nnet-${c.name}-node-access\\S*$`,
       ),
     );
     const status = (

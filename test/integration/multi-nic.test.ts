@@ -15,6 +15,7 @@ import { listPorts } from '../../src/plug/index.ts';
 import { DEVICE_OWNER } from '../../src/resources/index.ts';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
 import { type CniRuntime, cniRuntime, type HarnessCall, type HarnessResult } from '../support/cni.ts';
+import { clusterKubenetctl } from '../support/kubenetctl.ts';
 import { createNetns, type TestNetns } from '../support/netns.ts';
 
 let c: TestCluster;
@@ -163,4 +164,117 @@ test('a pod with eth0 on network 1 and net1 on network 2 (a Multus-style second 
     .map((l) => l.split(/\s+/)[0])
     .filter((n) => n && n !== 'lo');
   assert.deepEqual(devices, [], 'nothing but lo in the pod');
+});
+
+test('kubenetctl create podnetwork --network A --network B@IP: one ADD of eth0 gives the pod net1 on B with that IP; DEL takes both; bad requests leave nothing', async () => {
+  const seed = randomBytes(4).toString('hex');
+  const ctl = (args: string[]) => clusterKubenetctl(c, args);
+  const made = ctl([
+    'create',
+    'podnetwork',
+    'db1',
+    '-n',
+    'default',
+    '--network',
+    c.network.name,
+    '--network',
+    `${net2.name}@10.77.0.50`,
+  ]);
+  assert.equal(made.status, 0, made.stderr);
+  cleanup.push(() => ctl(['delete', 'podnetwork', 'db1', '-n', 'default', '--force']));
+  const config = await c.store.podConfigs.get({ cluster: c.name, namespace: 'default', pod: 'db1' });
+  assert.deepEqual(
+    config?.nics.map((n) => [n.ifname, n.networkId]),
+    [
+      ['eth0', c.network.id],
+      ['net1', net2.id],
+    ],
+  );
+  const reserved = config!.nics.map((n) => n.reservedPortId!);
+  const net1Port = await c.neutron.ports.get(reserved[1]!);
+  assert.deepEqual(
+    net1Port.fixedIps.map((f) => f.ipAddress),
+    ['10.77.0.50'],
+    'the IP is reserved at once',
+  );
+
+  const q2 = pod();
+  const q2Call: HarnessCall = {
+    id: `q2b-${seed}`,
+    netns: q2.path,
+    args: { K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: 'q2b' },
+  };
+  const q2Ip = ipOf(ok(attachment.call('add', q2Call), 'ADD a peer on network 2'));
+  cleanup.push(() => attachment.call('del', q2Call));
+
+  const p = pod();
+  const call: HarnessCall = {
+    id: `db1-${seed}`,
+    netns: p.path,
+    args: { K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: 'db1' },
+  };
+  const r = ok(c.rt.call('add', call), 'ADD eth0 (and net1 from the config)');
+  cleanup.push(() => c.rt.call('del', call));
+  const ifaces = (r.interfaces as { name: string; sandbox?: string }[]).filter((i) => i.sandbox);
+  assert.deepEqual(
+    ifaces.map((i) => i.name),
+    ['eth0', 'net1'],
+    JSON.stringify(r.interfaces),
+  );
+  assert.match(p.exec(['ip', '-4', '-o', 'addr', 'show', 'dev', 'net1']), /inet 10\.77\.0\.50\/24/);
+  const defaults = p.exec(['ip', '-4', 'route', 'show', 'default']).trim().split('\n');
+  assert.equal(defaults.length, 1, defaults.join('\n'));
+  assert.match(defaults[0]!, /dev eth0/);
+  await waitFor('db1 to ping the peer on network 2 over net1', () => pings(p, q2Ip));
+  ok(c.rt.call('check', call), 'CHECK checks both NICs');
+
+  // A Multus attachment naming net1 too would make a second net1: refused, naming it.
+  const clash = attachment.call('add', { ...call, ifname: 'net1' });
+  assert.equal(clash.code, 2, clash.stdout);
+  assert.match(String(clash.json?.msg), /interface net1 .* is an N-Net NIC made with eth0/);
+
+  ok(c.rt.call('del', call), 'DEL eth0 takes net1 along');
+  assert.deepEqual(
+    (await c.store.attachments.list({ node: c.name })).filter((a) => a.containerId === call.id),
+    [],
+    'no record of either NIC',
+  );
+  const ovs = (await listPorts(c.node.plugSettings())).map((x) => x.ifaceId);
+  for (const id of reserved) {
+    assert.ok(!ovs.includes(id), `no OVS port for ${id}`);
+    assert.equal(
+      (await c.neutron.ports.get(id)).hostId,
+      '',
+      `reservation ${id} unbound, kept for the pod's next start`,
+    );
+  }
+  assert.deepEqual(
+    p
+      .exec(['ip', '-br', 'link'])
+      .split('\n')
+      .map((l) => l.split(/\s+/)[0])
+      .filter((n) => n && n !== 'lo'),
+    [],
+  );
+
+  // A second network that does not exist: exit 1 naming it, nothing reserved.
+  const before = (await c.neutron.ports.list({ networkId: c.network.id })).length;
+  const bad = ctl([
+    'create',
+    'podnetwork',
+    'db2',
+    '-n',
+    'default',
+    '--network',
+    c.network.name,
+    '--network',
+    `${c.name}-nosuch`,
+  ]);
+  assert.equal(bad.status, 1, bad.stderr);
+  assert.match(bad.stderr, new RegExp(`${c.name}-nosuch`));
+  assert.equal((await c.neutron.ports.list({ networkId: c.network.id })).length, before, 'no port reserved');
+  assert.equal(
+    await c.store.podConfigs.get({ cluster: c.name, namespace: 'default', pod: 'db2' }),
+    undefined,
+  );
 });

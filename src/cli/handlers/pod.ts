@@ -84,6 +84,7 @@ export const runPod: Handler<'pod'> = async (command, ctx) => {
     ips: command.ips,
     ...(command.mac !== undefined ? { mac: command.mac } : {}),
     ...(command.securityGroups !== undefined ? { securityGroups: command.securityGroups } : {}),
+    ...(command.extraNics !== undefined ? { extraNics: command.extraNics } : {}),
   };
   if (command.dryRun) {
     // Checked against Neutron, nothing reserved.

@@ -45,7 +45,7 @@ export async function podNetworkViews(
   if (configs.length === 0) return [];
   const { neutron, store } = scope;
   const nics = configs.map(primaryNic);
-  const portIds = nics.flatMap((n) => (n.reservedPortId ? [n.reservedPortId] : []));
+  const portIds = configs.flatMap((c) => c.nics.flatMap((n) => (n.reservedPortId ? [n.reservedPortId] : [])));
   const [ports, attachments] = await Promise.all([
     portIds.length > 0 ? neutron.ports.list({ id: portIds }) : ([] as Port[]),
     store.attachments.list({ cluster: scope.cluster.name }),
@@ -61,7 +61,7 @@ export async function podNetworkViews(
     ),
   ];
   const subnetIds = [...new Set(nics.flatMap(subnetIdsOf))];
-  const networkIds = [...new Set(nics.map((n) => n.networkId))];
+  const networkIds = [...new Set(configs.flatMap((c) => c.nics.map((n) => n.networkId)))];
   const [subnets, networks] = await Promise.all([
     subnetIds.length > 0 ? neutron.subnets.list({ id: subnetIds }) : ([] as Subnet[]),
     networkIds.length > 0 ? neutron.networks.list({ id: networkIds }) : ([] as Network[]),
@@ -100,6 +100,11 @@ export async function podNetworkViews(
       ...(node ? { node } : {}),
       ...(container ? { container } : {}),
       status: statusOf(nic, port),
+      extraNics: c.nics.slice(1).map((n) => ({
+        ifname: n.ifname,
+        network: networkById.get(n.networkId)?.name || n.networkId,
+        ips: byFamily((portOf(n)?.fixedIps ?? []).map((f) => f.ipAddress)),
+      })),
       wantedSecurityGroups: (nic.securityGroupIds ?? []).map(groupRef),
       securityGroups: (port?.securityGroups ?? []).map(groupRef),
       createdAt: c.createdAt,
@@ -180,6 +185,7 @@ export async function createPodNetwork(
     ips: command.ips,
     ...(command.mac !== undefined ? { mac: command.mac } : {}),
     ...(command.securityGroups !== undefined ? { securityGroups: command.securityGroups } : {}),
+    ...(command.extraNics !== undefined ? { extraNics: command.extraNics } : {}),
   });
   const action = reservation.port ? 'created' : 'unchanged';
   if (command.output === undefined || command.output === 'name') {

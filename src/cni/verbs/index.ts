@@ -4,9 +4,9 @@
  * contexts (nodeVerbs(agent's source)); a one-shot caller can use oneShotContext.
  */
 import {
-  attach,
-  checkAttachment,
-  detach,
+  attachPod,
+  checkPod,
+  detachPod,
   type NodeContext,
   readiness,
   sweep,
@@ -22,7 +22,7 @@ import type {
   StatusRequest,
   Verbs,
 } from '../index.ts';
-import { attachmentResult, CniCode } from '../index.ts';
+import { attachmentResult, CniCode, mergeWithPrevResult } from '../index.ts';
 
 /** What a verb hands to get its node's context: the config, the request's log and deadline. */
 export interface NodeRequest {
@@ -68,7 +68,7 @@ export function nodeVerbs(onNode: NodeContextSource): Verbs {
   return {
     add: (req: AddRequest) =>
       onNode(req, async (ctx) => {
-        const a = await attach(ctx, {
+        const nics = await attachPod(ctx, {
           containerId: req.containerId,
           ifname: req.ifname,
           netns: req.netns,
@@ -77,25 +77,24 @@ export function nodeVerbs(onNode: NodeContextSource): Verbs {
           ips: req.conf.runtimeConfig.ips.map((i) => i.ip),
           mac: req.conf.runtimeConfig.mac,
         });
-        return resultOf(a, req.conf.dns);
+        // One interface per NIC, each with its addresses and routes (eth0's first).
+        return nics.map((a) => resultOf(a, req.conf.dns)).reduce((all, one) => mergeWithPrevResult(all, one));
       }),
 
     del: (req: DelRequest) =>
       onNode(req, (ctx) =>
-        detach(ctx, { containerId: req.containerId, ifname: req.ifname, netns: req.netns }),
+        detachPod(ctx, { containerId: req.containerId, ifname: req.ifname, netns: req.netns }),
       ),
 
     check: (req: CheckRequest) =>
       onNode(req, async (ctx) => {
-        const ours = req.prevResult.interfaces.findIndex(
-          (i) => i.name === req.ifname && i.sandbox !== undefined,
-        );
-        await checkAttachment(ctx, {
-          containerId: req.containerId,
-          ifname: req.ifname,
-          netns: req.netns,
-          expectedAddresses: req.prevResult.ips.filter((i) => i.interface === ours).map((i) => i.address),
-        });
+        const expected = (ifname: string) => {
+          const index = req.prevResult.interfaces.findIndex(
+            (i) => i.name === ifname && i.sandbox !== undefined,
+          );
+          return req.prevResult.ips.filter((i) => i.interface === index).map((i) => i.address);
+        };
+        await checkPod(ctx, { containerId: req.containerId, ifname: req.ifname, netns: req.netns }, expected);
       }),
 
     status: (req: StatusRequest) =>
@@ -111,6 +110,7 @@ export function nodeVerbs(onNode: NodeContextSource): Verbs {
         const report = await sweep(ctx, {
           wanted: (a) =>
             valid.has(`${a.containerId}\u0000${a.ifname}`) ||
+            (a.via !== undefined && valid.has(`${a.containerId}\u0000${a.via}`)) ||
             (a.ifname === '' && [...valid].some((k) => k.startsWith(`${a.containerId}\u0000`))),
           graceMs: 0,
         });
