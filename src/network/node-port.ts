@@ -21,6 +21,7 @@ import {
   admitNodePort,
   canonicalCidr,
   cidrsOverlap,
+  clusterNodePorts,
   completeNodeAccess,
   containsIp,
   createNodeAccess,
@@ -29,6 +30,7 @@ import {
   findOrCreateNodeAccess,
   ipFamily,
   type NodeAccess,
+  nodeOfPort,
   nodePorts,
   parseCidr,
   releaseNodePort,
@@ -67,7 +69,7 @@ export async function nodeAccess(ctx: NodeContext, neutron: NeutronClient): Prom
         const { createdAt: _, ...input } = cur;
         return { ...input, nodeAccessLease: { holder: me, until } };
       });
-      if (taken?.nodeAccessLease?.holder === me) return makeNodeAccess(ctx, neutron, me);
+      if (taken?.nodeAccessLease?.holder === me) return makeNodeAccess(ctx, neutron, me, cluster.nodeAccess);
     }
     if (Date.now() > deadline)
       throw new NeutronError(
@@ -81,7 +83,12 @@ export async function nodeAccess(ctx: NodeContext, neutron: NeutronClient): Prom
 const NODE_ACCESS_LEASE_MS = 60_000;
 const NODE_ACCESS_WAIT_MS = 90_000;
 
-async function makeNodeAccess(ctx: NodeContext, neutron: NeutronClient, me: string): Promise<NodeAccess> {
+async function makeNodeAccess(
+  ctx: NodeContext,
+  neutron: NeutronClient,
+  me: string,
+  legacy: { securityGroupId: string; addressGroupId?: string | undefined } | undefined,
+): Promise<NodeAccess> {
   const release = (access?: NodeAccess) =>
     ctx.store.clusters.update(ctx.cluster, (cur) => {
       if (!cur || cur.nodeAccessLease?.holder !== me) return undefined;
@@ -104,7 +111,43 @@ async function makeNodeAccess(ctx: NodeContext, neutron: NeutronClient, me: stri
     );
   }
   ctx.log.info('node-access groups made', { ...made });
+  if (legacy) await replaceLegacyAccess(ctx, neutron, legacy, made);
   return made;
+}
+
+/**
+ * An older N-Net's node-access group admitted an address group, which this ML2/OVN enforces as
+ * "from anywhere": every port that carries it gets the new group instead, every node port of the
+ * cluster is admitted in the new one, and the old group and address group go. Best effort (the
+ * ADD goes on); what is left is logged.
+ */
+async function replaceLegacyAccess(
+  ctx: NodeContext,
+  neutron: NeutronClient,
+  legacy: { securityGroupId: string; addressGroupId?: string | undefined },
+  made: NodeAccess,
+): Promise<void> {
+  try {
+    for (const p of await clusterNodePorts(neutron, ctx.cluster))
+      await admitNodePort(neutron, made, p, nodeOfPort(p) ?? p.hostId);
+    for (const port of await neutron.ports.list({ securityGroups: legacy.securityGroupId })) {
+      const groups = [
+        ...new Set(port.securityGroups.map((g) => (g === legacy.securityGroupId ? made.securityGroupId : g))),
+      ];
+      await neutron.ports.update(port.id, { securityGroups: groups });
+    }
+    await neutron.securityGroups.ensureDeleted(legacy.securityGroupId);
+    if (legacy.addressGroupId) await neutron.addressGroups.ensureDeleted(legacy.addressGroupId);
+    ctx.log.info("an older N-Net's node-access group replaced", {
+      old: legacy.securityGroupId,
+      new: made.securityGroupId,
+    });
+  } catch (e) {
+    ctx.log.error(
+      "replacing an older N-Net's node-access group failed: ports that still carry it admit every source; give them the new group",
+      { old: legacy.securityGroupId, new: made.securityGroupId, error: e },
+    );
+  }
 }
 
 /**

@@ -13,6 +13,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { completeNodeAccess } from '../../src/resources/index.ts';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
 import { logLines } from '../support/cni.ts';
 import { clusterKubenetctl } from '../support/kubenetctl.ts';
@@ -211,4 +212,63 @@ test('an unknown security group is refused naming it: create podnetwork reserves
   assert.deepEqual(portAfter?.securityGroups, portBefore?.securityGroups, "the port's groups are unchanged");
   const config = await c.store.podConfigs.get({ cluster: c.name, namespace: 'default', pod: 'web-a' });
   assert.equal(config?.nics[0]?.securityGroupIds?.length, 1, 'and so is its config');
+});
+
+test("an older N-Net's node-access group (an address group, which this ML2/OVN enforces as 'from anywhere') is replaced on the pods that carry it at the next ADD", async () => {
+  // What an older N-Net made: an address group of the node ports and a group admitting it.
+  const ag = await c.neutron.addressGroups.create({ name: `nnet-${c.name}-nodes`, addresses: [] });
+  cleanup.push(() => c.neutron.addressGroups.ensureDeleted(ag.id));
+  const legacy = await c.neutron.securityGroups.create({
+    name: `nnet-${c.name}-node-access-old`,
+    tags: ['nnet', `nnet-cluster=${c.name}`, 'nnet-node-access'],
+  });
+  cleanup.push(() => c.neutron.securityGroups.ensureDeleted(legacy.id));
+  for (const ethertype of ['IPv4', 'IPv6'] as const)
+    await c.neutron.securityGroupRules.create({
+      securityGroupId: legacy.id,
+      direction: 'ingress',
+      ethertype,
+      remoteAddressGroupId: ag.id,
+    });
+  const old = addPod('made-by-old');
+  const oldPort = (
+    await c.neutron.ports.list({ tags: [`nnet-cluster=${c.name}`, 'nnet-pod=made-by-old'] })
+  )[0]!;
+  const current = completeNodeAccess((await c.store.clusters.get(c.name))?.nodeAccess)!;
+  await c.neutron.ports.update(oldPort.id, {
+    securityGroups: oldPort.securityGroups.map((g) => (g === current.securityGroupId ? legacy.id : g)),
+  });
+  await c.store.clusters.update(c.name, (cur) => {
+    if (!cur) return undefined;
+    const { createdAt: _, ...rest } = cur;
+    return { ...rest, nodeAccess: { addressGroupId: ag.id, securityGroupId: legacy.id } };
+  });
+
+  addPod('after-upgrade'); // its ADD finds the older record
+  const made = completeNodeAccess((await c.store.clusters.get(c.name))?.nodeAccess);
+  assert.ok(made, 'the record holds a group of the current kind');
+  assert.notEqual(made.securityGroupId, legacy.id);
+  const groups = (await c.neutron.ports.get(oldPort.id)).securityGroups;
+  assert.ok(
+    groups.includes(made.securityGroupId) && !groups.includes(legacy.id),
+    `the older pod's port: ${groups}`,
+  );
+  await assert.rejects(
+    c.neutron.securityGroups.get(legacy.id),
+    /not found|404|could not be found/i,
+    'the old group is gone',
+  );
+  await assert.rejects(
+    c.neutron.addressGroups.get(ag.id),
+    /not found|404|could not be found/i,
+    'the address group too',
+  );
+  const admitted = (await c.neutron.securityGroups.get(made.securityGroupId)).rules.flatMap((r) =>
+    r.direction === 'ingress' && r.remoteIpPrefix ? [r.remoteIpPrefix] : [],
+  );
+  const nodeIps = (
+    await c.neutron.ports.list({ tags: [`nnet-cluster=${c.name}`, 'nnet-node-port'] })
+  ).flatMap((p) => p.fixedIps.map((f) => `${f.ipAddress}/32`));
+  assert.deepEqual(admitted.sort(), nodeIps.sort(), 'the new group admits the node ports');
+  assert.ok(old.ip, 'the older pod keeps its address');
 });
