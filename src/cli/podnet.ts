@@ -334,15 +334,19 @@ export async function setPodSecurityGroups(
   const project = await userProject(scope);
   if (!(await ownedBy(scope, project, config))) throw belongsToAnotherProject(config, project);
   const groups = (await wantedGroups(scope, project, { securityGroups: [...refs] }))!;
-  const [port] = await currentPorts(scope, config);
-  if (port) {
-    const access = port.hostId ? await nodeAccessGroupId(scope.neutron, key.cluster) : undefined;
-    await scope.neutron.ports.update(port.id, { securityGroups: portGroups(groups, access) });
-  }
+  // Every NIC's port: the pod's groups are one set.
+  const ports = (await currentPorts(scope, config)).filter((p) => p !== undefined);
+  const access = ports.some((p) => p.hostId)
+    ? await nodeAccessGroupId(scope.neutron, key.cluster)
+    : undefined;
+  for (const port of ports)
+    await scope.neutron.ports.update(port.id, {
+      securityGroups: portGroups(groups, port.hostId ? access : undefined),
+    });
   const updated = await scope.store.podConfigs.update(key, (cur) => {
     if (!cur) return undefined;
     const { createdAt: _, ...rest } = cur;
-    return { ...rest, nics: cur.nics.map((n, i) => (i === 0 ? { ...n, securityGroupIds: groups } : n)) };
+    return { ...rest, nics: cur.nics.map((n) => ({ ...n, securityGroupIds: groups })) };
   });
   if (!updated)
     throw new StoreError(
