@@ -436,7 +436,16 @@ done
 
 ############################################################ summary files (0600: they hold secrets)
 umask 077
-cat > "$BASE/openrc" <<EOF
+# Each file is replaced whole (a temporary file, then rename): a test process reading it while
+# another one's `up` runs must never see it empty or half-written.
+write_atomic() {
+  local tmp
+  tmp=$(mktemp "$1.XXXXXX")
+  cat > "$tmp"
+  chmod 600 "$tmp"
+  mv -f "$tmp" "$1"
+}
+write_atomic "$BASE/openrc" <<EOF
 export OS_AUTH_URL=$KS_URL
 export OS_IDENTITY_API_VERSION=3
 export OS_USERNAME=admin
@@ -449,7 +458,7 @@ export OS_INTERFACE=public
 export OVN_NB_DB=unix:$NB_SOCK
 export OVN_SB_DB=unix:$SB_SOCK
 EOF
-cat > "$BASE/clouds.yaml" <<EOF
+write_atomic "$BASE/clouds.yaml" <<EOF
 clouds:
   nnet-lab:
     auth:
@@ -474,7 +483,7 @@ clouds:
     interface: public
     identity_api_version: 3
 EOF
-cat > "$BASE/endpoints.json" <<EOF
+write_atomic "$BASE/endpoints.json" <<EOF
 {"keystone": "$KS_URL", "neutron": "$NEUTRON_URL", "region": "$REGION",
  "clouds_yaml": "$BASE/clouds.yaml", "cloud": "nnet-lab", "member_cloud": "nnet-member", "openrc": "$BASE/openrc",
  "ovn_nb": "unix:$NB_SOCK", "ovn_sb": "unix:$SB_SOCK", "db_backend": "$DB_BACKEND"}

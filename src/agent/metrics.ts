@@ -189,9 +189,11 @@ export function createMetrics(): AgentMetrics {
       "Duration of the node's reconciles (sweep, node ports, pools).",
       RECONCILE_BUCKETS_S,
     ),
-    replugs: counter('nnet_replugs_total', 'Pod NICs re-plugged after ovs-vswitchd recreated their device.', [
-      {},
-    ]),
+    replugs: counter(
+      'nnet_replugs_total',
+      "Pod NICs, and the node's own ports, re-plugged after ovs-vswitchd recreated their device.",
+      [{}],
+    ),
     errors: counter(
       'nnet_errors_total',
       'Agent failures, by operation.',
