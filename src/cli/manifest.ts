@@ -20,7 +20,6 @@ import {
   checkDns1123Subdomain,
   checkPodNetworkFields,
   type PodNetworkFields,
-  splitIpList,
   splitList,
 } from './validate.ts';
 
@@ -158,7 +157,7 @@ function collect(
     if (typeof val !== 'string')
       throw new InputError('invalid-config', `annotation ${annotation} on ${where} must be a string`);
     if (field === 'ip') {
-      const ips = splitIpList(val);
+      const ips = splitList(val);
       if (!ips)
         throw new InputError(
           'invalid-config',

@@ -50,7 +50,6 @@ import {
   checkPodNetworkFields,
   checkResourceName,
   type PodNetworkFields,
-  splitIpList,
   splitList,
 } from './validate.ts';
 
@@ -264,7 +263,7 @@ function podFields(flags: FlagToken[]): PodNetworkFields & { ips: string[] } {
 /** `--ip A --ip B` and `--ip A,B` alike: the list of IPs of the repeated flag. */
 function ipList(values: readonly string[]): string[] {
   return values.flatMap((v) => {
-    const items = splitIpList(v);
+    const items = splitList(v);
     if (!items) throw invalidValue('ip', v, 'an empty entry in the list of IPs');
     return items;
   });

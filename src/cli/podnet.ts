@@ -9,10 +9,10 @@ import type { Port } from '../neutron/index.ts';
 import {
   type ClusterScope,
   clusterTag,
+  completeNodeAccess,
   DEVICE_OWNER,
   fixedIpsOf,
   type NicTarget,
-  nodeAccessGroupId,
   podOfPort,
   portGroups,
   RESERVED_TAG,
@@ -336,12 +336,11 @@ export async function setPodSecurityGroups(
   const groups = (await wantedGroups(scope, project, { securityGroups: [...refs] }))!;
   // Every NIC's port: the pod's groups are one set.
   const ports = (await currentPorts(scope, config)).filter((p) => p !== undefined);
-  const access = ports.some((p) => p.hostId)
-    ? await nodeAccessGroupId(scope.neutron, key.cluster)
-    : undefined;
+  // A bound port keeps the node-access group the cluster record holds (the one ADD gave it).
+  const access = completeNodeAccess((await scope.store.clusters.get(key.cluster))?.nodeAccess);
   for (const port of ports)
     await scope.neutron.ports.update(port.id, {
-      securityGroups: portGroups(groups, port.hostId ? access : undefined),
+      securityGroups: portGroups(groups, port.hostId ? access?.securityGroupId : undefined),
     });
   const updated = await scope.store.podConfigs.update(key, (cur) => {
     if (!cur) return undefined;

@@ -5,7 +5,7 @@ import {
   checkDns1123Subdomain,
   checkPodNetworkFields,
   checkResourceName,
-  splitIpList,
+  splitList,
 } from './validate.ts';
 
 test('namespaces are DNS-1123 labels, pod names DNS-1123 subdomains', () => {
@@ -82,10 +82,10 @@ test('dual-stack: one IP per family, IPv4 first; the one of the CIDR subnet’s 
 });
 
 test('an IP list is split on commas, spaces around entries allowed; an empty entry is refused', () => {
-  assert.deepEqual(splitIpList('1.2.0.100, fd00:1::100'), ['1.2.0.100', 'fd00:1::100']);
-  assert.deepEqual(splitIpList(' 1.2.0.100 '), ['1.2.0.100']);
-  assert.equal(splitIpList('1.2.0.100,'), undefined);
-  assert.equal(splitIpList(''), undefined);
+  assert.deepEqual(splitList('1.2.0.100, fd00:1::100'), ['1.2.0.100', 'fd00:1::100']);
+  assert.deepEqual(splitList(' 1.2.0.100 '), ['1.2.0.100']);
+  assert.equal(splitList('1.2.0.100,'), undefined);
+  assert.equal(splitList(''), undefined);
 });
 
 test('a pod network request takes a MAC lowercased with colons', () => {

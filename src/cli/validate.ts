@@ -11,6 +11,7 @@ import {
   type Cidr,
   checkHostAddress,
   type IpFamily,
+  MAX_POD_SECURITY_GROUPS,
   parseCidr,
   parseIp,
   parseMac,
@@ -79,20 +80,11 @@ export type PodNetworkCheck =
       reason: string;
     };
 
-/** At most this many security groups per pod (src/resources/security-groups.ts keeps the same). */
-const MAX_SECURITY_GROUPS = 16;
-
-/** The entries of a comma-separated list (`web, ssh`); undefined when an entry is empty. */
-export function splitList(text: string): string[] | undefined {
-  const items = text.split(',').map((s) => s.trim());
-  return items.some((s) => s === '') ? undefined : items;
-}
-
 /**
- * The entries of a comma-separated list of IPs (`1.2.0.100, fd00:1::100`), as an annotation or a
- * repeated flag gives them; undefined when an entry is empty.
+ * The entries of a comma-separated list (`1.2.0.100, fd00:1::100`, `web, ssh`), as an annotation or
+ * a repeated flag gives them; undefined when an entry is empty.
  */
-export function splitIpList(text: string): string[] | undefined {
+export function splitList(text: string): string[] | undefined {
   const items = text.split(',').map((s) => s.trim());
   return items.some((s) => s === '') ? undefined : items;
 }
@@ -138,12 +130,12 @@ export function checkPodNetworkFields(fields: PodNetworkFields): PodNetworkCheck
       const reason = checkResourceName(g);
       if (reason) return { ok: false, field: 'security-group', value: g, reason };
     }
-    if (groups.length > MAX_SECURITY_GROUPS)
+    if (groups.length > MAX_POD_SECURITY_GROUPS)
       return {
         ok: false,
         field: 'security-group',
         value: groups.join(','),
-        reason: `${groups.length} security groups; a pod may have at most ${MAX_SECURITY_GROUPS}`,
+        reason: `${groups.length} security groups; a pod may have at most ${MAX_POD_SECURITY_GROUPS}`,
       };
     out.securityGroups = groups;
   }

@@ -121,7 +121,6 @@ export {
 } from './ports.ts';
 export {
   MAX_POD_SECURITY_GROUPS,
-  nodeAccessGroupId,
   portGroups,
   resolveSecurityGroups,
 } from './security-groups.ts';

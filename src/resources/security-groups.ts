@@ -9,8 +9,6 @@
 import { NeutronError } from '../errors/index.ts';
 import type { NeutronClient, SecurityGroup } from '../neutron/index.ts';
 import { isUuid } from './ip.ts';
-import { NODE_ACCESS_TAG } from './node-ports.ts';
-import { clusterTag } from './tags.ts';
 
 /** At most this many groups per pod (Neutron's own per-port limit is the quota's; this keeps rows small). */
 export const MAX_POD_SECURITY_GROUPS = 16;
@@ -72,15 +70,6 @@ async function groupByName(neutron: NeutronClient, projectId: string, name: stri
       `security group name "${name}" is ambiguous in your project: ${found.map((g) => g.id).join(', ')}; give its id`,
     );
   return found[0]!;
-}
-
-/** The cluster's node-access group (the agents make it), if it exists yet. */
-export async function nodeAccessGroupId(
-  neutron: NeutronClient,
-  cluster: string,
-): Promise<string | undefined> {
-  const found = await neutron.securityGroups.list({ tags: ['nnet', clusterTag(cluster), NODE_ACCESS_TAG] });
-  return found[0]?.id;
 }
 
 /**

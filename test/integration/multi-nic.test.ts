@@ -48,6 +48,18 @@ function pod(): TestNetns {
   return p;
 }
 
+/** A one-NIC pod through `rt` (DEL at the end); its address. */
+function peer(rt: CniRuntime, netns: TestNetns, id: string, name: string): string {
+  const call: HarnessCall = {
+    id,
+    netns: netns.path,
+    args: { K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: name },
+  };
+  const ip = ipOf(ok(rt.call('add', call), `ADD ${name}`));
+  cleanup.push(() => rt.call('del', call));
+  return ip;
+}
+
 before(async () => {
   c = await startTestCluster({ prefix: 'nntmn', backend: 'sqlite' });
   net2 = await c.neutron.networks.create({ name: `${c.name}-net2` });
@@ -89,21 +101,8 @@ test('a pod with eth0 on network 1 and net1 on network 2 (a Multus-style second 
   const seed = randomBytes(4).toString('hex');
   // Two peers: one on each network.
   const q1 = pod();
-  const q1Call: HarnessCall = {
-    id: `q1-${seed}`,
-    netns: q1.path,
-    args: { K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: 'q1' },
-  };
-  const q1Ip = ipOf(ok(c.rt.call('add', q1Call), 'ADD q1'));
-  cleanup.push(() => c.rt.call('del', q1Call));
-  const q2 = pod();
-  const q2Call: HarnessCall = {
-    id: `q2-${seed}`,
-    netns: q2.path,
-    args: { K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: 'q2' },
-  };
-  const q2Ip = ipOf(ok(attachment.call('add', q2Call), 'ADD q2 (eth0 on network 2)'));
-  cleanup.push(() => attachment.call('del', q2Call));
+  const q1Ip = peer(c.rt, q1, `q1-${seed}`, 'q1');
+  const q2Ip = peer(attachment, pod(), `q2-${seed}`, 'q2');
   assert.match(q2Ip, /^10\.77\.0\./);
 
   const p = pod();
@@ -198,14 +197,7 @@ test('kubenetctl create podnetwork --network A --network B@IP: one ADD of eth0 g
     'the IP is reserved at once',
   );
 
-  const q2 = pod();
-  const q2Call: HarnessCall = {
-    id: `q2b-${seed}`,
-    netns: q2.path,
-    args: { K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: 'q2b' },
-  };
-  const q2Ip = ipOf(ok(attachment.call('add', q2Call), 'ADD a peer on network 2'));
-  cleanup.push(() => attachment.call('del', q2Call));
+  const q2Ip = peer(attachment, pod(), `q2b-${seed}`, 'q2b');
 
   const p = pod();
   const call: HarnessCall = {
