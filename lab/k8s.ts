@@ -17,6 +17,7 @@ import { busyboxTarball, IMAGE, importImage, type NodePodman, podman } from './p
 import { httpFrom, lookupFrom } from './probes.ts';
 import { run } from './sh.ts';
 import type { StepLog } from './steps.ts';
+import { alignColumns } from './table.ts';
 
 export const DNS_IMAGE = 'localhost/nnet-dnsmasq:1';
 /** The Services' ClusterIPs, in the cluster's default Service CIDR 10.96.0.0/12. */
@@ -98,7 +99,13 @@ function mkdirp(d: string): string {
 }
 
 /** `podman run -d` of a pod: `--name` = the pod, on the nodes' network, never pulling. */
-function podArgs(k: K8sLab, name: string, extra: string[], image: string, cmd: string[]): string[] {
+export function podArgs(
+  k: Pick<K8sLab, 'network'>,
+  name: string,
+  extra: string[],
+  image: string,
+  cmd: string[],
+): string[] {
   return [
     'run',
     '-d',
@@ -133,7 +140,7 @@ const dnsmasq = (names: Record<string, string>) => [
 ];
 
 /** The container's network namespace (podman pins it under /run/netns). */
-async function podNetns(k: K8sLab, p: K8sPod): Promise<string> {
+export async function podNetns(k: Pick<K8sLab, 'nodePodman'>, p: K8sPod): Promise<string> {
   const r = await podman(k.nodePodman(p.node), ['inspect', '-f', '{{.NetworkSettings.SandboxKey}}', p.name]);
   const path = r.stdout.trim();
   if (!path.startsWith('/')) throw new Error(`podman inspect ${p.name}: no netns (${path})`);
@@ -336,13 +343,7 @@ export function table3(rows: readonly RowResult[]): string[] {
       r.detail,
     ]),
   ];
-  const w = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
-  return lines.map((l) =>
-    l
-      .map((c, i) => c.padEnd(w[i]!))
-      .join('   ')
-      .trimEnd(),
-  );
+  return alignColumns(lines);
 }
 
 /** Every row passed (a "not yet" row is not a failure of what runs), before and after the restart. */

@@ -19,6 +19,7 @@ import {
 import { join } from 'node:path';
 import { type LabAgent, startAgent } from './agent.ts';
 import { IPV6_SUBNETS, ipv6Pings, ipv6SubnetCommands } from './ipv6.ts';
+import { experiment4, type IsolationResult, isolationGroupNames, labGroupTag } from './isolation.ts';
 import { experiment3, type K8sResult } from './k8s.ts';
 import { adminNeutron, type Leftover, removeLabNeutron } from './neutron.ts';
 import { createLabNodes, type LabNode, teardownNodes } from './nodes.ts';
@@ -27,6 +28,7 @@ import { type RestartResult, restartVswitchdWhilePinging } from './restart.ts';
 import { mountsUnder, run, stopPid, waitFor } from './sh.ts';
 import { StateFile } from './state.ts';
 import type { StepLog } from './steps.ts';
+import { alignColumns } from './table.ts';
 
 export const ROOT = join(import.meta.dirname, '..');
 
@@ -109,6 +111,7 @@ export interface LabResult {
   /** The container that took a pool port, and `kubenetctl get pools` then. */
   pool: { container: string; node: string; eth0: string; runMs: number; table: string };
   k8s: K8sResult;
+  isolation: IsolationResult;
   agents: LabAgent[];
   seconds: number;
 }
@@ -161,6 +164,7 @@ function labNames(o: Pick<LabOptions, 'prefix'>) {
     network: [`${o.prefix}-net1`, `${o.prefix}-net2`],
     subnet: [`${o.prefix}-sub1`, `${o.prefix}-sub2`, ...IPV6_SUBNETS.map((s) => `${o.prefix}-${s.name}`)],
     router: [`${o.prefix}-router`],
+    securityGroup: Object.values(isolationGroupNames(o.prefix)),
   };
 }
 
@@ -458,6 +462,7 @@ export async function addPod(
   ep: Endpoints,
   p: Pod,
   run = runArgs(p.name, networkName(o)),
+  reserveArgs: string[] = [],
 ): Promise<void> {
   await kubenetctl(o, ep, [
     'create',
@@ -470,6 +475,7 @@ export async function addPod(
     '--ip',
     p.ip,
     ...(p.ip6 ? ['--ip', p.ip6] : []),
+    ...reserveArgs,
   ]);
   const np = nodePodman(o, p.node);
   state.update((s) => {
@@ -638,7 +644,28 @@ export async function labUp(o: LabOptions): Promise<LabResult> {
     addPod: (p, args) => addPod(o, state, ep, p, args),
     nodePodman: (n) => nodePodman(o, n),
   });
-  return { pod1, pings, pool, restart, k8s, agents, seconds: o.log.elapsedS() };
+  const isolation = await experiment4({
+    prefix: o.prefix,
+    cluster: clusterName(o),
+    network: networkName(o),
+    networks: labNames(o).network as [string, string],
+    nodes: [node1, node2],
+    client: p4,
+    net2Peer: p3,
+    log: o.log,
+    addPod: (p, args, reserve) => addPod(o, state, ep, p, args, reserve),
+    kubenetctl: (args) => kubenetctl(o, ep, args),
+    openstack: async (args) => {
+      o.log.info(`$ openstack ${args.map((a) => (/[\s"]/.test(a) ? `'${a}'` : a)).join(' ')}`);
+      const r = await run('/usr/bin/openstack', args, {
+        env: { OS_CLIENT_CONFIG_FILE: ep.cloudsYaml, OS_CLOUD: ep.cloud },
+        timeoutMs: 120_000,
+      });
+      return r.stdout;
+    },
+    nodePodman: (n) => nodePodman(o, n),
+  });
+  return { pod1, pings, pool, restart, k8s, isolation, agents, seconds: o.log.elapsedS() };
 }
 
 export function table2(pings: PingResult[]): string[] {
@@ -654,13 +681,7 @@ export function table2(pings: PingResult[]): string[] {
       p.rttMs === undefined ? '-' : `${p.rttMs.toFixed(3)} ms`,
     ]),
   ];
-  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) =>
-    r
-      .map((c, i) => c.padEnd(w[i]!))
-      .join('   ')
-      .trimEnd(),
-  );
+  return alignColumns(rows);
 }
 
 export interface DownReport {
@@ -716,6 +737,7 @@ async function removeNeutron(
     const neutron = adminNeutron(ep.cloudsYaml, ep.cloud, join(o.dir, 'tokens-admin'));
     const r = await removeLabNeutron(neutron, {
       cluster,
+      groupTag: labGroupTag(cluster),
       names: labNames(o),
       openstack: `OS_CLIENT_CONFIG_FILE=${ep.cloudsYaml} /usr/bin/openstack --os-cloud ${ep.cloud}`,
     });

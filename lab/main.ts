@@ -1,12 +1,13 @@
 /**
  * `npm run lab [up|down|status]`: the two-node N-Net lab on real OpenStack, the paper's experiments
- * 1 and 2 (IPv4 and IPv6) with real containers, an ovs-vswitchd restart, and experiment 3
- * (Kubernetes networking: lab/k8s.ts). Everything it makes is recorded under
+ * 1 and 2 (IPv4 and IPv6) with real containers, an ovs-vswitchd restart, experiment 3
+ * (Kubernetes networking: lab/k8s.ts) and experiment 4 (pod isolation and two NICs: lab/isolation.ts). Everything it makes is recorded under
  * .lab/lab; `down` removes it, and exits 1 naming whatever it could not remove.
  * NNET_LAB_PREFIX / NNET_LAB_DIR / NNET_LAB_UNDERLAY run a second lab beside the default one.
  * scripts/lab.sh passes NNET_LAB_T0_MS (when it started) and NNET_LAB_DEPS_MS (its installs).
  */
 
+import { isolationOk, isolationPassed, table4 } from './isolation.ts';
 import { k8sOk, table3 } from './k8s.ts';
 import {
   formatLeftovers,
@@ -29,7 +30,7 @@ async function up(): Promise<number> {
   const opts = { ...labOptionsFromEnv(process.env), log, ...(depsMs !== undefined ? { depsMs } : {}) };
   if (depsMs === undefined)
     console.log(
-      "N-Net lab: two nodes on real Keystone + Neutron (ML2/OVN), the paper's experiments 1 and 2 and experiment 3 (Kubernetes networking) in podman containers\n",
+      "N-Net lab: two nodes on real Keystone + Neutron (ML2/OVN), the paper's experiments 1 and 2, experiment 3 (Kubernetes networking) and experiment 4 (pod isolation, two NICs) in podman containers\n",
     );
   const r = await labUp(opts);
   console.log('\n== Experiment 1: a pod with a chosen subnet and static IP');
@@ -57,6 +58,17 @@ async function up(): Promise<number> {
     `\nafter ${k.node}'s ovs-vswitchd restart (pid ${k.stoppedPid} TERM, pid ${k.startedPid} started): every row passed again ${k.recoveryMs === undefined ? 'NEVER (within 90 s)' : `${(k.recoveryMs / 1000).toFixed(2)} s after the kill`}`,
   );
   for (const l of table3(r.k8s.after)) console.log(l);
+  const iso = table4(r.isolation);
+  console.log(
+    `\n== Experiment 4: pod isolation (${r.isolation.guarded} behind its own security group) and two NICs (${r.isolation.twonic})`,
+  );
+  for (const l of iso.flows) console.log(l);
+  const f = r.isolation.flippedAfterMs;
+  console.log(
+    `the new group took effect on the running pod ${f === undefined ? 'NEVER (within 60 s)' : `${(f / 1000).toFixed(2)} s after \`kubenetctl set podnetwork\` returned`}; ${r.isolation.guarded}'s eth0 ifindex ${r.isolation.eth0Ifindex.join(' → ')} (${r.isolation.eth0Ifindex[0] === r.isolation.eth0Ifindex[1] ? 'the same NIC: no re-plug' : 'CHANGED: re-plugged'})`,
+  );
+  for (const l of r.isolation.shown) console.log(`${r.isolation.twonic}: ${l}`);
+  for (const l of iso.nics) console.log(l);
   console.log('\n== Where the time went');
   for (const l of timeSummary(log.times(), r.seconds)) console.log(l);
   const passed = r.pings.filter((p) => p.ok).length;
@@ -65,9 +77,10 @@ async function up(): Promise<number> {
     r.pod1.status === 'ACTIVE' &&
     r.pod1.eth0.includes(`${r.pod1.ip}/16`) &&
     r.restart.recoveryMs !== undefined &&
-    k8sOk(r.k8s);
+    k8sOk(r.k8s) &&
+    isolationOk(r.isolation);
   console.log(
-    `\n${ok ? 'OK' : 'FAILED'}: ${passed}/${r.pings.length} pings passed, ${r.k8s.before.filter((x) => x.result === 'PASS').length}/${r.k8s.before.length} experiment-3 rows passed (${r.k8s.after.filter((x) => x.result === 'PASS').length} after the restart), ${r.pod1.container} at ${r.pod1.ip}, recovered ${((r.restart.recoveryMs ?? Number.NaN) / 1000).toFixed(2)} s after the ovs-vswitchd restart; ${r.seconds.toFixed(1)} s in all.`,
+    `\n${ok ? 'OK' : 'FAILED'}: ${passed}/${r.pings.length} pings passed, ${r.k8s.before.filter((x) => x.result === 'PASS').length}/${r.k8s.before.length} experiment-3 rows passed (${r.k8s.after.filter((x) => x.result === 'PASS').length} after the restart), ${isolationPassed(r.isolation)} experiment-4 rows passed, ${r.pod1.container} at ${r.pod1.ip}, recovered ${((r.restart.recoveryMs ?? Number.NaN) / 1000).toFixed(2)} s after the ovs-vswitchd restart; ${r.seconds.toFixed(1)} s in all.`,
   );
   console.log(
     `Look around: \`npm run lab -- status\`; ip netns list | grep ${opts.prefix}; remove it all: \`npm run lab -- down\`.`,

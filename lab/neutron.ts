@@ -17,8 +17,10 @@ export type { Leftover };
 
 export interface LabNeutron {
   cluster: string;
-  /** The names the lab gives its networks, subnets and routers. */
-  names: { network: string[]; subnet: string[]; router: string[] };
+  /** The tag on the security groups the lab makes as a user would (experiment 4). */
+  groupTag: string;
+  /** The names the lab gives its networks, subnets, routers and security groups. */
+  names: { network: string[]; subnet: string[]; router: string[]; securityGroup: string[] };
   /** How a person runs the OpenStack CLI against this cloud (printed in the fixes). */
   openstack: string;
 }
@@ -90,7 +92,11 @@ export async function removeLabNeutron(neutron: NeutronClient, lab: LabNeutron):
  * by its name `nnet-<cluster>-nodes`). They go after the ports that carry them.
  */
 async function removeNodeAccess(neutron: NeutronClient, lab: LabNeutron, out: NeutronCleanup): Promise<void> {
-  for (const sg of await neutron.securityGroups.list({ tags: [`nnet-cluster=${lab.cluster}`] })) {
+  const groups = [
+    ...(await neutron.securityGroups.list({ tags: [`nnet-cluster=${lab.cluster}`] })),
+    ...(await neutron.securityGroups.list({ tags: [lab.groupTag] })),
+  ];
+  for (const sg of groups) {
     await neutron.securityGroups.ensureDeleted(sg.id);
     out.deleted.push(label('security group', sg));
   }
@@ -147,17 +153,23 @@ async function squatters(neutron: NeutronClient, lab: LabNeutron): Promise<Lefto
   const tag = `nnet-cluster=${lab.cluster}`;
   const out: Leftover[] = [];
   const kinds = [
-    ['network', (name: string) => neutron.networks.list({ name })],
-    ['subnet', (name: string) => neutron.subnets.list({ name })],
-    ['router', (name: string) => neutron.routers.list({ name })],
+    ['network', 'network', tag, (name: string) => neutron.networks.list({ name })],
+    ['subnet', 'subnet', tag, (name: string) => neutron.subnets.list({ name })],
+    ['router', 'router', tag, (name: string) => neutron.routers.list({ name })],
+    [
+      'securityGroup',
+      'security group',
+      lab.groupTag,
+      (name: string) => neutron.securityGroups.list({ name }),
+    ],
   ] as const;
-  for (const [kind, list] of kinds)
-    for (const name of lab.names[kind])
+  for (const [key, kind, mine, list] of kinds)
+    for (const name of lab.names[key])
       for (const r of await list(name))
-        if (!r.tags.includes(tag))
+        if (!r.tags.includes(mine))
           out.push({
             what: label(kind, r),
-            why: `it has the lab's name but not its ${tag} tag: someone else made it, so the lab leaves it, and \`lab up\` cannot create its own ${kind} ${name}`,
+            why: `it has the lab's name but not its ${mine} tag: someone else made it, so the lab leaves it, and \`lab up\` cannot create its own ${kind} ${name}`,
             fix: `${lab.openstack} ${kind} delete ${r.id}   (if nothing needs it)`,
           });
   return out;

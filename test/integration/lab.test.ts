@@ -12,6 +12,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { table4 } from '../../lab/isolation.ts';
 import { table3 } from '../../lab/k8s.ts';
 import { LabLeftoversError, labDown, labUp, table2 } from '../../lab/lab.ts';
 import { adminNeutron } from '../../lab/neutron.ts';
@@ -106,6 +107,31 @@ test('the lab runs experiments 1 and 2 in podman containers on two nodes, and nn
     'every row of experiment 3 passes, before and after the restart',
   );
   assert.equal(r.k8s.before.length, 7);
+  const iso = table4(r.isolation);
+  console.log([...iso.flows, ...r.isolation.shown, ...iso.nics].join('\n'));
+  assert.deepEqual(
+    [...r.isolation.before, ...r.isolation.after].map((f) => [f.flow, f.groups, f.expect, f.result]),
+    [
+      ['pod → TCP 8080', 'nntl-only-8080', 'allowed', 'PASS'],
+      ['pod → TCP 9090', 'nntl-only-8080', 'denied', 'PASS'],
+      ['pod → ICMP', 'nntl-only-8080', 'denied', 'PASS'],
+      ["node's probe → TCP 9090 (node-access group)", 'nntl-only-8080', 'allowed', 'PASS'],
+      ['pod → TCP 8080', 'nntl-9090-icmp', 'denied', 'PASS'],
+      ['pod → TCP 9090', 'nntl-9090-icmp', 'allowed', 'PASS'],
+      ['pod → ICMP', 'nntl-9090-icmp', 'allowed', 'PASS'],
+      ["node's probe → TCP 9090 (node-access group)", 'nntl-9090-icmp', 'allowed', 'PASS'],
+    ],
+    'experiment 4: the guarded pod admits what its group says, before and after set podnetwork',
+  );
+  console.log(`lab: the new group took effect after ${r.isolation.flippedAfterMs} ms`);
+  assert.notEqual(r.isolation.flippedAfterMs, undefined, 'the new group took effect on the running pod');
+  assert.equal(r.isolation.eth0Ifindex[0], r.isolation.eth0Ifindex[1], 'no re-plug: the same eth0');
+  assert.deepEqual(
+    r.isolation.nics.filter((n) => n.result !== 'PASS'),
+    [],
+    "experiment 4: the two-NIC pod's pings on both networks, its default route via eth0",
+  );
+  assert.equal(r.isolation.nics.length, 6);
   assert.notEqual(r.k8s.restart.recoveryMs, undefined);
   console.log(
     `lab vswitchd restart: recovery ${r.restart.recoveryMs} ms, lost ${r.restart.lost}/${r.restart.sent}`,
@@ -126,11 +152,13 @@ test('the lab runs experiments 1 and 2 in podman containers on two nodes, and nn
   const state = new StateFile(opts.dir).state;
   assert.deepEqual(state.containers.map((x) => x.name).sort(), [
     'nntl-dns',
+    'nntl-guarded',
     'nntl-p2',
     'nntl-p3',
     'nntl-p4',
     'nntl-p5',
     'nntl-pod1',
+    'nntl-twonic',
     'nntl-web1',
     'nntl-web2',
   ]);
@@ -179,6 +207,8 @@ test('a port the lab did not make on a lab network: down names it and exits 1, u
       ...(await neutron.subnets.list({ tags })),
       ...(await neutron.routers.list({ tags })),
       ...(await neutron.ports.list({ tags })),
+      ...(await neutron.securityGroups.list({ tags })),
+      ...(await neutron.securityGroups.list({ tags: ['nnet-lab=nntl-cluster'] })),
     ].map((x) => x.name),
     [],
     'no Neutron resource of the lab',
