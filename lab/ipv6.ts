@@ -14,11 +14,25 @@ export interface Ipv6Subnet {
   network: string;
   cidr: string;
   gateway: string;
+  /** Where Neutron allocates from: above the pods' static addresses (see createNetworks). */
+  pool: string;
 }
 
 export const IPV6_SUBNETS: readonly Ipv6Subnet[] = [
-  { name: 'sub1-v6', network: 'net1', cidr: 'fd00:1::/64', gateway: 'fd00:1::1' },
-  { name: 'sub2-v6', network: 'net2', cidr: 'fd00:10::/64', gateway: 'fd00:10::1' },
+  {
+    name: 'sub1-v6',
+    network: 'net1',
+    cidr: 'fd00:1::/64',
+    gateway: 'fd00:1::1',
+    pool: 'fd00:1::1:0-fd00:1::1:ffff',
+  },
+  {
+    name: 'sub2-v6',
+    network: 'net2',
+    cidr: 'fd00:10::/64',
+    gateway: 'fd00:10::1',
+    pool: 'fd00:10::1:0-fd00:10::1:ffff',
+  },
 ];
 
 /** The kubenetctl commands that add the IPv6 subnets and join them to the lab's router. */
@@ -38,6 +52,8 @@ export function ipv6SubnetCommands(prefix: string): string[][] {
       'dhcpv6-stateful',
       '--gateway',
       s.gateway,
+      '--allocation-pool',
+      s.pool,
     ],
     ['connect', 'router', `${prefix}-router`, '--subnet', `${prefix}-${s.name}`],
   ]);

@@ -378,9 +378,32 @@ async function createNetworks(o: LabOptions, state: StateFile, ep: Endpoints): P
       const k = (...args: string[]) => kubenetctl(o, ep, args);
       await k('create', 'cluster', cluster, '--cloud', ep.cloud, '--clouds-file', ep.cloudsYaml);
       await k('create', 'network', net1);
-      await k('create', 'subnet', `${o.prefix}-sub1`, '--network', net1, '--cidr', '1.2.0.0/16');
+      // The pods' static IPs are below each allocation pool: Neutron picks the addresses of the
+      // node ports and pool ports at random among a pool's first free ones, and one inside the
+      // static range would take a pod's IP before the pod asks for it.
+      await k(
+        'create',
+        'subnet',
+        `${o.prefix}-sub1`,
+        '--network',
+        net1,
+        '--cidr',
+        '1.2.0.0/16',
+        '--allocation-pool',
+        '1.2.1.1-1.2.255.254',
+      );
       await k('create', 'network', net2);
-      await k('create', 'subnet', `${o.prefix}-sub2`, '--network', net2, '--cidr', '192.168.10.0/24');
+      await k(
+        'create',
+        'subnet',
+        `${o.prefix}-sub2`,
+        '--network',
+        net2,
+        '--cidr',
+        '192.168.10.0/24',
+        '--allocation-pool',
+        '192.168.10.100-192.168.10.254',
+      );
       await k('create', 'router', `${o.prefix}-router`);
       await k('connect', 'router', `${o.prefix}-router`, '--subnet', `${o.prefix}-sub1`);
       await k('connect', 'router', `${o.prefix}-router`, '--subnet', `${o.prefix}-sub2`);

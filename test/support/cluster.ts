@@ -167,6 +167,9 @@ export async function startTestCluster(o: TestClusterOptions): Promise<TestClust
       name: `${name}-sub`,
       ipVersion: 4,
       cidr: o.cidr ?? '1.2.0.0/16',
+      // Tests pin static IPs in 1.2.0.x: Neutron gives node ports and pool ports a random one of
+      // a pool's first free addresses, which must not be one a test is about to ask for.
+      ...(o.cidr ? {} : { allocationPools: [{ start: '1.2.1.1', end: '1.2.255.254' }] }),
       ...(o.project ? { projectId: o.project.id } : {}),
     });
     undo.push(async () => {
