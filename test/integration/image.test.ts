@@ -11,14 +11,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import pkg from '../../package.json' with { type: 'json' };
 import { runPlugin } from '../../src/cni/index.ts';
 import { silentLogger } from '../../src/log/index.ts';
+import { startTestCluster, type TestCluster } from '../support/cluster.ts';
+import { type CniRuntime, cniRuntime, type HarnessCall } from '../support/cni.ts';
 import { PROJECT_ROOT } from '../support/env.ts';
+import { createNetns, type TestNetns } from '../support/netns.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed Kubernetes YAML, which the assertions check
 type Obj = Record<string, any>;
@@ -70,13 +73,15 @@ interface Volumes {
 }
 interface Node {
   root: string;
+  /** spec.nodeName, as the DaemonSet passes it to install-cni. */
+  name: string;
   volumes: Volumes;
   cniBin: string;
   cniConf: string;
 }
 
 let nodes = 0;
-function newNode(template = configMap.data[TEMPLATE_KEY] as string): Node {
+function newNode(template = configMap.data[TEMPLATE_KEY] as string, name = NODE): Node {
   const root = join(work, `node${++nodes}`);
   const dirs: Volumes = {
     'cni-bin': join(root, 'host/opt/cni/bin'),
@@ -93,6 +98,7 @@ function newNode(template = configMap.data[TEMPLATE_KEY] as string): Node {
   );
   return {
     root,
+    name,
     volumes: dirs,
     cniBin: dirs['cni-bin'],
     cniConf: dirs['cni-conf'],
@@ -100,14 +106,24 @@ function newNode(template = configMap.data[TEMPLATE_KEY] as string): Node {
 }
 
 /** podman run flags for container `c` of the manifest, its volumes mapped to `volumes`. */
-function runFlags(c: Obj, volumes: Partial<Record<string, string>>, env: Record<string, string>): string[] {
-  const flags = ['--network', 'none'];
+function runFlags(
+  c: Obj,
+  volumes: Partial<Record<string, string>>,
+  env: Record<string, string>,
+  network = 'none',
+): string[] {
+  const flags = ['--network', network];
   for (const m of c.volumeMounts as Obj[]) {
     const dir = volumes[m.name];
-    if (dir) flags.push('-v', `${dir}:${m.mountPath}${m.readOnly ? ':ro' : ''}`);
+    const opts = [
+      ...(m.readOnly ? ['ro'] : []),
+      ...(m.mountPropagation === 'HostToContainer' ? ['rslave'] : []),
+    ];
+    if (dir) flags.push('-v', `${dir}:${m.mountPath}${opts.length ? `:${opts.join(',')}` : ''}`);
   }
   for (const [k, v] of Object.entries(env)) flags.push('-e', `${k}=${v}`);
   const sc = (c.securityContext ?? {}) as Obj;
+  if (sc.privileged) flags.push('--privileged');
   if (sc.readOnlyRootFilesystem) flags.push('--read-only');
   if (sc.runAsUser !== undefined) flags.push('--user', String(sc.runAsUser));
   if (sc.allowPrivilegeEscalation === false) flags.push('--security-opt', 'no-new-privileges');
@@ -115,9 +131,14 @@ function runFlags(c: Obj, volumes: Partial<Record<string, string>>, env: Record<
   return flags;
 }
 
-const initFlags = (n: Node) => runFlags(INIT, { ...n.volumes }, { NODE_NAME: NODE });
+const initFlags = (n: Node) => runFlags(INIT, { ...n.volumes }, { NODE_NAME: n.name });
 
-function installCni(n: Node, extra: string[] = [], mounts: string[] = []): SpawnSyncReturns<string> {
+function installCni(
+  n: Node,
+  extra: string[] = [],
+  mounts: string[] = [],
+  image = IMAGE,
+): SpawnSyncReturns<string> {
   const name = `${PREFIX}-${containers.length}`;
   containers.push(name);
   return podman([
@@ -127,7 +148,7 @@ function installCni(n: Node, extra: string[] = [], mounts: string[] = []): Spawn
     name,
     ...initFlags(n),
     ...mounts,
-    IMAGE,
+    image,
     ...INIT.command,
     ...INIT.args,
     ...extra,
@@ -165,8 +186,10 @@ function validate(n: Node): SpawnSyncReturns<string> {
   );
 }
 
-function imageFile(path: string): Buffer {
-  const r = spawnSync('bash', [PODMAN, 'run', '--rm', '--network', 'none', IMAGE, 'cat', path], {
+const imageFile = (path: string) => imageFileOf(IMAGE, path);
+
+function imageFileOf(image: string, path: string): Buffer {
+  const r = spawnSync('bash', [PODMAN, 'run', '--rm', '--network', 'none', image, 'cat', path], {
     timeout: 60_000,
     maxBuffer: 64 * 1024 * 1024,
   });
@@ -345,3 +368,285 @@ async function waitFor<T>(probe: () => T | undefined, deadlineMs = 300_000): Pro
     await sleep(50);
   }
 }
+
+// ---- The DaemonSet's pod on a real node: the agent container on the host network, and upgrades.
+
+/**
+ * The ConfigMap's template for a test node: the manifest's plugin entry with this cluster, its
+ * store, its node's OVSDB socket and netns, and the container paths the manifest's mounts give.
+ */
+function nodeTemplate(c: TestCluster): string {
+  const template = JSON.parse(configMap.data[TEMPLATE_KEY] as string) as Obj;
+  const shipped = template.plugins[0] as Obj;
+  template.plugins[0] = {
+    ...shipped,
+    cluster: c.name,
+    store: c.storeUrl,
+    ovsdbSocket: `unix:/run/openvswitch/${basename(c.node.ovsdbSocket)}`,
+    ovsNetns: c.node.netnsPath,
+    datapathType: 'netdev',
+    credentials: { ...shipped.credentials, cloud: c.env.memberCloud },
+    tokenCacheDir: '/var/lib/nnet/tokens',
+    logFile: '/var/log/nnet/nnet.log',
+    timeouts: c.rt.plugin.timeouts,
+  };
+  return JSON.stringify(template, null, 2);
+}
+
+/** The Secret: a 0600 clouds.yaml holding only the cluster's least-privilege cloud. */
+function writeSecret(c: TestCluster, n: Node): void {
+  const all = parseYaml(readFileSync(c.env.cloudsYaml, 'utf8')) as { clouds: Record<string, unknown> };
+  const cloud = c.env.memberCloud;
+  writeFileSync(
+    join(n.volumes.credentials, 'clouds.yaml'),
+    stringifyYaml({ clouds: { [cloud]: all.clouds[cloud] } }),
+    { mode: 0o600 },
+  );
+}
+
+interface AgentContainer {
+  name: string;
+  metricsUrl: string;
+  /** podman stop (SIGTERM, then the pod's grace period), then rm: the DaemonSet replacing the pod. */
+  stop(): void;
+  logs(): string;
+}
+
+/**
+ * The DaemonSet's nnet-agent container, as the manifest has it (command, arguments, mounts,
+ * privileged, the host network), serving this node's socket. Metrics go to 127.0.0.1 on a free port
+ * (the manifest's $(NODE_IP):9477 would clash between test nodes on one host).
+ */
+async function startAgentContainer(c: TestCluster, n: Node, image: string): Promise<AgentContainer> {
+  const name = `${PREFIX}-${containers.length}`;
+  containers.push(name);
+  const volumes = {
+    ...n.volumes,
+    netns: '/run/netns',
+    openvswitch: dirname(c.node.ovsdbSocket),
+    'nnet-state': join(n.root, 'host/var/lib/nnet'),
+    'nnet-log': join(n.root, 'host/var/log/nnet'),
+    'nnet-run': dirname(c.agent.socket),
+  };
+  for (const d of [volumes['nnet-state'], volumes['nnet-log']]) mkdirSync(d, { recursive: true });
+  const args = (AGENT.args as string[]).map((a) =>
+    a.startsWith('--metrics-listen=') ? '--metrics-listen=127.0.0.1:0' : a,
+  );
+  const r = podman([
+    'run',
+    '-d',
+    '--name',
+    name,
+    ...runFlags(AGENT, volumes, {}, 'host'),
+    image,
+    ...AGENT.command,
+    ...args,
+  ]);
+  assert.equal(r.status, 0, `podman run ${name}: ${r.stderr}`);
+  const logs = () => {
+    const l = podman(['logs', name]);
+    return `${l.stdout}${l.stderr}`;
+  };
+  const lines = () =>
+    logs()
+      .split('\n')
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as Obj];
+        } catch {
+          return [];
+        }
+      });
+  const ready = await waitFor(() => {
+    const l = lines();
+    if (l.some((x) => x.msg === 'serving CNI') && l.some((x) => x.msg === 'start-up reconcile done'))
+      return l.find((x) => x.msg === 'serving metrics')?.url as string | undefined;
+    const state = podman(['inspect', '-f', '{{.State.Running}}', name]).stdout.trim();
+    if (state !== 'true') throw new Error(`the agent container ${name} exited:\n${logs()}`);
+    return undefined;
+  }, 180_000).catch((e: unknown) => {
+    throw new Error(`the agent container did not come up: ${e}\n${logs().slice(-3000)}`);
+  });
+  return {
+    name,
+    metricsUrl: ready,
+    stop: () => {
+      podman(['stop', '-t', String(podSpec.terminationGracePeriodSeconds), name]);
+      podman(['rm', '-f', name]);
+    },
+    logs,
+  };
+}
+
+async function metric(a: AgentContainer, series: string): Promise<number> {
+  const text = await (await fetch(a.metricsUrl)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? 0 : Number(line.slice(series.length + 1));
+}
+
+interface NodePods {
+  rt: CniRuntime;
+  pods: { netns: TestNetns; ip: string; call: HarnessCall }[];
+}
+
+/**
+ * The node's runtime: libcni running the nnet that install-cni put in the node's /opt/cni/bin, with
+ * the conflist it wrote, except the agent's socket, which is the host side of the nnet-run mount
+ * (on a real node both are /run/nnet/cni.sock).
+ */
+function nodeRuntime(c: TestCluster, n: Node, t: { after(fn: () => unknown): void }): CniRuntime {
+  const installed = JSON.parse(readFileSync(join(n.cniConf, '10-nnet.conflist'), 'utf8')) as Obj;
+  const rt = cniRuntime({
+    prefix: `${c.name}-k`,
+    binary: join(n.cniBin, 'nnet'),
+    plugin: { ...installed.plugins[0], agentSocket: c.agent.socket },
+  });
+  t.after(() => rt.remove());
+  return rt;
+}
+
+function addPods(
+  c: TestCluster,
+  rt: CniRuntime,
+  count: number,
+  t: { after(fn: () => unknown): void },
+): NodePods['pods'] {
+  const out: NodePods['pods'] = [];
+  for (let i = 0; i < count; i++) {
+    const netns = createNetns('nntimg');
+    const call = {
+      id: randomBytes(16).toString('hex'),
+      netns: netns.path,
+      args: {
+        K8S_POD_NAMESPACE: 'default',
+        K8S_POD_NAME: `${c.name}-pod${i}-${randomBytes(2).toString('hex')}`,
+      },
+    };
+    t.after(() => {
+      rt.call('del', call);
+      netns.remove();
+    });
+    const r = rt.call('add', call);
+    assert.equal(r.code, 0, `ADD: ${r.stdout} ${r.stderr}`);
+    const ips = r.json?.ips as Obj[] | undefined;
+    const ip = String(ips?.[0]?.address).split('/')[0]!;
+    out.push({ netns, ip, call });
+  }
+  return out;
+}
+
+const pings = (from: TestNetns, ip: string) =>
+  from.run(['ping', '-c', '1', '-W', '1', ip], { timeoutMs: 5000 }).code === 0;
+const ifindex = (p: { netns: TestNetns }) => p.netns.exec(['cat', '/sys/class/net/eth0/ifindex']).trim();
+const brIntPorts = (c: TestCluster) =>
+  c.node.exec(['ovs-vsctl', `--db=unix:${c.node.ovsdbSocket}`, 'list-ports', 'br-int']).stdout.trim();
+
+async function nodeWithAgentContainer(t: { after(fn: () => unknown): void }) {
+  const c = await startTestCluster({ prefix: 'nntimg', backend: 'etcd' });
+  t.after(() => c.stop());
+  // The DaemonSet's agent takes the node over: the fixture's own agent goes first.
+  await c.agent.stop();
+  const n = newNode(nodeTemplate(c), c.name);
+  writeSecret(c, n);
+  return { c, n };
+}
+
+test('the agent container, on the host network as the DaemonSet runs it, serves the node’s pods and re-plugs them after ovs-vswitchd restarts', async (t) => {
+  const { c, n } = await nodeWithAgentContainer(t);
+  assert.equal(installCni(n).status, 0);
+  const agent = await startAgentContainer(c, n, IMAGE);
+  t.after(() => agent.stop());
+  const rt = nodeRuntime(c, n, t);
+  const portsBefore = brIntPorts(c);
+  const [a, b] = addPods(c, rt, 2, t) as [NodePods['pods'][0], NodePods['pods'][0]];
+  await waitFor(() => (pings(a.netns, b.ip) && pings(b.netns, a.ip)) || undefined, 120_000);
+  const replugs = await metric(agent, 'nnet_replugs_total');
+
+  await c.node.restartVswitchd();
+  const t0 = Date.now();
+  await waitFor(() => (pings(a.netns, b.ip) && pings(b.netns, a.ip)) || undefined, 120_000).catch((e) => {
+    throw new Error(`the pods did not ping again after the restart: ${e}\n${agent.logs().slice(-3000)}`);
+  });
+  console.log(`image: the agent container's pods pinged again ${Date.now() - t0} ms after the restart`);
+  assert.ok((await metric(agent, 'nnet_replugs_total')) >= replugs + 2, 'the container re-plugged both pods');
+  assert.equal(rt.call('check', a.call).code, 0, 'CHECK after the re-plug');
+
+  for (const p of [a, b]) assert.equal(rt.call('del', p.call).code, 0, 'DEL');
+  assert.equal(brIntPorts(c), portsBefore, 'DEL through the container left no pod port on br-int');
+});
+
+/** v2 of the image: v1 with the plugin binary changed (bytes appended after the ELF's end: it runs the same). */
+function imageV2(): string {
+  const tag = `localhost/nnet:${PREFIX}-v2`;
+  const name = `${PREFIX}-${containers.length}`;
+  containers.push(name);
+  const r = podman([
+    'run',
+    '--name',
+    name,
+    '--network',
+    'none',
+    IMAGE,
+    'sh',
+    '-c',
+    `printf '\\n%s\\n' '${PREFIX} v2' >> /opt/nnet/dist/nnet`,
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(podman(['commit', '-q', name, tag]).status, 0);
+  podman(['rm', '-f', name]);
+  return tag;
+}
+
+test('an upgrade (install v1, start pods, install v2): the plugin is replaced, the new agent re-plugs nothing, and the pods keep passing traffic', async (t) => {
+  const { c, n } = await nodeWithAgentContainer(t);
+  assert.equal(installCni(n).status, 0, 'install v1');
+  let agent = await startAgentContainer(c, n, IMAGE);
+  t.after(() => agent.stop());
+  const rt = nodeRuntime(c, n, t);
+  const [a, b] = addPods(c, rt, 2, t) as [NodePods['pods'][0], NodePods['pods'][0]];
+  await waitFor(() => (pings(a.netns, b.ip) && pings(b.netns, a.ip)) || undefined, 120_000);
+  const before = { a: ifindex(a), b: ifindex(b), ports: brIntPorts(c) };
+  const v2 = imageV2();
+  t.after(() => podman(['rmi', '-f', v2]));
+
+  // A ping every 100 ms from a to b across the whole upgrade.
+  const pinger = a.netns.spawn(['ping', '-i', '0.1', '-W', '1', b.ip]);
+  let out = '';
+  pinger.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const stopped = new Promise<void>((r) => pinger.on('exit', () => r()));
+  t.after(() => pinger.kill('SIGKILL'));
+  await sleep(2000);
+
+  const conf = snapshot(n.cniConf);
+  const v1Plugin = readFileSync(join(n.cniBin, 'nnet'));
+  assert.equal(installCni(n, [], [], v2).status, 0, 'install v2');
+  const installed = readFileSync(join(n.cniBin, 'nnet'));
+  assert.notDeepEqual(installed, v1Plugin, 'the plugin on the node is v2’s');
+  assert.deepEqual(installed, imageFileOf(v2, '/opt/nnet/dist/nnet'), 'byte for byte');
+  assert.deepEqual(snapshot(n.cniConf), conf, 'the unchanged conflist is not touched');
+  agent.stop();
+  agent = await startAgentContainer(c, n, v2);
+  await sleep(2000);
+  pinger.kill('SIGINT');
+  await stopped;
+  const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
+  console.log(`image: upgrade: ping a → b every 100 ms: ${m?.[0] ?? out.slice(-300)}`);
+  assert.ok(m, out);
+  const [sent, received] = [Number(m[1]), Number(m[2])];
+  assert.ok(
+    received >= sent * 0.98,
+    `the pods kept passing traffic through the upgrade (${received}/${sent})`,
+  );
+  assert.equal(await metric(agent, 'nnet_replugs_total'), 0, 'the v2 agent re-plugged nothing');
+  assert.deepEqual(
+    { a: ifindex(a), b: ifindex(b), ports: brIntPorts(c) },
+    before,
+    'the same NICs, the same ports on br-int',
+  );
+  // And the v2 plugin and agent serve new pods.
+  const [p3] = addPods(c, rt, 1, t) as [NodePods['pods'][0]];
+  await waitFor(() => pings(p3.netns, a.ip) || undefined, 120_000);
+  assert.equal(rt.call('check', a.call).code, 0, 'CHECK of a v1 pod through v2');
+});
