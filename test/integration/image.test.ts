@@ -538,8 +538,13 @@ function addPods(
 const pings = (from: TestNetns, ip: string) =>
   from.run(['ping', '-c', '1', '-W', '1', ip], { timeoutMs: 5000 }).code === 0;
 const ifindex = (p: { netns: TestNetns }) => p.netns.exec(['cat', '/sys/class/net/eth0/ifindex']).trim();
+/** br-int's ports, less ovn-controller's tunnels (ovn-*), which come and go with other tests' chassis. */
 const brIntPorts = (c: TestCluster) =>
-  c.node.exec(['ovs-vsctl', `--db=unix:${c.node.ovsdbSocket}`, 'list-ports', 'br-int']).stdout.trim();
+  c.node
+    .exec(['ovs-vsctl', `--db=unix:${c.node.ovsdbSocket}`, 'list-ports', 'br-int'])
+    .stdout.split('\n')
+    .filter((p) => p && !p.startsWith('ovn-'))
+    .join('\n');
 
 async function nodeWithAgentContainer(t: { after(fn: () => unknown): void }) {
   const c = await startTestCluster({ prefix: 'nntimg', backend: 'etcd' });
@@ -597,19 +602,33 @@ function imageV2(): string {
   return tag;
 }
 
-test('an upgrade (install v1, start pods, install v2): the plugin is replaced, the new agent re-plugs nothing, and the pods keep passing traffic', async (t) => {
+type NodePod = NodePods['pods'][0];
+
+/** A node with the DaemonSet's pod (v1) running and two pods pinging each other. */
+async function runningNode(t: { after(fn: () => unknown): void }) {
   const { c, n } = await nodeWithAgentContainer(t);
   assert.equal(installCni(n).status, 0, 'install v1');
-  let agent = await startAgentContainer(c, n, IMAGE);
-  t.after(() => agent.stop());
+  const agent = { current: await startAgentContainer(c, n, IMAGE) };
+  t.after(() => agent.current.stop());
   const rt = nodeRuntime(c, n, t);
-  const [a, b] = addPods(c, rt, 2, t) as [NodePods['pods'][0], NodePods['pods'][0]];
+  const [a, b] = addPods(c, rt, 2, t) as [NodePod, NodePod];
   await waitFor(() => (pings(a.netns, b.ip) && pings(b.netns, a.ip)) || undefined, 120_000);
-  const before = { a: ifindex(a), b: ifindex(b), ports: brIntPorts(c) };
-  const v2 = imageV2();
-  t.after(() => podman(['rmi', '-f', v2]));
+  return { c, n, agent, rt, a, b };
+}
 
-  // A ping every 100 ms from a to b across the whole upgrade.
+/**
+ * The DaemonSet replacing the node's pod (`rollout`: install-cni of the new pod, the old agent
+ * stopped, the new one started) while a pings b every 100 ms; then the pods must have kept their
+ * traffic, their NICs and their ports, and the new agent must have re-plugged nothing.
+ */
+async function rollOut(
+  what: string,
+  node: Awaited<ReturnType<typeof runningNode>>,
+  t: { after(fn: () => unknown): void },
+  rollout: () => Promise<AgentContainer>,
+): Promise<void> {
+  const { c, a, b } = node;
+  const before = { a: ifindex(a), b: ifindex(b), ports: brIntPorts(c) };
   const pinger = a.netns.spawn(['ping', '-i', '0.1', '-W', '1', b.ip]);
   let out = '';
   pinger.stdout?.on('data', (d: Buffer) => {
@@ -618,35 +637,72 @@ test('an upgrade (install v1, start pods, install v2): the plugin is replaced, t
   const stopped = new Promise<void>((r) => pinger.on('exit', () => r()));
   t.after(() => pinger.kill('SIGKILL'));
   await sleep(2000);
-
-  const conf = snapshot(n.cniConf);
-  const v1Plugin = readFileSync(join(n.cniBin, 'nnet'));
-  assert.equal(installCni(n, [], [], v2).status, 0, 'install v2');
-  const installed = readFileSync(join(n.cniBin, 'nnet'));
-  assert.notDeepEqual(installed, v1Plugin, 'the plugin on the node is v2’s');
-  assert.deepEqual(installed, imageFileOf(v2, '/opt/nnet/dist/nnet'), 'byte for byte');
-  assert.deepEqual(snapshot(n.cniConf), conf, 'the unchanged conflist is not touched');
-  agent.stop();
-  agent = await startAgentContainer(c, n, v2);
+  node.agent.current = await rollout();
   await sleep(2000);
   pinger.kill('SIGINT');
   await stopped;
   const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
-  console.log(`image: upgrade: ping a → b every 100 ms: ${m?.[0] ?? out.slice(-300)}`);
+  console.log(`image: ${what}: ping a → b every 100 ms: ${m?.[0] ?? out.slice(-300)}`);
   assert.ok(m, out);
   const [sent, received] = [Number(m[1]), Number(m[2])];
   assert.ok(
     received >= sent * 0.98,
-    `the pods kept passing traffic through the upgrade (${received}/${sent})`,
+    `the pods kept passing traffic through the ${what} (${received}/${sent})`,
   );
-  assert.equal(await metric(agent, 'nnet_replugs_total'), 0, 'the v2 agent re-plugged nothing');
+  assert.equal(await metric(node.agent.current, 'nnet_replugs_total'), 0, 'the new agent re-plugged nothing');
   assert.deepEqual(
     { a: ifindex(a), b: ifindex(b), ports: brIntPorts(c) },
     before,
     'the same NICs, the same ports on br-int',
   );
-  // And the v2 plugin and agent serve new pods.
-  const [p3] = addPods(c, rt, 1, t) as [NodePods['pods'][0]];
+}
+
+test('an upgrade (install v1, start pods, install v2): the plugin is replaced, the new agent re-plugs nothing, and the pods keep passing traffic', async (t) => {
+  const node = await runningNode(t);
+  const { c, n, a } = node;
+  const v2 = imageV2();
+  t.after(() => podman(['rmi', '-f', v2]));
+  await rollOut('upgrade', node, t, async () => {
+    const conf = snapshot(n.cniConf);
+    const v1Plugin = readFileSync(join(n.cniBin, 'nnet'));
+    node.agent.current.stop();
+    assert.equal(installCni(n, [], [], v2).status, 0, 'install v2');
+    const installed = readFileSync(join(n.cniBin, 'nnet'));
+    assert.notDeepEqual(installed, v1Plugin, 'the plugin on the node is v2’s');
+    assert.deepEqual(installed, imageFileOf(v2, '/opt/nnet/dist/nnet'), 'byte for byte');
+    assert.deepEqual(snapshot(n.cniConf), conf, 'the unchanged conflist is not touched');
+    return startAgentContainer(c, n, v2);
+  });
+  // And the v2 plugin and agent serve new pods, and the v1 pods (the runtime's cached results).
+  const { rt } = node;
+  const [p3] = addPods(c, rt, 1, t) as [NodePod];
   await waitFor(() => pings(p3.netns, a.ip) || undefined, 120_000);
   assert.equal(rt.call('check', a.call).code, 0, 'CHECK of a v1 pod through v2');
+});
+
+test('a ConfigMap change reaches the node with the next pod of the DaemonSet: new pods get it, running pods are not touched', async (t) => {
+  const node = await runningNode(t);
+  const { c, n, a } = node;
+  const routes = (p: NodePod) => p.netns.exec(['ip', 'route', 'show']);
+  assert.match(routes(a), /^10\.96\.0\.0\/12 via /m, 'the shipped serviceCidr');
+  // The operator edits the ConfigMap (kubelet updates the mounted file) and restarts the DaemonSet.
+  const edited = JSON.parse(nodeTemplate(c)) as Obj;
+  edited.plugins[0].serviceCidr = '10.100.0.0/16';
+  writeFileSync(join(n.volumes.config, TEMPLATE_KEY), JSON.stringify(edited, null, 2));
+  await rollOut('ConfigMap change', node, t, async () => {
+    const bin = snapshot(n.cniBin);
+    node.agent.current.stop();
+    assert.equal(installCni(n).status, 0, 'install-cni of the new pod');
+    assert.deepEqual(snapshot(n.cniBin), bin, 'the same plugin, not touched');
+    const conf = JSON.parse(readFileSync(join(n.cniConf, '10-nnet.conflist'), 'utf8')) as Obj;
+    assert.equal(conf.plugins[0].serviceCidr, '10.100.0.0/16', 'the new conflist');
+    return startAgentContainer(c, n, IMAGE);
+  });
+  assert.match(routes(a), /^10\.96\.0\.0\/12 via /m, 'a running pod keeps what it was made with');
+  // The runtime reads the conflist again for each call, as a real one does.
+  const rt = nodeRuntime(c, n, t);
+  const [p3] = addPods(c, rt, 1, t) as [NodePod];
+  assert.match(routes(p3), /^10\.100\.0\.0\/16 via /m, 'a new pod gets the new Service CIDR');
+  assert.doesNotMatch(routes(p3), /^10\.96\.0\.0\/12 /m);
+  await waitFor(() => pings(p3.netns, a.ip) || undefined, 120_000);
 });
