@@ -9,12 +9,11 @@
  * down` finds them), not N-Net's.
  */
 
-import type { K8sPod } from './k8s.ts';
+import type { K8sLab, K8sPod } from './k8s.ts';
 import { podArgs, podNetns } from './k8s.ts';
-import type { LabNode } from './nodes.ts';
-import { IMAGE, type NodePodman, runArgs } from './podman.ts';
-import { run, sleep } from './sh.ts';
-import type { StepLog } from './steps.ts';
+import { IMAGE, runArgs } from './podman.ts';
+import { inNetns } from './probes.ts';
+import { sleep } from './sh.ts';
 import { alignColumns } from './table.ts';
 
 /** The tag on the lab's own security groups (N-Net's carry `nnet-cluster=<cluster>`). */
@@ -26,24 +25,18 @@ export const isolationGroupNames = (prefix: string) => ({
 const GUARDED_IP = '1.2.0.120';
 const TWONIC = { eth0: '1.2.0.121', net1: '192.168.10.50' } as const;
 
-export interface IsolationLab {
-  prefix: string;
+export interface IsolationLab extends Pick<K8sLab, 'prefix' | 'network' | 'nodes' | 'log' | 'nodePodman'> {
   cluster: string;
-  /** The podman network (the nodes' conflist). */
-  network: string;
   /** The Neutron networks: eth0's and the second NIC's. */
   networks: [string, string];
-  nodes: [LabNode, LabNode];
   /** The pod the group admits (node 2, net1), and a pod on net2 (node 2). */
   client: K8sPod;
   net2Peer: K8sPod;
-  log: StepLog;
   /** Reserves the pod (kubenetctl create podnetwork, plus `reserveArgs`) and starts its container. */
   addPod(p: K8sPod, podmanArgs: string[], reserveArgs: string[]): Promise<void>;
   kubenetctl(args: string[]): Promise<string>;
   /** The OpenStack CLI as the lab's user; returns stdout. */
   openstack(args: string[]): Promise<string>;
-  nodePodman(node: LabNode): NodePodman;
 }
 
 export interface FlowRow {
@@ -84,9 +77,6 @@ interface Probe {
   ok: boolean;
   said: string;
 }
-
-const inNetns = (ns: string, argv: string[]) =>
-  run('nsenter', [`--net=${ns}`, ...argv], { allowFail: true, timeoutMs: 20_000 });
 
 async function tcp(ns: string, ip: string, port: number): Promise<Probe> {
   const r = await inNetns(ns, ['curl', '-sS', '-m', '3', `http://${ip}:${port}/`]);

@@ -197,10 +197,12 @@ async function kubenetctl(o: LabOptions, ep: Endpoints, args: string[], show = t
   return (await ctl(o, ep, args)).stdout;
 }
 
+/** A command's arguments as a person would type them (quoted where they hold a space or a quote). */
+const typed = (args: readonly string[]) => args.map((a) => (/[\s"]/.test(a) ? `'${a}'` : a)).join(' ');
+
 /** podman on the pod's node, echoed as a person on that node would type it. */
 async function podmanOn(o: LabOptions, node: LabNode, args: string[], show = true): Promise<string> {
-  if (show)
-    o.log.info(`(${node.name}) $ podman ${args.map((a) => (/[\s"]/.test(a) ? `'${a}'` : a)).join(' ')}`);
+  if (show) o.log.info(`(${node.name}) $ podman ${typed(args)}`);
   return (await podman(nodePodman(o, node), args, { timeoutMs: 120_000 })).stdout;
 }
 
@@ -679,7 +681,7 @@ export async function labUp(o: LabOptions): Promise<LabResult> {
     addPod: (p, args, reserve) => addPod(o, state, ep, p, args, reserve),
     kubenetctl: (args) => kubenetctl(o, ep, args),
     openstack: async (args) => {
-      o.log.info(`$ openstack ${args.map((a) => (/[\s"]/.test(a) ? `'${a}'` : a)).join(' ')}`);
+      o.log.info(`$ openstack ${typed(args)}`);
       const r = await run('/usr/bin/openstack', args, {
         env: { OS_CLIENT_CONFIG_FILE: ep.cloudsYaml, OS_CLOUD: ep.cloud },
         timeoutMs: 120_000,

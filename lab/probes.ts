@@ -7,7 +7,7 @@
 import { run, sleep } from './sh.ts';
 
 /** A netns by path (/run/netns/NAME, /proc/PID/ns/net): entered with `nsenter --net`, no mount namespace. */
-const inNetns = (netnsPath: string, argv: string[]) =>
+export const inNetns = (netnsPath: string, argv: string[]) =>
   run('nsenter', [`--net=${netnsPath}`, ...argv], { allowFail: true, timeoutMs: 15_000 });
 
 /** `curl URL` from the netns until it answers; throws with curl's last error at the deadline. */

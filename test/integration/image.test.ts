@@ -18,6 +18,7 @@ import { parseAllDocuments, parse as parseYaml, stringify as stringifyYaml } fro
 import pkg from '../../package.json' with { type: 'json' };
 import { runPlugin } from '../../src/cni/index.ts';
 import { silentLogger } from '../../src/log/index.ts';
+import { agentMetric } from '../support/agent.ts';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
 import { type CniRuntime, cniRuntime, type HarnessCall } from '../support/cni.ts';
 import { PROJECT_ROOT } from '../support/env.ts';
@@ -478,11 +479,7 @@ async function startAgentContainer(c: TestCluster, n: Node, image: string): Prom
   };
 }
 
-async function metric(a: AgentContainer, series: string): Promise<number> {
-  const text = await (await fetch(a.metricsUrl)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? 0 : Number(line.slice(series.length + 1));
-}
+const metric = async (a: AgentContainer, series: string) => (await agentMetric(a, series)) ?? 0;
 
 interface NodePods {
   rt: CniRuntime;

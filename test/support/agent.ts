@@ -128,7 +128,10 @@ export async function startAgent(o: AgentOptions): Promise<TestAgent> {
 }
 
 /** One sample of the agent's metrics (undefined when the series is absent). */
-export async function agentMetric(agent: TestAgent, series: string): Promise<number | undefined> {
+export async function agentMetric(
+  agent: Pick<TestAgent, 'metricsUrl'>,
+  series: string,
+): Promise<number | undefined> {
   const text = await (await fetch(agent.metricsUrl)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
