@@ -12,6 +12,7 @@ import { randomInt } from 'node:crypto';
 import { isIP } from 'node:net';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { STACK_TRACE } from '../../test/support/stack.ts';
 import { createLogger } from '../log/index.ts';
 import { runPlugin, type Verbs } from './main.ts';
 import { attachmentResult } from './result.ts';
@@ -19,7 +20,6 @@ import { attachmentResult } from './result.ts';
 const VERSIONS = ['0.4.0', '1.0.0', '1.1.0'];
 const KNOWN_CODES = new Set([1, 3, 4, 5, 6, 7, 11, 50, 51, ...Array.from({ length: 16 }, (_, i) => 100 + i)]);
 const COMMANDS = ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC', 'VERSION'] as const;
-const STACK = /\bat .+:\d+:\d+|\n\s+at |\.ts:\d+/;
 
 const RESULT = attachmentResult({
   ifname: 'eth0',
@@ -354,7 +354,7 @@ async function check(inv: Invocation): Promise<void> {
   const out = writes[0];
   if (out !== undefined) {
     assert.ok(out.endsWith('\n') && !out.slice(0, -1).includes('\n'), 'one line');
-    assert.doesNotMatch(out, STACK);
+    assert.doesNotMatch(out, STACK_TRACE);
   }
   const doc = out === undefined ? undefined : (JSON.parse(out) as Record<string, unknown>);
   const command = c.env.CNI_COMMAND;
