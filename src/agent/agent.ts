@@ -106,6 +106,11 @@ export function createAgent(o: AgentOptions): Agent {
     return p;
   }
 
+  // Nested mode (the node is a VM): no node ports (pods reach Services through no node port yet),
+  // and with 802.1Q devices no OVS at all, so nothing to watch or re-plug.
+  const nested = o.conf.plugDriver === 'vlan';
+  const hasOvs = !(nested && (o.conf.nested?.vlanDevice ?? 'kernel') === 'kernel');
+
   const withCtx = <T>(fn: (ctx: NodeContext) => Promise<T>) =>
     o.contexts.run(o.conf, { log, priority: 'background' }, fn);
 
@@ -115,6 +120,7 @@ export function createAgent(o: AgentOptions): Agent {
    */
   async function replugPass(suspects: Set<string> | 'all'): Promise<ReplugReport> {
     const report: ReplugReport = { replugged: [], unchanged: 0, errors: [] };
+    if (!hasOvs) return report;
     try {
       await withCtx(async (ctx) => {
         const attachments = await ctx.store.attachments.list({ node: ctx.node });
@@ -264,7 +270,7 @@ export function createAgent(o: AgentOptions): Agent {
     try {
       const report = await withCtx(async (ctx) => {
         await reportNode(ctx.store, ctx.cluster, ctx.node, o.reconcileIntervalMs);
-        const portErrors = await ensureNodePorts(ctx);
+        const portErrors = nested ? [] : await ensureNodePorts(ctx);
         const r = await sweep(ctx, { graceMs });
         r.errors.push(...portErrors, ...(await releaseLostNodes(ctx)));
         // After the sweep: what it left of pool ports (nobody's, lagging, vanished) is the pools'.
@@ -367,7 +373,7 @@ export function createAgent(o: AgentOptions): Agent {
       });
       log.info('start-up reconcile done');
       if (stopped) return;
-      watchLoop = runWatch();
+      if (hasOvs) watchLoop = runWatch();
       scheduleReconcile();
     },
     async runOnce() {

@@ -64,6 +64,7 @@ export function nodeKey(conf: NetConf): string {
     conf.network ?? null,
     conf.subnet ?? null,
     conf.plugDriver,
+    conf.nested ?? null,
     conf.bridge,
     conf.datapathType,
     conf.ovsdbSocket,

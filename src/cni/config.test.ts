@@ -50,6 +50,7 @@ test('a minimal config gets every default', () => {
     ovsdbSocket: 'unix:/var/run/openvswitch/db.sock',
     ovsNetns: undefined,
     mtu: undefined,
+    nested: undefined,
     serviceCidrs: undefined,
     logFile: '/var/log/nnet/nnet.log',
     logLevel: 'info',
@@ -194,6 +195,24 @@ test('GC and STATUS need cniVersion 1.1.0', () => {
   assert.equal(parse(MINIMAL, { command: 'STATUS' }).cniVersion, '1.1.0');
 });
 
+test('nested mode: plugDriver vlan takes the VM NIC, how to untag and the parent port; other drivers ignore nested', () => {
+  const c = parse({ ...MINIMAL, plugDriver: 'vlan' });
+  assert.deepEqual(c.nested, {
+    parentPort: undefined,
+    nic: 'eth0',
+    vlanDevice: 'kernel',
+    nicNetns: undefined,
+  });
+  const parentPort = '9a0c7b8e-2f4a-4c1e-9d55-0d1c4d7f4a11';
+  const full = parse({
+    ...MINIMAL,
+    plugDriver: 'vlan',
+    nested: { parentPort, nic: 'ens4', vlanDevice: 'ovs', nicNetns: 'vm1' },
+  });
+  assert.deepEqual(full.nested, { parentPort, nic: 'ens4', vlanDevice: 'ovs', nicNetns: 'vm1' });
+  assert.equal(parse({ ...MINIMAL, nested: { nic: 'ens4' } }).nested, undefined);
+});
+
 test('invalid fields are code 7 with a message naming the field', () => {
   const cases: [Record<string, unknown>, string][] = [
     [{ name: undefined }, 'field "name" is required'],
@@ -204,8 +223,8 @@ test('invalid fields are code 7 with a message naming the field', () => {
     [{ cluster: undefined }, 'field "cluster" is required'],
     [{ cluster: '' }, 'field "cluster" must not be empty'],
     [{ cluster: 'a b' }, 'field "cluster" must not contain whitespace'],
-    [{ plugDriver: 'veth' }, 'field "plugDriver" must be one of internal, hybrid (got "veth")'],
-    [{ plugDriver: 1 }, 'field "plugDriver" must be one of internal, hybrid'],
+    [{ plugDriver: 'veth' }, 'field "plugDriver" must be one of internal, hybrid, vlan (got "veth")'],
+    [{ plugDriver: 1 }, 'field "plugDriver" must be one of internal, hybrid, vlan'],
     [{ datapathType: 'dpdk' }, 'field "datapathType" must be one of system, netdev (got "dpdk")'],
     [{ logLevel: 'trace' }, 'field "logLevel" must be one of debug, info, warn, error (got "trace")'],
     [{ store: 'mysql://x' }, 'field "store" must be sqlite:/absolute/path or etcd:'],
@@ -225,6 +244,10 @@ test('invalid fields are code 7 with a message naming the field', () => {
     [{ ovsdbSocket: 'tcp:host:99999' }, 'field "ovsdbSocket" has a TCP port outside 1–65535'],
     [{ ovsdbSocket: 'ssl:127.0.0.1:6640' }, 'field "ovsdbSocket" ssl: is not supported'],
     [{ ovsNetns: 'a/b' }, 'field "ovsNetns" must be a netns name or an absolute path'],
+    [{ nested: { parentPort: 'vm1-port' } }, 'field "nested.parentPort" must be a Neutron port id (a UUID)'],
+    [{ nested: { vlanDevice: 'macvlan' } }, 'field "nested.vlanDevice" must be one of kernel, ovs'],
+    [{ nested: { nic: 'eth0 x' } }, 'field "nested.nic" may hold only letters, digits and'],
+    [{ nested: { trunk: 'x' } }, 'field "nested" has unknown keys "trunk"'],
     [{ mtu: 67 }, 'field "mtu" must be at least 68'],
     [{ mtu: 70000 }, 'field "mtu" must be at most 65535'],
     [{ mtu: 1450.5 }, 'field "mtu" must be an integer'],

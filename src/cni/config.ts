@@ -2,7 +2,7 @@
  * The network config on stdin → a typed NetConf. Decoding failures are InputError('decode')
  * (CNI code 6); a cniVersion we do not speak is 'unsupported-version' (code 1); every other
  * problem is 'invalid-config' (code 7) with a message naming the field:
- *   invalid network config: field "plugDriver" must be one of internal, hybrid (got "veth")
+ *   invalid network config: field "plugDriver" must be one of internal, hybrid, vlan (got "veth")
  * Unknown top-level keys are ignored (conflists and runtimes add their own; libcni injects `name`
  * and `cniVersion` from the list). This module loads zod; main.ts imports it only after VERSION.
  *
@@ -17,7 +17,7 @@ import { DEFAULT_AGENT_SOCKET } from '../cniproto/index.ts';
 import { InputError } from '../errors/index.ts';
 import type { LogLevel } from '../log/index.ts';
 import { parseOvsdbTarget } from '../plug/ovsdb-target.ts';
-import { parseCidr, parseIfaceAddress, parseIp, parseMac } from '../resources/index.ts';
+import { isUuid, parseCidr, parseIfaceAddress, parseIp, parseMac } from '../resources/index.ts';
 import { parseStoreUrl } from '../store/index.ts';
 import { resultProblems } from './result.ts';
 import {
@@ -81,7 +81,9 @@ export interface NetConf {
   /** Default Neutron network / subnet (id or name) for pods without their own. */
   network: string | undefined;
   subnet: string | undefined;
-  plugDriver: 'internal' | 'hybrid';
+  plugDriver: 'internal' | 'hybrid' | 'vlan';
+  /** Nested mode (`plugDriver: vlan`): the node is a VM; pods ride its trunk (src/plug/vlan.ts). */
+  nested: NestedConf | undefined;
   bridge: string;
   datapathType: 'system' | 'netdev';
   /** OVSDB remote: `unix:/path` or `tcp:host:port`. */
@@ -110,6 +112,15 @@ export interface NetConf {
   prevResult: CniResult | undefined;
   /** GC only: attachments the runtime still considers valid. */
   validAttachments: Attachment[] | undefined;
+}
+
+export interface NestedConf {
+  /** The node's trunk parent port; unset: the Neutron port with the NIC's MAC. */
+  parentPort: string | undefined;
+  nic: string;
+  vlanDevice: 'kernel' | 'ovs';
+  /** Where the NIC is: a netns name under /run/netns or an absolute path; undefined = ours. */
+  nicNetns: string | undefined;
 }
 
 export const DEFAULTS = {
@@ -425,7 +436,15 @@ function schemaFor(nodeName: string) {
     nodeName: z._default(word(253), nodeName),
     network: z.optional(word(255)),
     subnet: z.optional(word(255)),
-    plugDriver: z._default(z.enum(['internal', 'hybrid']), DEFAULTS.plugDriver),
+    plugDriver: z._default(z.enum(['internal', 'hybrid', 'vlan']), DEFAULTS.plugDriver),
+    nested: z.optional(
+      z.strictObject({
+        parentPort: z.optional(checked(isUuid, 'must be a Neutron port id (a UUID)')),
+        nic: z._default(ifnameSchema, 'eth0'),
+        vlanDevice: z._default(z.enum(['kernel', 'ovs']), 'kernel'),
+        nicNetns: z.optional(netnsSchema),
+      }),
+    ),
     bridge: z._default(ifnameSchema, DEFAULTS.bridge),
     datapathType: z._default(z.enum(['system', 'netdev']), DEFAULTS.datapathType),
     ovsdbSocket: z.prefault(parsedString(parseOvsdb), DEFAULTS.ovsdbSocket),
@@ -570,6 +589,15 @@ export function parseNetConf(raw: Record<string, unknown>, options: ParseOptions
     network: c.network,
     subnet: c.subnet,
     plugDriver: c.plugDriver,
+    nested:
+      c.plugDriver === 'vlan'
+        ? {
+            parentPort: c.nested?.parentPort,
+            nic: c.nested?.nic ?? 'eth0',
+            vlanDevice: c.nested?.vlanDevice ?? 'kernel',
+            nicNetns: c.nested?.nicNetns,
+          }
+        : undefined,
     bridge: c.bridge,
     datapathType: c.datapathType,
     ovsdbSocket: c.ovsdbSocket,

@@ -15,6 +15,8 @@ export type FaultPoint =
   | 'pool-refill' // the agent's refill made its ports (bound, plugged), before they are ready
   | 'replug' // the agent's re-plug found the NIC's record, before it plugs
   | 'unplug' // DEL unplugged a recorded NIC, before it releases the port and the record
+  | 'subport' // nested: the port was added to the VM's trunk, before the NIC is plugged
+  | 'vlan-device'
   | 'bridge'
   | 'veth-ovs'
   | 'ovs-port'

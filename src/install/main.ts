@@ -4,7 +4,7 @@
  * input (exit 2) writes nothing. A rejected template is reported with the plugin's own CNI error
  * code and text, e.g.
  *   nnet-install-cni: invalid conflist template /etc/nnet/config/10-nnet.conflist (CNI error code 7):
- *   invalid network config: field "plugDriver" must be one of internal, hybrid (got "veth")
+ *   invalid network config: field "plugDriver" must be one of internal, hybrid, vlan (got "veth")
  */
 import { readFile } from 'node:fs/promises';
 import { toCniError } from '../cni/index.ts';

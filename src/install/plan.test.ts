@@ -63,7 +63,7 @@ test('a template the plugin refuses fails with the plugin parser’s code-7 mess
   assert.equal(e.reason, 'invalid-config');
   assert.equal(
     e.message,
-    'invalid network config: field "plugDriver" must be one of internal, hybrid (got "veth")',
+    'invalid network config: field "plugDriver" must be one of internal, hybrid, vlan (got "veth")',
   );
 });
 

@@ -15,6 +15,7 @@ import {
   acquirePort,
   bindReserved,
   clusterNetworkIds,
+  createPodPort,
   fixedIpsOf,
   isUuid,
   type NicAddressing,
@@ -29,6 +30,7 @@ import {
 } from '../resources/index.ts';
 import type { Attachment, AttachmentInput, PodNicConfig } from '../store/index.ts';
 import { clusterScope, type NodeContext } from './context.ts';
+import { isNested, joinTrunk, leaveTrunk, subportReady } from './nested.ts';
 import { plugSpecOf } from './nic.ts';
 import { ensureNodePort, nodeAccess, serviceCidrs, serviceOverlap, serviceRoutes } from './node-port.ts';
 import type { PooledPort, PoolKey } from './pools.ts';
@@ -104,20 +106,26 @@ async function attachNow(ctx: NodeContext, req: AttachRequest): Promise<Attachme
   if (nic) trustNic(nic, req.pod, allowedNetworkIds);
   const groups = await podSecurityGroups(ctx, neutron, access, nic);
   const undo: Undo[] = [];
+  const nested = isNested(ctx);
   try {
-    const got = await getPort(ctx, neutron, req, nic, { groups, allowedNetworkIds });
+    const got = nested
+      ? await getSubport(ctx, neutron, req, nic, { groups, allowedNetworkIds })
+      : await getPort(ctx, neutron, req, nic, { groups, allowedNetworkIds });
     const { port } = got;
     ctx.log.info('port acquired', { portId: port.id, source: got.source });
     undo.push({ what: 'release port', run: got.release });
     await faultPoint('port');
 
     // Service traffic goes through this node's own port on the pod's network (kube-proxy's DNAT).
-    const [nodePort, cidrs] = await Promise.all([ensureNodePort(ctx, port.networkId), serviceCidrs(ctx)]);
+    // A nested node has none yet: its pods get no Service routes (src/network/README.md).
+    const [nodePort, cidrs] = nested
+      ? [undefined, []]
+      : await Promise.all([ensureNodePort(ctx, port.networkId), serviceCidrs(ctx)]);
     // A pod's second NIC (net1, net2, …, as Multus names them) routes its own subnets only.
     const primary = !isSecondaryIfname(req.ifname);
     const nicAddr = await addressingOf(ctx, neutron, got, {
       defaultRoutes: primary,
-      extraRoutes: primary ? serviceRoutes(cidrs, nodePort) : [],
+      extraRoutes: primary && nodePort ? serviceRoutes(cidrs, nodePort) : [],
     });
     const overlap = serviceOverlap(cidrs, nicAddr.ips);
     if (overlap)
@@ -142,6 +150,7 @@ async function attachNow(ctx: NodeContext, req: AttachRequest): Promise<Attachme
       ovsPort: '',
       ...(got.pooled ? { pool: got.pooled.key } : {}),
       ...(req.via ? { via: req.via } : {}),
+      ...(got.subport ? { subport: got.subport } : {}),
     };
     // A reservation's binding must commit before the NIC appears on br-int: ML2/OVN blocks a port
     // that gets its host on the 'up' OVN reports next, and a claim made before the binding has
@@ -156,7 +165,10 @@ async function attachNow(ctx: NodeContext, req: AttachRequest): Promise<Attachme
     });
     // The answer waits for the data path (OVN claimed the port) and a reservation's binding, not
     // for Neutron to call the port ACTIVE.
-    await Promise.all([dataPathReady(ctx, port.id), got.binding]);
+    await Promise.all([
+      nested ? subportReady(ctx, neutron, port.id) : dataPathReady(ctx, port.id),
+      got.binding,
+    ]);
 
     const attachment = await ctx.store.attachments.create({
       ...record,
@@ -193,6 +205,8 @@ interface GotPort {
   pooled?: PooledPort;
   /** A reservation's binding PUT, running while the NIC's addressing is worked out. */
   binding?: Promise<unknown>;
+  /** Nested mode: the port rides the node's trunk. */
+  subport?: { trunkId: string; vlan: number };
   release(): Promise<void>;
 }
 
@@ -266,6 +280,56 @@ async function getPort(
     createdByAdd,
     source: 'created',
     release: () => releasePort(undoClient(), { portId: port.id, createdByAdd, containerId: req.containerId }),
+  };
+}
+
+/**
+ * Nested mode: the reserved port or one made now (unbound), put on the node's trunk. A pool is
+ * not used (pools plug OVS ports on the node, and a VM node has no OVS of OVN's).
+ */
+async function getSubport(
+  ctx: NodeContext,
+  neutron: NeutronClient,
+  req: AttachRequest,
+  nic: PodNicConfig | undefined,
+  { groups, allowedNetworkIds }: { groups: string[]; allowedNetworkIds: ReadonlySet<string> },
+): Promise<GotPort> {
+  const undoClient = () => neutron.withSignal(undefined);
+  const createdByAdd = !nic?.reservedPortId;
+  const port = nic?.reservedPortId
+    ? await reservedPort(neutron, {
+        pod: req.pod,
+        containerId: req.containerId,
+        reservedPortId: nic.reservedPortId,
+        allowedNetworkIds,
+      })
+    : await createPodPort(neutron, {
+        pod: req.pod,
+        create: await portToCreate(ctx, req, nic),
+        securityGroupIds: groups,
+        containerId: req.containerId,
+      });
+  const plainRelease = () =>
+    releasePort(undoClient(), { portId: port.id, createdByAdd, containerId: req.containerId });
+  const sub = await joinTrunk(ctx, neutron, port, {
+    containerId: req.containerId,
+    securityGroupIds: groups,
+  }).catch(async (e: unknown) => {
+    await plainRelease().catch(() => undefined);
+    throw e;
+  });
+  return {
+    port: sub.port,
+    createdByAdd,
+    source: createdByAdd ? 'created' : 'reserved',
+    subport: { trunkId: sub.trunkId, vlan: sub.vlan },
+    release: () =>
+      leaveTrunk(undoClient(), {
+        trunkId: sub.trunkId,
+        portId: port.id,
+        createdByAdd,
+        containerId: req.containerId,
+      }),
   };
 }
 

@@ -5,6 +5,7 @@ import { NeutronError, PlugError } from '../errors/index.ts';
 import { check as checkPlug, parsePlugSpec } from '../plug/index.ts';
 import type { Attachment } from '../store/index.ts';
 import type { NodeContext } from './context.ts';
+import { checkSubport } from './nested.ts';
 import { plugSpecOf } from './nic.ts';
 
 export interface CheckRequest {
@@ -40,7 +41,9 @@ async function checkNow(ctx: NodeContext, req: CheckRequest): Promise<Attachment
       throw e;
     });
   let port = await getPort();
-  if (port.hostId !== ctx.node) {
+  // A subport is bound where its trunk's parent is (the hypervisor), not to the VM node.
+  if (a.subport) await checkSubport(ctx, neutron, a);
+  else if (port.hostId !== ctx.node) {
     throw fail(
       `Neutron port ${a.portId} is bound to "${port.hostId || '(nothing)'}", not to this node "${ctx.node}"`,
     );

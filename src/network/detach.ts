@@ -9,8 +9,9 @@ import { NeutronError, StoreError } from '../errors/index.ts';
 import { faultPoint } from '../faults/index.ts';
 import type { NeutronClient } from '../neutron/index.ts';
 import { listPorts, NNET_IDS, unplug } from '../plug/index.ts';
-import { containerPorts, isReserved, releasePort } from '../resources/index.ts';
+import { containerPorts, isReserved, nestedContainerPorts, releasePort } from '../resources/index.ts';
 import type { NodeContext } from './context.ts';
+import { isNested, isSubport, leaveTrunk, trunkOf } from './nested.ts';
 
 export interface DetachRequest {
   containerId: string;
@@ -49,11 +50,13 @@ async function detachNow(ctx: NodeContext, req: DetachRequest): Promise<void> {
     );
     await faultPoint('unplug');
     const neutron = await ctx.neutron();
-    await releasePort(neutron, {
+    const release = {
       portId: attachment.portId,
       createdByAdd: attachment.portCreatedByAdd,
       containerId: req.containerId,
-    });
+    };
+    if (attachment.subport) await leaveTrunk(neutron, { ...release, trunkId: attachment.subport.trunkId });
+    else await releasePort(neutron, release);
     await ctx.store.attachments.delete(key);
     ctx.log.info('detached', { portId: attachment.portId });
     return;
@@ -76,13 +79,19 @@ async function detachNow(ctx: NodeContext, req: DetachRequest): Promise<void> {
     if (e instanceof StoreError && e.reason === 'not-registered') return;
     throw e;
   }
-  for (const port of await containerPorts(neutron, req.containerId)) {
+  const nested = isNested(ctx);
+  const left = nested
+    ? await nestedContainerPorts(neutron, ctx.cluster, req.containerId)
+    : await containerPorts(neutron, req.containerId);
+  for (const port of left) {
     await unplug(ctx.plug, { portId: port.id, netns: req.netns, ifname: req.ifname }, { log: ctx.log });
-    await releasePort(neutron, {
-      portId: port.id,
-      createdByAdd: !isReserved(port),
-      containerId: req.containerId,
-    }).catch((e: unknown) => {
+    const release = { portId: port.id, createdByAdd: !isReserved(port), containerId: req.containerId };
+    // A subport is taken off the trunk first: Neutron deletes no port a trunk still carries.
+    const released =
+      nested && isSubport(port)
+        ? leaveTrunk(neutron, { ...release, trunkId: (await trunkOf(ctx, neutron)).id })
+        : releasePort(neutron, release);
+    await released.catch((e: unknown) => {
       if (!(e instanceof NeutronError && e.reason === 'not-found')) throw e;
     });
     ctx.log.info('released a port left by an unfinished ADD', { portId: port.id });

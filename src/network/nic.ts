@@ -18,6 +18,7 @@ export interface NicRecord {
   namespace?: string;
   pod?: string;
   containerId?: string;
+  subport?: { vlan: number } | undefined;
 }
 
 export function plugSpecOf(nic: NicRecord): PlugSpecInput {
@@ -32,5 +33,6 @@ export function plugSpecOf(nic: NicRecord): PlugSpecInput {
     ...(nic.namespace !== undefined ? { podNamespace: nic.namespace } : {}),
     ...(nic.pod !== undefined ? { podName: nic.pod } : {}),
     ...(nic.containerId !== undefined ? { containerId: nic.containerId } : {}),
+    ...(nic.subport ? { vlan: nic.subport.vlan } : {}),
   };
 }

@@ -35,7 +35,15 @@ export interface NodeSettings {
     | undefined;
   network: string | undefined;
   subnet: string | undefined;
-  plugDriver: 'internal' | 'hybrid';
+  plugDriver: 'internal' | 'hybrid' | 'vlan';
+  nested?:
+    | {
+        parentPort: string | undefined;
+        nic: string;
+        vlanDevice: 'kernel' | 'ovs';
+        nicNetns: string | undefined;
+      }
+    | undefined;
   bridge: string;
   datapathType: 'system' | 'netdev';
   ovsdbSocket: string;
@@ -86,6 +94,16 @@ export async function openNodeContext(
     datapathType: conf.datapathType,
     driver: conf.plugDriver,
     vswitchdNetns: netnsPath(conf.ovsNetns),
+    ...(conf.nested
+      ? {
+          nested: {
+            ...(conf.nested.parentPort ? { parentPort: conf.nested.parentPort } : {}),
+            nic: conf.nested.nic,
+            vlanDevice: conf.nested.vlanDevice,
+            ...(conf.nested.nicNetns ? { nicNetns: netnsPath(conf.nested.nicNetns) } : {}),
+          },
+        }
+      : {}),
     timeoutMs: conf.timeouts.ovsdbMs,
   });
   const store = await openStore(conf.store.url, {

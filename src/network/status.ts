@@ -1,6 +1,7 @@
 /** STATUS: can this node serve ADD? Every dependency is asked; each one that fails is named. */
-import { listPorts } from '../plug/index.ts';
+import { listPorts, usesKernelVlan } from '../plug/index.ts';
 import type { NodeContext } from './context.ts';
+import { isNested, trunkOf } from './nested.ts';
 
 export async function readiness(ctx: NodeContext): Promise<string[]> {
   const problems: string[] = [];
@@ -17,7 +18,9 @@ export async function readiness(ctx: NodeContext): Promise<string[]> {
         throw new Error(`cluster "${ctx.cluster}" is not registered`);
     }),
     ask('Keystone/Neutron', async () => (await ctx.neutron()).networks.list({}, { limit: 1 })),
-    ask(`OVS bridge ${ctx.plug.bridge}`, () => listPorts(ctx.plug)),
+    // A nested node with 802.1Q devices has no OVS; it needs its NIC and its trunk.
+    usesKernelVlan(ctx.plug) ? undefined : ask(`OVS bridge ${ctx.plug.bridge}`, () => listPorts(ctx.plug)),
+    isNested(ctx) ? ask('node trunk', async () => trunkOf(ctx, await ctx.neutron())) : undefined,
   ]);
   return problems;
 }

@@ -18,6 +18,7 @@ import {
 import type { Attachment } from '../store/index.ts';
 import type { NodeContext } from './context.ts';
 import { detach } from './detach.ts';
+import { isNested, sweepSubports } from './nested.ts';
 
 export interface SweepOptions {
   /**
@@ -125,6 +126,16 @@ export async function sweep(ctx: NodeContext, opts: SweepOptions = {}): Promise<
       report.neutronPortsReleased.push(port.id);
     } catch (e) {
       note(`releasing Neutron port ${port.id}`, e);
+    }
+  }
+  if (isNested(ctx)) {
+    // Subports of the node's trunk no attachment holds (an ADD killed between trunk and record).
+    try {
+      const left = await sweepSubports(ctx, neutron, kept, { graceMs, now, wanted: opts.wanted });
+      report.neutronPortsReleased.push(...left.removed);
+      report.errors.push(...left.errors);
+    } catch (e) {
+      note("looking at the node trunk's subports", e);
     }
   }
   await sweepNodePorts(ctx, neutron, { graceMs, now, report, note });

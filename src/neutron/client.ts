@@ -58,12 +58,21 @@ import {
   type SubnetCreate,
   type SubnetFilters,
   type SubnetUpdate,
+  type SubPort,
   securityGroupBody,
   securityGroupRuleBody,
   securityGroupRuleSchema,
   securityGroupSchema,
   subnetBody,
   subnetSchema,
+  subPortBody,
+  type Trunk,
+  type TrunkCreate,
+  type TrunkFilters,
+  type TrunkUpdate,
+  trunkBody,
+  trunkReplySchema,
+  trunkSchema,
 } from './types.ts';
 
 export interface NeutronClientOptions {
@@ -154,7 +163,15 @@ export type SecurityGroupRuleApi = Omit<
 >;
 
 /** Resources that take tags, by URL collection name. */
-export type TaggableCollection = 'networks' | 'subnets' | 'ports' | 'routers' | 'security-groups';
+export interface TrunkApi extends ResourceApi<Trunk, TrunkCreate, TrunkUpdate, TrunkFilters> {
+  /**
+   * Adds subports in one PUT. Neutron refuses (409, `conflict`) a VLAN the trunk already
+   * carries and a port that is already some device's: the caller's arbiter for VLAN choice.
+   */
+  addSubports(trunkId: string, subPorts: readonly SubPort[]): Promise<Trunk>;
+  removeSubports(trunkId: string, portIds: readonly string[]): Promise<Trunk>;
+}
+export type TaggableCollection = 'networks' | 'subnets' | 'ports' | 'routers' | 'security-groups' | 'trunks';
 
 interface Kind<T> {
   /** URL path segment. */
@@ -196,6 +213,7 @@ export class NeutronClient {
   >;
   readonly securityGroupRules: SecurityGroupRuleApi;
   readonly addressGroups: AddressGroupApi;
+  readonly trunks: TrunkApi;
 
   private base: string | undefined;
   private readonly retry: RetryPolicy;
@@ -330,6 +348,29 @@ export class NeutronClient {
       ...groups,
       addAddresses: (id, addresses) => this.addressGroupMembers('add', id, addresses),
       removeAddresses: (id, addresses) => this.addressGroupMembers('remove', id, addresses),
+    };
+    const trunk: Kind<Trunk> = {
+      path: 'trunks',
+      singular: 'trunk',
+      plural: 'trunks',
+      label: 'trunk',
+      schema: trunkSchema,
+    };
+    const trunks = this.resource<Trunk, TrunkCreate, TrunkUpdate, TrunkFilters>(
+      trunk,
+      trunkBody,
+      trunkBody,
+      (c) => `trunk${named(c.name)} of port ${c.portId}`,
+    );
+    this.trunks = {
+      ...trunks,
+      addSubports: (id, subPorts) => this.trunkSubports('add', id, subPorts.map(subPortBody)),
+      removeSubports: (id, portIds) =>
+        this.trunkSubports(
+          'remove',
+          id,
+          portIds.map((portId) => ({ port_id: portId })),
+        ),
     };
   }
 
@@ -624,6 +665,24 @@ export class NeutronClient {
     }
     if (out.length === 0 && failure !== undefined) throw failure;
     return out;
+  }
+
+  private async trunkSubports(
+    op: 'add' | 'remove',
+    id: string,
+    subPorts: Record<string, unknown>[],
+  ): Promise<Trunk> {
+    const what = subPorts
+      .map((s) => `port ${s.port_id}${s.segmentation_id === undefined ? '' : ` (VLAN ${s.segmentation_id})`}`)
+      .join(', ');
+    const ctx = {
+      what: `${op === 'add' ? 'adding' : 'removing'} subport ${what} ${op === 'add' ? 'to' : 'from'} trunk ${id}`,
+    };
+    const r = await this.call('PUT', `/trunks/${encodeURIComponent(id)}/${op}_subports`, {
+      body: { sub_ports: subPorts },
+      ctx,
+    });
+    return parseWith(trunkReplySchema, r, ctx);
   }
 
   private async addressGroupMembers(

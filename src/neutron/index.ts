@@ -30,6 +30,7 @@ export type {
   RouterApi,
   SecurityGroupRuleApi,
   TaggableCollection,
+  TrunkApi,
 } from './client.ts';
 export { createNeutronClient, NeutronClient } from './client.ts';
 export type { QueryValue } from './query.ts';
@@ -72,4 +73,9 @@ export type {
   SubnetCreate,
   SubnetFilters,
   SubnetUpdate,
+  SubPort,
+  Trunk,
+  TrunkCreate,
+  TrunkFilters,
+  TrunkUpdate,
 } from './types.ts';

@@ -434,6 +434,63 @@ export const addressGroupSchema = z
     }),
   );
 
+/** One subport of a trunk: a port carried on the parent's NIC with its own VLAN. */
+export interface SubPort {
+  portId: string;
+  segmentationType: string;
+  segmentationId: number;
+}
+
+/** A Neutron trunk (the `trunk` service plugin): a parent port and its subports. */
+export interface Trunk {
+  id: string;
+  name: string;
+  portId: string;
+  /** ACTIVE, DOWN, BUILD, DEGRADED or ERROR. */
+  status: string;
+  adminStateUp: boolean;
+  subPorts: SubPort[];
+  projectId: string | undefined;
+  tags: string[];
+}
+const subPortSchema = z
+  .object({ port_id: str, segmentation_type: z.string().default('vlan'), segmentation_id: z.number().int() })
+  .transform(
+    (s): SubPort => ({
+      portId: s.port_id,
+      segmentationType: s.segmentation_type,
+      segmentationId: s.segmentation_id,
+    }),
+  );
+export const trunkSchema = z
+  .object({
+    id: str,
+    name: z.string().default(''),
+    port_id: str,
+    status: z.string().default(''),
+    admin_state_up: z.boolean().default(true),
+    sub_ports: z
+      .array(subPortSchema)
+      .nullish()
+      .transform((v) => v ?? []),
+    ...ids,
+    ...meta,
+  })
+  .transform(
+    (r): Trunk => ({
+      id: r.id,
+      name: r.name,
+      portId: r.port_id,
+      status: r.status,
+      adminStateUp: r.admin_state_up,
+      subPorts: r.sub_ports,
+      projectId: r.project_id ?? r.tenant_id ?? undefined,
+      tags: r.tags,
+    }),
+  );
+/** The reply of add_subports / remove_subports: the trunk, as Neutron has it now. */
+export const trunkReplySchema = trunkSchema;
+
 // ---------------------------------------------------------------------------------------------
 // Requests. Each input maps to Neutron's field names; undefined fields are left out.
 
@@ -633,6 +690,29 @@ export function addressGroupBody(a: AddressGroupCreate | AddressGroupUpdate): Bo
   });
 }
 
+export interface TrunkCreate extends CreateCommon {
+  portId: string;
+  name?: string;
+  subPorts?: SubPort[];
+}
+export interface TrunkUpdate {
+  name?: string;
+  description?: string;
+}
+export function trunkBody(t: TrunkCreate | TrunkUpdate): Body {
+  const c = t as TrunkCreate;
+  return compact({
+    port_id: c.portId,
+    name: c.name,
+    description: c.description,
+    project_id: c.projectId,
+    sub_ports: c.subPorts?.map(subPortBody),
+  });
+}
+export function subPortBody(s: SubPort): Body {
+  return { port_id: s.portId, segmentation_type: s.segmentationType, segmentation_id: s.segmentationId };
+}
+
 export function securityGroupRuleBody(r: SecurityGroupRuleCreate): Body {
   return compact({
     security_group_id: r.securityGroupId,
@@ -696,6 +776,11 @@ export interface RouterFilters extends CommonFilters {
   adminStateUp?: boolean;
 }
 export type SecurityGroupFilters = CommonFilters;
+export interface TrunkFilters extends CommonFilters {
+  /** The parent port. */
+  portId?: F;
+  status?: F;
+}
 export type AddressGroupFilters = Omit<CommonFilters, 'tags' | 'tagsAny' | 'notTags' | 'notTagsAny'>;
 export interface SecurityGroupRuleFilters
   extends Omit<CommonFilters, 'name' | 'tags' | 'tagsAny' | 'notTags' | 'notTagsAny'> {
@@ -712,6 +797,7 @@ export type AnyFilters = CommonFilters & Record<string, unknown>;
 const FILTER_KEYS: Record<string, string> = {
   projectId: 'project_id',
   networkId: 'network_id',
+  portId: 'port_id',
   deviceId: 'device_id',
   deviceOwner: 'device_owner',
   hostId: 'binding:host_id',

@@ -3,9 +3,10 @@ import { PlugError } from '../errors/index.ts';
 import { canonicalCidr, canonicalIp, ipFamily } from '../resources/index.ts';
 import { listLinks, readDevice } from './links.ts';
 import { assertNetns, netnsLabel } from './netns.ts';
-import { findPortByIfaceId, withOvsdb } from './ovs.ts';
+import { findPortByIfaceId, portTag, withOvsdb } from './ovs.ts';
 import type { PlugSettings } from './settings.ts';
 import { deviceNames, type PlugSpec, podAlias } from './spec.ts';
+import { usesKernelVlan } from './vlan.ts';
 
 function fail(msg: string): never {
   throw new PlugError('check-failed', msg);
@@ -42,6 +43,18 @@ export async function checkPlug(settings: PlugSettings, spec: PlugSpec): Promise
       fail(`${where} lacks route ${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}`);
   }
 
+  if (settings.driver === 'vlan' && spec.vlan !== undefined) {
+    if (usesKernelVlan(settings)) {
+      if (dev.link.vlanId !== spec.vlan)
+        fail(`${where} carries VLAN ${dev.link.vlanId ?? '(none)'}, expected ${spec.vlan}`);
+      return;
+    }
+    const tag = await withOvsdb(settings, (c) => portTag(c, deviceNames(spec.portId).internal));
+    if (tag !== spec.vlan)
+      fail(
+        `OVS port ${deviceNames(spec.portId).internal} has VLAN tag ${tag ?? '(none)'}, expected ${spec.vlan}`,
+      );
+  }
   const port = await withOvsdb(settings, (c) => findPortByIfaceId(c, spec.portId));
   if (!port) fail(`no OVS interface has iface-id ${spec.portId} (bridge ${settings.bridge})`);
   const names = deviceNames(spec.portId);

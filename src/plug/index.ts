@@ -14,6 +14,7 @@ import { checkPlug } from './check.ts';
 import { findPortByIfaceId, listNnetPorts, type OvsPort, withOvsdb } from './ovs.ts';
 import type { PlugSettings } from './settings.ts';
 import type { PlugSpec } from './spec.ts';
+import { usesKernelVlan } from './vlan.ts';
 
 export { type HostNicSpec, plugHostNic, unplugHostNic } from './host.ts';
 export { ifnameProblem } from './ifname.ts';
@@ -63,6 +64,7 @@ export {
   podAlias,
   type UnplugSpec,
 } from './spec.ts';
+export { readNestedNic, usesKernelVlan } from './vlan.ts';
 
 /** CHECK: throws PlugError('check-failed') naming the first thing that is not as plugged. */
 export function check(settings: PlugSettings, spec: PlugSpec): Promise<void> {
@@ -85,7 +87,9 @@ export async function listHostPorts(settings: PlugSettings): Promise<OvsPort[]> 
 }
 
 /** Every port N-Net made on the bridge: pods' NICs and the node's own. */
-export function listAllPorts(settings: PlugSettings): Promise<OvsPort[]> {
+export async function listAllPorts(settings: PlugSettings): Promise<OvsPort[]> {
+  // A nested node with 802.1Q devices has no OVS at all.
+  if (usesKernelVlan(settings)) return [];
   return withOvsdb(settings, (c) => listNnetPorts(c, settings));
 }
 

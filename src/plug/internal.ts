@@ -13,7 +13,8 @@ import { runSteps } from './steps.ts';
 
 const NO_DEVICE = /Cannot find device|does not exist|No such device/;
 
-export async function plugInternal(ctx: DriverContext): Promise<DriverResult> {
+/** `tag`: an access port of that VLAN (the vlan driver with an OVS bridge in the VM). */
+export async function plugInternal(ctx: DriverContext, tag?: number): Promise<DriverResult> {
   const { spec, names, settings, ovsdb, vsw } = ctx;
   const tap = names.internal;
   let current: string | undefined; // the NIC's name in the pod
@@ -27,7 +28,8 @@ export async function plugInternal(ctx: DriverContext): Promise<DriverResult> {
           const r = await ensurePort(ovsdb, settings, {
             name: tap,
             type: 'internal',
-            externalIds: portExternalIds(spec, 'internal'),
+            externalIds: portExternalIds(spec, tag === undefined ? 'internal' : 'vlan'),
+            tag,
           });
           return r.created
             ? async () => {

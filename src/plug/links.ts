@@ -11,6 +11,8 @@ export interface LinkInfo {
   kind: string | undefined; // 'veth' | 'bridge' | 'tun' | …
   master: string | undefined;
   alias: string | undefined;
+  /** An 802.1Q device's VLAN ID. */
+  vlanId?: number | undefined;
 }
 
 export interface AddrInfo {
@@ -42,6 +44,10 @@ export function parseLink(j: Json): LinkInfo {
     kind: str(linkinfo.info_kind),
     master: str(j.master),
     alias: str(j.ifalias),
+    vlanId:
+      str(linkinfo.info_kind) === 'vlan' && typeof (linkinfo.info_data as Json | undefined)?.id === 'number'
+        ? ((linkinfo.info_data as Json).id as number)
+        : undefined,
   };
 }
 

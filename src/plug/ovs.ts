@@ -197,6 +197,8 @@ export interface EnsurePortSpec {
   name: string;
   type: 'internal' | '';
   externalIds: Record<string, string>;
+  /** An access port of this VLAN (Port:tag). */
+  tag?: number | undefined;
 }
 
 /**
@@ -212,7 +214,7 @@ export async function ensurePort(
   for (let attempt = 0; ; attempt++) {
     const res = await c.transact([
       ...bridgeOps(settings.bridge),
-      { op: 'select', table: 'Port', where: [['name', '==', spec.name]], columns: ['_uuid'] },
+      { op: 'select', table: 'Port', where: [['name', '==', spec.name]], columns: ['_uuid', 'tag'] },
       { op: 'select', table: 'Interface', where: [['name', '==', spec.name]], columns: IFACE_COLUMNS },
     ]);
     const br = checkBridge(settings, res[0]?.rows);
@@ -263,6 +265,19 @@ export async function ensurePort(
           settings.timeoutMs,
         );
       }
+      if (spec.tag !== undefined && portRow.tag !== spec.tag)
+        await transactApplied(
+          c,
+          [
+            {
+              op: 'update',
+              table: 'Port',
+              where: [['_uuid', '==', ['uuid', fromUuid(portRow._uuid)!]]],
+              row: { tag: spec.tag },
+            },
+          ],
+          settings.timeoutMs,
+        );
       return { created: false, port: { ...port, type: spec.type, externalIds: ids } };
     }
     try {
@@ -279,7 +294,11 @@ export async function ensurePort(
             op: 'insert',
             table: 'Port',
             'uuid-name': 'port',
-            row: { name: spec.name, interfaces: ['named-uuid', 'iface'] },
+            row: {
+              name: spec.name,
+              interfaces: ['named-uuid', 'iface'],
+              ...(spec.tag !== undefined ? { tag: spec.tag } : {}),
+            },
           },
           {
             op: 'mutate',
@@ -300,6 +319,15 @@ export async function ensurePort(
       throw new PlugError('link', `ovs-vswitchd could not create interface ${spec.name}: ${port.error}`);
     return { created: true, port: port ?? { ...toPort({ name: spec.name }), type: spec.type } };
   }
+}
+
+/** A Port's VLAN tag (an access port), or undefined. */
+export async function portTag(c: OvsdbClient, name: string): Promise<number | undefined> {
+  const [r] = await c.transact([
+    { op: 'select', table: 'Port', where: [['name', '==', name]], columns: ['tag'] },
+  ]);
+  const tag = rowsOf(r)[0]?.tag;
+  return typeof tag === 'number' ? tag : undefined;
 }
 
 /** One Interface row by name, or undefined. */

@@ -10,6 +10,7 @@ import { deletePorts, findPortByIfaceId, withOvsdb } from './ovs.ts';
 import { deleteFromPod } from './pod.ts';
 import type { PlugDriver, PlugSettings } from './settings.ts';
 import { deviceNames, type PlugSpec, type UnplugSpec } from './spec.ts';
+import { nestedNic, plugKernelVlan, plugOvsVlan, usesKernelVlan } from './vlan.ts';
 
 export interface PlugResult {
   driver: PlugDriver;
@@ -37,6 +38,16 @@ async function runDriver(
   log: Logger,
 ): Promise<PlugResult> {
   assertNetns(spec.netns);
+  if (usesKernelVlan(settings)) {
+    const names = deviceNames(spec.portId);
+    const r = await plugKernelVlan({
+      settings,
+      spec,
+      names,
+      log: log.child({ portId: spec.portId, driver: 'vlan' }),
+    });
+    return { driver: 'vlan', ifname: spec.ifname, mac: spec.mac, mtu: spec.mtu, netns: spec.netns, ...r };
+  }
   if (settings.vswitchdNetns) assertNetns(settings.vswitchdNetns, 'ovs-vswitchd');
   return withOvsdb(settings, async (ovsdb) => {
     const existing = await findPortByIfaceId(ovsdb, spec.portId);
@@ -61,7 +72,12 @@ async function runDriver(
       log: log.child({ portId: spec.portId, driver: use }),
       vsw: settings.vswitchdNetns,
     };
-    const r: DriverResult = use === 'hybrid' ? await plugHybrid(ctx) : await plugInternal(ctx);
+    const r: DriverResult =
+      use === 'hybrid'
+        ? await plugHybrid(ctx)
+        : use === 'vlan'
+          ? await plugOvsVlan(ctx)
+          : await plugInternal(ctx);
     return { driver: use, ifname: spec.ifname, mac: spec.mac, mtu: spec.mtu, netns: spec.netns, ...r };
   });
 }
@@ -109,17 +125,23 @@ export async function unplug(
   const log = opts.log ?? silentLogger;
   const names = deviceNames(spec.portId);
   let ovsError: unknown;
-  try {
-    // First, so that vswitchd lets go of (and destroys) internal-port taps wherever they are now.
-    const removed = await withOvsdb(settings, (c) =>
-      deletePorts(c, settings, [names.internal, names.qvo], (p) => p.ifaceId === spec.portId),
-    );
-    if (removed.length > 0) log.info('removed OVS ports', { portId: spec.portId, ports: removed });
-  } catch (e) {
-    ovsError = e;
-  }
+  if (usesKernelVlan(settings)) {
+    const { netns } = nestedNic(settings);
+    // A VLAN device an ADD made and did not move into the pod yet.
+    if (netns === undefined || netnsExists(netns))
+      await ipBatchBestEffort(netns, [['link', 'del', 'dev', names.vlan]]);
+  } else
+    try {
+      // First, so that vswitchd lets go of (and destroys) internal-port taps wherever they are now.
+      const removed = await withOvsdb(settings, (c) =>
+        deletePorts(c, settings, [names.internal, names.qvo], (p) => p.ifaceId === spec.portId),
+      );
+      if (removed.length > 0) log.info('removed OVS ports', { portId: spec.portId, ports: removed });
+    } catch (e) {
+      ovsError = e;
+    }
   const vsw = settings.vswitchdNetns;
-  if (vsw === undefined || netnsExists(vsw)) {
+  if (!usesKernelVlan(settings) && (vsw === undefined || netnsExists(vsw))) {
     const host = new Set((await listLinks(vsw)).map((l) => l.name));
     // Deleting one veth end deletes its peer; qbr last.
     const doomed = [names.internal, names.tap, names.qvb, names.pod, names.qvo, names.qbr].filter((n) =>

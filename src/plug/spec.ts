@@ -7,7 +7,12 @@ import { ifnameProblem } from './ifname.ts';
 /** Step names of the plug drivers, in order (each is a fault point, src/faults). */
 export const INTERNAL_STEPS = ['ovs-port', 'move', 'configure'] as const;
 export const HYBRID_STEPS = ['bridge', 'veth-ovs', 'ovs-port', 'veth-pod', 'move', 'configure'] as const;
-export type PlugStep = (typeof INTERNAL_STEPS)[number] | (typeof HYBRID_STEPS)[number];
+/** The kernel VLAN device's steps (with an OVS bridge in the VM, the internal driver's, tagged). */
+export const VLAN_STEPS = ['vlan-device', 'move', 'configure'] as const;
+export type PlugStep =
+  | (typeof INTERNAL_STEPS)[number]
+  | (typeof HYBRID_STEPS)[number]
+  | (typeof VLAN_STEPS)[number];
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
@@ -43,6 +48,8 @@ export const PlugSpecSchema = z.object({
   podNamespace: z.string().default(''),
   podName: z.string().default(''),
   containerId: z.string().default(''),
+  /** Nested mode: the subport's VLAN ID on the VM's trunk. */
+  vlan: z.number().int().min(1).max(4094).optional(),
 });
 export type PlugSpecInput = z.input<typeof PlugSpecSchema>;
 export type PlugSpec = z.output<typeof PlugSpecSchema>;
@@ -84,6 +91,7 @@ export interface DeviceNames {
   qvb: string; // hybrid: veth end in qbr
   qvo: string; // hybrid: veth end on the OVS bridge
   host: string; // a node's own port: an internal port that stays in the node's netns
+  vlan: string; // nested: the 802.1Q device on the VM's NIC before it is moved and renamed
 }
 
 export function deviceNames(portId: string): DeviceNames {
@@ -97,6 +105,7 @@ export function deviceNames(portId: string): DeviceNames {
     qvb: `nnb${hex}`,
     qvo: `nno${hex}`,
     host: `nnh${hex}`,
+    vlan: `nnv${hex}`,
   };
 }
 

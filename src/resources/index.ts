@@ -98,9 +98,9 @@ export {
   type AcquiredPort,
   type AcquireRequest,
   acquirePort,
-  addressing,
   bindReserved,
   containerPorts,
+  createPodPort,
   DEVICE_OWNER,
   describePort,
   ensureBound,
@@ -108,6 +108,7 @@ export {
   fixedIpsOf,
   isReserved,
   isUntaggedReservation,
+  nestedContainerPorts,
   type PodRef,
   podOfPort,
   podTags,
@@ -132,3 +133,13 @@ export {
   type ResolveOptions,
   resolveNicTarget,
 } from './target.ts';
+export {
+  addSubport,
+  freeVlan,
+  nodeTrunk,
+  removeSubport,
+  SUBPORT_OWNER,
+  trunkProblem,
+  VLAN_MAX,
+  VLAN_MIN,
+} from './trunk.ts';

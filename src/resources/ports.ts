@@ -36,6 +36,14 @@ export function isUntaggedReservation(
   );
 }
 
+/**
+ * The tag a nested ADD puts on a port it creates: such a port is held by no device until it rides
+ * the trunk (Neutron refuses a subport with a device_id), and this is how DEL finds it meanwhile.
+ */
+export function containerTag(containerId: string): string {
+  return `nnet-container=${tagValue(containerId)}`;
+}
+
 export interface PodRef {
   cluster: string;
   namespace: string;
@@ -116,22 +124,37 @@ export async function acquirePort(neutron: NeutronClient, req: AcquireRequest): 
       'invalid-config',
       `no network for pod ${req.pod.namespace}/${req.pod.pod}: give it a network config, or set the cluster's default network`,
     );
-  const create: PortCreate = {
-    ...portCreate(req.pod, req.create),
-    hostId: req.node,
-    deviceId: req.containerId,
-    tags: podTags(req.pod),
-    ...(req.securityGroupIds?.length ? { securityGroups: [...req.securityGroupIds] } : {}),
-  };
-  const port = await neutron.ports.create(create).catch(async (e: unknown) => {
-    throw await explainIpTaken(neutron, e, create);
-  });
+  const port = await createPodPort(neutron, { ...req, create: req.create });
   try {
     return { port: await ensureBound(neutron, port, req.node), createdByAdd: true };
   } catch (e) {
     await neutron.ports.ensureDeleted(port.id).catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * Creates the pod's port, tagged as the pod's. With `node`, bound to it for `containerId`; without
+ * (nested mode), unbound and held by no device, as Neutron wants a port it adds to a trunk (the
+ * trunk binds it; the caller then sets device_id).
+ */
+export async function createPodPort(
+  neutron: NeutronClient,
+  req: Pick<AcquireRequest, 'pod' | 'securityGroupIds'> & {
+    create: NonNullable<AcquireRequest['create']>;
+    node?: string | undefined;
+    containerId?: string | undefined;
+  },
+): Promise<Port> {
+  const create: PortCreate = {
+    ...portCreate(req.pod, req.create),
+    ...(req.node !== undefined ? { hostId: req.node, deviceId: req.containerId ?? '' } : { deviceOwner: '' }),
+    tags: podTags(req.pod, req.node === undefined && req.containerId ? [containerTag(req.containerId)] : []),
+    ...(req.securityGroupIds?.length ? { securityGroups: [...req.securityGroupIds] } : {}),
+  };
+  return neutron.ports.create(create).catch(async (e: unknown) => {
+    throw await explainIpTaken(neutron, e, create);
+  });
 }
 
 /**
@@ -202,7 +225,8 @@ export function reservationProblem(
   const tags = port.tags ?? [];
   if (!tags.includes('nnet') || !tags.includes(clusterTag(req.pod.cluster)) || !tags.includes(RESERVED_TAG))
     return `refusing to bind port ${port.id} for ${who}: it is not a reservation of cluster ${req.pod.cluster} (it lacks the nnet, ${clusterTag(req.pod.cluster)} and ${RESERVED_TAG} tags); the store's record for the pod does not match Neutron`;
-  if (port.deviceOwner !== '' && port.deviceOwner !== DEVICE_OWNER)
+  // trunk:subport: a nested pod's port while it rides a node's trunk (src/resources/trunk.ts).
+  if (port.deviceOwner !== '' && port.deviceOwner !== DEVICE_OWNER && port.deviceOwner !== 'trunk:subport')
     return `refusing to bind port ${port.id} for ${who}: it belongs to device_owner ${port.deviceOwner}, not to N-Net`;
   if (port.deviceId !== '' && port.deviceId !== req.containerId)
     return `refusing to bind port ${port.id} for ${who}: container ${port.deviceId} holds it; delete that pod's sandbox first`;
@@ -336,6 +360,23 @@ export async function releasePort(
 /** N-Net's ports bound for this container (a crashed ADD may have made one without a record). */
 export function containerPorts(neutron: NeutronClient, containerId: string): Promise<Port[]> {
   return neutron.ports.list({ deviceId: containerId, deviceOwner: DEVICE_OWNER });
+}
+
+/**
+ * Nested mode's ports of this container: the ones it holds (device_id, whatever the trunk made
+ * their owner) and the ones an ADD created for it that never reached the trunk (containerTag).
+ */
+export async function nestedContainerPorts(
+  neutron: NeutronClient,
+  cluster: string,
+  containerId: string,
+): Promise<Port[]> {
+  const ours = ['nnet', clusterTag(cluster)];
+  const [held, made] = await Promise.all([
+    neutron.ports.list({ deviceId: containerId, tags: ours }),
+    neutron.ports.list({ tags: [...ours, containerTag(containerId)] }),
+  ]);
+  return [...new Map([...held, ...made].map((p) => [p.id, p])).values()];
 }
 
 /** Whether a port is a reservation (kept across pod restarts) rather than one ADD made. */

@@ -156,6 +156,8 @@ export interface Attachment {
    * (eth0). Its DEL, CHECK and GC take this one along; a runtime never names it.
    */
   via?: string;
+  /** Nested mode: the port is a subport of the node's trunk, with this VLAN ID. */
+  subport?: { trunkId: string; vlan: number };
   createdAt: string;
 }
 
@@ -367,6 +369,7 @@ export const attachmentSchema: z.ZodType<Attachment> = z.preprocess(
     ovsPort: name,
     pool: z.string().min(1).max(4096).optional(),
     via: z.string().min(1).max(15).optional(),
+    subport: z.object({ trunkId: name, vlan: z.int().min(1).max(4094) }).optional(),
     createdAt: timestamp,
   }),
 ) as unknown as z.ZodType<Attachment>;

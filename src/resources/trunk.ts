@@ -1,0 +1,129 @@
+/**
+ * Nested mode's Neutron side: the node (a VM) has a trunk on its NIC's port, and each pod port
+ * rides it as a subport with a VLAN ID of its own. Neutron is the arbiter of VLAN IDs: an ADD
+ * picks a free one from the trunk as it read it, and another ADD that took it meanwhile makes
+ * Neutron answer DuplicateSubPort (409), so the loser reads the trunk again and picks again.
+ */
+import { NeutronError } from '../errors/index.ts';
+import type { NeutronClient, Trunk } from '../neutron/index.ts';
+
+/** What ML2/OVN's trunk driver sets as device_owner while a port is a subport. */
+export const SUBPORT_OWNER = 'trunk:subport';
+
+export const VLAN_MIN = 1;
+export const VLAN_MAX = 4094;
+
+/** A free VLAN ID of the trunk, searching upwards from `start` (wrapping); undefined when all are used. */
+export function freeVlan(trunk: Pick<Trunk, 'subPorts'>, start: number): number | undefined {
+  const used = new Set(
+    trunk.subPorts.filter((s) => s.segmentationType === 'vlan').map((s) => s.segmentationId),
+  );
+  const span = VLAN_MAX - VLAN_MIN + 1;
+  const from = (((Math.trunc(start) - VLAN_MIN) % span) + span) % span;
+  for (let i = 0; i < span; i++) {
+    const id = VLAN_MIN + ((from + i) % span);
+    if (!used.has(id)) return id;
+  }
+  return undefined;
+}
+
+/** Why the node's trunk cannot carry pods, or undefined when it can. */
+export function trunkProblem(trunk: Trunk, projectId: string | undefined): string | undefined {
+  if (projectId !== undefined && trunk.projectId !== undefined && trunk.projectId !== projectId)
+    return `refusing trunk ${trunk.id} of port ${trunk.portId}: it belongs to project ${trunk.projectId}, not to the cluster's project ${projectId}`;
+  if (trunk.status === 'DEGRADED' || trunk.status === 'ERROR')
+    return `trunk ${trunk.id} of port ${trunk.portId} is ${trunk.status}: Neutron could not apply its subports; fix or recreate the trunk (openstack network trunk show ${trunk.id})`;
+  return undefined;
+}
+
+/**
+ * The node's trunk, found by its parent port (the node config's `nested.parentPort`) or by the
+ * MAC of the node's NIC, and checked: it exists, it is this project's, it is not DEGRADED.
+ */
+export async function nodeTrunk(
+  neutron: NeutronClient,
+  node: { parentPort?: string | undefined; nicMac?: string | undefined; nic: string },
+): Promise<Trunk> {
+  let parentId = node.parentPort;
+  if (parentId === undefined) {
+    if (!node.nicMac)
+      throw new NeutronError(
+        'not-found',
+        `the node's NIC ${node.nic} has no MAC to find its trunk parent port by`,
+      );
+    const found = await neutron.ports.list({ macAddress: node.nicMac });
+    if (found.length !== 1)
+      throw new NeutronError(
+        'not-found',
+        found.length === 0
+          ? `no Neutron port has the MAC ${node.nicMac} of the node's NIC ${node.nic}: set nested.parentPort to the node's trunk parent port`
+          : `${found.length} Neutron ports have the MAC ${node.nicMac} of the node's NIC ${node.nic}: set nested.parentPort to the node's trunk parent port`,
+      );
+    parentId = found[0]!.id;
+  } else {
+    await neutron.ports.get(parentId).catch((e: unknown) => {
+      if (e instanceof NeutronError && e.reason === 'not-found')
+        throw new NeutronError(
+          'not-found',
+          `the node's trunk parent port ${parentId} (nested.parentPort) does not exist in Neutron`,
+          { status: 404 },
+        );
+      throw e;
+    });
+  }
+  const [trunk] = await neutron.trunks.list({ portId: parentId });
+  if (!trunk)
+    throw new NeutronError(
+      'not-found',
+      `the node's port ${parentId} is not a trunk's parent: make it one (openstack network trunk create --parent-port ${parentId} NAME)`,
+    );
+  const projectId = (await neutron.session.auth()).project?.id;
+  const problem = trunkProblem(trunk, projectId);
+  if (problem) throw new NeutronError(problem.startsWith('refusing') ? 'refused' : 'conflict', problem);
+  return trunk;
+}
+
+/** How many times an ADD picks another VLAN ID after losing one to a concurrent ADD. */
+const VLAN_ATTEMPTS = 64;
+
+/**
+ * Adds the port to the trunk with a free VLAN ID and returns the ID. A port already on the trunk
+ * (a repeated ADD) keeps its VLAN. VLANs all used: NeutronError('over-quota'), naming the trunk.
+ */
+export async function addSubport(
+  neutron: NeutronClient,
+  trunk: Trunk,
+  portId: string,
+  random: () => number = Math.random,
+): Promise<number> {
+  let current = trunk;
+  for (let attempt = 0; ; attempt++) {
+    const mine = current.subPorts.find((s) => s.portId === portId);
+    if (mine) return mine.segmentationId;
+    const vlan = freeVlan(current, VLAN_MIN + Math.floor(random() * (VLAN_MAX - VLAN_MIN + 1)));
+    if (vlan === undefined)
+      throw new NeutronError(
+        'over-quota',
+        `trunk ${trunk.id} of port ${trunk.portId} carries ${current.subPorts.length} subports: every VLAN ID (${VLAN_MIN}-${VLAN_MAX}) is taken, none is left for port ${portId}`,
+      );
+    try {
+      await neutron.trunks.addSubports(trunk.id, [
+        { portId, segmentationType: 'vlan', segmentationId: vlan },
+      ]);
+      return vlan;
+    } catch (e) {
+      if (!(e instanceof NeutronError && e.reason === 'conflict') || attempt + 1 >= VLAN_ATTEMPTS) throw e;
+      current = await neutron.trunks.get(trunk.id);
+      // Another VLAN, or the port already rides the trunk (a repeated ADD): both are read again.
+      if (e.neutronType !== 'DuplicateSubPort' && !current.subPorts.some((s) => s.portId === portId)) throw e;
+    }
+  }
+}
+
+/** Takes the port off the trunk; a port (or trunk) that is not there any more is success. */
+export async function removeSubport(neutron: NeutronClient, trunkId: string, portId: string): Promise<void> {
+  await neutron.trunks.removeSubports(trunkId, [portId]).catch((e: unknown) => {
+    if (e instanceof NeutronError && e.reason === 'not-found') return;
+    throw e;
+  });
+}

@@ -1,0 +1,330 @@
+/**
+ * Nested mode (`plugDriver: vlan`) on real Neutron (the trunk plugin), OVN and OVS, through libcni.
+ *
+ * The hypervisor is a test OVS node joined to OVN as a chassis. The "VM" is a netns of its own
+ * whose NIC `eth0` is its trunk parent port, plugged on the hypervisor as Nova would plug a VM's
+ * port, and bound to the hypervisor. This machine's kernel has no 802.1Q (no `type vlan` links), so
+ * the VM untags its pods' frames with an OVS of its own (`nested.vlanDevice: ovs`): NIC and pod
+ * NICs are ports of the VM's bridge, each pod's an access port with its subport's VLAN. Nothing in
+ * the VM is OVN's: its agent talks to the Neutron API only. Pods are netns inside the VM's view,
+ * driven by the VM node's own nnet-agent.
+ *
+ * The VM finds its trunk by its NIC's MAC; a plain Neutron port on the hypervisor (a VM's second
+ * NIC) is the peer the pods must reach.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Port, Trunk } from '../../src/neutron/index.ts';
+import { parsePlugSpec, plug, unplug } from '../../src/plug/index.ts';
+import { startTestCluster, type TestCluster } from '../support/cluster.ts';
+import { type CniRuntime, cniRuntime, type HarnessCall, type HarnessResult } from '../support/cni.ts';
+import { clusterKubenetctl } from '../support/kubenetctl.ts';
+import { createNetns, type TestNetns } from '../support/netns.ts';
+import { type OvsNode, startOvsNode } from '../support/ovs-node.ts';
+
+const PREFIX = 'nntn';
+const tag = randomBytes(3).toString('hex');
+const vmName = `${PREFIX}-vm-${tag}`;
+
+let c: TestCluster;
+let vm: OvsNode; // the VM: its own netns and OVS, no OVN
+let parent: Port;
+let peer: Port; // a plain Neutron port on the hypervisor, in netns `peerNs`
+let peerNs: TestNetns;
+let trunk: Trunk | undefined;
+const cleanup: (() => unknown)[] = [];
+
+function ok(r: HarnessResult, what: string): Record<string, unknown> {
+  assert.equal(r.code, 0, `${what} failed: ${r.stdout} ${r.stderr}`);
+  return r.json ?? {};
+}
+
+/** The CNI error a failed call printed (libcni hands the plugin's error JSON through). */
+function cniError(r: HarnessResult, what: string): { code: number; msg: string } {
+  assert.notEqual(r.code, 0, `${what} should have failed: ${r.stdout}`);
+  const e = (r.json ?? {}) as { code?: number; msg?: string; details?: string };
+  assert.equal(typeof e.code, 'number', `${what}: an error JSON: ${r.stdout} ${r.stderr}`);
+  return { code: e.code!, msg: `${e.msg ?? ''} ${e.details ?? ''}` };
+}
+
+const ipOf = (r: Record<string, unknown>) =>
+  String((r.ips as { address: string }[])[0]!.address).split('/')[0]!;
+
+function pod(): TestNetns {
+  const p = createNetns(PREFIX);
+  cleanup.push(() => p.remove());
+  return p;
+}
+
+function call(id: string, netns: TestNetns, name: string): HarnessCall {
+  return { id, netns: netns.path, args: { K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: name } };
+}
+
+async function waitFor(what: string, fn: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return;
+    await sleep(250);
+  }
+  assert.fail(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+const pings = (from: TestNetns, ip: string) => from.run(['ping', '-c', '1', '-W', '1', ip]).code === 0;
+
+/** Every pod port of the cluster Neutron has, and the subports of the VM's trunk. */
+async function left(): Promise<{ ports: string[]; subports: string[]; vmPorts: string[] }> {
+  const ports = await c.neutron.ports.list({ tags: ['nnet', `nnet-cluster=${c.name}`] });
+  const t = trunk ? await c.neutron.trunks.get(trunk.id) : undefined;
+  const vmPorts = vm
+    .vsctl('list-ports', 'br-int')
+    .split('\n')
+    .filter((p) => p && p !== 'eth0');
+  return {
+    ports: ports.filter((p) => !p.tags?.includes('nnet-reserved')).map((p) => p.id),
+    subports: (t?.subPorts ?? []).map((s) => `${s.portId}@${s.segmentationId}`),
+    vmPorts,
+  };
+}
+
+async function assertNothingLeft(what: string): Promise<void> {
+  assert.deepEqual(await left(), { ports: [], subports: [], vmPorts: [] }, `${what} left nothing`);
+}
+
+/** A runtime of the VM node with `nested` changed (same agent: its config is a node context of its own). */
+function variant(name: string, nested: Record<string, unknown>): CniRuntime {
+  const rt = cniRuntime({
+    prefix: `${c.name}-${name}`,
+    plugin: { ...c.rt.plugin, nested: { ...(c.rt.plugin.nested as object), ...nested } },
+  });
+  cleanup.push(() => rt.remove());
+  return rt;
+}
+
+before(async () => {
+  vm = await startOvsNode({ name: vmName, prefix: PREFIX });
+  cleanup.push(() => vm.stop());
+  c = await startTestCluster({
+    prefix: PREFIX,
+    backend: 'sqlite',
+    faulty: true,
+    plugin: {
+      plugDriver: 'vlan',
+      nodeName: vmName,
+      ovsdbSocket: `unix:${vm.ovsdbSocket}`,
+      ovsNetns: vm.netnsPath,
+      nested: { nic: 'eth0', vlanDevice: 'ovs' },
+    },
+  });
+  const hv = c.node; // the hypervisor: the cluster's OVS node, an OVN chassis named c.name
+  const hvSettings = hv.plugSettings({ driver: 'internal' });
+  const mtu = c.network.mtu ?? 1442;
+  const plugged = async (p: Port, netns: string) => {
+    await plug(
+      hvSettings,
+      parsePlugSpec({
+        portId: p.id,
+        mac: p.macAddress,
+        ips: [{ address: p.fixedIps[0]!.ipAddress, prefixLength: 16 }],
+        routes: [],
+        mtu,
+        netns,
+        ifname: 'eth0',
+        podNamespace: 'nova',
+        podName: p.name,
+        containerId: p.deviceId,
+      }),
+    );
+    cleanup.push(() => unplug(hvSettings, { portId: p.id, netns, ifname: 'eth0' }));
+  };
+  // As Nova makes a VM's ports: bound to the hypervisor, owned by the instance.
+  const vmPort = (name: string) =>
+    c.neutron.ports.create({
+      networkId: c.network.id,
+      name: `${c.name}-${name}`,
+      hostId: c.name,
+      deviceOwner: 'compute:nova',
+      deviceId: `${c.name}-${name}`,
+    });
+  parent = await vmPort('vm1');
+  peer = await vmPort('vm2');
+  cleanup.push(() => c.neutron.ports.ensureDeleted(parent.id));
+  cleanup.push(() => c.neutron.ports.ensureDeleted(peer.id));
+  // The VM's NIC: the parent port's tap, inside the VM, a port of the VM's own bridge.
+  await plugged(parent, vm.netnsPath);
+  vm.vsctl('add-port', 'br-int', 'eth0', '--', 'set', 'Interface', 'eth0', 'type=system');
+  peerNs = pod();
+  await plugged(peer, peerNs.path);
+});
+
+after(async () => {
+  for (const fn of cleanup.splice(0).reverse())
+    await Promise.resolve()
+      .then(fn)
+      .catch(() => undefined);
+  await c?.stop();
+  // The VM's OVS last (its netns held the NIC; the cluster's undo unplugged it on the hypervisor).
+});
+
+test('nested: the VM port not yet a trunk parent: ADD fails with a 100s code naming the port, and leaves nothing', async () => {
+  const p = pod();
+  const e = cniError(c.rt.call('add', call(`nt-${tag}`, p, 'early')), 'ADD before the trunk');
+  assert.ok(e.code >= 100 && e.code < 200, `code ${e.code}: ${e.msg}`);
+  assert.match(e.msg, new RegExp(`port ${parent.id} is not a trunk's parent`));
+  await assertNothingLeft('the refused ADD');
+  ok(c.rt.call('del', call(`nt-${tag}`, p, 'early')), 'DEL after the refused ADD');
+});
+
+test('nested: ADD puts the pod on the VM trunk with a VLAN of its own; the pod reaches a plain Neutron port; CHECK passes; DEL takes it all back', async () => {
+  trunk = await c.neutron.trunks.create({ portId: parent.id, name: `${c.name}-trunk` });
+  cleanup.push(async () => {
+    const t = await c.neutron.trunks.get(trunk!.id).catch(() => undefined);
+    if (t && t.subPorts.length > 0)
+      await c.neutron.trunks.removeSubports(
+        t.id,
+        t.subPorts.map((s) => s.portId),
+      );
+    await c.neutron.trunks.delete(trunk!.id).catch(() => undefined);
+  });
+  const p = pod();
+  const k = call(`n1-${tag}`, p, 'web-0');
+  const r = ok(c.rt.call('add', k), 'ADD');
+  cleanup.push(() => c.rt.call('del', k));
+  const ip = ipOf(r);
+  const [port] = await c.neutron.ports.list({ fixedIps: [{ ipAddress: ip }], networkId: c.network.id });
+  assert.ok(port, `a Neutron port holds ${ip}`);
+  assert.equal(port.deviceOwner, 'trunk:subport');
+  assert.equal(port.deviceId, k.id, "device_id is the pod's container");
+  const t = await c.neutron.trunks.get(trunk.id);
+  const sub = t.subPorts.find((s) => s.portId === port.id);
+  assert.ok(sub, `port ${port.id} is a subport of trunk ${trunk.id}: ${JSON.stringify(t.subPorts)}`);
+  assert.equal(sub.segmentationType, 'vlan');
+  // The VM's access port for the pod carries the subport's VLAN.
+  const vmPort = vm
+    .vsctl('--format=csv', '--no-headings', '--columns=name,tag', 'find', 'Port', `tag=${sub.segmentationId}`)
+    .trim();
+  assert.match(vmPort, new RegExp(`^nn\\w+,${sub.segmentationId}$`), `VM OVS port with tag: ${vmPort}`);
+  // The first ping right after ADD returns.
+  const first = p.run(['ping', '-c', '3', '-i', '0.2', '-W', '2', peer.fixedIps[0]!.ipAddress]);
+  assert.equal(first.code, 0, `pod → plain port right after ADD: ${first.stdout}`);
+  assert.match(first.stdout, / 0% packet loss/, first.stdout);
+  assert.ok(pings(peerNs, ip), 'plain port → pod');
+  ok(c.rt.call('check', k), 'CHECK');
+  // openstack CLI, an independent view: the trunk shows the subport.
+  const cli = execFileSync('openstack', ['network', 'trunk', 'show', trunk.id, '-f', 'json'], {
+    encoding: 'utf8',
+    env: { ...process.env, OS_CLIENT_CONFIG_FILE: c.env.cloudsYaml, OS_CLOUD: c.env.cloud },
+  });
+  assert.match(cli, new RegExp(port.id));
+
+  ok(c.rt.call('del', k), 'DEL');
+  await assertNothingLeft('DEL');
+  ok(c.rt.call('del', k), 'a second DEL');
+});
+
+test('nested: 16 ADDs at once in one VM get distinct VLAN IDs and IPs, reach each other, and their DELs leave no subport, port or device', async () => {
+  assert.ok(trunk, 'the trunk of the previous test');
+  const pods = Array.from({ length: 16 }, (_, i) => ({
+    netns: pod(),
+    k: undefined as HarnessCall | undefined,
+    i,
+  }));
+  for (const x of pods) {
+    x.k = call(`np${x.i}-${tag}`, x.netns, `many-${x.i}`);
+    cleanup.push(() => c.rt.call('del', x.k!));
+  }
+  const results = await Promise.all(pods.map((x) => c.rt.callAsync('add', x.k!)));
+  const ips = results.map((r, i) => ipOf(ok(r, `ADD ${i}`)));
+  assert.equal(new Set(ips).size, 16, `distinct IPs: ${ips.join(' ')}`);
+  const t = await c.neutron.trunks.get(trunk.id);
+  const vlans = t.subPorts.map((s) => s.segmentationId);
+  assert.equal(t.subPorts.length, 16, JSON.stringify(t.subPorts));
+  assert.equal(new Set(vlans).size, 16, `distinct VLAN IDs: ${vlans.join(' ')}`);
+  // Same VM, pod ↔ pod (their frames leave the VM tagged and come back through the hypervisor).
+  await waitFor('pod 0 → pod 15', () => pings(pods[0]!.netns, ips[15]!), 30_000);
+  assert.ok(pings(pods[7]!.netns, ips[3]!), 'pod 7 → pod 3');
+  const dels = await Promise.all(pods.map((x) => c.rt.callAsync('del', x.k!)));
+  for (const [i, r] of dels.entries()) ok(r, `DEL ${i}`);
+  await assertNothingLeft('16 DELs');
+});
+
+test('nested: a static IP reserved with kubenetctl (1.2.0.100) rides the trunk while the pod runs and is kept for its next start', async () => {
+  assert.ok(trunk);
+  const made = clusterKubenetctl(c, ['create', 'podnetwork', 'static-0', '--ip=1.2.0.100', '-n', 'default']);
+  assert.equal(made.status, 0, made.stderr);
+  cleanup.push(() => clusterKubenetctl(c, ['delete', 'podnetwork', 'static-0', '-n', 'default']));
+  const p = pod();
+  const k = call(`ns-${tag}`, p, 'static-0');
+  const r = ok(c.rt.call('add', k), 'ADD of the reserved pod');
+  cleanup.push(() => c.rt.call('del', k));
+  assert.equal(ipOf(r), '1.2.0.100');
+  await waitFor('the static pod → plain port', () => pings(p, peer.fixedIps[0]!.ipAddress), 30_000);
+  ok(c.rt.call('check', k), 'CHECK');
+  ok(c.rt.call('del', k), 'DEL');
+  await assertNothingLeft('DEL of the reserved pod');
+  const kept = await c.neutron.ports.list({
+    fixedIps: [{ ipAddress: '1.2.0.100' }],
+    networkId: c.network.id,
+  });
+  assert.equal(kept.length, 1, 'the reservation is kept');
+  assert.equal(kept[0]!.deviceId, '', 'and held by no container');
+  // Its next start gets it again.
+  const r2 = ok(c.rt.call('add', k), 'ADD again');
+  assert.equal(ipOf(r2), '1.2.0.100');
+  ok(c.rt.call('del', k), 'DEL again');
+  await assertNothingLeft('the second DEL');
+});
+
+test('nested: a node NIC that is not there fails ADD with a 100s code naming it, after the trunk was joined, and leaves nothing', async () => {
+  assert.ok(trunk);
+  const rt = variant('nonic', { nic: 'eth9', parentPort: parent.id });
+  const p = pod();
+  const e = cniError(rt.call('add', call(`nx-${tag}`, p, 'nonic')), 'ADD with a missing NIC');
+  assert.ok(e.code >= 100 && e.code < 200, `code ${e.code}: ${e.msg}`);
+  assert.match(e.msg, /NIC eth9 .*is not found/);
+  await assertNothingLeft('the failed ADD');
+  ok(rt.call('del', call(`nx-${tag}`, p, 'nonic')), 'DEL after it');
+});
+
+test("nested: 802.1Q devices (vlanDevice kernel) work where the kernel has them; on this machine's kernel ADD fails with a clear 100s error and leaves nothing", async () => {
+  assert.ok(trunk);
+  const probe = createNetns(PREFIX);
+  cleanup.push(() => probe.remove());
+  probe.exec(['ip', 'link', 'add', 'nntnd0', 'type', 'veth', 'peer', 'name', 'nntnd1']);
+  const has8021q =
+    probe.run(['ip', 'link', 'add', 'link', 'nntnd0', 'name', 'nntnv0', 'type', 'vlan', 'id', '5']).code ===
+    0;
+  const rt = variant('kernel', { vlanDevice: 'kernel', nicNetns: vm.netnsPath });
+  const p = pod();
+  const k = call(`nk-${tag}`, p, 'kernel');
+  const r = rt.call('add', k);
+  if (has8021q) {
+    // Where the kernel has 802.1Q, the device is made on the NIC and CHECK finds its VLAN.
+    ok(r, 'ADD with an 802.1Q device');
+    ok(rt.call('check', k), 'CHECK');
+  } else {
+    const e = cniError(r, 'ADD with an 802.1Q device on a kernel without them');
+    assert.ok(e.code >= 100 && e.code < 200, `code ${e.code}: ${e.msg}`);
+    assert.match(e.msg, /no 802\.1Q VLAN devices/);
+    assert.match(e.msg, /set nested\.vlanDevice to "ovs"/, 'and says what to do');
+  }
+  ok(rt.call('del', k), 'DEL');
+  await assertNothingLeft('the kernel-device ADD and its DEL');
+});
+
+test('nested: an agent killed right after the port joined the trunk leaves a subport that its restart releases; DEL then succeeds', async () => {
+  assert.ok(trunk);
+  await c.restartAgent({ env: { NNET_FAULT_KILL_AFTER: 'subport' } });
+  const p = pod();
+  const k = call(`nz-${tag}`, p, 'killed');
+  const r = c.rt.call('add', k);
+  assert.notEqual(r.code, 0, 'the ADD whose agent died fails');
+  const stranded = await left();
+  assert.equal(stranded.subports.length, 1, `the killed ADD left its subport: ${JSON.stringify(stranded)}`);
+  await c.restartAgent(); // its start-up reconcile: the sweep CNI GC runs, with no grace
+  await assertNothingLeft("the agent's start-up reconcile");
+  ok(c.rt.call('del', k), 'DEL of the killed ADD');
+  await assertNothingLeft('DEL');
+});
