@@ -74,7 +74,8 @@ mkdir -p "$R" "$K"/{fernet-keys,credential-keys,log} "$N"/{log,state,lock}
 if [ -f "$BASE/.backend" ] && [ "$(cat "$BASE/.backend")" != "$DB_BACKEND" ]; then
   die "state in $BASE was created with DB_BACKEND=$(cat "$BASE/.backend"); use RESET=1 to switch"
 fi
-echo "$DB_BACKEND" > "$BASE/.backend"
+# Through a rename: a concurrent reader never sees the file empty.
+echo "$DB_BACKEND" > "$BASE/.backend.$$" && mv -f "$BASE/.backend.$$" "$BASE/.backend"
 
 ############################################################ OVN (private NB/SB + northd)
 NB_SOCK=$R/ovnnb_db.sock; SB_SOCK=$R/ovnsb_db.sock
