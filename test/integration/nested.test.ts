@@ -10,15 +10,20 @@
  * driven by the VM node's own nnet-agent.
  *
  * The VM finds its trunk by its NIC's MAC; a plain Neutron port on the hypervisor (a VM's second
- * NIC) is the peer the pods must reach.
+ * NIC) is the peer the pods must reach. A second VM on the same hypervisor, and a bare-metal node
+ * runtime on the hypervisor itself, make the connectivity matrix.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Port, Trunk } from '../../src/neutron/index.ts';
-import { parsePlugSpec, plug, unplug } from '../../src/plug/index.ts';
+import { NODE_PORT_OWNER } from '../../src/resources/index.ts';
+import { startAgent } from '../support/agent.ts';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
 import { type CniRuntime, cniRuntime, type HarnessCall, type HarnessResult } from '../support/cni.ts';
 import { clusterKubenetctl } from '../support/kubenetctl.ts';
@@ -28,6 +33,7 @@ import { type OvsNode, startOvsNode } from '../support/ovs-node.ts';
 const PREFIX = 'nntn';
 const tag = randomBytes(3).toString('hex');
 const vmName = `${PREFIX}-vm-${tag}`;
+const vm2Name = `${PREFIX}-vm2-${tag}`;
 
 let c: TestCluster;
 let vm: OvsNode; // the VM: its own netns and OVS, no OVN
@@ -35,6 +41,12 @@ let parent: Port;
 let peer: Port; // a plain Neutron port on the hypervisor, in netns `peerNs`
 let peerNs: TestNetns;
 let trunk: Trunk | undefined;
+// A second VM on the same hypervisor, with its trunk and agent; and a bare-metal node runtime on
+// the hypervisor itself (the internal driver, an agent of its own).
+let vm2: OvsNode;
+let trunk2: Trunk;
+let rtVm2: CniRuntime;
+let rtMetal: CniRuntime;
 const cleanup: (() => unknown)[] = [];
 
 function ok(r: HarnessResult, what: string): Record<string, unknown> {
@@ -77,16 +89,49 @@ const pings = (from: TestNetns, ip: string) => from.run(['ping', '-c', '1', '-W'
 /** Every pod port of the cluster Neutron has, and the subports of the VM's trunk. */
 async function left(): Promise<{ ports: string[]; subports: string[]; vmPorts: string[] }> {
   const ports = await c.neutron.ports.list({ tags: ['nnet', `nnet-cluster=${c.name}`] });
-  const t = trunk ? await c.neutron.trunks.get(trunk.id) : undefined;
-  const vmPorts = vm
-    .vsctl('list-ports', 'br-int')
-    .split('\n')
-    .filter((p) => p && p !== 'eth0');
+  const trunks = await Promise.all([trunk, trunk2].flatMap((t) => (t ? [c.neutron.trunks.get(t.id)] : [])));
+  const vmPorts = [vm, vm2].flatMap((v) =>
+    v
+      ? v
+          .vsctl('list-ports', 'br-int')
+          .split('\n')
+          .filter((p) => p && p !== 'eth0')
+      : [],
+  );
   return {
-    ports: ports.filter((p) => !p.tags?.includes('nnet-reserved')).map((p) => p.id),
-    subports: (t?.subPorts ?? []).map((s) => `${s.portId}@${s.segmentationId}`),
+    // Not the reservations, nor the bare-metal node's own port (its Services path).
+    ports: ports
+      .filter((p) => !p.tags?.includes('nnet-reserved') && p.deviceOwner !== NODE_PORT_OWNER)
+      .map((p) => p.id),
+    subports: trunks.flatMap((t) => t.subPorts.map((s) => `${s.portId}@${s.segmentationId}`)),
     vmPorts,
   };
+}
+
+async function dropTrunk(id: string): Promise<void> {
+  const t = await c.neutron.trunks.get(id).catch(() => undefined);
+  if (!t) return;
+  if (t.subPorts.length > 0)
+    await c.neutron.trunks.removeSubports(
+      t.id,
+      t.subPorts.map((s) => s.portId),
+    );
+  await c.neutron.trunks.delete(t.id);
+}
+
+/** Another node's runtime (the cluster's plugin config with `plugin` on top) and its own agent. */
+async function nodeRuntime(name: string, plugin: Record<string, unknown>): Promise<CniRuntime> {
+  const dir = mkdtempSync(join(tmpdir(), `${c.name}-${name}-`));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  const socket = join(dir, 'cni.sock');
+  const rt = cniRuntime({
+    prefix: `${c.name}-${name}`,
+    plugin: { ...c.rt.plugin, ...plugin, agentSocket: socket, tokenCacheDir: join(dir, 'tokens') },
+  });
+  cleanup.push(() => rt.remove());
+  const agent = await startAgent({ conflist: rt.conflist, socket, logFile: join(dir, 'agent.log') });
+  cleanup.push(() => agent.stop());
+  return rt;
 }
 
 async function assertNothingLeft(what: string): Promise<void> {
@@ -119,25 +164,33 @@ before(async () => {
     },
   });
   const hv = c.node; // the hypervisor: the cluster's OVS node, an OVN chassis named c.name
-  const hvSettings = hv.plugSettings({ driver: 'internal' });
   const mtu = c.network.mtu ?? 1442;
-  const plugged = async (p: Port, netns: string) => {
-    await plug(
-      hvSettings,
-      parsePlugSpec({
-        portId: p.id,
-        mac: p.macAddress,
-        ips: [{ address: p.fixedIps[0]!.ipAddress, prefixLength: 16 }],
-        routes: [],
-        mtu,
-        netns,
-        ifname: 'eth0',
-        podNamespace: 'nova',
-        podName: p.name,
-        containerId: p.deviceId,
-      }),
+  // As os-vif plugs a VM's port on the hypervisor (no N-Net ids: the bare-metal node's agent must
+  // not take it for a pod NIC of its own): an internal port with the iface-id, its tap moved into
+  // the VM's netns as eth0.
+  const plugged = async (p: Port, netns: string, address?: string) => {
+    const tap = `tap${p.id.slice(0, 11)}`;
+    hv.vsctl(
+      'add-port',
+      'br-int',
+      tap,
+      '--',
+      'set',
+      'Interface',
+      tap,
+      'type=internal',
+      `external_ids:iface-id=${p.id}`,
+      `external_ids:attached-mac=${p.macAddress}`,
+      'external_ids:iface-status=active',
     );
-    cleanup.push(() => unplug(hvSettings, { portId: p.id, netns, ifname: 'eth0' }));
+    cleanup.push(() => hv.vsctl('--if-exists', 'del-port', 'br-int', tap));
+    await waitFor(`the tap ${tap}`, () => hv.exec(['ip', 'link', 'show', tap]).code === 0, 20_000);
+    const moved = hv.exec(['ip', 'link', 'set', tap, 'netns', netns]);
+    assert.equal(moved.code, 0, moved.stderr);
+    const inside = (argv: string[]) => execFileSync('ip', ['netns', 'exec', basename(netns), ...argv]);
+    inside(['ip', 'link', 'set', tap, 'name', 'eth0']);
+    inside(['ip', 'link', 'set', 'eth0', 'address', p.macAddress, 'mtu', String(mtu), 'up']);
+    if (address) inside(['ip', 'addr', 'add', `${address}/16`, 'dev', 'eth0']);
   };
   // As Nova makes a VM's ports: bound to the hypervisor, owned by the instance.
   const vmPort = (name: string) =>
@@ -156,7 +209,28 @@ before(async () => {
   await plugged(parent, vm.netnsPath);
   vm.vsctl('add-port', 'br-int', 'eth0', '--', 'set', 'Interface', 'eth0', 'type=system');
   peerNs = pod();
-  await plugged(peer, peerNs.path);
+  await plugged(peer, peerNs.path, peer.fixedIps[0]!.ipAddress);
+
+  vm2 = await startOvsNode({ name: vm2Name, prefix: PREFIX });
+  cleanup.push(() => vm2.stop());
+  const parent2 = await vmPort('vm3');
+  cleanup.push(() => c.neutron.ports.ensureDeleted(parent2.id));
+  await plugged(parent2, vm2.netnsPath);
+  vm2.vsctl('add-port', 'br-int', 'eth0', '--', 'set', 'Interface', 'eth0', 'type=system');
+  trunk2 = await c.neutron.trunks.create({ portId: parent2.id, name: `${c.name}-trunk2` });
+  cleanup.push(() => dropTrunk(trunk2.id));
+  rtVm2 = await nodeRuntime('vm2', {
+    nodeName: vm2Name,
+    ovsdbSocket: `unix:${vm2.ovsdbSocket}`,
+    ovsNetns: vm2.netnsPath,
+  });
+  rtMetal = await nodeRuntime('metal', {
+    plugDriver: 'internal',
+    nested: undefined,
+    nodeName: c.name,
+    ovsdbSocket: `unix:${hv.ovsdbSocket}`,
+    ovsNetns: hv.netnsPath,
+  });
 });
 
 after(async () => {
@@ -165,7 +239,6 @@ after(async () => {
       .then(fn)
       .catch(() => undefined);
   await c?.stop();
-  // The VM's OVS last (its netns held the NIC; the cluster's undo unplugged it on the hypervisor).
 });
 
 test('nested: the VM port not yet a trunk parent: ADD fails with a 100s code naming the port, and leaves nothing', async () => {
@@ -179,15 +252,7 @@ test('nested: the VM port not yet a trunk parent: ADD fails with a 100s code nam
 
 test('nested: ADD puts the pod on the VM trunk with a VLAN of its own; the pod reaches a plain Neutron port; CHECK passes; DEL takes it all back', async () => {
   trunk = await c.neutron.trunks.create({ portId: parent.id, name: `${c.name}-trunk` });
-  cleanup.push(async () => {
-    const t = await c.neutron.trunks.get(trunk!.id).catch(() => undefined);
-    if (t && t.subPorts.length > 0)
-      await c.neutron.trunks.removeSubports(
-        t.id,
-        t.subPorts.map((s) => s.portId),
-      );
-    await c.neutron.trunks.delete(trunk!.id).catch(() => undefined);
-  });
+  cleanup.push(() => dropTrunk(trunk!.id));
   const p = pod();
   const k = call(`n1-${tag}`, p, 'web-0');
   const r = ok(c.rt.call('add', k), 'ADD');
@@ -275,6 +340,45 @@ test('nested: a static IP reserved with kubenetctl (1.2.0.100) rides the trunk w
   assert.equal(ipOf(r2), '1.2.0.100');
   ok(c.rt.call('del', k), 'DEL again');
   await assertNothingLeft('the second DEL');
+});
+
+test('nested: the connectivity matrix — same VM, across VMs, nested ↔ a bare-metal pod on the hypervisor, nested ↔ a plain Neutron port — and the DELs leave nothing', async (t) => {
+  assert.ok(trunk);
+  const started: [CniRuntime, HarnessCall][] = [];
+  const add = (rt: CniRuntime, netns: TestNetns, name: string): string => {
+    const k = call(`mx-${name}-${tag}`, netns, name);
+    const r = ok(rt.call('add', k), `ADD ${name}`);
+    started.push([rt, k]);
+    cleanup.push(() => rt.call('del', k));
+    return ipOf(r);
+  };
+  const [a, b, d, m] = [pod(), pod(), pod(), pod()];
+  const ip = {
+    a: add(c.rt, a, 'vm1-a'),
+    b: add(c.rt, b, 'vm1-b'),
+    d: add(rtVm2, d, 'vm2-d'),
+    m: add(rtMetal, m, 'metal-m'),
+    peer: peer.fixedIps[0]!.ipAddress,
+  };
+  const subOf = async (id: string) => (await c.neutron.trunks.get(id)).subPorts.length;
+  assert.equal(await subOf(trunk.id), 2, 'two pods ride VM 1');
+  assert.equal(await subOf(trunk2.id), 1, 'one pod rides VM 2');
+  const rows: [string, TestNetns, string][] = [
+    ['VM 1 pod → VM 1 pod', a, ip.b],
+    ['VM 1 pod → VM 2 pod', a, ip.d],
+    ['VM 2 pod → VM 1 pod', d, ip.b],
+    ['VM 1 pod → bare-metal pod', a, ip.m],
+    ['bare-metal pod → VM 2 pod', m, ip.d],
+    ['VM 2 pod → plain port', d, ip.peer],
+    ['plain port → VM 1 pod', peerNs, ip.a],
+  ];
+  for (const [what, from, to] of rows) {
+    await waitFor(what, () => pings(from, to), 30_000);
+    t.diagnostic(`${what} (${to}): reached`);
+  }
+  for (const [rt, k] of started) ok(rt.call('check', k), `CHECK ${k.id}`);
+  for (const [rt, k] of started) ok(rt.call('del', k), `DEL ${k.id}`);
+  await assertNothingLeft('the matrix pods');
 });
 
 test('nested: a node NIC that is not there fails ADD with a 100s code naming it, after the trunk was joined, and leaves nothing', async () => {
