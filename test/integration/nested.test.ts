@@ -47,6 +47,8 @@ let vm2: OvsNode;
 let trunk2: Trunk;
 let rtVm2: CniRuntime;
 let rtMetal: CniRuntime;
+// Pods of VM 2 on a second network, routed to the first by a Neutron router (across subnets).
+let rtVm2Net2: CniRuntime;
 const cleanup: (() => unknown)[] = [];
 
 function ok(r: HarnessResult, what: string): Record<string, unknown> {
@@ -224,6 +226,34 @@ before(async () => {
     ovsdbSocket: `unix:${vm2.ovsdbSocket}`,
     ovsNetns: vm2.netnsPath,
   });
+  // A second network and subnet, routed to the cluster's, that the cluster may use.
+  const net2 = await c.neutron.networks.create({ name: `${c.name}-net2` });
+  cleanup.push(() => c.neutron.networks.ensureDeleted(net2.id));
+  const sub2 = await c.neutron.subnets.create({
+    networkId: net2.id,
+    name: `${c.name}-sub2`,
+    ipVersion: 4,
+    cidr: '10.78.0.0/24',
+  });
+  cleanup.push(async () => {
+    for (const p of await c.neutron.ports.list({ networkId: net2.id }))
+      await c.neutron.ports.ensureDeleted(p.id);
+    await c.neutron.subnets.ensureDeleted(sub2.id);
+  });
+  const router = await c.neutron.routers.create({ name: `${c.name}-router` });
+  cleanup.push(() => c.neutron.routers.ensureDeleted(router.id));
+  for (const subnetId of [c.subnet.id, sub2.id]) {
+    await c.neutron.routers.addInterface(router.id, { subnetId });
+    cleanup.push(() => c.neutron.routers.removeInterface(router.id, { subnetId }));
+  }
+  await c.store.clusters.update(c.name, (cur) => {
+    if (!cur) return undefined;
+    const { createdAt: _, ...rest } = cur;
+    return { ...rest, allowedNetworkIds: [net2.id] };
+  });
+  // VM 2's agent serves this config too (a node context of its own: another default network).
+  rtVm2Net2 = cniRuntime({ prefix: `${c.name}-vm2n2`, plugin: { ...rtVm2.plugin, network: net2.id } });
+  cleanup.push(() => rtVm2Net2.remove());
   rtMetal = await nodeRuntime('metal', {
     plugDriver: 'internal',
     nested: undefined,
@@ -342,7 +372,7 @@ test('nested: a static IP reserved with kubenetctl (1.2.0.100) rides the trunk w
   await assertNothingLeft('the second DEL');
 });
 
-test('nested: the connectivity matrix — same VM, across VMs, nested ↔ a bare-metal pod on the hypervisor, nested ↔ a plain Neutron port — and the DELs leave nothing', async (t) => {
+test('nested: the connectivity matrix — same VM, across VMs, same subnet or across subnets, nested ↔ a bare-metal pod on the hypervisor, nested ↔ a plain Neutron port — and the DELs leave nothing', async (t) => {
   assert.ok(trunk);
   const started: [CniRuntime, HarnessCall][] = [];
   const add = (rt: CniRuntime, netns: TestNetns, name: string): string => {
@@ -352,23 +382,28 @@ test('nested: the connectivity matrix — same VM, across VMs, nested ↔ a bare
     cleanup.push(() => rt.call('del', k));
     return ipOf(r);
   };
-  const [a, b, d, m] = [pod(), pod(), pod(), pod()];
+  const [a, b, d, e, m] = [pod(), pod(), pod(), pod(), pod()];
   const ip = {
     a: add(c.rt, a, 'vm1-a'),
     b: add(c.rt, b, 'vm1-b'),
     d: add(rtVm2, d, 'vm2-d'),
+    e: add(rtVm2Net2, e, 'vm2-e'),
     m: add(rtMetal, m, 'metal-m'),
     peer: peer.fixedIps[0]!.ipAddress,
   };
   const subOf = async (id: string) => (await c.neutron.trunks.get(id)).subPorts.length;
   assert.equal(await subOf(trunk.id), 2, 'two pods ride VM 1');
-  assert.equal(await subOf(trunk2.id), 1, 'one pod rides VM 2');
+  assert.match(ip.e, /^10\.78\.0\./, "VM 2's second pod is on the second subnet");
+  assert.equal(await subOf(trunk2.id), 2, 'two pods ride VM 2, one per network');
   const rows: [string, TestNetns, string][] = [
     ['VM 1 pod → VM 1 pod', a, ip.b],
     ['VM 1 pod → VM 2 pod', a, ip.d],
     ['VM 2 pod → VM 1 pod', d, ip.b],
     ['VM 1 pod → bare-metal pod', a, ip.m],
     ['bare-metal pod → VM 2 pod', m, ip.d],
+    ['VM 1 pod → VM 2 pod, across subnets (router)', a, ip.e],
+    ['VM 2 pod, second subnet → VM 2 pod, first subnet', e, ip.d],
+    ['bare-metal pod → VM 2 pod, across subnets', m, ip.e],
     ['VM 2 pod → plain port', d, ip.peer],
     ['plain port → VM 1 pod', peerNs, ip.a],
   ];
