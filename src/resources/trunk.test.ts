@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Trunk } from '../neutron/index.ts';
-import { freeVlan, trunkProblem, VLAN_MAX, VLAN_MIN } from './trunk.ts';
+import { freeVlan, parentProblem, trunkProblem, VLAN_MAX, VLAN_MIN } from './trunk.ts';
 
 const trunk = (over: Partial<Trunk> = {}): Trunk => ({
   id: 't1',
@@ -41,4 +41,13 @@ test('trunkProblem refuses a trunk of another project and one Neutron marks DEGR
     assert.match(p ?? '', new RegExp(`trunk t1 of port p1 is ${status}`));
     assert.match(p ?? '', /openstack network trunk show t1/);
   }
+});
+
+test("parentProblem refuses the node's port of another project as its trunk parent", () => {
+  assert.equal(parentProblem({ id: 'p1', projectId: 'proj-a' }, 'proj-a'), undefined);
+  assert.equal(parentProblem({ id: 'p1', projectId: undefined }, 'proj-a'), undefined);
+  assert.match(
+    parentProblem({ id: 'p1', projectId: 'proj-b' }, 'proj-a') ?? '',
+    /^refusing the node's port p1 as its trunk parent: it belongs to project proj-b, not to the cluster's project proj-a$/,
+  );
 });

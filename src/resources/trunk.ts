@@ -5,7 +5,7 @@
  * Neutron answer DuplicateSubPort (409), so the loser reads the trunk again and picks again.
  */
 import { NeutronError } from '../errors/index.ts';
-import type { NeutronClient, Trunk } from '../neutron/index.ts';
+import type { NeutronClient, Port, Trunk } from '../neutron/index.ts';
 
 /** What ML2/OVN's trunk driver sets as device_owner while a port is a subport. */
 export const SUBPORT_OWNER = 'trunk:subport';
@@ -27,6 +27,16 @@ export function freeVlan(trunk: Pick<Trunk, 'subPorts'>, start: number): number 
   return undefined;
 }
 
+/** Why the node's port cannot be its trunk parent (another project's), or undefined. */
+export function parentProblem(
+  port: Pick<Port, 'id' | 'projectId'>,
+  projectId: string | undefined,
+): string | undefined {
+  if (projectId !== undefined && port.projectId !== undefined && port.projectId !== projectId)
+    return `refusing the node's port ${port.id} as its trunk parent: it belongs to project ${port.projectId}, not to the cluster's project ${projectId}`;
+  return undefined;
+}
+
 /** Why the node's trunk cannot carry pods, or undefined when it can. */
 export function trunkProblem(trunk: Trunk, projectId: string | undefined): string | undefined {
   if (projectId !== undefined && trunk.projectId !== undefined && trunk.projectId !== projectId)
@@ -44,8 +54,8 @@ export async function nodeTrunk(
   neutron: NeutronClient,
   node: { parentPort?: string | undefined; nicMac?: string | undefined; nic: string },
 ): Promise<Trunk> {
-  let parentId = node.parentPort;
-  if (parentId === undefined) {
+  let parent: Port;
+  if (node.parentPort === undefined) {
     if (!node.nicMac)
       throw new NeutronError(
         'not-found',
@@ -59,25 +69,29 @@ export async function nodeTrunk(
           ? `no Neutron port has the MAC ${node.nicMac} of the node's NIC ${node.nic}: set nested.parentPort to the node's trunk parent port`
           : `${found.length} Neutron ports have the MAC ${node.nicMac} of the node's NIC ${node.nic}: set nested.parentPort to the node's trunk parent port`,
       );
-    parentId = found[0]!.id;
+    parent = found[0]!;
   } else {
-    await neutron.ports.get(parentId).catch((e: unknown) => {
+    const id = node.parentPort;
+    parent = await neutron.ports.get(id).catch((e: unknown) => {
       if (e instanceof NeutronError && e.reason === 'not-found')
         throw new NeutronError(
           'not-found',
-          `the node's trunk parent port ${parentId} (nested.parentPort) does not exist in Neutron`,
+          `the node's trunk parent port ${id} (nested.parentPort) does not exist in Neutron`,
           { status: 404 },
         );
       throw e;
     });
   }
-  const [trunk] = await neutron.trunks.list({ portId: parentId });
+  const projectId = (await neutron.session.auth()).project?.id;
+  // Another project's trunk is invisible to project-scoped credentials: its port says whose it is.
+  const foreign = parentProblem(parent, projectId);
+  if (foreign) throw new NeutronError('refused', foreign);
+  const [trunk] = await neutron.trunks.list({ portId: parent.id });
   if (!trunk)
     throw new NeutronError(
       'not-found',
-      `the node's port ${parentId} is not a trunk's parent: make it one (openstack network trunk create --parent-port ${parentId} NAME)`,
+      `the node's port ${parent.id} is not a trunk's parent: make it one (openstack network trunk create --parent-port ${parent.id} NAME)`,
     );
-  const projectId = (await neutron.session.auth()).project?.id;
   const problem = trunkProblem(trunk, projectId);
   if (problem) throw new NeutronError(problem.startsWith('refusing') ? 'refused' : 'conflict', problem);
   return trunk;

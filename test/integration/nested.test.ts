@@ -24,7 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Port, Trunk } from '../../src/neutron/index.ts';
 import { NODE_PORT_OWNER } from '../../src/resources/index.ts';
 import { startAgent } from '../support/agent.ts';
-import { startTestCluster, type TestCluster } from '../support/cluster.ts';
+import { adminNeutron, startTestCluster, type TestCluster } from '../support/cluster.ts';
 import { type CniRuntime, cniRuntime, type HarnessCall, type HarnessResult } from '../support/cni.ts';
 import { clusterKubenetctl } from '../support/kubenetctl.ts';
 import { createNetns, type TestNetns } from '../support/netns.ts';
@@ -451,6 +451,29 @@ test("nested: 802.1Q devices (vlanDevice kernel) work where the kernel has them;
   }
   ok(rt.call('del', k), 'DEL');
   await assertNothingLeft('the kernel-device ADD and its DEL');
+});
+
+test('nested: a trunk parent port of another project is refused (code 115) naming the port and its project, and nothing is made', async () => {
+  const dir = mkdtempSync(join(tmpdir(), `${c.name}-foreign-`));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  // The env's admin makes a port and its trunk in its own project, on the cluster's network.
+  const admin = adminNeutron(c.env, join(dir, 'tokens'));
+  const port = await admin.ports.create({ networkId: c.network.id, name: `${c.name}-foreign` });
+  cleanup.push(() => admin.ports.ensureDeleted(port.id));
+  const foreign = await admin.trunks.create({ portId: port.id, name: `${c.name}-foreign-trunk` });
+  cleanup.push(() => admin.trunks.delete(foreign.id));
+  const rt = variant('foreign', { parentPort: port.id });
+  const p = pod();
+  const k = call(`nf-${tag}`, p, 'foreign');
+  const e = cniError(rt.call('add', k), 'ADD on a trunk of another project');
+  assert.equal(e.code, 115, e.msg);
+  assert.match(
+    e.msg,
+    new RegExp(`refusing the node's port ${port.id} as its trunk parent: it belongs to project`),
+  );
+  await assertNothingLeft('the refused ADD');
+  assert.deepEqual((await admin.trunks.get(foreign.id)).subPorts, [], 'the foreign trunk is untouched');
+  ok(rt.call('del', k), 'DEL after it');
 });
 
 test('nested: an agent killed right after the port joined the trunk leaves a subport that its restart releases; DEL then succeeds', async () => {
