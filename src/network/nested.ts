@@ -12,6 +12,7 @@ import type { NeutronClient, Port, Trunk } from '../neutron/index.ts';
 import { readNestedNic, unplug } from '../plug/index.ts';
 import {
   addSubport,
+  clusterTag,
   isReserved,
   nodeTrunk,
   releasePort,
@@ -145,7 +146,7 @@ export async function sweepSubports(
   const trunk = await neutron.trunks.get((await trunkOf(ctx, neutron)).id);
   const ids = trunk.subPorts.map((s) => s.portId).filter((id) => !kept.has(id));
   if (ids.length === 0) return out;
-  const ports = await neutron.ports.list({ id: ids, tags: ['nnet', `nnet-cluster=${ctx.cluster}`] });
+  const ports = await neutron.ports.list({ id: ids, tags: ['nnet', clusterTag(ctx.cluster)] });
   for (const port of ports) {
     if (port.deviceId && ctx.locks.busy(port.deviceId)) continue;
     if (o.wanted && port.deviceId && o.wanted({ containerId: port.deviceId, ifname: '' })) continue;

@@ -125,7 +125,8 @@ export async function unplug(
   const log = opts.log ?? silentLogger;
   const names = deviceNames(spec.portId);
   let ovsError: unknown;
-  if (usesKernelVlan(settings)) {
+  const kernelVlan = usesKernelVlan(settings);
+  if (kernelVlan) {
     const { netns } = nestedNic(settings);
     // A VLAN device an ADD made and did not move into the pod yet.
     if (netns === undefined || netnsExists(netns))
@@ -141,7 +142,7 @@ export async function unplug(
       ovsError = e;
     }
   const vsw = settings.vswitchdNetns;
-  if (!usesKernelVlan(settings) && (vsw === undefined || netnsExists(vsw))) {
+  if (!kernelVlan && (vsw === undefined || netnsExists(vsw))) {
     const host = new Set((await listLinks(vsw)).map((l) => l.name));
     // Deleting one veth end deletes its peer; qbr last.
     const doomed = [names.internal, names.tap, names.qvb, names.pod, names.qvo, names.qbr].filter((n) =>

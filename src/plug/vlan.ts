@@ -39,17 +39,16 @@ function vlanOf(spec: PlugSpec): number {
 
 /** The NIC must exist and the pod's MTU fit in it (a VLAN device cannot be larger than its NIC). */
 async function assertNicFits(settings: PlugSettings, spec: PlugSpec): Promise<void> {
-  const { nic, netns } = nestedNic(settings);
-  const dev = await readDevice(netns, nic);
-  if (!dev)
+  const { nic, mtu } = await readNestedNic(settings);
+  if (mtu === undefined)
     throw new PlugError(
       'link',
-      `the node's NIC ${nic} (nested.nic), which carries the trunk, is not found in ${netnsLabel(netns)}`,
+      `the node's NIC ${nic} (nested.nic), which carries the trunk, is not found in ${netnsLabel(nestedNic(settings).netns)}`,
     );
-  if (spec.mtu > dev.link.mtu)
+  if (spec.mtu > mtu)
     throw new PlugError(
       'link',
-      `port ${spec.portId} wants MTU ${spec.mtu}, more than the node's NIC ${nic} has (${dev.link.mtu}); set the config's mtu to ${dev.link.mtu} or less`,
+      `port ${spec.portId} wants MTU ${spec.mtu}, more than the node's NIC ${nic} has (${mtu}); set the config's mtu to ${mtu} or less`,
     );
 }
 
