@@ -27,6 +27,7 @@ const COLORS: Record<PluginId | 'nnet-svc', string> = {
   hybrid: '#2e86c1',
   flannel: '#7f8c8d',
   bare: '#27ae60',
+  nested: '#8e44ad',
 };
 const FONT = 'DejaVu Sans';
 // Without a canvas echarts measures text with narrower (Helvetica-like) widths than DejaVu's: give

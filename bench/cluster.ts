@@ -32,8 +32,11 @@ export const UNDERLAY = '100.64.9';
 export const POD_NAMESPACE = 'bench';
 export const CIDR = '10.77.0.0/16';
 
+/** What a runtime needs of its node: a lab node, or a nested-mode VM (bench/vms.ts). */
+export type RuntimeNode = Pick<LabNode, 'name' | 'netns' | 'ovsdbSocket'>;
+
 export interface Runtime {
-  node: LabNode;
+  node: RuntimeNode;
   driver: PlugDriver;
   /** net.d/, bin/nnet (a copy of dist/nnet), cache/ */
   dir: string;
@@ -49,6 +52,8 @@ export interface Bench {
   env: TestEnv;
   tag: string;
   cluster: string;
+  /** The cluster's etcd prefix (the store every runtime's conflist names). */
+  storePrefix: string;
   state: StateFile;
   record: BenchRecord;
   nodes: [LabNode, LabNode];
@@ -134,10 +139,10 @@ export async function delNetns(b: Pick<Bench, 'state'>, name: string): Promise<v
 const storeUrl = (env: TestEnv, prefix: string) => `etcd:${env.etcdUrl}?prefix=${prefix}`;
 
 /** The node's agent CNI socket; also the marker that identifies the agent's PID. */
-const agentSocket = (node: LabNode) => join(BENCH_DIR, node.name, 'agent', 'cni.sock');
+const agentSocket = (node: Pick<LabNode, 'name'>) => join(BENCH_DIR, node.name, 'agent', 'cni.sock');
 
 /** Starts the node's nnet-agent on the runtime's conflist; its PID is recorded before it is up. */
-async function startNodeAgent(state: StateFile, rt: Runtime): Promise<TestAgent> {
+export async function startNodeAgent(state: StateFile, rt: Runtime): Promise<TestAgent> {
   const socket = agentSocket(rt.node);
   return startAgent({
     conflist: rt.conflist,
@@ -164,10 +169,11 @@ async function stopAgents(state: StateFile): Promise<string[]> {
   return done;
 }
 
-function installRuntime(
+export function installRuntime(
   b: { cluster: string; env: TestEnv; storePrefix: string },
-  node: LabNode,
+  node: RuntimeNode,
   driver: PlugDriver,
+  extra: Record<string, unknown> = {},
 ): Runtime {
   const dir = join(BENCH_DIR, node.name, `cni-${driver}`);
   for (const d of ['bin', 'net.d', 'cache']) mkdirSync(join(dir, d), { recursive: true });
@@ -193,6 +199,7 @@ function installRuntime(
         // debug: the Neutron and Keystone call durations the ADD breakdown is made of
         logLevel: 'debug',
         tokenCacheDir: join(BENCH_DIR, node.name, 'tokens'),
+        ...extra,
       },
     ],
   };
@@ -253,6 +260,7 @@ export async function setupBench(log: (l: string) => void): Promise<Bench> {
     env,
     tag,
     cluster,
+    storePrefix,
     state,
     record,
     nodes,
@@ -300,6 +308,22 @@ export async function teardown(store?: Store): Promise<string[]> {
     d.ovsPorts = [];
   });
   const admin = adminNeutron(env, join(BENCH_DIR, 'admin-tokens'));
+  // Neutron deletes neither a trunk's parent port nor a subport: the trunks go first.
+  for (const id of record.data.trunks) {
+    const t = await admin.trunks.get(id).catch(() => undefined);
+    if (t && t.subPorts.length > 0)
+      await admin.trunks
+        .removeSubports(
+          id,
+          t.subPorts.map((x) => x.portId),
+        )
+        .catch(() => undefined);
+    await admin.trunks.ensureDeleted(id).catch(() => undefined);
+  }
+  if (record.data.trunks.length > 0) done.push(`deleted ${record.data.trunks.length} trunks`);
+  record.update((d) => {
+    d.trunks = [];
+  });
   for (const id of record.data.ports) await admin.ports.ensureDeleted(id).catch(() => undefined);
   record.update((d) => {
     d.ports = [];

@@ -9,7 +9,7 @@ import type { Bench } from './cluster.ts';
 import type { Endpoint } from './pods.ts';
 import { median, quantile } from './stats.ts';
 
-export const PLUGINS = ['nnet', 'hybrid', 'flannel', 'bare'] as const;
+export const PLUGINS = ['nnet', 'hybrid', 'flannel', 'bare', 'nested'] as const;
 export type PluginId = (typeof PLUGINS)[number];
 export const PLACEMENTS = ['same host', 'across hosts'] as const;
 export type Placement = (typeof PLACEMENTS)[number];
@@ -19,6 +19,7 @@ export const PLUGIN_LABEL: Record<PluginId, string> = {
   hybrid: 'hybrid (Kuryr/os-vif layout)',
   flannel: 'Flannel-style (kernel bridge + VXLAN)',
   bare: 'bare limit (hand-plugged internal ports)',
+  nested: 'N-Net nested (trunk subports in VMs)',
 };
 
 /** Shorter names for chart legends. */
@@ -27,6 +28,7 @@ export const PLUGIN_SHORT: Record<PluginId, string> = {
   hybrid: 'hybrid (Kuryr layout)',
   flannel: 'Flannel-style (kernel)',
   bare: 'bare OVS limit',
+  nested: 'N-Net nested (in VMs)',
 };
 
 /**

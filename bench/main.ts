@@ -22,7 +22,15 @@ import { stepLog } from '../lab/steps.ts';
 import { PLUGIN } from '../test/support/cni.ts';
 import { ensureEnv, PROJECT_ROOT } from '../test/support/env.ts';
 import { rttChart, throughputChart } from './charts.ts';
-import { type Bench, harnessCall, leftoverRun, POD_NAMESPACE, setupBench, teardown } from './cluster.ts';
+import {
+  type Bench,
+  harnessCall,
+  leftoverRun,
+  POD_NAMESPACE,
+  type Runtime,
+  setupBench,
+  teardown,
+} from './cluster.ts';
 import {
   bindingPutMs,
   breakdown,
@@ -67,6 +75,7 @@ import {
   startEchoServers,
   waitTcpConnected,
 } from './service.ts';
+import { type BenchVm, startVms } from './vms.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -79,10 +88,12 @@ const { values: a } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     'ceiling-ports': { type: 'string', default: '40' },
     'process-runs': { type: 'string', default: '20' },
+    // ADD/DEL rounds of nested-mode pods (a reserved-port pod and an ADD-creates pod each).
+    'nested-pods': { type: 'string', default: '20' },
     // Pods resident on node 1 at each step of the growth measure ('' skips it).
     growth: { type: 'string', default: '10,100,300' },
     'growth-rounds': { type: 'string', default: '10' },
-    only: { type: 'string', default: 'process,datapath,cni,churn' },
+    only: { type: 'string', default: 'process,datapath,cni,nested,churn' },
     out: { type: 'string', default: join(PROJECT_ROOT, 'docs/benchmarks') },
     // Re-renders results.md and the charts from OUT/results.json, measuring nothing.
     rerender: { type: 'boolean', default: false },
@@ -100,6 +111,7 @@ const settings = {
   churnConcurrency: int(a.concurrency, 1),
   ceilingPorts: int(a['ceiling-ports'], 1),
   processRuns: int(a['process-runs'], 1),
+  nestedPods: Math.min(180, int(a['nested-pods'], 1)),
   growthLevels: a.growth
     .split(',')
     .filter((x) => x.trim() !== '')
@@ -129,7 +141,14 @@ const results: Results = {
 };
 
 let bench: Bench | undefined;
+/** Nested mode's VMs, one on each node (bench/vms.ts). */
+let vms: [BenchVm, BenchVm] | undefined;
 let tornDown = false;
+
+function vmsOf(): [BenchVm, BenchVm] {
+  if (!vms) throw new Error('the nested-mode VMs were not started');
+  return vms;
+}
 async function cleanUp(): Promise<void> {
   if (tornDown) return;
   tornDown = true;
@@ -208,6 +227,13 @@ async function datapath(b: Bench): Promise<void> {
       results.settings.podOrder = order.map(([p, side]) => `${p}-${side}`);
       const e: Record<string, [Endpoint, Endpoint, Endpoint]> = {};
       for (const p of ['nnet', 'hybrid', 'bare']) e[p] = [made[`${p}-a`]!, made[`${p}-b`]!, made[`${p}-c`]!];
+      // Nested mode: two pods in the VM on node 1, one in the VM on node 2 (trunk subports).
+      const [vm1, vm2] = vmsOf();
+      e.nested = [
+        await cniPod(b, vm1.runtime, 'nest-a'),
+        await cniPod(b, vm1.runtime, 'nest-b'),
+        await cniPod(b, vm2.runtime, 'nest-c'),
+      ];
       const fl = await flannelHosts(b, settings.networkMtu);
       e.flannel = [
         await flannelPod(b, fl, 1, 2, 'a'),
@@ -320,17 +346,19 @@ async function measurePairs(b: Bench, all: PairConfig[]): Promise<void> {
     );
 }
 
-async function cni(b: Bench): Promise<void> {
-  load.phase('cni latency');
-  const rt = b.runtime(1, 'internal');
+/**
+ * `rounds` rounds through `rt`, one at a time: a pod whose port was reserved beforehand, and a
+ * pod whose port ADD creates, each ADD then DEL; each kind's wall times and where they went.
+ */
+async function latencyRounds(b: Bench, rt: Runtime, rounds: number, what: string) {
   const calls = await log.step(
-    `CNI latency: ${settings.cniPods} rounds of (reserved-port pod, ADD-creates pod), ADD then DEL`,
+    `${what}: ${rounds} rounds of (reserved-port pod, ADD-creates pod) on ${rt.node.name}, ADD then DEL`,
     () =>
       measureCniLatency(b, rt, {
-        pods: settings.cniPods,
+        pods: rounds,
         log: log.info,
         onError: (e) => {
-          results.errors.push(`CNI latency ${e}`);
+          results.errors.push(`${what} ${e}`);
           log.info(`error (round skipped): ${e}`);
         },
       }),
@@ -348,8 +376,14 @@ async function cni(b: Bench): Promise<void> {
       `${k}: p50 ${v.wallMs.p50.toFixed(0)} p90 ${v.wallMs.p90.toFixed(0)} p99 ${v.wallMs.p99.toFixed(0)} ms; Neutron ${(v.share.neutron * 100).toFixed(0)}%, Keystone ${(v.share.keystone * 100).toFixed(0)}%, N-Net ${(v.share.nnetOwn * 100).toFixed(0)}%`,
     );
   const failed = calls.filter((c) => !c.ok);
-  if (failed.length)
-    results.errors.push(`${failed.length} CNI latency calls failed, e.g. ${failed[0]!.error}`);
+  if (failed.length) results.errors.push(`${failed.length} ${what} calls failed, e.g. ${failed[0]!.error}`);
+  return { calls, logged, breakdown: bd };
+}
+
+async function cni(b: Bench): Promise<void> {
+  load.phase('cni latency');
+  const rt = b.runtime(1, 'internal');
+  const { calls, logged, breakdown: bd } = await latencyRounds(b, rt, settings.cniPods, 'CNI latency');
   // Keystone is asked only when a node's token cache has no valid token (the first call on each node).
   const keystoneAuths = b.nodes.flatMap((_, i) =>
     (['internal', 'hybrid'] as const).flatMap((d) =>
@@ -359,6 +393,17 @@ async function cni(b: Bench): Promise<void> {
     ),
   );
   results.cni = { calls, breakdown: bd, keystoneAuths, bindingPutMs: bindingPutMs(calls, logged) };
+}
+
+/**
+ * Nested mode's CNI latency: the same rounds as cni() through the VM on node 1, where each ADD
+ * also joins the VM's trunk and waits for the subport to be ACTIVE. Nested nodes keep no pools.
+ */
+async function nestedPhase(b: Bench): Promise<void> {
+  load.phase('nested latency');
+  const rt = vmsOf()[0].runtime;
+  const r = await latencyRounds(b, rt, settings.nestedPods, 'nested CNI latency');
+  results.nested = { vm: rt.node.name, calls: r.calls, breakdown: r.breakdown };
 }
 
 /**
@@ -587,10 +632,18 @@ try {
       () => setupBench(log.info),
     );
     settings.networkMtu = bench.network.mtu ?? 1500;
+    if (only.has('datapath') || only.has('nested')) {
+      const b = bench;
+      vms = await log.step(
+        'nested mode: a VM on each node (its own OVS, its NIC a Neutron trunk parent port), nnet with plugDriver vlan and an agent in each',
+        () => startVms(b, log.info),
+      );
+    }
     // A phase that fails (e.g. Neutron restarted by other work) is reported; the others still run.
     const phases: [string, (b: Bench) => Promise<void>][] = [
       ['datapath', datapath],
       ['cni', cni],
+      ['nested', nestedPhase],
       ['churn', churnPhase],
     ];
     for (const [name, fn] of phases) {

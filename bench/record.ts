@@ -25,6 +25,8 @@ export interface BenchRecordData {
   subnets: string[];
   /** Neutron ports made outside N-Net (reservations, the bare-limit ports). */
   ports: string[];
+  /** Trunks (nested mode's VMs): their subports are removed and they go before the ports. */
+  trunks: string[];
   /** OVS ports plugged by hand: ovsdb socket + name. */
   ovsPorts: { db: string; name: string }[];
   pods: BenchPod[];
@@ -36,7 +38,14 @@ export class BenchRecord {
   constructor(dir: string) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.path = join(dir, 'bench-state.json');
-    const empty: BenchRecordData = { networks: [], subnets: [], ports: [], ovsPorts: [], pods: [] };
+    const empty: BenchRecordData = {
+      networks: [],
+      subnets: [],
+      ports: [],
+      trunks: [],
+      ovsPorts: [],
+      pods: [],
+    };
     try {
       this.data = { ...empty, ...JSON.parse(readFileSync(this.path, 'utf8')) };
     } catch {
@@ -64,7 +73,13 @@ export class BenchRecord {
     return (
       !d.storePrefix &&
       !d.cluster &&
-      d.networks.length + d.subnets.length + d.ports.length + d.ovsPorts.length + d.pods.length === 0
+      d.networks.length +
+        d.subnets.length +
+        d.ports.length +
+        d.trunks.length +
+        d.ovsPorts.length +
+        d.pods.length ===
+        0
     );
   }
 }

@@ -34,6 +34,8 @@ export interface Settings {
   churnConcurrency: number;
   ceilingPorts: number;
   processRuns: number;
+  /** Nested-mode CNI latency rounds (absent in runs before nested mode). */
+  nestedPods?: number;
   growthLevels: number[];
   growthRounds: number;
   networkMtu: number;
@@ -75,6 +77,8 @@ export interface Results {
     /** The reserved-port ADDs' binding PUTs (Neutron's own time for the one call a static IP needs). */
     bindingPutMs?: Summary;
   };
+  /** Nested mode: CNI ADD/DEL rounds through a VM's runtime (pods on trunk subports). */
+  nested?: { vm: string; calls: TimedCall[]; breakdown: Record<string, Breakdown> };
   /** Warm pools on: pooled ADD/DEL rounds, with the first ping after each ADD. */
   pools?: PooledResult & { breakdown: Record<string, Breakdown> };
   /** ADD, DEL and the agent's reconcile with more and more pods resident on node 1. */
@@ -507,6 +511,7 @@ export function markdown(r: Results): string {
     );
     out.push('');
     if (r.datapath.tcpRtt) out.push(...serviceSection(r), '');
+    if (r.datapath.pairs.some((p) => p.plugin === 'nested')) out.push(...nestedDatapath(d), '');
     out.push('![Figure 5: TCP throughput](fig5-throughput.png)');
     out.push('');
     out.push('![Figure 6: RTT by packet count](fig6-rtt.png)');
@@ -531,6 +536,29 @@ export function markdown(r: Results): string {
       "The call with the median wall time of each kind, as its log tells it (ms since the plugin's runPlugin started; a Neutron line is written when the reply is in, with the request's duration):",
     );
     out.push('', ...typicalCalls(r.cni.breakdown), '');
+  }
+
+  if (r.nested) {
+    out.push('## Nested mode: CNI ADD and DEL latency in a VM');
+    out.push('');
+    out.push(
+      `${r.settings.nestedPods ?? '?'} rounds in ${r.nested.vm} (\`plugDriver: vlan\`, \`nested.vlanDevice: ovs\`), the same rounds as above: a reserved-port pod and an ADD-creates pod, ADD then DEL. A nested ADD makes (or takes) the port unbound, adds it to the VM's trunk with a free VLAN ID (Neutron's answer arbitrates), sets its owner, makes the pod's NIC on the VM's own bridge, and answers once Neutron reports the subport ACTIVE. VM nodes keep no warm pools, so every nested ADD has Neutron on its path; the bare-metal rounds above are its reference.`,
+    );
+    out.push('');
+    out.push(breakdownTable(r.nested.breakdown));
+    out.push('');
+    if (r.cni) {
+      const ratio = (k: string) =>
+        ratioCell(
+          (r.nested?.breakdown[k]?.wallMs.p50 ?? Number.NaN) /
+            (r.cni?.breakdown[k]?.wallMs.p50 ?? Number.NaN),
+        );
+      out.push(
+        `Nested ÷ bare metal, ADD p50: reserved port ${ratio('reserved/ADD')}, ADD-creates ${ratio('created/ADD')}; DEL p50: ${ratio('reserved/DEL')}, ${ratio('created/DEL')}.`,
+        '',
+      );
+    }
+    out.push(...typicalCalls(r.nested.breakdown), '');
   }
 
   if (r.pools) {
@@ -730,4 +758,25 @@ function breakdownTable(bs: Record<string, Breakdown>): string {
       fmt(b.neutronCallsPerOp, 0),
     ]),
   );
+}
+
+/** The nested pods' data path against N-Net's on bare metal, from the same run. */
+function nestedDatapath(d: DatapathSummary): string[] {
+  const k = (p: 'nnet' | 'nested', pl: Placement) => configKey({ plugin: p, placement: pl });
+  const cell = (m: 'gbps' | 'rtt' | 'rttMedian', pl: Placement) => {
+    const t = m === 'gbps' ? d.gbps : m === 'rtt' ? d.rtt : d.rttMedian;
+    return ratioCell(t[k('nested', pl)]! / t[k('nnet', pl)]!);
+  };
+  return [
+    `**Nested mode** (the "N-Net nested" rows): pods in VMs, one VM on each node, each VM a netns with an OVS of its own whose NIC is its Neutron trunk parent port; "same host" is two pods in the same VM, "across hosts" a pod in each VM. Each pod is a trunk subport with a VLAN of its own, so its packets go pod → the VM's bridge (tagged) → the VM's NIC → the hypervisor's br-int (OVN untags them onto the subport's logical port) and back: **two OVS bridges, both in user space here**, and the same-VM pair too turns around at the hypervisor. With 802.1Q devices in the VM (\`vlanDevice: kernel\`) and kernel OVS on the hypervisor, the VM's hop would be the kernel's; this machine has neither.`,
+    '',
+    table(
+      ['nested ÷ N-Net on bare metal', 'same host (same VM)', 'across hosts (across VMs)'],
+      [
+        ['throughput', cell('gbps', 'same host'), cell('gbps', 'across hosts')],
+        ['RTT (mean)', cell('rtt', 'same host'), cell('rtt', 'across hosts')],
+        ['RTT (median)', cell('rttMedian', 'same host'), cell('rttMedian', 'across hosts')],
+      ],
+    ),
+  ];
 }

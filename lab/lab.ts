@@ -69,7 +69,7 @@ export function labOptionsFromEnv(env: NodeJS.ProcessEnv): Omit<LabOptions, 'log
   return o;
 }
 
-interface Endpoints {
+export interface Endpoints {
   sbRemote: string;
   nbRemote: string;
   cloudsYaml: string;
@@ -142,22 +142,26 @@ export function formatLeftovers(left: readonly Leftover[], verb: 'up' | 'down'):
   return lines;
 }
 
-interface Pod {
+/** Where a pod runs: a lab node, or (nested mode) a VM on one. */
+export type PodHost = Pick<LabNode, 'name' | 'netns'>;
+
+export interface Pod<N extends PodHost = LabNode> {
   /** The experiment's name for it (p1 is pod1). */
   label: string;
   /** Container name = podnetwork name = K8S_POD_NAME. */
   name: string;
-  node: LabNode;
+  node: N;
   subnet: string;
   ip: string;
   /** Its static IPv6 address (the pods are dual-stack: lab/ipv6.ts). */
   ip6?: string;
 }
 
-const storeUrl = (o: Pick<LabOptions, 'prefix'>, ep: Endpoints) => `etcd:${ep.etcd}?prefix=/${o.prefix}`;
-const clusterName = (o: Pick<LabOptions, 'prefix'>) => `${o.prefix}-cluster`;
-const networkName = (o: Pick<LabOptions, 'prefix'>) => `${o.prefix}-nnet`;
-const POD_NAMESPACE = 'default';
+export const storeUrl = (o: Pick<LabOptions, 'prefix'>, ep: Endpoints) =>
+  `etcd:${ep.etcd}?prefix=/${o.prefix}`;
+export const clusterName = (o: Pick<LabOptions, 'prefix'>) => `${o.prefix}-cluster`;
+export const networkName = (o: Pick<LabOptions, 'prefix'>) => `${o.prefix}-nnet`;
+export const POD_NAMESPACE = 'default';
 
 function labNames(o: Pick<LabOptions, 'prefix'>) {
   return {
@@ -192,26 +196,35 @@ function ctl(o: LabOptions, ep: Endpoints, args: string[]) {
 }
 
 /** kubenetctl, echoed to the progress output as a person would type it. */
-async function kubenetctl(o: LabOptions, ep: Endpoints, args: string[], show = true): Promise<string> {
+export async function kubenetctl(o: LabOptions, ep: Endpoints, args: string[], show = true): Promise<string> {
   if (show) o.log.info(`$ kubenetctl ${args.join(' ')}`);
   return (await ctl(o, ep, args)).stdout;
 }
 
 /** A command's arguments as a person would type them (quoted where they hold a space or a quote). */
-const typed = (args: readonly string[]) => args.map((a) => (/[\s"]/.test(a) ? `'${a}'` : a)).join(' ');
+export const typed = (args: readonly string[]) => args.map((a) => (/[\s"]/.test(a) ? `'${a}'` : a)).join(' ');
 
 /** podman on the pod's node, echoed as a person on that node would type it. */
-async function podmanOn(o: LabOptions, node: LabNode, args: string[], show = true): Promise<string> {
+export async function podmanOn(o: LabOptions, node: PodHost, args: string[], show = true): Promise<string> {
   if (show) o.log.info(`(${node.name}) $ podman ${typed(args)}`);
   return (await podman(nodePodman(o, node), args, { timeoutMs: 120_000 })).stdout;
 }
 
 /** The node's nnet-agent CNI socket (each lab node has its own agent on this host). */
-function agentSocket(o: LabOptions, node: LabNode): string {
+export function agentSocket(o: LabOptions, node: Pick<LabNode, 'name'>): string {
   return join(o.dir, node.name, 'run', 'cni.sock');
 }
 
-function installPlugin(o: LabOptions, ep: Endpoints, node: LabNode): string {
+/**
+ * The nnet plugin and the node's conflist. `nested` makes it a VM node's (lab/nested.ts): the vlan
+ * driver on the VM's NIC, and no portmap (the nested lab has no hostPort row).
+ */
+export function installPlugin(
+  o: LabOptions,
+  ep: Endpoints,
+  node: Pick<LabNode, 'name' | 'netns' | 'ovsdbSocket'>,
+  nested?: { nic: string; vlanDevice: 'ovs' | 'kernel' },
+): string {
   const cni = join(o.dir, node.name, 'cni');
   for (const d of ['bin', 'net.d', 'cache']) mkdirSync(join(cni, d), { recursive: true });
   copyFileSync(join(ROOT, 'dist/nnet'), join(cni, 'bin/nnet'));
@@ -232,9 +245,10 @@ function installPlugin(o: LabOptions, ep: Endpoints, node: LabNode): string {
         tokenCacheDir: join(o.dir, node.name, 'tokens'),
         // The node's agent serves the plugin here; a unix socket works from any netns.
         agentSocket: agentSocket(o, node),
+        ...(nested ? { plugDriver: 'vlan', nested } : {}),
       },
       // hostPort (experiment 3): portmap from Debian's containernetworking-plugins, in the node's netns.
-      { type: 'portmap', capabilities: { portMappings: true } },
+      ...(nested ? [] : [{ type: 'portmap', capabilities: { portMappings: true } }]),
     ],
   };
   const file = join(cni, 'net.d/10-nnet.conflist');
@@ -242,8 +256,8 @@ function installPlugin(o: LabOptions, ep: Endpoints, node: LabNode): string {
   return file;
 }
 
-async function ping(
-  from: Pod,
+export async function ping(
+  from: Pod<PodHost>,
   toIp: string,
   o: LabOptions,
   family: 4 | 6 = 4,
@@ -276,7 +290,7 @@ async function envIsUp(): Promise<boolean> {
   return r.code === 0;
 }
 
-async function installAndBuild(o: LabOptions): Promise<void> {
+export async function installAndBuild(o: LabOptions): Promise<void> {
   if (o.depsMs !== undefined) o.log.record('install Debian and npm packages (scripts/lab.sh)', o.depsMs);
   else
     await o.log.step('install Debian and npm packages (scripts/install-deps.sh)', async () => {
@@ -288,7 +302,7 @@ async function installAndBuild(o: LabOptions): Promise<void> {
   );
 }
 
-async function startEnv(o: LabOptions, state: StateFile): Promise<Endpoints> {
+export async function startEnv(o: LabOptions, state: StateFile): Promise<Endpoints> {
   const up = await envIsUp();
   if (!up) {
     // An environment this checkout does not own (a symlinked .lab/env, NNET_ENV_DIR) is someone
@@ -314,7 +328,7 @@ async function startEnv(o: LabOptions, state: StateFile): Promise<Endpoints> {
 }
 
 /** Removes what an earlier run left; refuses (LabLeftoversError) when something cannot go. */
-async function clearPrevious(o: LabOptions): Promise<void> {
+export async function clearPrevious(o: LabOptions): Promise<void> {
   const r = await o.log.step("remove what an earlier lab run left (by the lab's names and tags)", () =>
     labDown(o, { keepEnv: true }),
   );
@@ -323,7 +337,7 @@ async function clearPrevious(o: LabOptions): Promise<void> {
   if (r.left.length > 0) throw new LabLeftoversError(r.left, 'up');
 }
 
-async function startNodes(
+export async function startNodes(
   o: LabOptions,
   state: StateFile,
   ep: Endpoints,
@@ -368,7 +382,12 @@ async function startNodes(
   return { nodes, agents };
 }
 
-async function createNetworks(o: LabOptions, state: StateFile, ep: Endpoints): Promise<void> {
+export async function createNetworks(
+  o: LabOptions,
+  state: StateFile,
+  ep: Endpoints,
+  opts: { ipv6?: boolean } = {},
+): Promise<void> {
   const cluster = clusterName(o);
   const [net1, net2] = labNames(o).network as [string, string];
   state.update((s) => {
@@ -409,7 +428,7 @@ async function createNetworks(o: LabOptions, state: StateFile, ep: Endpoints): P
       await k('create', 'router', `${o.prefix}-router`);
       await k('connect', 'router', `${o.prefix}-router`, '--subnet', `${o.prefix}-sub1`);
       await k('connect', 'router', `${o.prefix}-router`, '--subnet', `${o.prefix}-sub2`);
-      for (const args of ipv6SubnetCommands(o.prefix)) await k(...args);
+      if (opts.ipv6 !== false) for (const args of ipv6SubnetCommands(o.prefix)) await k(...args);
       // Pods that ask for nothing go to net1, from warm port pools every node's agent keeps.
       await k(
         'set',
@@ -485,7 +504,7 @@ export async function addPod(
   o: LabOptions,
   state: StateFile,
   ep: Endpoints,
-  p: Pod,
+  p: Pod<PodHost>,
   run = runArgs(p.name, networkName(o)),
   reserveArgs: string[] = [],
 ): Promise<void> {
@@ -509,11 +528,11 @@ export async function addPod(
   await podmanOn(o, p.node, run);
 }
 
-async function experiment1(
+export async function experiment1(
   o: LabOptions,
   state: StateFile,
   ep: Endpoints,
-  pod1: Pod,
+  pod1: Pod<PodHost>,
 ): Promise<LabResult['pod1']> {
   return o.log.step(
     `experiment 1: ${pod1.name} with subnet ${pod1.subnet} and IP ${pod1.ip}, a container on ${pod1.node.name}`,

@@ -7,6 +7,8 @@
  * scripts/lab.sh passes NNET_LAB_T0_MS (when it started) and NNET_LAB_DEPS_MS (its installs).
  */
 
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { isolationOk, isolationPassed, table4 } from './isolation.ts';
 import { k8sOk, table3 } from './k8s.ts';
 import {
@@ -19,6 +21,7 @@ import {
   restartLines,
   table2,
 } from './lab.ts';
+import { nestedLabOptions, nestedOk, nestedTables, nestedUp } from './nested.ts';
 import { stepLog, timeSummary } from './steps.ts';
 
 const cmd = process.argv[2] ?? 'up';
@@ -88,28 +91,90 @@ async function up(): Promise<number> {
   return ok ? 0 : 1;
 }
 
-async function down(): Promise<number> {
-  const opts = { ...labOptionsFromEnv(process.env), log: stepLog() };
-  const r = await labDown(opts);
-  for (const l of r.lines) console.log(l);
-  if (r.left.length === 0) {
-    console.log('lab removed');
-    return 0;
+async function nested(): Promise<number> {
+  const log = stepLog(undefined, t0);
+  const opts = {
+    ...nestedLabOptions(labOptionsFromEnv(process.env)),
+    log,
+    ...(depsMs !== undefined ? { depsMs } : {}),
+  };
+  const r = await nestedUp(opts);
+  const t = nestedTables(r);
+  console.log('\n== Nested mode: Kubernetes nodes that are OpenStack VMs (pods on trunk subports)');
+  for (const v of r.vms)
+    console.log(
+      `${v.name}: NIC = Neutron port ${v.parentPort}, trunk ${v.trunk}, nnet-agent pid ${v.agentPid}`,
+    );
+  console.log('\n== Experiment 1 in a VM: a pod with a chosen subnet and static IP');
+  console.log(
+    `${r.pod1.container} (a podman container) in ${r.pod1.node}: IP ${r.pod1.ip}, Neutron port ${r.pod1.status}, VLAN ${r.pod1.vlan ?? 'none'} on its VM's trunk; in the container: ${r.pod1.eth0}`,
+  );
+  console.log('\n== The connectivity matrix among nested pods');
+  for (const l of t.matrix) console.log(l);
+  console.log("\n== Each nested pod's subport (openstack network trunk show, port show)");
+  for (const l of t.subports) console.log(l);
+  console.log('\n== Where the time went');
+  for (const l of timeSummary(log.times(), r.seconds)) console.log(l);
+  const ok = nestedOk(r);
+  const passed = r.rows.filter((x) => x.ok).length;
+  console.log(
+    `\n${ok ? 'OK' : 'FAILED'}: ${passed}/${r.rows.length} pings passed, ${r.subports.length} pods on trunk subports with distinct VLANs, ${r.pod1.container} at ${r.pod1.ip} in ${r.pod1.node}; ${r.seconds.toFixed(1)} s in all.`,
+  );
+  console.log(
+    `Look around: \`npm run lab -- status\`; remove it (and the main lab): \`npm run lab -- down\`.`,
+  );
+  return ok ? 0 : 1;
+}
+
+/**
+ * Both labs, the one that started the environment last: its `down` stops the environment, which
+ * the other one's needs.
+ */
+const bothLabs = () => {
+  const main = labOptionsFromEnv(process.env);
+  const nested = nestedLabOptions(main);
+  return startedEnv(nested) ? [main, nested] : [nested, main];
+};
+
+function startedEnv(o: { dir: string }): boolean {
+  try {
+    return JSON.parse(readFileSync(join(o.dir, 'state.json'), 'utf8')).envStartedByLab === true;
+  } catch {
+    return false;
   }
-  for (const l of formatLeftovers(r.left, 'down')) console.log(l);
-  return 1;
+}
+
+async function down(): Promise<number> {
+  let left = 0;
+  for (const o of bothLabs()) {
+    const r = await labDown({ ...o, log: stepLog() });
+    for (const l of r.lines) console.log(l);
+    left += r.left.length;
+    if (r.left.length > 0) for (const l of formatLeftovers(r.left, 'down')) console.log(l);
+  }
+  if (left === 0) console.log('lab removed');
+  return left === 0 ? 0 : 1;
 }
 
 async function status(): Promise<number> {
-  for (const l of await labStatus({ ...labOptionsFromEnv(process.env), log: stepLog() })) console.log(l);
+  const main = labOptionsFromEnv(process.env);
+  const nestedOpts = nestedLabOptions(main);
+  for (const l of await labStatus({ ...main, log: stepLog() })) console.log(l);
+  const n = existsSync(join(nestedOpts.dir, 'state.json'))
+    ? await labStatus({ ...nestedOpts, log: stepLog() })
+    : [];
+  if (n.length > 0 && n[0] !== 'the lab is not running') {
+    console.log('\nthe nested lab (npm run lab -- nested):');
+    for (const l of n) console.log(l);
+  }
   return 0;
 }
 
-const commands: Record<string, () => Promise<number>> = { up, down, status };
+const commands: Record<string, () => Promise<number>> = { up, nested, down, status };
 try {
   const fn = commands[cmd];
   if (!fn) {
-    console.error(`usage: npm run lab [-- up|down|status]   (unknown command "${cmd}")`);
+    console.error(`usage: npm run lab [-- up|nested|down|status]   (unknown command "${cmd}")`);
     process.exitCode = 2;
   } else process.exitCode = await fn();
 } catch (e) {

@@ -50,7 +50,20 @@ const ips = (p: Port) => p.fixedIps.map((f) => f.ipAddress).join(', ');
 export async function removeLabNeutron(neutron: NeutronClient, lab: LabNeutron): Promise<NeutronCleanup> {
   const out: NeutronCleanup = { deleted: [], left: [] };
   const tags = [`nnet-cluster=${lab.cluster}`];
-  for (const p of await neutron.ports.list({ tags })) {
+  // The nested lab's VM ports (lab/nested.ts) carry the lab's own tag, as a user's ports would.
+  // Their trunks go first: Neutron deletes neither a trunk's parent port nor a subport.
+  const vmPorts = await neutron.ports.list({ tags: [lab.groupTag] });
+  for (const p of vmPorts)
+    for (const t of await neutron.trunks.list({ portId: p.id })) {
+      if (t.subPorts.length > 0)
+        await neutron.trunks.removeSubports(
+          t.id,
+          t.subPorts.map((x) => x.portId),
+        );
+      await neutron.trunks.ensureDeleted(t.id);
+      out.deleted.push(label('trunk', t));
+    }
+  for (const p of [...(await neutron.ports.list({ tags })), ...vmPorts]) {
     await neutron.ports.ensureDeleted(p.id);
     out.deleted.push(label('port', p));
   }

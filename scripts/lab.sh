@@ -1,5 +1,5 @@
 #!/bin/bash
-# The README's main command: `npm run lab [-- up|down|status]` (default up), as root.
+# The README's main command: `npm run lab [-- up|nested|down|status]` (default up), as root.
 # `up` first installs what is missing (scripts/install-deps.sh, its progress shown as it goes), so
 # it works on a fresh Debian 12 machine; the lab's own steps (lab/main.ts) continue the same
 # timeline: NNET_LAB_T0_MS is when this script started, NNET_LAB_DEPS_MS how long the installs took.
@@ -9,8 +9,13 @@ ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd); cd "$ROOT"
 [ "$(id -u)" = 0 ] || { echo "lab: run as root (it creates network namespaces and OVS daemons)" >&2; exit 1; }
 T0=$(date +%s%3N)
 at() { local ms=$(($(date +%s%3N) - T0)); printf '[%5d.%ds]' $((ms / 1000)) $((ms % 1000 / 100)); }
-if [ "${1:-up}" = up ]; then
-  echo "N-Net lab: two nodes on real Keystone + Neutron (ML2/OVN), the paper's experiments 1 and 2 and experiment 3 (Kubernetes networking) in podman containers"
+case "${1:-up}" in up|nested) up=1 ;; *) up= ;; esac
+if [ -n "$up" ]; then
+  if [ "${1:-up}" = nested ]; then
+    echo "N-Net nested lab: Kubernetes nodes that are OpenStack VMs, pods on Neutron trunk subports, on real Keystone + Neutron (ML2/OVN, trunk plugin)"
+  else
+    echo "N-Net lab: two nodes on real Keystone + Neutron (ML2/OVN), the paper's experiments 1 and 2 and experiment 3 (Kubernetes networking) in podman containers"
+  fi
   echo
   what="install Debian and npm packages (scripts/install-deps.sh)"
   echo "$(at) $what …"
