@@ -18,9 +18,10 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { plugVmNic } from '../../lab/nested.ts';
 import type { Port, Trunk } from '../../src/neutron/index.ts';
 import { NODE_PORT_OWNER } from '../../src/resources/index.ts';
 import { startAgent } from '../support/agent.ts';
@@ -167,32 +168,12 @@ before(async () => {
   });
   const hv = c.node; // the hypervisor: the cluster's OVS node, an OVN chassis named c.name
   const mtu = c.network.mtu ?? 1442;
-  // As os-vif plugs a VM's port on the hypervisor (no N-Net ids: the bare-metal node's agent must
-  // not take it for a pod NIC of its own): an internal port with the iface-id, its tap moved into
-  // the VM's netns as eth0.
+  // As os-vif plugs a VM's port on the hypervisor (lab/nested.ts, the nested lab's own): an
+  // internal port with the iface-id and no N-Net ids (the bare-metal node's agent must not take it
+  // for a pod NIC of its own), its tap moved into the VM's netns as eth0.
   const plugged = async (p: Port, netns: string, address?: string) => {
-    const tap = `tap${p.id.slice(0, 11)}`;
-    hv.vsctl(
-      'add-port',
-      'br-int',
-      tap,
-      '--',
-      'set',
-      'Interface',
-      tap,
-      'type=internal',
-      `external_ids:iface-id=${p.id}`,
-      `external_ids:attached-mac=${p.macAddress}`,
-      'external_ids:iface-status=active',
-    );
-    cleanup.push(() => hv.vsctl('--if-exists', 'del-port', 'br-int', tap));
-    await waitFor(`the tap ${tap}`, () => hv.exec(['ip', 'link', 'show', tap]).code === 0, 20_000);
-    const moved = hv.exec(['ip', 'link', 'set', tap, 'netns', netns]);
-    assert.equal(moved.code, 0, moved.stderr);
-    const inside = (argv: string[]) => execFileSync('ip', ['netns', 'exec', basename(netns), ...argv]);
-    inside(['ip', 'link', 'set', tap, 'name', 'eth0']);
-    inside(['ip', 'link', 'set', 'eth0', 'address', p.macAddress, 'mtu', String(mtu), 'up']);
-    if (address) inside(['ip', 'addr', 'add', `${address}/16`, 'dev', 'eth0']);
+    cleanup.push(() => hv.vsctl('--if-exists', 'del-port', 'br-int', `tap${p.id.slice(0, 11)}`));
+    await plugVmNic(hv, { id: p.id, mac: p.macAddress }, netns, 'eth0', mtu, address && `${address}/16`);
   };
   // As Nova makes a VM's ports: bound to the hypervisor, owned by the instance.
   const vmPort = (name: string) =>
@@ -208,16 +189,16 @@ before(async () => {
   cleanup.push(() => c.neutron.ports.ensureDeleted(parent.id));
   cleanup.push(() => c.neutron.ports.ensureDeleted(peer.id));
   // The VM's NIC: the parent port's tap, inside the VM, a port of the VM's own bridge.
-  await plugged(parent, vm.netnsPath);
+  await plugged(parent, vm.netnsName);
   vm.vsctl('add-port', 'br-int', 'eth0', '--', 'set', 'Interface', 'eth0', 'type=system');
   peerNs = pod();
-  await plugged(peer, peerNs.path, peer.fixedIps[0]!.ipAddress);
+  await plugged(peer, peerNs.name, peer.fixedIps[0]!.ipAddress);
 
   vm2 = await startOvsNode({ name: vm2Name, prefix: PREFIX });
   cleanup.push(() => vm2.stop());
   const parent2 = await vmPort('vm3');
   cleanup.push(() => c.neutron.ports.ensureDeleted(parent2.id));
-  await plugged(parent2, vm2.netnsPath);
+  await plugged(parent2, vm2.netnsName);
   vm2.vsctl('add-port', 'br-int', 'eth0', '--', 'set', 'Interface', 'eth0', 'type=system');
   trunk2 = await c.neutron.trunks.create({ portId: parent2.id, name: `${c.name}-trunk2` });
   cleanup.push(() => dropTrunk(trunk2.id));
