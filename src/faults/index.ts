@@ -15,6 +15,7 @@ export type FaultPoint =
   | 'pool-refill' // the agent's refill made its ports (bound, plugged), before they are ready
   | 'replug' // the agent's re-plug found the NIC's record, before it plugs
   | 'unplug' // DEL unplugged a recorded NIC, before it releases the port and the record
+  | 'nested-port' // nested: the pod's port is made or taken, before it joins the VM's trunk
   | 'subport' // nested: the port was added to the VM's trunk, before the NIC is plugged
   | 'vlan-device'
   | 'bridge'

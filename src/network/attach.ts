@@ -308,9 +308,11 @@ async function getSubport(
         create: await portToCreate(ctx, req, nic),
         securityGroupIds: groups,
         containerId: req.containerId,
+        madeOn: ctx.node,
       });
   const plainRelease = () =>
     releasePort(undoClient(), { portId: port.id, createdByAdd, containerId: req.containerId });
+  await faultPoint('nested-port');
   const sub = await joinTrunk(ctx, neutron, port, {
     containerId: req.containerId,
     securityGroupIds: groups,

@@ -13,7 +13,10 @@ import { readNestedNic, unplug } from '../plug/index.ts';
 import {
   addSubport,
   clusterTag,
+  containerOfPort,
   isReserved,
+  isStrayNestedPort,
+  nodeTag,
   nodeTrunk,
   releasePort,
   removeSubport,
@@ -144,7 +147,9 @@ export async function sweepSubports(
 ): Promise<NestedLeftovers> {
   const out: NestedLeftovers = { removed: [], errors: [] };
   const trunk = await neutron.trunks.get((await trunkOf(ctx, neutron)).id);
-  const ids = trunk.subPorts.map((s) => s.portId).filter((id) => !kept.has(id));
+  const onTrunk = new Set(trunk.subPorts.map((s) => s.portId));
+  await sweepStrays(ctx, neutron, onTrunk, kept, o, out);
+  const ids = [...onTrunk].filter((id) => !kept.has(id));
   if (ids.length === 0) return out;
   const ports = await neutron.ports.list({ id: ids, tags: ['nnet', clusterTag(ctx.cluster)] });
   for (const port of ports) {
@@ -166,6 +171,35 @@ export async function sweepSubports(
     }
   }
   return out;
+}
+
+/** Ports this node's nested ADDs made that never reached the trunk (isStrayNestedPort): deleted. */
+async function sweepStrays(
+  ctx: NodeContext,
+  neutron: NeutronClient,
+  onTrunk: ReadonlySet<string>,
+  kept: ReadonlySet<string>,
+  o: Parameters<typeof sweepSubports>[3],
+  out: NestedLeftovers,
+): Promise<void> {
+  const made = await neutron.ports.list({ tags: ['nnet', clusterTag(ctx.cluster), nodeTag(ctx.node)] });
+  for (const port of made) {
+    if (!isStrayNestedPort(port, onTrunk) || kept.has(port.id)) continue;
+    const containerId = containerOfPort(port)!;
+    if (ctx.locks.busy(containerId)) continue;
+    if (o.wanted?.({ containerId, ifname: '' })) continue;
+    if (Date.parse(port.updatedAt ?? '') > o.now() - o.graceMs) continue;
+    try {
+      await neutron.ports.ensureDeleted(port.id);
+      out.removed.push(port.id);
+      ctx.log.info('deleted a port a nested ADD made that never reached the trunk', {
+        portId: port.id,
+        containerId,
+      });
+    } catch (e) {
+      out.errors.push(`deleting port ${port.id}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
 }
 
 /** A port ADD or DEL found by container id in nested mode is a subport, whatever its owner says. */

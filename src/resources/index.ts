@@ -99,6 +99,7 @@ export {
   type AcquireRequest,
   acquirePort,
   bindReserved,
+  containerOfPort,
   containerPorts,
   createPodPort,
   DEVICE_OWNER,
@@ -107,6 +108,7 @@ export {
   type FixedIpRequest,
   fixedIpsOf,
   isReserved,
+  isStrayNestedPort,
   isUntaggedReservation,
   nestedContainerPorts,
   type PodRef,
@@ -125,7 +127,7 @@ export {
   portGroups,
   resolveSecurityGroups,
 } from './security-groups.ts';
-export { clusterTag, tagValue } from './tags.ts';
+export { clusterTag, nodeTag, tagValue } from './tags.ts';
 export {
   type NicRequest,
   type NicTarget,

@@ -12,14 +12,14 @@
 import { NeutronError } from '../errors/index.ts';
 import type { NeutronClient, Port } from '../neutron/index.ts';
 import { freeClusterPoolPorts } from './pool-ports.ts';
-import { clusterTag, tagValue } from './tags.ts';
+import { clusterTag, nodeTag } from './tags.ts';
 
 export const NODE_PORT_OWNER = 'network:nnet-node';
 export const NODE_PORT_TAG = 'nnet-node-port';
 export const NODE_ACCESS_TAG = 'nnet-node-access';
 
 export function nodePortTags(cluster: string, node: string): string[] {
-  return ['nnet', clusterTag(cluster), `nnet-node=${tagValue(node)}`, NODE_PORT_TAG];
+  return ['nnet', clusterTag(cluster), nodeTag(node), NODE_PORT_TAG];
 }
 
 /** `nnet-<cluster>-nodes`: the address group an older N-Net made for the node ports (removed with the cluster). */

@@ -11,11 +11,9 @@
  */
 import type { NeutronClient, Port } from '../neutron/index.ts';
 import { DEVICE_OWNER, type PodRef, podTags, portName } from './ports.ts';
-import { clusterTag, tagValue } from './tags.ts';
+import { clusterTag, nodeTag } from './tags.ts';
 
 export const POOL_TAG = 'nnet-pool';
-
-const nodeTag = (node: string) => `nnet-node=${tagValue(node)}`;
 
 /** device_id and name of a port the pool holds (no pod has it). */
 export function poolDeviceId(node: string): string {

@@ -7,7 +7,7 @@
 import { InputError, NeutronError } from '../errors/index.ts';
 import type { Network, NeutronClient, Port, PortCreate } from '../neutron/index.ts';
 import { type AddressingInput, type NicAddressing, nicAddressing } from './addressing.ts';
-import { clusterTag, tagValue } from './tags.ts';
+import { clusterTag, nodeTag, tagValue } from './tags.ts';
 import type { NicTarget } from './target.ts';
 
 /** device_owner of every port N-Net makes; GC and DEL look ports up by it. */
@@ -42,6 +42,29 @@ export function isUntaggedReservation(
  */
 export function containerTag(containerId: string): string {
   return `nnet-container=${tagValue(containerId)}`;
+}
+
+/** The container a nested ADD made the port for (containerTag), or undefined. */
+export function containerOfPort(port: Pick<Port, 'tags'>): string | undefined {
+  return port.tags?.find((t) => t.startsWith('nnet-container='))?.slice('nnet-container='.length);
+}
+
+/**
+ * A port a nested ADD of this node made (containerTag, nodeTag) that is on no trunk and held by no
+ * device: the ADD died between creating it and the trunk join. Not a reservation, nor a pool's.
+ */
+export function isStrayNestedPort(
+  port: Pick<Port, 'id' | 'tags' | 'deviceId' | 'deviceOwner' | 'hostId'>,
+  onTrunk: ReadonlySet<string>,
+): boolean {
+  return (
+    containerOfPort(port) !== undefined &&
+    !onTrunk.has(port.id) &&
+    port.deviceId === '' &&
+    port.deviceOwner === '' &&
+    !port.hostId &&
+    !(port.tags ?? []).includes(RESERVED_TAG)
+  );
 }
 
 export interface PodRef {
@@ -144,12 +167,18 @@ export async function createPodPort(
     create: NonNullable<AcquireRequest['create']>;
     node?: string | undefined;
     containerId?: string | undefined;
+    /** Nested mode (no `node`): the VM node whose ADD makes it, so its sweep finds a stray one. */
+    madeOn?: string | undefined;
   },
 ): Promise<Port> {
+  const nestedTags =
+    req.node === undefined && req.containerId
+      ? [containerTag(req.containerId), ...(req.madeOn ? [nodeTag(req.madeOn)] : [])]
+      : [];
   const create: PortCreate = {
     ...portCreate(req.pod, req.create),
     ...(req.node !== undefined ? { hostId: req.node, deviceId: req.containerId ?? '' } : { deviceOwner: '' }),
-    tags: podTags(req.pod, req.node === undefined && req.containerId ? [containerTag(req.containerId)] : []),
+    tags: podTags(req.pod, nestedTags),
     ...(req.securityGroupIds?.length ? { securityGroups: [...req.securityGroupIds] } : {}),
   };
   return neutron.ports.create(create).catch(async (e: unknown) => {

@@ -13,6 +13,11 @@ export function tagValue(value: string): string {
   return `${value.slice(0, MAX_TAG_VALUE - 17)}~${hash}`;
 }
 
+/** The tag naming the node a port is for (its node port, its pool ports, its nested ADDs' ports). */
+export function nodeTag(node: string): string {
+  return `nnet-node=${tagValue(node)}`;
+}
+
 /** The tag naming the cluster a Neutron object belongs to. */
 export function clusterTag(cluster: string): string {
   return `nnet-cluster=${tagValue(cluster)}`;

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Trunk } from '../neutron/index.ts';
+import { containerOfPort, containerTag, isStrayNestedPort, podTags, RESERVED_TAG } from './ports.ts';
+import { nodeTag } from './tags.ts';
 import { freeVlan, parentProblem, trunkProblem, VLAN_MAX, VLAN_MIN } from './trunk.ts';
 
 const trunk = (over: Partial<Trunk> = {}): Trunk => ({
@@ -51,3 +53,38 @@ test("parentProblem refuses the node's port of another project as its trunk pare
     /^refusing the node's port p1 as its trunk parent: it belongs to project proj-b, not to the cluster's project proj-a$/,
   );
 });
+
+test('a port a nested ADD made and never put on the trunk is stray; a subport, a held, bound, reserved or untagged port is not', () => {
+  const made = createdTags('c0ffee');
+  const stray = { id: 'p9', tags: made, deviceId: '', deviceOwner: '', hostId: '' };
+  assert.equal(containerOfPort(stray), 'c0ffee');
+  assert.equal(isStrayNestedPort(stray, new Set()), true);
+  assert.equal(
+    isStrayNestedPort(stray, new Set(['p9'])),
+    false,
+    'on the trunk: a subport (the sweep’s other half)',
+  );
+  assert.equal(
+    isStrayNestedPort({ ...stray, deviceId: 'c0ffee' }, new Set()),
+    false,
+    'held by its container',
+  );
+  assert.equal(isStrayNestedPort({ ...stray, deviceOwner: 'trunk:subport' }, new Set()), false);
+  assert.equal(isStrayNestedPort({ ...stray, hostId: 'node1' }, new Set()), false, 'bound to a node');
+  assert.equal(
+    isStrayNestedPort({ ...stray, tags: [...made, RESERVED_TAG] }, new Set()),
+    false,
+    'a reservation',
+  );
+  const plain = { ...stray, tags: podTags({ cluster: 'k', namespace: 'default', pod: 'web' }) };
+  assert.equal(containerOfPort(plain), undefined);
+  assert.equal(isStrayNestedPort(plain, new Set()), false, 'no container tag: not a nested ADD’s');
+});
+
+/** The tags createPodPort gives a port in nested mode. */
+function createdTags(containerId: string): string[] {
+  return podTags({ cluster: 'k', namespace: 'default', pod: 'web' }, [
+    containerTag(containerId),
+    nodeTag('vm1'),
+  ]);
+}

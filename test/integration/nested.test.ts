@@ -471,3 +471,25 @@ test('nested: an agent killed right after the port joined the trunk leaves a sub
   ok(c.rt.call('del', k), 'DEL of the killed ADD');
   await assertNothingLeft('DEL');
 });
+
+test('nested: an agent killed after making the port but before the trunk join leaves a port on no trunk; its restart deletes it; DEL then succeeds', async () => {
+  assert.ok(trunk);
+  await c.restartAgent({ env: { NNET_FAULT_KILL_AFTER: 'nested-port' } });
+  const p = pod();
+  const k = call(`ny-${tag}`, p, 'stray');
+  const r = c.rt.call('add', k);
+  assert.notEqual(r.code, 0, 'the ADD whose agent died fails');
+  const stranded = await left();
+  assert.equal(stranded.ports.length, 1, `the killed ADD left its port: ${JSON.stringify(stranded)}`);
+  assert.deepEqual(stranded.subports, [], 'and it is on no trunk');
+  const [port] = await c.neutron.ports.list({ id: stranded.ports });
+  assert.equal(port?.deviceId, '', 'held by no device');
+  assert.ok(
+    port?.tags.includes(`nnet-node=${vmName}`),
+    `tagged with the VM node that made it: ${port?.tags}`,
+  );
+  await c.restartAgent(); // its start-up reconcile: the sweep CNI GC runs, with no grace
+  await assertNothingLeft("the agent's start-up reconcile");
+  ok(c.rt.call('del', k), 'DEL of the killed ADD');
+  await assertNothingLeft('DEL');
+});
