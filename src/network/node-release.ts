@@ -6,7 +6,7 @@
  * node itself (OVS ports, its NICs, its netfilter table) is its own agent's sweep to remove if it
  * ever comes back. Safe to repeat: what is gone already is skipped.
  */
-import type { NeutronClient } from '../neutron/index.ts';
+import type { NeutronClient, Port } from '../neutron/index.ts';
 import {
   DEVICE_OWNER,
   isPoolPort,
@@ -70,7 +70,9 @@ export interface LostNodeRule {
  * The cluster's nodes that have left: silent (no report from their agent for several intervals)
  * and with every port Neutron has bound to them DOWN — OVN takes a port down when the chassis
  * that claimed it is gone, so a node that is only cut off from the store, with its pods still
- * running, is not released.
+ * running, is not released. A port of the node that changed within the silence is a sign of life
+ * too (its ADD just bound it; Neutron may call it ACTIVE seconds later, and a busy agent's report
+ * may be late): such a node is not lost (nodeLost).
  */
 export async function lostNodes(
   store: Store,
@@ -81,15 +83,20 @@ export async function lostNodes(
   const lost: string[] = [];
   for (const n of await store.nodes.list({ cluster })) {
     if (!n.seenAt || !n.reportEveryMs) continue; // never reported: not an agent's node yet
-    const silentFor = rule.now - Date.parse(n.seenAt);
-    if (silentFor < (rule.lostAfterReports ?? 3) * n.reportEveryMs) continue;
+    const window = (rule.lostAfterReports ?? 3) * n.reportEveryMs;
+    if (rule.now - Date.parse(n.seenAt) < window) continue;
     const ports = [
       ...(await neutron.ports.list({ hostId: n.name, deviceOwner: DEVICE_OWNER })),
       ...(await nodePorts(neutron, cluster, n.name)),
     ];
-    if (ports.every((p) => p.status !== 'ACTIVE')) lost.push(n.name);
+    if (nodeLost(ports, rule.now - window)) lost.push(n.name);
   }
   return lost;
+}
+
+/** A silent node's ports say it left: none is up, and none changed since `since` (ms). */
+export function nodeLost(ports: readonly Pick<Port, 'status' | 'updatedAt'>[], since: number): boolean {
+  return ports.every((p) => p.status !== 'ACTIVE' && !(Date.parse(p.updatedAt ?? '') >= since));
 }
 
 /** The node's agent reports in: its record's seenAt (and interval) are brought up to date. */
