@@ -337,6 +337,14 @@ test('nested: a static IP reserved with kubenetctl (1.2.0.100) rides the trunk w
   cleanup.push(() => c.rt.call('del', k));
   assert.equal(ipOf(r), '1.2.0.100');
   await waitFor('the static pod → plain port', () => pings(p, peer.fixedIps[0]!.ipAddress), 30_000);
+  // kubenetctl shows the subport's own status (Neutron gives a subport no host).
+  let row = '';
+  await waitFor('kubenetctl to show the reserved subport ACTIVE', () => {
+    const got = clusterKubenetctl(c, ['get', 'podnetworks', '-n', 'default']);
+    row = got.stdout.split('\n').find((l) => /\bstatic-0\b/.test(l)) ?? got.stderr;
+    return /\bACTIVE\b/.test(row);
+  });
+  assert.doesNotMatch(row, /Reserved/, row);
   ok(c.rt.call('check', k), 'CHECK');
   ok(c.rt.call('del', k), 'DEL');
   await assertNothingLeft('DEL of the reserved pod');

@@ -5,7 +5,7 @@
  * (for runtimes without an API server); delete releases the reservation.
  */
 import type { Network, Port, Subnet } from '../../neutron/index.ts';
-import type { ClusterScope } from '../../resources/index.ts';
+import { type ClusterScope, SUBPORT_OWNER } from '../../resources/index.ts';
 import type { PodNetworkConfig, PodNicConfig } from '../../store/index.ts';
 import type { CommandContext, CommandOf } from '../context.ts';
 import { toCliFailure } from '../exit.ts';
@@ -24,11 +24,15 @@ import {
   printListing,
 } from './common.ts';
 
-/** Status of a pod's network: Reserved (port unbound), Neutron's port status once bound, or what is missing. */
+/**
+ * Status of a pod's network: Reserved (port unbound), Neutron's port status once bound (or, in
+ * nested mode, once a subport of its VM's trunk: Neutron shows a subport with no host), or what is
+ * missing.
+ */
 function statusOf(nic: PodNicConfig, port: Port | undefined): string {
   if (!nic.reservedPortId) return 'NotReserved';
   if (!port) return 'PortMissing';
-  if (!port.hostId) return 'Reserved';
+  if (!port.hostId && port.deviceOwner !== SUBPORT_OWNER) return 'Reserved';
   return port.status || 'Bound';
 }
 
