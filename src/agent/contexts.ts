@@ -35,13 +35,13 @@ export interface NodeContexts {
 export interface WarmNode {
   key: string;
   handle: NodeHandle;
-  /** Every Neutron request of this node waits its turn here. */
+  /** Every Neutron request of this node waits its turn here (one queue for all its contexts). */
   queue: RequestQueue;
 }
 
 export interface NodeContextsOptions {
   log: Logger;
-  /** Neutron requests in flight per node (default 4), of which background work takes at most half. */
+  /** Neutron requests in flight for the node, all its contexts together (default 4), of which background work takes at most half. */
   neutronConcurrency?: number;
   /** The agent's own config: never closed for being idle. */
   pinned?: NetConf;
@@ -89,11 +89,13 @@ export function createNodeContexts(o: NodeContextsOptions): NodeContexts {
   // One NIC is one NIC whichever config a command came with: the agent's re-plug (its own
   // config) and a DEL sent with another config must not run on it at once.
   const locks = createAttachmentLocks();
+  // One bounded Neutron queue for the node, whichever config a command came with: N contexts must
+  // not mean N times the requests in flight at Neutron.
+  const queue = createRequestQueue({ concurrency, backgroundConcurrency: Math.max(1, concurrency >> 1) });
   const idleMs = o.idleMs ?? 10 * 60_000;
   let closed = false;
 
   const open = (conf: NetConf, key: string): Entry => {
-    const queue = createRequestQueue({ concurrency, backgroundConcurrency: Math.max(1, concurrency >> 1) });
     const node = openNodeContext(conf, o.log.child({ node: conf.nodeName }), { queue, locks }).then(
       (handle) => {
         o.onOpen?.(conf, handle);
