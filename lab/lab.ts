@@ -25,7 +25,7 @@ import { adminNeutron, type Leftover, removeLabNeutron } from './neutron.ts';
 import { createLabNodes, type LabNode, teardownNodes } from './nodes.ts';
 import { busyboxTarball, importImage, type NodePodman, podman, removeNodePodman, runArgs } from './podman.ts';
 import { type RestartResult, restartVswitchdWhilePinging } from './restart.ts';
-import { mountsUnder, run, stopPid, waitFor } from './sh.ts';
+import { mountsUnder, type RunResult, run, stopPid, waitFor } from './sh.ts';
 import { StateFile } from './state.ts';
 import type { StepLog } from './steps.ts';
 import { alignColumns } from './table.ts';
@@ -256,30 +256,42 @@ export function installPlugin(
   return file;
 }
 
+/**
+ * Sends `ping -c 3` (`send`) until one round loses nothing, for up to 15 s: the first packets may
+ * be lost while OVN learns the path. `last` is the last round's output.
+ */
+export async function pingUntilClean(
+  send: () => Promise<RunResult>,
+): Promise<{ ok: boolean; rttMs: number | undefined; last: string }> {
+  const deadline = Date.now() + 15_000;
+  let last = '';
+  while (Date.now() < deadline) {
+    const r = await send();
+    last = r.stdout;
+    if (r.code === 0 && / 0% packet loss/.test(r.stdout)) {
+      const m = /= [\d.]+\/([\d.]+)\//.exec(r.stdout);
+      return { ok: true, rttMs: m ? Number(m[1]) : undefined, last };
+    }
+  }
+  return { ok: false, rttMs: undefined, last };
+}
+
+/** A ping from inside a pod's container; a pair that answered some of its last round passes. */
 export async function ping(
   from: Pod<PodHost>,
   toIp: string,
   o: LabOptions,
   family: 4 | 6 = 4,
 ): Promise<{ ok: boolean; rttMs: number | undefined }> {
-  // The first packets may be lost while OVN learns the path: retry for a few seconds.
-  const deadline = Date.now() + 15_000;
-  let last = '';
-  while (Date.now() < deadline) {
-    const r = await podman(
+  const r = await pingUntilClean(() =>
+    podman(
       nodePodman(o, from.node),
       ['exec', from.name, 'ping', `-${family}`, '-c', '3', '-i', '0.2', '-W', '1', toIp],
-      {
-        allowFail: true,
-      },
-    );
-    last = r.stdout;
-    if (r.code === 0 && / 0% packet loss/.test(r.stdout)) {
-      const m = /= [\d.]+\/([\d.]+)\//.exec(r.stdout);
-      return { ok: true, rttMs: m ? Number(m[1]) : undefined };
-    }
-  }
-  return { ok: !!last && !/100% packet loss/.test(last), rttMs: undefined };
+      { allowFail: true },
+    ),
+  );
+  if (r.ok) return { ok: true, rttMs: r.rttMs };
+  return { ok: !!r.last && !/100% packet loss/.test(r.last), rttMs: undefined };
 }
 
 async function envIsUp(): Promise<boolean> {

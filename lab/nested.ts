@@ -33,6 +33,7 @@ import {
   type Pod,
   type PodHost,
   ping,
+  pingUntilClean,
   startEnv,
   startNodes,
   typed,
@@ -230,17 +231,10 @@ async function startVm(
 
 /** Pings from a netns that is not a container's (the VM's own, through its second NIC). */
 async function pingFromNetns(netns: string, ip: string): Promise<{ ok: boolean; rttMs: number | undefined }> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    const r = await run('ip', ['netns', 'exec', netns, 'ping', '-c', '3', '-i', '0.2', '-W', '1', ip], {
-      allowFail: true,
-    });
-    if (r.code === 0 && / 0% packet loss/.test(r.stdout)) {
-      const m = /= [\d.]+\/([\d.]+)\//.exec(r.stdout);
-      return { ok: true, rttMs: m ? Number(m[1]) : undefined };
-    }
-  }
-  return { ok: false, rttMs: undefined };
+  const { ok, rttMs } = await pingUntilClean(() =>
+    run('ip', ['netns', 'exec', netns, 'ping', '-c', '3', '-i', '0.2', '-W', '1', ip], { allowFail: true }),
+  );
+  return { ok, rttMs };
 }
 
 /** Each nested pod's Neutron port and its VLAN on its VM's trunk, as the OpenStack CLI shows them. */
