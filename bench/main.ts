@@ -59,6 +59,7 @@ import {
   BENCH_POOL,
   countOutcomes,
   measurePooled,
+  NESTED_POOL,
   setPools,
   waitPoolReady,
   waitPoolsDrained,
@@ -397,13 +398,55 @@ async function cni(b: Bench): Promise<void> {
 
 /**
  * Nested mode's CNI latency: the same rounds as cni() through the VM on node 1, where each ADD
- * also joins the VM's trunk and waits for the subport to be ACTIVE. Nested nodes keep no pools.
+ * also joins the VM's trunk and waits for the subport to be ACTIVE. Then with warm pools on: the
+ * VM's agent keeps ready subports on its trunk, and a pooled ADD only makes the pod's NIC.
  */
 async function nestedPhase(b: Bench): Promise<void> {
   load.phase('nested latency');
-  const rt = vmsOf()[0].runtime;
+  const [vm1, vm2] = vmsOf();
+  const rt = vm1.runtime;
   const r = await latencyRounds(b, rt, settings.nestedPods, 'nested CNI latency');
   results.nested = { vm: rt.node.name, calls: r.calls, breakdown: r.breakdown };
+
+  load.phase('nested pools');
+  const pool = NESTED_POOL;
+  await setPools(b, pool);
+  let target: (Endpoint & { containerId: string }) | undefined;
+  try {
+    const fillS = await log.step(
+      `pools on (min ${pool.min}, max ${pool.max}, batch ${pool.batch}); ${vm1.name}'s agent fills its pool with subports of its trunk`,
+      () => waitPoolReady(b, rt.node.name, pool.min),
+    );
+    const ep = await cniPod(b, vm2.runtime, 'nested-ping-target');
+    target = { ...ep, containerId: b.record.data.pods.at(-1)!.containerId };
+    const pooled = await log.step(
+      `pooled nested ADD: ${settings.nestedPods} rounds of a pod without a static IP in ${vm1.name}: ADD, one ping to ${ep.name} (${ep.ip}, in ${vm2.name}) right after, DEL`,
+      () => measurePooled(b, rt, { pods: settings.nestedPods, target: ep, log: log.info }),
+    );
+    const add = breakdown(
+      pooled.calls.filter((c) => c.verb === 'ADD'),
+      readPluginLog(rt.logFile),
+    );
+    log.info(
+      `pooled nested ADD p50 ${add.wallMs.p50.toFixed(0)} p99 ${add.wallMs.p99.toFixed(0)} ms; ${pooled.hits} hits, ${pooled.misses} misses; first pings lost ${pooled.firstPing.lost}/${pooled.firstPing.sent}`,
+    );
+    if (pooled.misses > 0) results.errors.push(`${pooled.misses} pooled nested ADDs missed the pool`);
+    results.nested.pooled = { settings: pool, fillS, ...pooled, breakdown: { 'pooled/ADD': add } };
+  } finally {
+    if (target) {
+      const t = target;
+      const del = await harnessCall(vm2.runtime, 'del', {
+        name: t.name,
+        namespace: POD_NAMESPACE,
+        containerId: t.containerId,
+        netns: t.netns,
+      });
+      if (del.code === 0) b.record.removePod(t.containerId);
+      else results.errors.push(`CNI DEL of ${t.name} failed: ${del.stdout} ${del.stderr}`);
+    }
+    await setPools(b, undefined);
+    await waitPoolsDrained(b, [rt.node.name, vm2.runtime.node.name]);
+  }
 }
 
 /**
@@ -625,7 +668,7 @@ try {
       for (const l of await teardown()) log.info(l);
     });
   if (only.has('process')) await processCost();
-  if (only.has('datapath') || only.has('cni') || only.has('churn')) {
+  if (['datapath', 'cni', 'nested', 'churn'].some((p) => only.has(p))) {
     load.phase('setup');
     bench = await log.step(
       'two lab nodes, a Neutron network, the cluster in etcd, nnet conflists (internal, hybrid)',

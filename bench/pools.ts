@@ -17,6 +17,9 @@ import type { Endpoint } from './pods.ts';
 /** Enough ready ports for the churn's concurrency; DEL recycles up to max. */
 export const BENCH_POOL: PoolSettings = { min: 16, max: 32, batch: 16 };
 
+/** The nested rounds take one port at a time: a few ready subports are enough. */
+export const NESTED_POOL: PoolSettings = { min: 4, max: 8, batch: 4 };
+
 export interface PooledResult {
   settings: PoolSettings;
   /** From switching pools on to node 1's pool holding `min` ready ports. */
@@ -50,9 +53,12 @@ export async function waitPoolReady(
   }
 }
 
-/** Waits (bounded) until no pool port of either node is left in Neutron: the drain that follows pools off. */
-export async function waitPoolsDrained(b: Bench, deadlineMs = 300_000): Promise<void> {
-  const names = new Set(b.nodes.map((n) => poolDeviceId(n.name)));
+/**
+ * Waits (bounded) until no pool port of either node (nor of `more` nodes, the VMs) is left in
+ * Neutron: the drain that follows pools off.
+ */
+export async function waitPoolsDrained(b: Bench, more: string[] = [], deadlineMs = 300_000): Promise<void> {
+  const names = new Set([...b.nodes.map((n) => n.name), ...more].map(poolDeviceId));
   const t0 = performance.now();
   for (;;) {
     const ports = await b.admin.ports.list({ networkId: b.network.id });

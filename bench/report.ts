@@ -78,7 +78,13 @@ export interface Results {
     bindingPutMs?: Summary;
   };
   /** Nested mode: CNI ADD/DEL rounds through a VM's runtime (pods on trunk subports). */
-  nested?: { vm: string; calls: TimedCall[]; breakdown: Record<string, Breakdown> };
+  nested?: {
+    vm: string;
+    calls: TimedCall[];
+    breakdown: Record<string, Breakdown>;
+    /** Warm pools on in the VM (absent in runs before nested pools). */
+    pooled?: PooledResult & { breakdown: Record<string, Breakdown> };
+  };
   /** Warm pools on: pooled ADD/DEL rounds, with the first ping after each ADD. */
   pools?: PooledResult & { breakdown: Record<string, Breakdown> };
   /** ADD, DEL and the agent's reconcile with more and more pods resident on node 1. */
@@ -542,7 +548,7 @@ export function markdown(r: Results): string {
     out.push('## Nested mode: CNI ADD and DEL latency in a VM');
     out.push('');
     out.push(
-      `${r.settings.nestedPods ?? '?'} rounds in ${r.nested.vm} (\`plugDriver: vlan\`, \`nested.vlanDevice: ovs\`), the same rounds as above: a reserved-port pod and an ADD-creates pod, ADD then DEL. A nested ADD makes (or takes) the port unbound, adds it to the VM's trunk with a free VLAN ID (Neutron's answer arbitrates), sets its owner, makes the pod's NIC on the VM's own bridge, and answers once Neutron reports the subport ACTIVE. VM nodes keep no warm pools, so every nested ADD has Neutron on its path; the bare-metal rounds above are its reference.`,
+      `${r.settings.nestedPods ?? '?'} rounds in ${r.nested.vm} (\`plugDriver: vlan\`, \`nested.vlanDevice: ovs\`), the same rounds as above: a reserved-port pod and an ADD-creates pod, ADD then DEL. A nested ADD makes (or takes) the port unbound, adds it to the VM's trunk with a free VLAN ID (Neutron's answer arbitrates), sets its owner, makes the pod's NIC on the VM's own bridge, and answers once Neutron reports the subport ACTIVE. These rounds run with pools off, so every one has Neutron on its path; the bare-metal rounds above are their reference.`,
     );
     out.push('');
     out.push(breakdownTable(r.nested.breakdown));
@@ -559,6 +565,16 @@ export function markdown(r: Results): string {
       );
     }
     out.push(...typicalCalls(r.nested.breakdown), '');
+    const np = r.nested.pooled;
+    if (np) {
+      const add = np.breakdown['pooled/ADD']!;
+      const created = r.nested.breakdown['created/ADD']?.wallMs.p50 ?? Number.NaN;
+      const metal = r.pools?.breakdown['pooled/ADD']?.wallMs.p50 ?? Number.NaN;
+      out.push(
+        `**With warm pools in the VM** (min ${np.settings.min}, max ${np.settings.max}, batch ${np.settings.batch}; filled in ${np.fillS.toFixed(1)} s): the VM's agent keeps ready subports on its trunk, each on its VLAN and ACTIVE, and a pooled ADD only makes the pod's NIC on the VM's bridge (no Neutron request). ${np.calls.filter((c) => c.verb === 'ADD').length} rounds of ADD, one ping to a pod in the other VM sent as ADD returns, DEL (the subport stays on the trunk, back in the pool): ADD p50 ${add.wallMs.p50.toFixed(0)} ms, p99 ${add.wallMs.p99.toFixed(0)} ms; ${np.hits} hits, ${np.misses} misses; first pings lost ${np.firstPing.lost}/${np.firstPing.sent}. Pooled ÷ ADD-creates nested ADD p50: ${ratioCell(add.wallMs.p50 / created)}; pooled nested ÷ pooled bare-metal ADD p50: ${ratioCell(add.wallMs.p50 / metal)}${Number.isNaN(metal) ? ' (no bare-metal pooled rounds in this run)' : ''}.`,
+        '',
+      );
+    }
   }
 
   if (r.pools) {

@@ -93,8 +93,8 @@ export async function main(argv: readonly string[], io: MainIo = processMainIo()
       if (pools && nodeKey(c) === own) handle.attachPools(pools);
     },
   });
-  // Pools plug ports on the node's br-int; a nested node (a VM) has none (src/agent/README.md).
-  if (!args.once && conf.plugDriver !== 'vlan')
+  // A nested node's pools keep their ports on its trunk (src/agent/README.md "Warm port pools").
+  if (!args.once)
     pools = createPoolManager({
       conf,
       withCtx: (fn) => contexts.run(conf, { log, priority: 'background' }, fn),

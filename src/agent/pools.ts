@@ -11,6 +11,7 @@
  *   const pools = createPoolManager({ conf, withCtx, log, metrics });
  *   handle.attachPools(pools); await pools.start(); … await pools.stop();
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { NeutronError } from '../errors/index.ts';
 import { faultPoint } from '../faults/index.ts';
 import type { Logger } from '../log/index.ts';
@@ -23,8 +24,9 @@ import {
   type PortPools,
   poolKeyOfPort,
   poolKeyText,
+  trunkOf,
 } from '../network/index.ts';
-import type { Port, Subnet } from '../neutron/index.ts';
+import type { NeutronClient, Port, Subnet, Trunk } from '../neutron/index.ts';
 import {
   listPoolPorts,
   plugPoolPorts,
@@ -34,6 +36,7 @@ import {
   waitOvnClaimed,
 } from '../plug/index.ts';
 import {
+  addSubports,
   createPoolPorts,
   ensureBound,
   heldOwner,
@@ -41,6 +44,7 @@ import {
   ownerMatches,
   type PortOwner,
   poolOwner,
+  removeSubports,
   setPortOwner,
 } from '../resources/index.ts';
 import type { Attachment, PoolRecord, PoolSettings } from '../store/index.ts';
@@ -108,6 +112,10 @@ export function createPoolManager(o: PoolManagerOptions): PoolManager {
   let recordPending = false;
 
   const preplug = () => conf.plugDriver === 'internal';
+  // A nested node (a VM) keeps its pool ports on its trunk, each with its VLAN (as Kuryr's nested
+  // pools did): ADD then only makes and moves the VLAN device. Nothing is pre-plugged in the VM.
+  const nested = conf.plugDriver === 'vlan';
+  const subports = new Map<string, { trunkId: string; vlan: number }>();
   const track = <T>(p: Promise<T>): Promise<T> => {
     running.add(p);
     void p.finally(() => running.delete(p)).catch(() => undefined);
@@ -150,7 +158,9 @@ export function createPoolManager(o: PoolManagerOptions): PoolManager {
    */
   function addReady(pool: Pool, port: Port): boolean {
     if (pool.inUse.has(port.id) || pool.ready.some((r) => r.port.id === port.id)) return false;
-    pool.ready.push({ port, key: pool.text, subnets: pool.subnets, mtu: pool.mtu });
+    const subport = subports.get(port.id);
+    if (nested && !subport) return false;
+    pool.ready.push({ port, key: pool.text, subnets: pool.subnets, mtu: pool.mtu, subport });
     return true;
   }
 
@@ -236,6 +246,7 @@ export function createPoolManager(o: PoolManagerOptions): PoolManager {
     pool?.inUse.delete(g.portId);
     if (!settings || stopped || !pool || !port || pool.ready.length + pool.creating >= settings.max)
       return false;
+    if (nested && !subports.has(g.portId)) return false;
     try {
       await o.withCtx(async (ctx) => {
         if (preplug()) await returnToPool(ctx.plug, { ...g, networkId: port.networkId });
@@ -310,7 +321,9 @@ export function createPoolManager(o: PoolManagerOptions): PoolManager {
       await faultPoint('pool-refill');
       for (const port of made) {
         known.set(port.id, port);
-        neutronOwner.set(port.id, ownerText(poolOwner(cluster, node)));
+        // A nested pool port was made without device_id (a trunk takes no port that has one).
+        if (nested) queueOwner(port.id, poolOwner(cluster, node));
+        else neutronOwner.set(port.id, ownerText(poolOwner(cluster, node)));
         addReady(pool, port);
       }
       if (pool.refillError) log.info('pool refill works again', { pool: pool.text });
@@ -324,12 +337,16 @@ export function createPoolManager(o: PoolManagerOptions): PoolManager {
     }
   }
 
-  /** One bulk request; the ports bound, plugged and claimed by OVN, or deleted again. */
+  /**
+   * One bulk request; the ports bound, plugged and claimed by OVN (on a nested node: on the
+   * node's trunk, in one more request, and ACTIVE), or deleted again.
+   */
   async function makePorts(ctx: NodeContext, pool: Pool, n: number): Promise<Port[]> {
     const neutron = await ctx.neutron();
-    const made = await createPoolPorts(neutron, { cluster, node, ...pool.key, count: n });
+    const made = await createPoolPorts(neutron, { cluster, node, ...pool.key, count: n, subports: nested });
     metrics.poolCreated.inc({}, made.length);
     try {
+      if (nested) return await joinTrunk(ctx, neutron, made);
       const bound = await Promise.all(
         made.map((p) => (p.vifType === 'binding_failed' ? ensureBound(neutron, p, node) : p)),
       );
@@ -365,17 +382,43 @@ export function createPoolManager(o: PoolManagerOptions): PoolManager {
     });
   }
 
-  /** Unplugs and deletes pool ports (success when already gone). */
+  /** Puts new pool ports on the node's trunk (one request) and waits until Neutron calls them ACTIVE. */
+  async function joinTrunk(ctx: NodeContext, neutron: NeutronClient, made: Port[]): Promise<Port[]> {
+    const trunk = await trunkOf(ctx, neutron);
+    const vlans = await addSubports(
+      neutron,
+      trunk,
+      made.map((p) => p.id),
+    );
+    for (const [portId, vlan] of vlans) subports.set(portId, { trunkId: trunk.id, vlan });
+    const ids = made.map((p) => p.id);
+    const until = Date.now() + CLAIM_WAIT_MS;
+    for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+      const now = await neutron.ports.list({ id: ids });
+      if (now.length === ids.length && now.every((p) => p.status === 'ACTIVE')) return now;
+      if (Date.now() > until) {
+        log.warn('pool subports are not ACTIVE yet; keeping them ready anyway', {
+          ports: now.filter((p) => p.status !== 'ACTIVE').map((p) => p.id),
+        });
+        return made;
+      }
+      await sleep(delay);
+    }
+  }
+
+  /** Unplugs and deletes pool ports (success when already gone); a nested node's leave its trunk first. */
   async function release(portIds: string[], netns: string | undefined): Promise<void> {
     if (portIds.length === 0) return;
     try {
       await o.withCtx(async (ctx) => {
         if (netns) for (const id of portIds) await unplug(ctx.plug, { portId: id, netns }, { log });
-        else await unplugPoolPorts(ctx.plug, portIds);
+        else if (!nested) await unplugPoolPorts(ctx.plug, portIds);
         const neutron = await ctx.neutron();
+        if (nested) await removeSubports(neutron, await nodeTrunkNow(ctx, neutron), portIds);
         for (const id of portIds) await neutron.ports.ensureDeleted(id);
       });
       for (const id of portIds) {
+        subports.delete(id);
         known.delete(id);
         neutronOwner.delete(id);
         owners.delete(id);
@@ -486,12 +529,14 @@ export function createPoolManager(o: PoolManagerOptions): PoolManager {
     try {
       await o.withCtx(async (ctx) => {
         const neutron = await ctx.neutron();
-        const [ports, attachments, plugged] = await Promise.all([
+        const [ports, attachments, plugged, trunk] = await Promise.all([
           nodePoolPorts(neutron, cluster, node),
           ctx.store.attachments.list({ node }),
-          listPoolPorts(ctx.plug),
+          nested ? [] : listPoolPorts(ctx.plug),
+          nested ? nodeTrunkNow(ctx, neutron) : undefined,
         ]);
         const held = new Map(attachments.filter((a) => a.pool).map((a) => [a.portId, a]));
+        if (trunk) noteSubports(trunk, ports);
         await forgetVanished(ctx, ports, plugged);
         for (const port of ports) await settle(ctx, port, held.get(port.id));
       });
@@ -502,6 +547,23 @@ export function createPoolManager(o: PoolManagerOptions): PoolManager {
     scheduleRecord();
   }
 
+  /** The node's trunk as Neutron has it now (which subports it carries). */
+  async function nodeTrunkNow(ctx: NodeContext, neutron: NeutronClient): Promise<Trunk> {
+    return neutron.trunks.get((await trunkOf(ctx, neutron)).id);
+  }
+
+  /** What the trunk says of the pool ports: which ride it, on which VLAN (the others do not). */
+  function noteSubports(trunk: Trunk, ports: readonly Port[]): void {
+    const on = new Map(trunk.subPorts.map((s) => [s.portId, s.segmentationId]));
+    // A refill in flight may have joined its ports after this trunk was read.
+    const joining = [...pools.values()].some((p) => p.creating > 0);
+    for (const p of ports) {
+      const vlan = on.get(p.id);
+      if (vlan !== undefined) subports.set(p.id, { trunkId: trunk.id, vlan });
+      else if (!joining) subports.delete(p.id);
+    }
+  }
+
   /** Ready ports Neutron no longer has (deleted behind the agent's back), and their OVS ports. */
   async function forgetVanished(
     ctx: NodeContext,
@@ -509,7 +571,9 @@ export function createPoolManager(o: PoolManagerOptions): PoolManager {
     plugged: { ifaceId: string | undefined }[],
   ): Promise<void> {
     const alive = new Set(ports.map((p) => p.id));
-    for (const pool of pools.values()) pool.ready = pool.ready.filter((r) => alive.has(r.port.id));
+    // A nested pool port taken off the trunk behind the agent's back is nobody's (settle deletes it).
+    const usable = (id: string) => alive.has(id) && (!nested || subports.has(id));
+    for (const pool of pools.values()) pool.ready = pool.ready.filter((r) => usable(r.port.id));
     const orphans = plugged.flatMap((p) => (p.ifaceId && !alive.has(p.ifaceId) ? [p.ifaceId] : []));
     if (orphans.length > 0) {
       await unplugPoolPorts(ctx.plug, orphans);
@@ -531,7 +595,12 @@ export function createPoolManager(o: PoolManagerOptions): PoolManager {
     // A refill in flight: its ports are in Neutron (and on OVS) before the refill lists them as
     // ready, and look like nobody's. The next reconcile decides about the rest.
     if (pool.creating > 0) return;
-    if (!settings || pool.ready.length + pool.creating >= settings.max) {
+    // Nobody's and not on the trunk (a refill stopped between its two requests): deleted too.
+    if (
+      !settings ||
+      pool.ready.length + pool.creating >= settings.max ||
+      (nested && !subports.has(port.id))
+    ) {
       await release([port.id], undefined);
       return;
     }

@@ -166,7 +166,8 @@ async function attachNow(ctx: NodeContext, req: AttachRequest): Promise<Attachme
     // The answer waits for the data path (OVN claimed the port) and a reservation's binding, not
     // for Neutron to call the port ACTIVE.
     await Promise.all([
-      nested ? subportReady(ctx, neutron, port.id) : dataPathReady(ctx, port.id),
+      // A pool's subport was ACTIVE before the pod asked.
+      got.pooled ? undefined : nested ? subportReady(ctx, neutron, port.id) : dataPathReady(ctx, port.id),
       got.binding,
     ]);
 
@@ -284,8 +285,9 @@ async function getPort(
 }
 
 /**
- * Nested mode: the reserved port or one made now (unbound), put on the node's trunk. A pool is
- * not used (pools plug OVS ports on the node, and a VM node has no OVS of OVN's).
+ * Nested mode: a ready subport from the node's pool (on the trunk already, with its VLAN) when
+ * the pod asks for no static IP or MAC, or else the reserved port or one made now (unbound),
+ * put on the node's trunk.
  */
 async function getSubport(
   ctx: NodeContext,
@@ -296,6 +298,25 @@ async function getSubport(
 ): Promise<GotPort> {
   const undoClient = () => neutron.withSignal(undefined);
   const createdByAdd = !nic?.reservedPortId;
+  const wanted = createdByAdd ? await portToCreate(ctx, req, nic) : undefined;
+  const pooled =
+    wanted && isPoolable(wanted)
+      ? ctx.pools?.take({
+          networkId: wanted.networkId,
+          subnetIds: wanted.fixedIps.map((f) => f.subnetId),
+          securityGroupIds: groups,
+        })
+      : undefined;
+  if (pooled?.subport)
+    return {
+      port: pooled.port,
+      createdByAdd: true,
+      source: 'pool',
+      pooled,
+      subport: pooled.subport,
+      release: async () => ctx.pools?.lost(pooled, req.netns),
+    };
+  if (pooled) ctx.pools?.lost(pooled); // never: a nested node's pools hold subports only
   const port = nic?.reservedPortId
     ? await reservedPort(neutron, {
         pod: req.pod,
@@ -305,7 +326,7 @@ async function getSubport(
       })
     : await createPodPort(neutron, {
         pod: req.pod,
-        create: await portToCreate(ctx, req, nic),
+        create: wanted!,
         securityGroupIds: groups,
         containerId: req.containerId,
         madeOn: ctx.node,

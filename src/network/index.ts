@@ -10,6 +10,7 @@ export { type CheckRequest, checkAttachment } from './check.ts';
 export type { NodeContext } from './context.ts';
 export { type DetachRequest, detach } from './detach.ts';
 export { type AttachmentKey, type AttachmentLocks, createAttachmentLocks } from './locks.ts';
+export { trunkOf } from './nested.ts';
 export { type NicRecord, plugSpecOf } from './nic.ts';
 export {
   type NodeHandle,

@@ -14,6 +14,7 @@ import {
   addSubport,
   clusterTag,
   containerOfPort,
+  isPoolPort,
   isReserved,
   isStrayNestedPort,
   nodeTag,
@@ -153,6 +154,7 @@ export async function sweepSubports(
   if (ids.length === 0) return out;
   const ports = await neutron.ports.list({ id: ids, tags: ['nnet', clusterTag(ctx.cluster)] });
   for (const port of ports) {
+    if (isPoolPort(port)) continue; // the pools' own reconcile holds or releases these
     if (port.deviceId && ctx.locks.busy(port.deviceId)) continue;
     if (o.wanted && port.deviceId && o.wanted({ containerId: port.deviceId, ifname: '' })) continue;
     if (Date.parse(port.updatedAt ?? '') > o.now() - o.graceMs) continue;

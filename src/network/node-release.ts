@@ -8,14 +8,18 @@
  */
 import type { NeutronClient, Port } from '../neutron/index.ts';
 import {
+  clusterTag,
   DEVICE_OWNER,
   isPoolPort,
   isReserved,
+  leaveAnyTrunk,
+  NODE_PORT_OWNER,
   nodePorts,
+  nodeTag,
   releaseNodePort,
   releasePort,
 } from '../resources/index.ts';
-import type { Store } from '../store/index.ts';
+import type { Attachment, Store } from '../store/index.ts';
 
 export interface NodeRelease {
   podPortsDeleted: string[];
@@ -46,6 +50,11 @@ export async function releaseNode(
     await releasePort(neutron, { portId: port.id, createdByAdd, containerId: port.deviceId });
     (createdByAdd ? done.podPortsDeleted : done.reservationsUnbound).push(port.id);
   }
+  await releaseSubports(neutron, cluster, node, {
+    attachments,
+    done,
+    handled: new Set(bound.map((p) => p.id)),
+  });
   for (const a of attachments) {
     await store.attachments.delete({ containerId: a.containerId, ifname: a.ifname });
     done.recordsDeleted += 1;
@@ -57,6 +66,46 @@ export async function releaseNode(
   }
   if (await store.nodes.delete({ cluster, name: node })) done.recordsDeleted += 1;
   return done;
+}
+
+/**
+ * A VM node's (nested mode) pod and pool ports ride its trunk and are bound to the hypervisor,
+ * not to the node: they are found by the node's tag (ports its ADDs and pools made) and by the
+ * node's records (reservations), taken off the trunk and released as above. Only the cluster's.
+ */
+async function releaseSubports(
+  neutron: NeutronClient,
+  cluster: string,
+  node: string,
+  o: { attachments: readonly Attachment[]; done: NodeRelease; handled: ReadonlySet<string> },
+): Promise<void> {
+  const recorded = new Map(o.attachments.filter((a) => a.subport).map((a) => [a.portId, a]));
+  const recordedIds = [...recorded.keys()].filter((id) => !o.handled.has(id));
+  const found = [
+    ...(await nodeMadePorts(neutron, cluster, node)),
+    ...(recordedIds.length > 0 ? await neutron.ports.list({ id: recordedIds }) : []),
+  ];
+  const riding = new Map<string, Port>();
+  for (const p of found)
+    if (!o.handled.has(p.id) && p.deviceOwner !== NODE_PORT_OWNER && p.tags.includes(clusterTag(cluster)))
+      riding.set(p.id, p);
+  if (riding.size === 0) return;
+  await leaveAnyTrunk(neutron, [...riding.values()]);
+  for (const port of riding.values()) {
+    const a = recorded.get(port.id);
+    const createdByAdd = a ? a.portCreatedByAdd : !isReserved(port);
+    await releasePort(neutron, {
+      portId: port.id,
+      createdByAdd,
+      containerId: a?.containerId ?? port.deviceId,
+    });
+    (createdByAdd ? o.done.podPortsDeleted : o.done.reservationsUnbound).push(port.id);
+  }
+}
+
+/** The cluster's ports tagged with the node: its node ports, its pool ports, its nested ADDs' ports. */
+function nodeMadePorts(neutron: NeutronClient, cluster: string, node: string): Promise<Port[]> {
+  return neutron.ports.list({ tags: ['nnet', clusterTag(cluster), nodeTag(node)] });
 }
 
 /** A node that has left: its agent has not reported for `lostAfterReports` of its intervals, and Neutron shows none of its ports up. */
@@ -85,9 +134,10 @@ export async function lostNodes(
     if (!n.seenAt || !n.reportEveryMs) continue; // never reported: not an agent's node yet
     const window = (rule.lostAfterReports ?? 3) * n.reportEveryMs;
     if (rule.now - Date.parse(n.seenAt) < window) continue;
+    // A VM node's ports are bound to its hypervisor: its tag finds them (node ports included).
     const ports = [
       ...(await neutron.ports.list({ hostId: n.name, deviceOwner: DEVICE_OWNER })),
-      ...(await nodePorts(neutron, cluster, n.name)),
+      ...(await nodeMadePorts(neutron, cluster, n.name)),
     ];
     if (nodeLost(ports, rule.now - window)) lost.push(n.name);
   }

@@ -45,6 +45,8 @@ export interface PooledPort {
   /** The pool's subnets and MTU: the NIC's addressing without asking Neutron. */
   subnets: Subnet[];
   mtu: number;
+  /** A nested node's pool port rides the node's trunk already, with its VLAN. */
+  subport?: { trunkId: string; vlan: number } | undefined;
 }
 
 export interface GiveBack {

@@ -137,9 +137,13 @@ export {
 } from './target.ts';
 export {
   addSubport,
+  addSubports,
   freeVlan,
+  freeVlans,
+  leaveAnyTrunk,
   nodeTrunk,
   removeSubport,
+  removeSubports,
   SUBPORT_OWNER,
   trunkProblem,
   VLAN_MAX,

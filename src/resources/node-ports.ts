@@ -13,6 +13,7 @@ import { NeutronError } from '../errors/index.ts';
 import type { NeutronClient, Port } from '../neutron/index.ts';
 import { freeClusterPoolPorts } from './pool-ports.ts';
 import { clusterTag, nodeTag } from './tags.ts';
+import { leaveAnyTrunk } from './trunk.ts';
 
 export const NODE_PORT_OWNER = 'network:nnet-node';
 export const NODE_PORT_TAG = 'nnet-node-port';
@@ -239,9 +240,12 @@ export async function releaseClusterNodes(
   neutron: NeutronClient,
   cluster: string,
   recorded: Pick<NodeAccess, 'securityGroupId'> | undefined,
+  /** The nodes the store knows: their pool ports a crash left untagged are found too. */
+  nodes: readonly string[] = [],
 ): Promise<{ ports: string[]; groups: string[] }> {
   const done = { ports: [] as string[], groups: [] as string[] };
-  const pooled = await freeClusterPoolPorts(neutron, cluster);
+  const pooled = await freeClusterPoolPorts(neutron, cluster, nodes);
+  await leaveAnyTrunk(neutron, pooled); // a nested node's pool ports ride its trunk
   for (const p of [...pooled, ...(await clusterNodePorts(neutron, cluster))]) {
     await neutron.ports.ensureDeleted(p.id);
     done.ports.push(p.id);

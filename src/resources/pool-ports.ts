@@ -64,17 +64,25 @@ export interface PoolPortsRequest {
   subnetIds: readonly string[];
   securityGroupIds: readonly string[];
   count: number;
+  /**
+   * For a nested node's trunk: unbound, with no device_id and no device_owner, which Neutron
+   * wants of a port it adds to a trunk (the trunk binds it; the owner worker sets device_id).
+   */
+  subports?: boolean;
 }
 
-/** `count` pool ports in one request, bound to the node and tagged (src/neutron createMany). */
+/**
+ * `count` pool ports in one request, tagged, and bound to the node (or ready to join its trunk)
+ * (src/neutron createMany).
+ */
 export function createPoolPorts(neutron: NeutronClient, r: PoolPortsRequest): Promise<Port[]> {
   const owner = poolOwner(r.cluster, r.node);
   const one = {
     networkId: r.networkId,
     name: owner.name,
-    deviceId: owner.deviceId,
-    deviceOwner: DEVICE_OWNER,
-    hostId: r.node,
+    ...(r.subports
+      ? { deviceId: '', deviceOwner: '' }
+      : { deviceId: owner.deviceId, deviceOwner: DEVICE_OWNER, hostId: r.node }),
     fixedIps: r.subnetIds.map((subnetId) => ({ subnetId })),
     securityGroups: [...r.securityGroupIds],
     tags: owner.tags,
@@ -83,21 +91,41 @@ export function createPoolPorts(neutron: NeutronClient, r: PoolPortsRequest): Pr
   return neutron.ports.createMany(Array.from({ length: r.count }, () => one));
 }
 
-/** Every pool port of the node, tagged or not yet tagged. */
+/**
+ * Every pool port of the node, tagged or not yet tagged (a bulk create whose tagging a crash
+ * interrupted: bound ones carry the pool's device_id, a nested node's, made without one, its name).
+ */
 export async function nodePoolPorts(neutron: NeutronClient, cluster: string, node: string): Promise<Port[]> {
-  const [tagged, untagged] = await Promise.all([
+  const [tagged, untagged, unheld] = await Promise.all([
     neutron.ports.list({ tags: [POOL_TAG, clusterTag(cluster), nodeTag(node)] }),
     neutron.ports.list({ deviceId: poolDeviceId(node), deviceOwner: DEVICE_OWNER }),
+    neutron.ports.list({ name: poolDeviceId(node), deviceId: '' }),
   ]);
   const byId = new Map(tagged.map((p) => [p.id, p]));
-  for (const p of untagged) if (!byId.has(p.id)) byId.set(p.id, p);
+  for (const p of [
+    ...untagged,
+    ...unheld.filter((x) => x.tags.length === 0 && x.deviceOwner === '' && x.deviceId === ''),
+  ])
+    if (!byId.has(p.id)) byId.set(p.id, p);
   return [...byId.values()];
 }
 
-/** The cluster's pool ports that no pod holds (what deleting the cluster drains). */
-export async function freeClusterPoolPorts(neutron: NeutronClient, cluster: string): Promise<Port[]> {
-  const all = await neutron.ports.list({ tags: ['nnet', clusterTag(cluster), POOL_TAG] });
-  return all.filter((p) => p.deviceId.startsWith('nnet-pool-'));
+/**
+ * The cluster's pool ports that no pod holds (what deleting the cluster drains), and those of
+ * `nodes` whose tagging a crash interrupted.
+ */
+export async function freeClusterPoolPorts(
+  neutron: NeutronClient,
+  cluster: string,
+  nodes: readonly string[] = [],
+): Promise<Port[]> {
+  const lists = await Promise.all([
+    neutron.ports.list({ tags: ['nnet', clusterTag(cluster), POOL_TAG] }),
+    ...nodes.map((n) => nodePoolPorts(neutron, cluster, n)),
+  ]);
+  const byId = new Map(lists.flat().map((p) => [p.id, p]));
+  // A nested pool port has no device_id until it has joined its trunk.
+  return [...byId.values()].filter((p) => p.deviceId.startsWith('nnet-pool-') || p.deviceId === '');
 }
 
 /** Makes Neutron's name, device_id and tags say who holds the port (two requests). */

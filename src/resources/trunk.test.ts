@@ -1,9 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Trunk } from '../neutron/index.ts';
+import { NeutronError } from '../errors/index.ts';
+import type { NeutronClient, SubPort, Trunk } from '../neutron/index.ts';
 import { containerOfPort, containerTag, isStrayNestedPort, podTags, RESERVED_TAG } from './ports.ts';
 import { nodeTag } from './tags.ts';
-import { freeVlan, parentProblem, trunkProblem, VLAN_MAX, VLAN_MIN } from './trunk.ts';
+import {
+  addSubports,
+  freeVlan,
+  freeVlans,
+  parentProblem,
+  trunkProblem,
+  VLAN_MAX,
+  VLAN_MIN,
+} from './trunk.ts';
 
 const trunk = (over: Partial<Trunk> = {}): Trunk => ({
   id: 't1',
@@ -28,6 +37,76 @@ test('freeVlan takes the first free VLAN ID from the start upwards, wraps past 4
   const all = Array.from({ length: VLAN_MAX }, (_, i) => i + 1);
   assert.equal(freeVlan(withVlans(all), 7), undefined);
   assert.equal(freeVlan(withVlans(all.filter((v) => v !== 3000)), 7), 3000, 'the one left is found');
+});
+
+test('freeVlans picks distinct free VLAN IDs upwards from the start, wrapping, and fewer when fewer are left', () => {
+  assert.deepEqual(freeVlans(withVlans([101, 103]), 100, 4), [100, 102, 104, 105]);
+  assert.deepEqual(freeVlans(withVlans([4094]), 4093, 3), [4093, 1, 2], 'wraps past 4094');
+  const all = Array.from({ length: VLAN_MAX }, (_, i) => i + 1);
+  assert.deepEqual(freeVlans(withVlans(all.filter((v) => v !== 9 && v !== 4000)), 1, 5), [9, 4000]);
+  assert.deepEqual(freeVlans(withVlans([]), 7, 0), []);
+});
+
+/** A trunk whose add_subports behaves as Neutron's: all or nothing, DuplicateSubPort on a VLAN in use. */
+function trunkApi(t: Trunk, beforeAdd: (t: Trunk) => void = () => undefined) {
+  const calls: SubPort[][] = [];
+  const api = {
+    trunks: {
+      get: async () => structuredClone(t),
+      addSubports: async (_id: string, subs: SubPort[]) => {
+        beforeAdd(t);
+        calls.push(subs);
+        const used = new Set(t.subPorts.map((s) => s.segmentationId));
+        if (subs.some((s) => used.has(s.segmentationId)))
+          throw new NeutronError('conflict', 'segmentation id in use', {
+            status: 409,
+            neutronType: 'DuplicateSubPort',
+          });
+        t.subPorts.push(...subs);
+        return structuredClone(t);
+      },
+    },
+  };
+  return { neutron: api as unknown as NeutronClient, calls };
+}
+
+test('addSubports puts a batch on the trunk in one request with distinct VLANs, and picks again when a concurrent ADD took one', async () => {
+  const t = withVlans([10]);
+  let raced = false;
+  // Another ADD takes VLAN 12 between this read of the trunk and the request.
+  const { neutron, calls } = trunkApi(t, (cur) => {
+    if (raced) return;
+    raced = true;
+    cur.subPorts.push({ portId: 'other', segmentationType: 'vlan', segmentationId: 12 });
+  });
+  const start = (11 - VLAN_MIN) / (VLAN_MAX - VLAN_MIN + 1);
+  const vlans = await addSubports(neutron, structuredClone(t), ['a', 'b', 'c'], () => start);
+  assert.equal(calls.length, 2, 'one lost request, then one that Neutron applied');
+  assert.deepEqual(
+    calls[0]!.map((s) => s.segmentationId),
+    [11, 12, 13],
+  );
+  assert.deepEqual([...vlans.values()], [11, 13, 14]);
+  assert.deepEqual(
+    t.subPorts.map((s) => s.segmentationId),
+    [10, 12, 11, 13, 14],
+    'each port once, no VLAN twice',
+  );
+  // A repeated call (a refill retried) keeps the VLANs the ports have and sends nothing.
+  const again = await addSubports(neutron, structuredClone(t), ['a', 'b', 'c']);
+  assert.deepEqual([...again.values()], [11, 13, 14]);
+  assert.equal(calls.length, 2);
+});
+
+test('addSubports with fewer VLANs left than ports fails over-quota naming the trunk, and sends nothing', async () => {
+  const all = Array.from({ length: VLAN_MAX - 1 }, (_, i) => i + 1);
+  const { neutron, calls } = trunkApi(withVlans(all));
+  await assert.rejects(addSubports(neutron, withVlans(all), ['a', 'b']), (e: unknown) => {
+    assert.ok(e instanceof NeutronError && e.reason === 'over-quota');
+    assert.match(e.message, /trunk t1 of port p1 .* every VLAN ID \(1-4094\) is taken/);
+    return true;
+  });
+  assert.equal(calls.length, 0);
 });
 
 test('trunkProblem refuses a trunk of another project and one Neutron marks DEGRADED or ERROR, naming the trunk and its port', () => {

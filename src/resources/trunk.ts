@@ -97,8 +97,21 @@ export async function nodeTrunk(
   return trunk;
 }
 
-/** How many times an ADD picks another VLAN ID after losing one to a concurrent ADD. */
+/** How many times an ADD picks other VLAN IDs after losing one to a concurrent ADD. */
 const VLAN_ATTEMPTS = 64;
+
+/** `count` free VLAN IDs of the trunk, from `start` upwards (wrapping); fewer when fewer are left. */
+export function freeVlans(trunk: Pick<Trunk, 'subPorts'>, start: number, count: number): number[] {
+  const taken = [...trunk.subPorts];
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const vlan = freeVlan({ subPorts: taken }, out.length > 0 ? out[out.length - 1]! + 1 : start);
+    if (vlan === undefined) break;
+    out.push(vlan);
+    taken.push({ portId: '', segmentationType: 'vlan', segmentationId: vlan });
+  }
+  return out;
+}
 
 /**
  * Adds the port to the trunk with a free VLAN ID and returns the ID. A port already on the trunk
@@ -110,26 +123,50 @@ export async function addSubport(
   portId: string,
   random: () => number = Math.random,
 ): Promise<number> {
+  return (await addSubports(neutron, trunk, [portId], random)).get(portId)!;
+}
+
+/**
+ * Adds the ports to the trunk in one request, each with a free VLAN ID, and returns each port's
+ * VLAN. Neutron applies the request whole or not at all; a VLAN another ADD took meanwhile
+ * (DuplicateSubPort) makes it read the trunk again and pick again. Ports already on the trunk
+ * keep their VLANs. Too few VLANs left: NeutronError('over-quota'), naming the trunk.
+ */
+export async function addSubports(
+  neutron: NeutronClient,
+  trunk: Trunk,
+  portIds: readonly string[],
+  random: () => number = Math.random,
+): Promise<Map<string, number>> {
   let current = trunk;
   for (let attempt = 0; ; attempt++) {
-    const mine = current.subPorts.find((s) => s.portId === portId);
-    if (mine) return mine.segmentationId;
-    const vlan = freeVlan(current, VLAN_MIN + Math.floor(random() * (VLAN_MAX - VLAN_MIN + 1)));
-    if (vlan === undefined)
+    const vlans = new Map(
+      current.subPorts.filter((s) => portIds.includes(s.portId)).map((s) => [s.portId, s.segmentationId]),
+    );
+    const todo = portIds.filter((id) => !vlans.has(id));
+    if (todo.length === 0) return vlans;
+    const free = freeVlans(current, VLAN_MIN + Math.floor(random() * (VLAN_MAX - VLAN_MIN + 1)), todo.length);
+    if (free.length < todo.length)
       throw new NeutronError(
         'over-quota',
-        `trunk ${trunk.id} of port ${trunk.portId} carries ${current.subPorts.length} subports: every VLAN ID (${VLAN_MIN}-${VLAN_MAX}) is taken, none is left for port ${portId}`,
+        `trunk ${trunk.id} of port ${trunk.portId} carries ${current.subPorts.length} subports: every VLAN ID (${VLAN_MIN}-${VLAN_MAX}) is taken, none is left for port ${todo.join(', ')}`,
       );
     try {
-      await neutron.trunks.addSubports(trunk.id, [
-        { portId, segmentationType: 'vlan', segmentationId: vlan },
-      ]);
-      return vlan;
+      await neutron.trunks.addSubports(
+        trunk.id,
+        todo.map((portId, i) => ({ portId, segmentationType: 'vlan', segmentationId: free[i]! })),
+      );
+      for (const [i, id] of todo.entries()) vlans.set(id, free[i]!);
+      return vlans;
     } catch (e) {
       if (!(e instanceof NeutronError && e.reason === 'conflict') || attempt + 1 >= VLAN_ATTEMPTS) throw e;
       current = await neutron.trunks.get(trunk.id);
-      // Another VLAN, or the port already rides the trunk (a repeated ADD): both are read again.
-      if (e.neutronType !== 'DuplicateSubPort' && !current.subPorts.some((s) => s.portId === portId)) throw e;
+      // Other VLANs, or the ports already ride the trunk (a repeated ADD): both are read again.
+      if (
+        e.neutronType !== 'DuplicateSubPort' &&
+        !todo.some((id) => current.subPorts.some((s) => s.portId === id))
+      )
+        throw e;
     }
   }
 }
@@ -140,4 +177,31 @@ export async function removeSubport(neutron: NeutronClient, trunkId: string, por
     if (e instanceof NeutronError && e.reason === 'not-found') return;
     throw e;
   });
+}
+
+/** Takes the ports off the trunk in one request; ports (or a trunk) not there any more are success. */
+export async function removeSubports(
+  neutron: NeutronClient,
+  trunk: Pick<Trunk, 'id' | 'subPorts'>,
+  portIds: readonly string[],
+): Promise<void> {
+  const on = portIds.filter((id) => trunk.subPorts.some((s) => s.portId === id));
+  if (on.length === 0) return;
+  await neutron.trunks.removeSubports(trunk.id, on).catch((e: unknown) => {
+    if (e instanceof NeutronError && e.reason === 'not-found') return;
+    throw e;
+  });
+}
+
+/**
+ * Takes each of the ports off whichever of the project's trunks carries it (a subport's port does
+ * not name its trunk), so that Neutron lets them be deleted.
+ */
+export async function leaveAnyTrunk(
+  neutron: NeutronClient,
+  ports: readonly Pick<Port, 'id' | 'deviceOwner'>[],
+): Promise<void> {
+  const subports = ports.filter((p) => p.deviceOwner === SUBPORT_OWNER).map((p) => p.id);
+  if (subports.length === 0) return;
+  for (const trunk of await neutron.trunks.list({})) await removeSubports(neutron, trunk, subports);
 }

@@ -23,13 +23,14 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { plugVmNic } from '../../lab/nested.ts';
 import type { Port, Trunk } from '../../src/neutron/index.ts';
-import { NODE_PORT_OWNER } from '../../src/resources/index.ts';
-import { startAgent } from '../support/agent.ts';
+import { NODE_PORT_OWNER, POOL_TAG, poolDeviceId, releaseClusterNodes } from '../../src/resources/index.ts';
+import { agentMetric, startAgent, type TestAgent } from '../support/agent.ts';
 import { adminNeutron, startTestCluster, type TestCluster } from '../support/cluster.ts';
 import { type CniRuntime, cniRuntime, type HarnessCall, type HarnessResult } from '../support/cni.ts';
 import { clusterKubenetctl } from '../support/kubenetctl.ts';
 import { createNetns, type TestNetns } from '../support/netns.ts';
 import { type OvsNode, startOvsNode } from '../support/ovs-node.ts';
+import { setPoolSettings } from '../support/pools.ts';
 
 const PREFIX = 'nntn';
 const tag = randomBytes(3).toString('hex');
@@ -51,6 +52,7 @@ let rtMetal: CniRuntime;
 // Pods of VM 2 on a second network, routed to the first by a Neutron router (across subnets).
 let rtVm2Net2: CniRuntime;
 const cleanup: (() => unknown)[] = [];
+const otherAgents: TestAgent[] = []; // VM 2's and the bare-metal node's
 
 function ok(r: HarnessResult, what: string): Record<string, unknown> {
   assert.equal(r.code, 0, `${what} failed: ${r.stdout} ${r.stderr}`);
@@ -134,6 +136,7 @@ async function nodeRuntime(name: string, plugin: Record<string, unknown>): Promi
   cleanup.push(() => rt.remove());
   const agent = await startAgent({ conflist: rt.conflist, socket, logFile: join(dir, 'agent.log') });
   cleanup.push(() => agent.stop());
+  otherAgents.push(agent);
   return rt;
 }
 
@@ -500,4 +503,183 @@ test('nested: an agent killed after making the port but before the trunk join le
   await assertNothingLeft("the agent's start-up reconcile");
   ok(c.rt.call('del', k), 'DEL of the killed ADD');
   await assertNothingLeft('DEL');
+});
+
+test('nested: a VM node that left (kubenetctl gc --node) has its pods taken off its trunk: a port ADD made deleted, a reservation unbound and kept, its records gone', async () => {
+  assert.ok(trunk2);
+  const made = clusterKubenetctl(c, ['create', 'podnetwork', 'gone-r', '--ip=1.2.0.101', '-n', 'default']);
+  assert.equal(made.status, 0, made.stderr);
+  cleanup.push(() => clusterKubenetctl(c, ['delete', 'podnetwork', 'gone-r', '-n', 'default']));
+  const [pa, pr] = [pod(), pod()];
+  const ka = call(`ngone-a-${tag}`, pa, 'gone-a');
+  const kr = call(`ngone-r-${tag}`, pr, 'gone-r');
+  const ipA = ipOf(ok(rtVm2.call('add', ka), 'ADD gone-a in VM 2'));
+  assert.equal(ipOf(ok(rtVm2.call('add', kr), 'ADD gone-r in VM 2')), '1.2.0.101');
+  const on = (await c.neutron.trunks.get(trunk2.id)).subPorts.map((x) => x.portId);
+  assert.equal(on.length, 2, 'both ride VM 2');
+  const [portA] = await c.neutron.ports.list({ fixedIps: [{ ipAddress: ipA }], networkId: c.network.id });
+  const [portR] = await c.neutron.ports.list({
+    fixedIps: [{ ipAddress: '1.2.0.101' }],
+    networkId: c.network.id,
+  });
+  assert.ok(portA && portR);
+  // VM 2 is gone with its agent (its pods' subports stay ACTIVE on the hypervisor: no agent
+  // releases it as lost on its own, so the release is the operator's).
+  await otherAgents[0]!.stop();
+  const gc = clusterKubenetctl(c, ['gc', '--node', vm2Name]);
+  assert.equal(gc.status, 0, gc.stderr);
+  assert.match(gc.stdout, new RegExp(`deleted pod port ${portA.id}`));
+  assert.match(gc.stdout, new RegExp(`unbound reservation ${portR.id}`));
+  assert.deepEqual((await c.neutron.trunks.get(trunk2.id)).subPorts, [], "nothing rides VM 2's trunk");
+  assert.deepEqual(await c.neutron.ports.list({ id: [portA.id] }), [], 'the port ADD made is deleted');
+  const [kept] = await c.neutron.ports.list({ id: [portR.id] });
+  assert.ok(kept, 'the reservation is kept');
+  assert.equal(kept.deviceId, '', 'and held by no device');
+  assert.equal(kept.deviceOwner === 'trunk:subport', false, 'and no subport');
+  assert.deepEqual(await c.store.attachments.list({ node: vm2Name }), [], "VM 2's records are gone");
+  // What is inside the VM (its bridge's access ports) is not Neutron's: it goes with the VM.
+  const inside = vm2
+    .vsctl('list-ports', 'br-int')
+    .split('\n')
+    .filter((x) => x && x !== 'eth0');
+  assert.equal(inside.length, 2, `VM 2's own devices are left to VM 2: ${inside}`);
+  for (const x of inside) vm2.vsctl('del-port', 'br-int', x);
+});
+
+/** The VM node's pool ports in Neutron, which of them ride its trunk (on which VLAN), and its pool record. */
+async function vmPools() {
+  const ports = await c.neutron.ports.list({ tags: [POOL_TAG, `nnet-node=${vmName}`] });
+  const t = await c.neutron.trunks.get(trunk!.id);
+  const vlanOf = new Map(t.subPorts.map((s) => [s.portId, s.segmentationId]));
+  const record = (await c.store.nodes.get({ cluster: c.name, name: vmName }))?.pools?.[0];
+  return { ports, vlanOf, subports: t.subPorts.length, record };
+}
+
+test('nested: warm pools keep ready subports on the VM trunk, each on a VLAN of its own; ADD takes one with no new subport, DEL gives it back, a restart finds them, pools off and cluster delete drain the trunk', async () => {
+  assert.ok(trunk);
+  const steps: [string, string][] = [];
+  const step = (what: string) => steps.push([what, new Date().toISOString()]);
+  step('pools on');
+  await setPoolSettings(c, { min: 3, max: 8, batch: 3 });
+  cleanup.push(() => setPoolSettings(c, undefined));
+  await waitFor('the VM pool to fill to 3', async () => (await vmPools()).record?.ready === 3, 90_000);
+  let v = await vmPools();
+  assert.equal(v.ports.length, 3, 'three pool ports in Neutron');
+  for (const p of v.ports) {
+    assert.ok(v.vlanOf.has(p.id), `pool port ${p.id} rides the trunk: ${JSON.stringify([...v.vlanOf])}`);
+    assert.equal(p.deviceOwner, 'trunk:subport');
+    assert.equal(p.status, 'ACTIVE', `pool subport ${p.id} is ACTIVE before any pod asks`);
+  }
+  assert.equal(new Set(v.ports.map((p) => v.vlanOf.get(p.id))).size, 3, 'three distinct VLANs');
+  assert.equal(v.subports, 3, 'and nothing else rides the trunk');
+  await waitFor('Neutron to name the pool as their holder', async () =>
+    (await vmPools()).ports.every((p) => p.deviceId === poolDeviceId(vmName)),
+  );
+  assert.equal(await agentMetric(c.agent, 'nnet_pool_ports_created_total'), 3);
+
+  // ADD takes a ready subport: its IP, its VLAN, no new subport on the trunk.
+  const p = pod();
+  const k = call(`npool-${tag}`, p, 'pooled');
+  const r = ok(c.rt.call('add', k), 'pooled ADD');
+  cleanup.push(() => c.rt.call('del', k));
+  const ip = ipOf(r);
+  v = await vmPools();
+  const taken = v.ports.find((x) => x.fixedIps.some((f) => f.ipAddress === ip));
+  assert.ok(taken, `the pod's IP ${ip} is a pool port's`);
+  const vlan = v.vlanOf.get(taken.id)!;
+  assert.equal(await agentMetric(c.agent, 'nnet_pool_hits_total'), 1);
+  const row = await c.store.attachments.get({ containerId: k.id, ifname: 'eth0' });
+  assert.ok(row?.pool, 'the record names the pool');
+  assert.deepEqual(row.subport, { trunkId: trunk.id, vlan }, 'the record has the subport and its VLAN');
+  const access = vm
+    .vsctl('--format=csv', '--no-headings', '--columns=name,tag', 'find', 'Port', `tag=${vlan}`)
+    .trim();
+  assert.match(
+    access,
+    new RegExp(`^nn\\w+,${vlan}$`),
+    `the VM's access port carries VLAN ${vlan}: ${access}`,
+  );
+  const first = p.run(['ping', '-c', '3', '-i', '0.2', '-W', '2', peer.fixedIps[0]!.ipAddress]);
+  assert.match(first.stdout, / 0% packet loss/, `the first ping right after a pooled ADD: ${first.stdout}`);
+  ok(c.rt.call('check', k), 'CHECK of the pooled pod');
+  await waitFor('Neutron to name the pod as the holder', async () => {
+    const [x] = await c.neutron.ports.list({ id: [taken.id] });
+    return x?.deviceId === k.id && x.tags.includes('nnet-pod=pooled');
+  });
+
+  // DEL gives it back: still on the trunk on its VLAN, the VM's access port gone.
+  ok(c.rt.call('del', k), 'DEL of the pooled pod');
+  v = await vmPools();
+  assert.equal(v.vlanOf.get(taken.id), vlan, 'the subport stays on the trunk, on its VLAN');
+  assert.equal(await agentMetric(c.agent, 'nnet_pool_ports_recycled_total'), 1);
+  assert.equal(
+    vm.vsctl('--format=csv', '--no-headings', '--columns=name', 'find', 'Port', `tag=${vlan}`).trim(),
+    '',
+  );
+  await waitFor('Neutron to name the pool as the holder again', async () => {
+    const [x] = await c.neutron.ports.list({ id: [taken.id] });
+    return x?.deviceId === poolDeviceId(vmName) && !x.tags.includes('nnet-pod=pooled');
+  });
+
+  // A restarted agent finds its pool on the trunk and makes no port.
+  const ids = (await vmPools()).ports.map((x) => x.id).sort();
+  const firstAgent = c.agent
+    .lines()
+    .filter((l) => /pool/.test(String(l.msg)))
+    .map((l) => [l.ts, l.msg, l.made]);
+  step('restart');
+  await c.restartAgent({ kill: true });
+  await waitFor('the restarted agent to rebuild its pool', () =>
+    c.agent.lines().some((l) => l.msg === 'pools rebuilt'),
+  );
+  await waitFor(
+    'the restarted agent to record it',
+    async () => (await vmPools()).record?.ready === ids.length,
+  );
+  assert.deepEqual((await vmPools()).ports.map((x) => x.id).sort(), ids, 'the same pool ports');
+  assert.equal(
+    await agentMetric(c.agent, 'nnet_pool_ports_created_total'),
+    0,
+    'no port made after the restart',
+  );
+
+  // Pools off: every free pool subport leaves the trunk and is deleted.
+  step('pools off');
+  await setPoolSettings(c, undefined);
+  await waitFor('pools off to drain the trunk', async () => {
+    const x = await vmPools();
+    return x.ports.length === 0 && x.subports === 0;
+  });
+  await assertNothingLeft('pools off');
+
+  // Pools on again, then the cluster's delete (its agent stopped first) drains them off the trunk.
+  step('pools on again');
+  await setPoolSettings(c, { min: 2, max: 2, batch: 2 });
+  await waitFor('the VM pool to fill to 2', async () => (await vmPools()).record?.ready === 2, 90_000);
+  const agentLog = c.agent
+    .lines()
+    .filter((l) => /pool/.test(String(l.msg)))
+    .map((l) => [l.ts, l.msg, l.made, l.error]);
+  // No agent may make ports meanwhile (the bare-metal node's keeps its node port), and, as
+  // `kubenetctl delete cluster` demands, no podnetwork is left (their reservations hold groups).
+  await c.agent.stop();
+  for (const a of otherAgents) await a.stop();
+  for (const pc of await c.store.podConfigs.list({ cluster: c.name })) {
+    const del = clusterKubenetctl(c, ['delete', 'podnetwork', pc.pod, '-n', pc.namespace]);
+    assert.equal(del.status, 0, del.stderr);
+  }
+  const access2 = (await c.store.clusters.get(c.name))?.nodeAccess;
+  const released = await releaseClusterNodes(c.neutron, c.name, access2, [vmName, vm2Name, c.name]).catch(
+    async (e: unknown) => {
+      const users = (await c.neutron.ports.list({})).filter((p) =>
+        p.securityGroups.includes(access2?.securityGroupId ?? ''),
+      );
+      const records = (await c.store.nodes.get({ cluster: c.name, name: vmName }))?.pools;
+      throw new Error(
+        `${e}; the group's ports: ${JSON.stringify(users.map((p) => [p.id, p.name, p.deviceOwner, p.deviceId, p.tags, p.createdAt]))}; pools ${JSON.stringify(records)}; steps ${JSON.stringify(steps)}; agent ${JSON.stringify(agentLog)}; first agent ${JSON.stringify(firstAgent)}`,
+      );
+    },
+  );
+  assert.ok(released.ports.length >= 2, `the delete released the pool ports: ${JSON.stringify(released)}`);
+  await assertNothingLeft('the cluster delete');
 });

@@ -421,7 +421,12 @@ export async function deleteClusters(command: CommandOf<'delete'>, ctx: CommandC
     const nodes = await store!.nodes.list({ cluster: cluster.name });
     if (nodes.length > 0 || cluster.nodeAccess) {
       const neutron = await ctx.session(command.scope).neutron();
-      await releaseClusterNodes(neutron, cluster.name, cluster.nodeAccess);
+      await releaseClusterNodes(
+        neutron,
+        cluster.name,
+        cluster.nodeAccess,
+        nodes.map((n) => n.name),
+      );
       for (const n of nodes) await store!.nodes.delete({ cluster: cluster.name, name: n.name });
     }
     await store!.clusters.delete(cluster.name);
