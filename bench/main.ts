@@ -396,6 +396,18 @@ async function cni(b: Bench): Promise<void> {
   results.cni = { calls, breakdown: bd, keystoneAuths, bindingPutMs: bindingPutMs(calls, logged) };
 }
 
+/** The DEL of a pooled round's ping target (an error is the run's, not a throw). */
+async function delPingTarget(b: Bench, rt: Runtime, t: Endpoint & { containerId: string }): Promise<void> {
+  const del = await harnessCall(rt, 'del', {
+    name: t.name,
+    namespace: POD_NAMESPACE,
+    containerId: t.containerId,
+    netns: t.netns,
+  });
+  if (del.code === 0) b.record.removePod(t.containerId);
+  else results.errors.push(`CNI DEL of ${t.name} failed: ${del.stdout} ${del.stderr}`);
+}
+
 /**
  * Nested mode's CNI latency: the same rounds as cni() through the VM on node 1, where each ADD
  * also joins the VM's trunk and waits for the subport to be ACTIVE. Then with warm pools on: the
@@ -433,17 +445,7 @@ async function nestedPhase(b: Bench): Promise<void> {
     if (pooled.misses > 0) results.errors.push(`${pooled.misses} pooled nested ADDs missed the pool`);
     results.nested.pooled = { settings: pool, fillS, ...pooled, breakdown: { 'pooled/ADD': add } };
   } finally {
-    if (target) {
-      const t = target;
-      const del = await harnessCall(vm2.runtime, 'del', {
-        name: t.name,
-        namespace: POD_NAMESPACE,
-        containerId: t.containerId,
-        netns: t.netns,
-      });
-      if (del.code === 0) b.record.removePod(t.containerId);
-      else results.errors.push(`CNI DEL of ${t.name} failed: ${del.stdout} ${del.stderr}`);
-    }
+    if (target) await delPingTarget(b, vm2.runtime, target);
     await setPools(b, undefined);
     await waitPoolsDrained(b, [rt.node.name, vm2.runtime.node.name]);
   }
@@ -480,14 +482,7 @@ async function churnPhase(b: Bench): Promise<void> {
     if (!target) return;
     const t = target;
     target = undefined;
-    const del = await harnessCall(b.runtime(2, 'internal'), 'del', {
-      name: t.name,
-      namespace: POD_NAMESPACE,
-      containerId: t.containerId,
-      netns: t.netns,
-    });
-    if (del.code === 0) b.record.removePod(t.containerId);
-    else results.errors.push(`CNI DEL of ${t.name} failed: ${del.stdout} ${del.stderr}`);
+    await delPingTarget(b, b.runtime(2, 'internal'), t);
   };
   try {
     const fillS = await log.step(
