@@ -346,7 +346,7 @@ export function createPoolManager(o: PoolManagerOptions): PoolManager {
     const made = await createPoolPorts(neutron, { cluster, node, ...pool.key, count: n, subports: nested });
     metrics.poolCreated.inc({}, made.length);
     try {
-      if (nested) return await joinTrunk(ctx, neutron, made);
+      if (nested) return await putOnTrunk(ctx, neutron, made);
       const bound = await Promise.all(
         made.map((p) => (p.vifType === 'binding_failed' ? ensureBound(neutron, p, node) : p)),
       );
@@ -383,7 +383,7 @@ export function createPoolManager(o: PoolManagerOptions): PoolManager {
   }
 
   /** Puts new pool ports on the node's trunk (one request) and waits until Neutron calls them ACTIVE. */
-  async function joinTrunk(ctx: NodeContext, neutron: NeutronClient, made: Port[]): Promise<Port[]> {
+  async function putOnTrunk(ctx: NodeContext, neutron: NeutronClient, made: Port[]): Promise<Port[]> {
     const trunk = await trunkOf(ctx, neutron);
     const vlans = await addSubports(
       neutron,
