@@ -111,6 +111,8 @@ async function nested(): Promise<number> {
   );
   console.log('\n== The connectivity matrix among nested pods');
   for (const l of t.matrix) console.log(l);
+  console.log("\n== Probes and Services through the VMs' own ports (kube-proxy STAND-IN in each VM)");
+  for (const l of t.services) console.log(l);
   console.log("\n== Each nested pod's subport (openstack network trunk show, port show)");
   for (const l of t.subports) console.log(l);
   console.log('\n== Where the time went');
@@ -118,7 +120,7 @@ async function nested(): Promise<number> {
   const ok = nestedOk(r);
   const passed = r.rows.filter((x) => x.ok).length;
   console.log(
-    `\n${ok ? 'OK' : 'FAILED'}: ${passed}/${r.rows.length} pings passed, ${r.subports.length} pods on trunk subports with distinct VLANs, ${r.pod1.container} at ${r.pod1.ip} in ${r.pod1.node}; ${r.seconds.toFixed(1)} s in all.`,
+    `\n${ok ? 'OK' : 'FAILED'}: ${passed}/${r.rows.length} pings passed, ${r.services.filter((x) => x.ok).length}/${r.services.length} probe and Service rows, ${r.subports.length} pods on trunk subports with distinct VLANs, ${r.pod1.container} at ${r.pod1.ip} in ${r.pod1.node}; ${r.seconds.toFixed(1)} s in all.`,
   );
   console.log(
     `Look around: \`npm run lab -- status\`; remove it (and the main lab): \`npm run lab -- down\`.`,

@@ -13,11 +13,14 @@
  *   untags its pods' VLANs with an OVS of its own (`nested.vlanDevice: ovs`); where the kernel has
  *   them, `vlanDevice: kernel` makes 802.1Q devices instead;
  * - experiment 1 in a VM (the pod keeps its static 1.2.0.100 on a trunk subport), and the paper's
- *   connectivity matrix among nested pods, with a bare-metal pod and the plain port.
+ *   connectivity matrix among nested pods, with a bare-metal pod and the plain port;
+ * - probes and a ClusterIP Service from the VMs' own netns through each VM's own port (a subport
+ *   too), with a STAND-IN for kube-proxy (lab/kube-proxy-standin.ts) in each VM.
  */
 import { join } from 'node:path';
 import { startAgent } from './agent.ts';
 import { labGroupTag } from './isolation.ts';
+import { applyStandin } from './kube-proxy-standin.ts';
 import {
   addPod,
   clearPrevious,
@@ -34,6 +37,7 @@ import {
   type PodHost,
   ping,
   pingUntilClean,
+  podmanOn,
   startEnv,
   startNodes,
   typed,
@@ -42,6 +46,7 @@ import type { LabNode } from './nodes.ts';
 import { stateRecorder } from './nodes.ts';
 import { type NodeRecorder, type OvsNode, startOvsNode } from './ovs-node.ts';
 import { busyboxTarball, importImage } from './podman.ts';
+import { httpFrom } from './probes.ts';
 import { run, waitFor } from './sh.ts';
 import { StateFile } from './state.ts';
 import { alignColumns } from './table.ts';
@@ -85,9 +90,19 @@ export interface NestedSubport {
   status: string;
 }
 
+/** A probe or Service row of the VMs (their own ports on the pod network carry them). */
+export interface NestedServiceRow {
+  what: string;
+  from: string;
+  to: string;
+  ok: boolean;
+  detail: string;
+}
+
 export interface NestedResult {
   pod1: LabResult['pod1'] & { vlan: number | undefined };
   rows: NestedRow[];
+  services: NestedServiceRow[];
   subports: NestedSubport[];
   vms: { name: string; trunk: string; parentPort: string; agentPid: number }[];
   seconds: number;
@@ -200,7 +215,8 @@ async function startVm(
   index: number,
   network: string,
   mtu: number,
-): Promise<Vm & { agentPid: number }> {
+  opts: { secondNic?: boolean } = {},
+): Promise<Vm & { agentPid: number; eth1?: { id: string; mac: string; ip: string } }> {
   const name = `${o.prefix}-vm${index}`;
   const port = await vmPort(o, ep, `${name}-eth0`, network, hv);
   const trunk = `${name}-trunk`;
@@ -215,6 +231,14 @@ async function startVm(
     mtu,
   });
   const vm = { name, netns: ovs.netnsName, ovs, parentPort: port.id, trunk };
+  // A second NIC, as the VM boots with it: a plain Neutron port on the pods' network, its address
+  // in the VM (N-Net's policy routes keep its traffic on it, the node port's on the node port).
+  let eth1: { id: string; mac: string; ip: string } | undefined;
+  if (opts.secondNic) {
+    eth1 = await vmPort(o, ep, `${name}-eth1`, network, hv);
+    await plugVmNic(hv.ovs, eth1, ovs.netnsName, 'eth1', mtu, `${eth1.ip}/16`);
+    o.log.info(`${name}: eth1 = port ${eth1.id}, ${eth1.ip}/16 (a plain port on ${network})`);
+  }
   const conflist = installPlugin(
     o,
     ep,
@@ -226,7 +250,7 @@ async function startVm(
     `${name}: netns ${ovs.netnsName}, NIC eth0 = port ${port.id} (trunk ${trunk}), ${conflist}, nnet-agent pid ${agent.pid}`,
   );
   await importImage(nodePodman(o, vm), busyboxTarball(o.dir));
-  return { ...vm, agentPid: agent.pid };
+  return { ...vm, agentPid: agent.pid, ...(eth1 ? { eth1 } : {}) };
 }
 
 /** Pings from a netns that is not a container's (the VM's own, through its second NIC). */
@@ -298,19 +322,15 @@ export async function nestedUp(o: LabOptions): Promise<NestedResult> {
     (await openstack(o, ep, ['network', 'show', net1, '-f', 'value', '-c', 'mtu'], false)).trim(),
   );
   const vms = await o.log.step(
-    `two VMs on ${hv.name} (the hypervisor): each a netns whose NIC is its trunk parent port, with nnet in nested mode and its own nnet-agent`,
+    `two VMs on ${hv.name} (the hypervisor): each a netns whose NIC is its trunk parent port, with nnet in nested mode and its own nnet-agent; ${o.prefix}-vm2 with a second NIC, a plain Neutron port on ${net1}`,
     async () => [
       await startVm(o, state, ep, hv, 1, net1, mtu),
-      await startVm(o, state, ep, hv, 2, net1, mtu),
+      await startVm(o, state, ep, hv, 2, net1, mtu, { secondNic: true }),
     ],
   );
-  const [vm1, vm2] = vms as [Vm & { agentPid: number }, Vm & { agentPid: number }];
-  const eth1 = await o.log.step(`${vm2.name}'s second NIC: a plain Neutron port on ${net1}`, async () => {
-    const port = await vmPort(o, ep, `${vm2.name}-eth1`, net1, hv);
-    await plugVmNic(hv.ovs, port, vm2.netns, 'eth1', mtu, `${port.ip}/16`);
-    o.log.info(`${vm2.name}: eth1 = port ${port.id}, ${port.ip}/16`);
-    return port;
-  });
+  const [vm1, vm2] = vms as [(typeof vms)[number], (typeof vms)[number]];
+  const eth1 = vm2.eth1;
+  if (!eth1) throw new Error(`${vm2.name} has no second NIC`);
 
   const mk = <N extends PodHost>(label: string, node: N, subnet: string, ip: string): Pod<N> => ({
     label,
@@ -382,19 +402,88 @@ export async function nestedUp(o: LabOptions): Promise<NestedResult> {
       return out;
     },
   );
+  const services = await o.log.step(
+    `probes and a ClusterIP Service through the VMs' own ports: busybox httpd in ${b.name} (${vm2.name}), the kube-proxy stand-in in both VMs`,
+    () => nestedServices(o, { vm1, vm2, pod1, web: b }),
+  );
   const subs = await o.log.step("each nested pod's subport: port, VLAN and status (OpenStack CLI)", () =>
     subports(o, ep, [pod1, a, b, c], (p) => (p === c ? net2 : net1)),
   );
   return {
     pod1: { ...e1, vlan: subs.find((s) => s.pod === pod1.name)?.vlan },
     rows,
+    services,
     subports: subs,
     vms: vms.map((v) => ({ name: v.name, trunk: v.trunk, parentPort: v.parentPort, agentPid: v.agentPid })),
     seconds: o.log.elapsedS(),
   };
 }
 
-export function nestedTables(r: NestedResult): { matrix: string[]; subports: string[] } {
+const SERVICE_IP = '10.96.0.30';
+
+/**
+ * The rows a Kubernetes node needs, on VMs: the VM's own netns reaches its pod and the other VM's
+ * (the kubelet's probes, hostNetwork pods), and a pod reaches a ClusterIP whose endpoint is in the
+ * other VM, through kube-proxy's rules (a stand-in) in its own VM.
+ */
+async function nestedServices(
+  o: LabOptions,
+  x: { vm1: Vm; vm2: Vm; pod1: Pod<PodHost>; web: Pod<PodHost> },
+): Promise<NestedServiceRow[]> {
+  const { vm1, vm2, pod1, web } = x;
+  await podmanOn(o, web.node, [
+    'exec',
+    '-d',
+    web.name,
+    'sh',
+    '-c',
+    `mkdir -p /www && echo "served by ${web.name}" > /www/index.html && exec httpd -f -p 80 -h /www`,
+  ]);
+  const service = {
+    name: 'default/web:http',
+    clusterIp: SERVICE_IP,
+    port: 80,
+    protocol: 'tcp' as const,
+    endpoints: [{ ip: web.ip, port: 80 }],
+  };
+  for (const v of [vm1, vm2]) {
+    o.log.info(`(${v.name}) kube-proxy STAND-IN: iptables-restore --noflush (KUBE-SERVICES → … DNAT)`);
+    await applyStandin(v.netns, [service]);
+  }
+  const sandbox = (
+    await podmanOn(o, pod1.node, ['inspect', '-f', '{{.NetworkSettings.SandboxKey}}', pod1.name], false)
+  ).trim();
+  const probes: [string, string, string, string, string][] = [
+    [
+      'VM → pod in the same VM (a probe)',
+      `${vm2.name} (host network)`,
+      `/run/netns/${vm2.netns}`,
+      web.ip,
+      '',
+    ],
+    ['VM → pod in the other VM', `${vm1.name} (host network)`, `/run/netns/${vm1.netns}`, web.ip, ''],
+    [
+      'nested pod → ClusterIP, endpoint in the other VM',
+      `${pod1.name} (${vm1.name})`,
+      sandbox,
+      SERVICE_IP,
+      ` → ${web.name}`,
+    ],
+  ];
+  const out: NestedServiceRow[] = [];
+  for (const [what, from, netns, ip, via] of probes) {
+    const to = `${ip}:80${via}`;
+    try {
+      const body = (await httpFrom(netns, `http://${ip}/`, 60_000)).trim();
+      out.push({ what, from, to, ok: body === `served by ${web.name}`, detail: body });
+    } catch (e) {
+      out.push({ what, from, to, ok: false, detail: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  return out;
+}
+
+export function nestedTables(r: NestedResult): { matrix: string[]; services: string[]; subports: string[] } {
   const matrix = alignColumns([
     ['pair', 'from', 'to', 'destination', 'where', 'subnets', 'result', 'avg RTT'],
     ...r.rows.map((x) => [
@@ -412,13 +501,18 @@ export function nestedTables(r: NestedResult): { matrix: string[]; subports: str
     ['pod', 'VM', 'IP', 'Neutron port', 'device_owner', 'VLAN', 'status'],
     ...r.subports.map((s) => [s.pod, s.vm, s.ip, s.port, s.deviceOwner, String(s.vlan ?? 'none'), s.status]),
   ]);
-  return { matrix, subports };
+  const services = alignColumns([
+    ['what', 'from', 'to', 'result', 'answer'],
+    ...r.services.map((x) => [x.what, x.from, x.to, x.ok ? 'PASS' : 'FAIL', x.detail]),
+  ]);
+  return { matrix, services, subports };
 }
 
 export function nestedOk(r: NestedResult): boolean {
   const vlans = r.subports.map((s) => s.vlan);
   return (
     r.rows.every((x) => x.ok) &&
+    r.services.every((x) => x.ok) &&
     r.pod1.status === 'ACTIVE' &&
     r.pod1.eth0.includes(`${r.pod1.ip}/16`) &&
     r.subports.every(

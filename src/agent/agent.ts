@@ -16,6 +16,7 @@ import {
   type NodeContext,
   plugNodePort,
   plugSpecOf,
+  refreshNodeRoutes,
   releaseNode,
   reportNode,
   type SweepReport,
@@ -106,10 +107,8 @@ export function createAgent(o: AgentOptions): Agent {
     return p;
   }
 
-  // Nested mode (the node is a VM): no node ports (pods reach Services through no node port yet),
-  // and with 802.1Q devices no OVS at all, so nothing to watch or re-plug.
-  const nested = o.conf.plugDriver === 'vlan';
-  const hasOvs = !(nested && (o.conf.nested?.vlanDevice ?? 'kernel') === 'kernel');
+  // Nested mode (the node is a VM) with 802.1Q devices: no OVS at all, so nothing to watch or re-plug.
+  const hasOvs = !(o.conf.plugDriver === 'vlan' && (o.conf.nested?.vlanDevice ?? 'kernel') === 'kernel');
 
   const withCtx = <T>(fn: (ctx: NodeContext) => Promise<T>) =>
     o.contexts.run(o.conf, { log, priority: 'background' }, fn);
@@ -231,6 +230,11 @@ export function createAgent(o: AgentOptions): Agent {
         errors.push(fail('reconcile', `making node ${ctx.node}'s port on network ${id}`, e));
       }
     }
+    try {
+      await refreshNodeRoutes(ctx);
+    } catch (e) {
+      errors.push(fail('reconcile', `node ${ctx.node}'s policy routes`, e));
+    }
     // Rules for addresses no node port holds any more: a pod given such an address must not pass as a node.
     const access = completeNodeAccess(cluster.nodeAccess);
     if (access)
@@ -270,7 +274,7 @@ export function createAgent(o: AgentOptions): Agent {
     try {
       const report = await withCtx(async (ctx) => {
         await reportNode(ctx.store, ctx.cluster, ctx.node, o.reconcileIntervalMs);
-        const portErrors = nested ? [] : await ensureNodePorts(ctx);
+        const portErrors = await ensureNodePorts(ctx);
         const r = await sweep(ctx, { graceMs });
         r.errors.push(...portErrors, ...(await releaseLostNodes(ctx)));
         // After the sweep: what it left of pool ports (nobody's, lagging, vanished) is the pools'.

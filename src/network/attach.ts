@@ -117,10 +117,7 @@ async function attachNow(ctx: NodeContext, req: AttachRequest): Promise<Attachme
     await faultPoint('port');
 
     // Service traffic goes through this node's own port on the pod's network (kube-proxy's DNAT).
-    // A nested node has none yet: its pods get no Service routes (src/network/README.md).
-    const [nodePort, cidrs] = nested
-      ? [undefined, []]
-      : await Promise.all([ensureNodePort(ctx, port.networkId), serviceCidrs(ctx)]);
+    const [nodePort, cidrs] = await Promise.all([ensureNodePort(ctx, port.networkId), serviceCidrs(ctx)]);
     // A pod's second NIC (net1, net2, …, as Multus names them) routes its own subnets only.
     const primary = !isSecondaryIfname(req.ifname);
     const nicAddr = await addressingOf(ctx, neutron, got, {

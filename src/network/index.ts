@@ -23,7 +23,7 @@ export {
   ensureNodePort,
   nodeAccess,
   plugNodePort,
-  releaseRecordedNodePort,
+  refreshNodeRoutes,
   serviceCidrs,
   serviceOverlap,
   serviceRoutes,

@@ -14,6 +14,7 @@ import {
   addSubport,
   clusterTag,
   containerOfPort,
+  isNodePort,
   isPoolPort,
   isReserved,
   isStrayNestedPort,
@@ -79,6 +80,25 @@ export async function joinTrunk(
     await removeSubport(neutron.withSignal(undefined), trunk.id, port.id).catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * A VM node's own port on its trunk, with its VLAN ID: already there when an earlier run put it
+ * on and crashed before recording it, else added now (the same arbiter as a pod's).
+ */
+export async function nodePortOnTrunk(
+  ctx: NodeContext,
+  neutron: NeutronClient,
+  port: Port,
+): Promise<{ trunkId: string; vlan: number }> {
+  const trunk = await trunkOf(ctx, neutron);
+  if (port.deviceOwner === SUBPORT_OWNER) {
+    const riding = (await neutron.trunks.get(trunk.id)).subPorts.find((s) => s.portId === port.id);
+    if (riding) return { trunkId: trunk.id, vlan: riding.segmentationId };
+  }
+  const vlan = await addSubport(neutron, trunk, port.id);
+  ctx.log.info('node port is a subport of the node trunk', { portId: port.id, trunkId: trunk.id, vlan });
+  return { trunkId: trunk.id, vlan };
 }
 
 /** How long an ADD waits for Neutron to call a new subport ACTIVE (the hypervisor claimed it). */
@@ -154,7 +174,8 @@ export async function sweepSubports(
   if (ids.length === 0) return out;
   const ports = await neutron.ports.list({ id: ids, tags: ['nnet', clusterTag(ctx.cluster)] });
   for (const port of ports) {
-    if (isPoolPort(port)) continue; // the pools' own reconcile holds or releases these
+    // The pools' own reconcile holds or releases these; the node's own ports are its record's.
+    if (isPoolPort(port) || isNodePort(port)) continue;
     if (port.deviceId && ctx.locks.busy(port.deviceId)) continue;
     if (o.wanted && port.deviceId && o.wanted({ containerId: port.deviceId, ifname: '' })) continue;
     if (Date.parse(port.updatedAt ?? '') > o.now() - o.graceMs) continue;

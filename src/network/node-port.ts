@@ -1,21 +1,25 @@
 /**
  * A node's own ports on the pod networks (src/resources/node-ports.ts for the Neutron side): made
  * on the first ADD that needs one (and by the agent for every network of the cluster), recorded in
- * the store's node record, plugged as an OVS internal port that stays in the node's netns, with
+ * the store's node record, plugged as a NIC that stays in the node's netns (src/plug/host.ts), with
  * routes to the network's other subnets and the node's masquerade table (src/plug/netfilter.ts).
+ * A VM node's (nested mode) port is a subport of its trunk, with a VLAN of its own like a pod's.
  * The store's compare-and-swap decides which port a node keeps when two ADDs race to make one.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InputError, NeutronError } from '../errors/index.ts';
+import { InputError, NeutronError, PlugError } from '../errors/index.ts';
 import type { NeutronClient, Port, Subnet } from '../neutron/index.ts';
 import {
   deviceNames,
   ensureNodeRouting,
-  findPort,
+  ensurePolicyRoutes,
+  hostNetns,
+  hostNicPresent,
   listHostAddresses,
   plugHostNic,
-  unplugHostNic,
+  readNestedNic,
+  usesKernelVlan,
 } from '../plug/index.ts';
 import {
   admitNodePort,
@@ -34,9 +38,11 @@ import {
   nodePorts,
   parseCidr,
   releaseNodePort,
+  removeSubport,
 } from '../resources/index.ts';
 import { DEFAULT_SERVICE_CIDRS, type NodePort } from '../store/index.ts';
 import type { NodeContext } from './context.ts';
+import { isNested, nodePortOnTrunk } from './nested.ts';
 
 const nodeKey = (ctx: NodeContext) => ({ cluster: ctx.cluster, name: ctx.node });
 
@@ -153,17 +159,19 @@ async function replaceLegacyAccess(
 /**
  * The node's port on `networkId`, made and plugged when missing. Any failure is retryable for the
  * caller (Neutron down, quota, the tap not appearing): an ADD that needs it fails with code 11.
+ * Not a config error, nor a VM node's NIC or kernel that cannot carry it (a VLAN device).
  */
 export async function ensureNodePort(ctx: NodeContext, networkId: string): Promise<NodePort> {
   const known = (await ctx.store.nodes.get(nodeKey(ctx)))?.ports.find((p) => p.networkId === networkId);
   try {
     if (known) {
-      if (!(await findPort(ctx.plug, known.portId))) await plugNodePort(ctx, known);
+      if (!(await hostNicPresent(ctx.plug, known.portId))) await plugNodePort(ctx, known);
       return known;
     }
     return await makeNodePort(ctx, networkId);
   } catch (e) {
-    if (e instanceof InputError) throw e;
+    // With 802.1Q devices there is no tap to wait for: a plug error is the VM's NIC or kernel, for good.
+    if (e instanceof InputError || (e instanceof PlugError && usesKernelVlan(ctx.plug))) throw e;
     throw new NeutronError(
       'unavailable',
       `node ${ctx.node} has no port of its own on network ${networkId} yet and could not make one: ${e instanceof Error ? e.message : String(e)}`,
@@ -178,18 +186,33 @@ async function makeNodePort(ctx: NodeContext, networkId: string): Promise<NodePo
   // A port an earlier run made but did not record (it crashed in between) is adopted.
   const left = await nodePorts(neutron, ctx.cluster, ctx.node, networkId);
   if (left[0]) await admitNodePort(neutron, access, left[0], ctx.node);
+  const nested = isNested(ctx);
   const port =
-    left[0] ?? (await createNodePort(neutron, { cluster: ctx.cluster, node: ctx.node, networkId, access }));
+    left[0] ??
+    (await createNodePort(neutron, {
+      cluster: ctx.cluster,
+      node: ctx.node,
+      networkId,
+      access,
+      subport: nested,
+    }));
+  let subport: NodePort['subport'];
+  // Ours to take back: off the trunk (the port object predates the join), then deleted.
+  const releaseOurs = async () => {
+    if (subport) await removeSubport(neutron, subport.trunkId, port.id);
+    await releaseNodePort(neutron, port, access);
+  };
   let record: NodePort;
   try {
-    record = await nodePortRecord(ctx, neutron, port);
+    if (nested) subport = await nodePortOnTrunk(ctx, neutron, port);
+    record = await nodePortRecord(ctx, neutron, port, subport);
     await checkServiceCidrs(ctx, record);
     await ctx.store.nodes.update(nodeKey(ctx), (cur) => {
       if (cur?.ports.some((p) => p.networkId === networkId)) return undefined;
       return { ...cur, cluster: ctx.cluster, name: ctx.node, ports: [...(cur?.ports ?? []), record] };
     });
   } catch (e) {
-    if (!left[0]) await releaseNodePort(neutron, port, access).catch(() => undefined);
+    if (!left[0]) await releaseOurs().catch(() => undefined);
     throw e;
   }
   const winner = (await ctx.store.nodes.get(nodeKey(ctx)))?.ports.find((p) => p.networkId === networkId);
@@ -200,7 +223,7 @@ async function makeNodePort(ctx: NodeContext, networkId: string): Promise<NodePo
     );
   if (winner.portId !== port.id) {
     // Another ADD recorded its port first: keep that one.
-    await releaseNodePort(neutron, port, access);
+    await releaseOurs();
   }
   await plugNodePort(ctx, winner);
   ctx.log.info('node port ready', { networkId, portId: winner.portId, device: winner.device });
@@ -219,32 +242,36 @@ export async function plugNodePort(ctx: NodeContext, p: NodePort): Promise<'repl
       routes: p.routes,
       node: ctx.node,
       networkId: p.networkId,
+      vlan: p.subport?.vlan,
     },
     { log: ctx.log },
   );
-  await ensureNodeRouting(ctx.plug.vswitchdNetns, { ipv6: p.ips.some((i) => ipFamily(i.address) === 6) });
+  await ensureNodeRouting(hostNetns(ctx.plug), { ipv6: p.ips.some((i) => ipFamily(i.address) === 6) });
   return r.changed ? 'replugged' : 'unchanged';
 }
 
-/** Unplugs a node port and releases it in Neutron; the caller removes it from the node record. */
-export async function releaseRecordedNodePort(
-  ctx: NodeContext,
-  p: Pick<NodePort, 'portId' | 'ips'>,
-): Promise<void> {
-  await unplugHostNic(ctx.plug, p.portId);
-  const access = (await ctx.store.clusters.get(ctx.cluster))?.nodeAccess;
-  await releaseNodePort(
-    await ctx.neutron(),
-    { id: p.portId, fixedIps: p.ips.map((i) => ({ subnetId: '', ipAddress: i.address })) },
-    access,
-  );
+/**
+ * The node's policy routes (src/plug/policy-routes.ts) for its addresses now: an address that
+ * came after its ports were plugged (a NIC hot-plugged into a VM on a pod network) or went.
+ */
+export async function refreshNodeRoutes(ctx: NodeContext): Promise<void> {
+  await ensurePolicyRoutes(hostNetns(ctx.plug));
 }
 
-/** What the node port carries: its addresses, the network's MTU, on-link routes to the network's other subnets. */
-async function nodePortRecord(ctx: NodeContext, neutron: NeutronClient, port: Port): Promise<NodePort> {
-  const [subnets, network] = await Promise.all([
+/**
+ * What the node port carries: its addresses, the network's MTU (within a VM NIC's, whose VLAN
+ * device it is), on-link routes to the network's other subnets, a VM node's subport.
+ */
+async function nodePortRecord(
+  ctx: NodeContext,
+  neutron: NeutronClient,
+  port: Port,
+  subport: NodePort['subport'],
+): Promise<NodePort> {
+  const [subnets, network, nic] = await Promise.all([
     neutron.subnets.list({ networkId: port.networkId }),
     ctx.mtu === undefined ? neutron.networks.get(port.networkId) : undefined,
+    subport ? readNestedNic(ctx.plug) : undefined,
   ]);
   const ips = port.fixedIps.map((f) => {
     const s = subnets.find((x) => x.id === f.subnetId);
@@ -258,9 +285,10 @@ async function nodePortRecord(ctx: NodeContext, neutron: NeutronClient, port: Po
     portId: port.id,
     device: deviceNames(port.id).host,
     mac: port.macAddress.toLowerCase(),
-    mtu: ctx.mtu ?? network?.mtu ?? 1500,
+    mtu: Math.min(ctx.mtu ?? network?.mtu ?? 1500, nic?.mtu ?? Number.POSITIVE_INFINITY),
     ips,
     routes: otherSubnets(subnets, ips).map((s) => ({ dst: canonicalCidr(s.cidr) ?? s.cidr })),
+    ...(subport ? { subport } : {}),
   };
 }
 
@@ -273,9 +301,7 @@ function otherSubnets(subnets: Subnet[], ips: { address: string }[]): Subnet[] {
  * traffic: refuse it as a config error naming both ranges.
  */
 async function checkServiceCidrs(ctx: NodeContext, p: NodePort): Promise<void> {
-  const underlay = (await listHostAddresses(ctx.plug.vswitchdNetns)).filter(
-    (a) => !a.device.startsWith('nnh'),
-  );
+  const underlay = (await listHostAddresses(hostNetns(ctx.plug))).filter((a) => !a.device.startsWith('nnh'));
   const ranges = [
     ...underlay.map((a) => ({
       cidr: `${a.address}/${a.prefixLength}`,

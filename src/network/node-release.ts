@@ -10,10 +10,10 @@ import type { NeutronClient, Port } from '../neutron/index.ts';
 import {
   clusterTag,
   DEVICE_OWNER,
+  isNodePort,
   isPoolPort,
   isReserved,
   leaveAnyTrunk,
-  NODE_PORT_OWNER,
   nodePorts,
   nodeTag,
   releaseNodePort,
@@ -71,7 +71,8 @@ export async function releaseNode(
 /**
  * A VM node's (nested mode) pod and pool ports ride its trunk and are bound to the hypervisor,
  * not to the node: they are found by the node's tag (ports its ADDs and pools made) and by the
- * node's records (reservations), taken off the trunk and released as above. Only the cluster's.
+ * node's records (reservations), taken off the trunk and released as above. Only the cluster's;
+ * not its node ports, which releaseNode releases next (their node-access rules with them).
  */
 async function releaseSubports(
   neutron: NeutronClient,
@@ -87,8 +88,7 @@ async function releaseSubports(
   ];
   const riding = new Map<string, Port>();
   for (const p of found)
-    if (!o.handled.has(p.id) && p.deviceOwner !== NODE_PORT_OWNER && p.tags.includes(clusterTag(cluster)))
-      riding.set(p.id, p);
+    if (!o.handled.has(p.id) && !isNodePort(p) && p.tags.includes(clusterTag(cluster))) riding.set(p.id, p);
   if (riding.size === 0) return;
   await leaveAnyTrunk(neutron, [...riding.values()]);
   for (const port of riding.values()) {

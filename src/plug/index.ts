@@ -16,7 +16,7 @@ import type { PlugSettings } from './settings.ts';
 import type { PlugSpec } from './spec.ts';
 import { usesKernelVlan } from './vlan.ts';
 
-export { type HostNicSpec, plugHostNic, unplugHostNic } from './host.ts';
+export { type HostNicSpec, hostNetns, hostNicPresent, plugHostNic, unplugHostNic } from './host.ts';
 export { ifnameProblem } from './ifname.ts';
 export { listHostAddresses } from './links.ts';
 export {
@@ -37,6 +37,7 @@ export {
   watchInterfaces,
 } from './ovs.ts';
 export { type PlugOptions, type PlugResult, plug, replug, unplug } from './plug.ts';
+export { ensurePolicyRoutes } from './policy-routes.ts';
 export {
   type PoolPortSpec,
   plugPoolPorts,

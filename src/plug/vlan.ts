@@ -126,7 +126,8 @@ export async function plugKernelVlan(
   return { ovsPort: '', hostIfname: undefined, changed };
 }
 
-async function addVlanDevice(netns: NetnsPath, nic: string, dev: string, vlan: number): Promise<void> {
+/** `ip link add link NIC name DEV type vlan id N`, with a clear error where the kernel has no 802.1Q. */
+export async function addVlanDevice(netns: NetnsPath, nic: string, dev: string, vlan: number): Promise<void> {
   try {
     await ipBatch(netns, [['link', 'add', 'link', nic, 'name', dev, 'type', 'vlan', 'id', String(vlan)]]);
   } catch (e) {

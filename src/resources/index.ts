@@ -67,6 +67,7 @@ export {
   createNodePort,
   deleteNodeAccess,
   findOrCreateNodeAccess,
+  isNodePort,
   legacyNodesGroupName,
   NODE_ACCESS_TAG,
   NODE_PORT_OWNER,

@@ -7,7 +7,9 @@
  *
  * A `network:` device owner makes ML2/OVN treat the port like a router port: no port security, so
  * the node may forward replies whose source is a Service IP. Neutron lets a project create such a
- * port on networks it owns.
+ * port on networks it owns. A VM node's (nested mode) port is made unbound and held by no device,
+ * to become a subport of the VM's trunk: Neutron then calls its owner `trunk:subport`, and port
+ * security stays off. Its tags, not its owner, say it is a node port (isNodePort).
  */
 import { NeutronError } from '../errors/index.ts';
 import type { NeutronClient, Port } from '../neutron/index.ts';
@@ -21,6 +23,11 @@ export const NODE_ACCESS_TAG = 'nnet-node-access';
 
 export function nodePortTags(cluster: string, node: string): string[] {
   return ['nnet', clusterTag(cluster), nodeTag(node), NODE_PORT_TAG];
+}
+
+/** A node's own port, bound to it or riding its VM's trunk (whose owner Neutron rewrites). */
+export function isNodePort(port: Pick<Port, 'tags'>): boolean {
+  return (port.tags ?? []).includes(NODE_PORT_TAG);
 }
 
 /** `nnet-<cluster>-nodes`: the address group an older N-Net made for the node ports (removed with the cluster). */
@@ -184,19 +191,19 @@ export function nodeOfPort(port: Pick<Port, 'tags'>): string | undefined {
 }
 
 /**
- * Creates the node's port on a network, bound to the node, and admits its addresses in the
- * cluster's node-access group. On failure nothing is left.
+ * Creates the node's port on a network, bound to the node (or, for a VM node, unbound and held by
+ * no device: a trunk takes no port that is), and admits its addresses in the cluster's
+ * node-access group. On failure nothing is left.
  */
 export async function createNodePort(
   neutron: NeutronClient,
-  o: { cluster: string; node: string; networkId: string; access: NodeAccess },
+  o: { cluster: string; node: string; networkId: string; access: NodeAccess; subport?: boolean },
 ): Promise<Port> {
   const port = await neutron.ports.create({
     networkId: o.networkId,
     name: `nnet-node-${o.node}`.slice(0, 255),
     deviceOwner: NODE_PORT_OWNER,
-    deviceId: `nnet-node-${o.node}`.slice(0, 255),
-    hostId: o.node,
+    ...(o.subport ? {} : { deviceId: `nnet-node-${o.node}`.slice(0, 255), hostId: o.node }),
     tags: nodePortTags(o.cluster, o.node),
     description: `N-Net: node ${o.node}'s own port (probes, hostNetwork pods, Services)`,
   });
@@ -209,10 +216,13 @@ export async function createNodePort(
   }
 }
 
-/** Takes the port's addresses out of the node-access group and deletes it. Success when already gone. */
+/**
+ * Takes the port's addresses out of the node-access group, takes it off its trunk if it rides one
+ * (a VM node's), and deletes it. Success when already gone.
+ */
 export async function releaseNodePort(
   neutron: NeutronClient,
-  port: Pick<Port, 'id' | 'fixedIps'>,
+  port: Pick<Port, 'id' | 'fixedIps' | 'deviceOwner'>,
   access: Pick<NodeAccess, 'securityGroupId'> | undefined,
 ): Promise<void> {
   if (access && port.fixedIps.length > 0) {
@@ -228,6 +238,7 @@ export async function releaseNodePort(
       if (r.direction === 'ingress' && r.remoteIpPrefix && mine.has(r.remoteIpPrefix))
         await neutron.securityGroupRules.ensureDeleted(r.id);
   }
+  await leaveAnyTrunk(neutron, [port]);
   await neutron.ports.ensureDeleted(port.id);
 }
 
@@ -244,9 +255,12 @@ export async function releaseClusterNodes(
   nodes: readonly string[] = [],
 ): Promise<{ ports: string[]; groups: string[] }> {
   const done = { ports: [] as string[], groups: [] as string[] };
-  const pooled = await freeClusterPoolPorts(neutron, cluster, nodes);
-  await leaveAnyTrunk(neutron, pooled); // a nested node's pool ports ride its trunk
-  for (const p of [...pooled, ...(await clusterNodePorts(neutron, cluster))]) {
+  const ports = [
+    ...(await freeClusterPoolPorts(neutron, cluster, nodes)),
+    ...(await clusterNodePorts(neutron, cluster)),
+  ];
+  await leaveAnyTrunk(neutron, ports); // a VM node's pool and node ports ride its trunk
+  for (const p of ports) {
     await neutron.ports.ensureDeleted(p.id);
     done.ports.push(p.id);
   }

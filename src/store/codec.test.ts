@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { InputError, StoreError } from '../errors/index.ts';
 import { decodeRecord, encodeRecord } from './codec.ts';
-import { type Attachment, type Cluster, TABLES } from './types.ts';
+import { type Attachment, type Cluster, type NodeRecord, TABLES } from './types.ts';
 
 const SECRET = 'hunter2-do-not-print';
 const at = '2026-01-02T03:04:05.678Z';
@@ -111,6 +111,37 @@ test('writing an invalid record fails with InputError naming the record and the 
       } as Cluster),
     (e: unknown) =>
       e instanceof InputError && /credentials\.projectName/.test(e.message) && !e.message.includes(SECRET),
+  );
+});
+
+test("a VM node's port record keeps its subport; a VLAN ID out of 1..4094 reads as corrupt, naming the field", () => {
+  const vmNode: NodeRecord = {
+    cluster: 'c1',
+    name: 'vm1',
+    ports: [
+      {
+        networkId: 'net-1',
+        portId: 'port-1',
+        device: 'nnh0a1b2c3d4e5f',
+        mac: 'fa:16:3e:aa:bb:01',
+        mtu: 1442,
+        ips: [{ address: '1.2.0.9', prefixLength: 16 }],
+        routes: [],
+        subport: { trunkId: 'trunk-1', vlan: 4094 },
+      },
+    ],
+    createdAt: at,
+    updatedAt: at,
+  };
+  const { data } = encodeRecord(TABLES.nodes, vmNode);
+  assert.deepEqual(decodeRecord(TABLES.nodes, ['c1', 'vm1'], data, 'etcd'), vmNode);
+  const bad = JSON.stringify({
+    ...vmNode,
+    ports: [{ ...vmNode.ports[0], subport: { trunkId: 'trunk-1', vlan: 4095 } }],
+  });
+  assert.throws(
+    () => decodeRecord(TABLES.nodes, ['c1', 'vm1'], bad, 'etcd'),
+    corruptWith('ports.0.subport.vlan'),
   );
 });
 

@@ -176,6 +176,8 @@ export interface NodePort {
   ips: AttachmentIp[];
   /** Routes in the node's netns through this port: the network's other subnets. */
   routes: AttachmentRoute[];
+  /** A VM node's (nested mode): the port is a subport of the VM's trunk, with this VLAN ID. */
+  subport?: { trunkId: string; vlan: number };
 }
 
 /** One warm port pool of a node, as its agent last recorded it (for `kubenetctl get pools`). */
@@ -347,6 +349,8 @@ function upgradeAttachment(row: unknown): unknown {
   return { ...row, routes };
 }
 
+const subportSchema = z.object({ trunkId: name, vlan: z.int().min(1).max(4094) });
+
 export const attachmentSchema: z.ZodType<Attachment> = z.preprocess(
   upgradeAttachment,
   z.object({
@@ -369,7 +373,7 @@ export const attachmentSchema: z.ZodType<Attachment> = z.preprocess(
     ovsPort: name,
     pool: z.string().min(1).max(4096).optional(),
     via: z.string().min(1).max(15).optional(),
-    subport: z.object({ trunkId: name, vlan: z.int().min(1).max(4094) }).optional(),
+    subport: subportSchema.optional(),
     createdAt: timestamp,
   }),
 ) as unknown as z.ZodType<Attachment>;
@@ -399,6 +403,7 @@ export const nodeRecordSchema: z.ZodType<NodeRecord> = z.object({
       mtu: z.int().min(68).max(65535),
       ips: addressingIps.min(1),
       routes: addressingRoutes,
+      subport: subportSchema.optional(),
     }),
   ),
   pools: z

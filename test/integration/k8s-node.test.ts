@@ -8,8 +8,8 @@
  * on the other one; replies come back through the node that did the DNAT.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -21,6 +21,7 @@ import { cniRuntime, type HarnessResult } from '../support/cni.ts';
 import { PROJECT_ROOT } from '../support/env.ts';
 import { bundleKubenetctl, kubenetctlRunner, userEnv } from '../support/kubenetctl.ts';
 import { createNetns, type TestNetns } from '../support/netns.ts';
+import { dnsServerIn, httpServerIn } from '../support/servers.ts';
 
 const PREFIX = 'nntk8';
 let c: TestCluster;
@@ -53,19 +54,8 @@ async function addPod(name: string, node: 0 | 1): Promise<Pod> {
   return pod;
 }
 
-function serve(cmd: string[], netns: string): ChildProcess {
-  const child = spawn('ip', ['netns', 'exec', netns, ...cmd], { stdio: ['ignore', 'ignore', 'pipe'] });
-  cleanups.push(() => child.kill('SIGKILL'));
-  return child;
-}
-
 /** busybox httpd in the pod, answering "served by NAME". */
-function httpServer(p: Pod): void {
-  const dir = mkdtempSync(join(tmpdir(), `${PREFIX}-www-`));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'index.html'), `served by ${p.name}\n`);
-  serve(['busybox', 'httpd', '-f', '-p', '80', '-h', dir], p.netns.name);
-}
+const httpServer = (p: Pod) => httpServerIn(cleanups, p.netns.name, p.name, PREFIX);
 
 /** curl from a netns (by name), retried until the deadline: lab/probes.ts, as the lab's experiment 3 does. */
 const fetchFrom = (netns: string, url: string) => httpFrom(`/run/netns/${netns}`, url);
@@ -105,20 +95,10 @@ describe('a Kubernetes node on N-Net: probes, host network, ClusterIP Services (
     await addPod('dns2', 1);
     httpServer(pods.web1!);
     httpServer(pods.web2!);
-    serve(
-      [
-        'dnsmasq',
-        '--keep-in-foreground',
-        '--no-resolv',
-        '--no-hosts',
-        '--bind-interfaces',
-        `--listen-address=${pods.dns2!.ip}`,
-        '--pid-file=',
-        `--address=/web1.default.svc.cluster.local/${WEB_LOCAL}`,
-        `--address=/web2.default.svc.cluster.local/${WEB_REMOTE}`,
-      ],
-      pods.dns2!.netns.name,
-    );
+    dnsServerIn(cleanups, pods.dns2!.netns.name, pods.dns2!.ip, {
+      'web1.default.svc.cluster.local': WEB_LOCAL,
+      'web2.default.svc.cluster.local': WEB_REMOTE,
+    });
     // The stand-in for kube-proxy, on both nodes, as kube-proxy would write it on every node.
     const services: StandinService[] = [
       {
